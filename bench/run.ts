@@ -1,0 +1,36 @@
+/**
+ * Runs the benchmark suites: `node dist/bench/run.js [suite...]` (all when none named).
+ * Each suite returns rows; they are printed as a table and written to bench/results/.
+ */
+import { printTable, writeResults, type BenchRow } from "./harness";
+import { runRingSuite } from "./suites/ring";
+
+interface Suite {
+  name: string;
+  run: () => Promise<BenchRow[]>;
+}
+
+/** Every suite, in the order they run. Add new suites here. */
+const suites: Suite[] = [{ name: "ring", run: runRingSuite }];
+
+async function main(argv: string[]): Promise<void> {
+  const wanted = argv.filter((a) => !a.startsWith("-"));
+  const unknown = wanted.filter((w) => !suites.some((s) => s.name === w));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown suite(s) ${unknown.join(", ")}; available: ${suites.map((s) => s.name).join(", ")}.`);
+    process.exitCode = 2;
+    return;
+  }
+  for (const suite of suites) {
+    if (wanted.length > 0 && !wanted.includes(suite.name)) continue;
+    const started = performance.now();
+    const rows = await suite.run();
+    printTable(`${suite.name} (${((performance.now() - started) / 1000).toFixed(1)} s)`, rows);
+    console.log(`results: ${writeResults(suite.name, rows)}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

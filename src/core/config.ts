@@ -1,0 +1,93 @@
+/**
+ * One configuration object, with named presets and a scoped override.
+ *
+ * The scope follows async work (AsyncLocalStorage), so an override made around
+ * an async function holds across its awaits and nowhere else.
+ *
+ * @example
+ * ```ts
+ * sy.configure(sy.presets.pysyft);                 // base 10, 3 fractional digits
+ * await sy.withConfig({ validate: true }, async () => {
+ *   const y = xSh.mul(xSh);                         // also checked against plaintext
+ *   return (await y.get()).floatPrecision();
+ * });
+ * ```
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { ErrorCode, TsyftError } from "./errors";
+
+export interface Config {
+  /** Fixed-point base (2 gives exact truncation by shifts; 10 is PySyft 0.2's). */
+  readonly base: number;
+  /** Fractional digits in `base` (16 bits by default, as CrypTen). */
+  readonly precisionFractional: number;
+  /** Validation mode: each secure op also runs in plaintext and throws if they diverge. */
+  readonly validate: boolean;
+  /** Absolute tolerance of the validation mode, in decoded units. */
+  readonly validateTolerance: number;
+  /** Milliseconds any wait (a peer's message, a reply) may take before it fails. */
+  readonly timeoutMs: number;
+  /** Largest message a worker or node accepts, in bytes. */
+  readonly maxMessageBytes: number;
+  /** Ring kernels: WebAssembly (fast) or the plain JS reference. */
+  readonly ringKernels: "wasm" | "js";
+}
+
+export const presets = {
+  /** CrypTen's defaults: ring Z_2^64, base 2, 16 fractional bits. */
+  default: {
+    base: 2,
+    precisionFractional: 16,
+    validate: false,
+    validateTolerance: 1e-2,
+    timeoutMs: 30_000,
+    maxMessageBytes: 256 * 1024 * 1024,
+    ringKernels: "wasm",
+  } satisfies Config,
+  /** PySyft 0.2's encoding: base 10, 3 fractional digits. */
+  pysyft: { base: 10, precisionFractional: 3 },
+  /** For tests and notebooks: check every secure op against plaintext. */
+  validating: { validate: true },
+} as const;
+
+let globalConfig: Config = { ...presets.default };
+const scoped = new AsyncLocalStorage<Config>();
+
+/** The configuration in force here (the innermost `withConfig` scope, else the global one). */
+export function getConfig(): Config {
+  return scoped.getStore() ?? globalConfig;
+}
+
+/** Changes the global configuration; returns the previous one. */
+export function configure(overrides: Partial<Config>): Config {
+  const previous = globalConfig;
+  globalConfig = checkConfig({ ...globalConfig, ...overrides });
+  return previous;
+}
+
+/**
+ * Runs `fn` with `overrides` applied to the configuration, for `fn`'s
+ * synchronous and asynchronous work alike; returns what `fn` returns.
+ */
+export function withConfig<T>(overrides: Partial<Config>, fn: () => T): T {
+  return scoped.run(checkConfig({ ...getConfig(), ...overrides }), fn);
+}
+
+function checkConfig(config: Config): Config {
+  const bad = (what: string, got: unknown) =>
+    new TsyftError(ErrorCode.INVALID_ARGUMENT, `Config: expected ${what}, got ${JSON.stringify(got)}.`);
+  if (!Number.isInteger(config.base) || config.base < 2) throw bad("an integer base >= 2", config.base);
+  if (!Number.isInteger(config.precisionFractional) || config.precisionFractional < 0) {
+    throw bad("a non-negative integer precisionFractional", config.precisionFractional);
+  }
+  if (Math.log2(config.base) * config.precisionFractional > 40) {
+    throw bad("a scale base^precisionFractional of at most 2^40 (products need twice the bits)", {
+      base: config.base,
+      precisionFractional: config.precisionFractional,
+    });
+  }
+  if (!(config.timeoutMs > 0)) throw bad("a positive timeoutMs", config.timeoutMs);
+  if (!(config.maxMessageBytes > 0)) throw bad("a positive maxMessageBytes", config.maxMessageBytes);
+  if (config.ringKernels !== "wasm" && config.ringKernels !== "js") throw bad('ringKernels "wasm" or "js"', config.ringKernels);
+  return config;
+}

@@ -1,0 +1,72 @@
+/**
+ * tsyft: privacy-preserving machine learning for TypeScript notebooks.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import * as sy from "tsyft";
+ *
+ * const hook = sy.hook(tf);
+ * const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id }));
+ * const xSh = tf.tensor([1.5, -2.25]).fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+ * const y = xSh.mul(xSh).add(xSh);
+ * (await y.get()).floatPrecision().print();   // [3.75, 2.8125]
+ * ```
+ */
+import type * as tfjs from "@tensorflow/tfjs";
+import { Hook, activateHook } from "./tensors/hook";
+import { patchTensorPrototype } from "./tensors/patch";
+import type { TF } from "./tensors/plain-ops";
+import { VirtualWorker } from "./workers/virtual-worker";
+
+export * from "./core/errors";
+export { configure, getConfig, withConfig, presets, type Config } from "./core/config";
+export { DISPLAY, type MimeBundle, type Displayable } from "./core/display-protocol";
+export { Op, type OpName } from "./core/ops";
+export { type FixedPointEncoding, type FixedPointOptions } from "./encoding/fixed-point";
+export { Hook } from "./tensors/hook";
+export { TsyftTensor, type TensorLike, type Operand, type Conv2dOptions } from "./tensors/base";
+export { FixedPrecisionTensor } from "./tensors/fixed-precision";
+export { AdditiveSharingTensor, type ShareOptions, type SharingGroup } from "./tensors/shared";
+export { PointerTensor } from "./tensors/pointer";
+export { F } from "./tensors/functional";
+export type { WorkerHandle, Command, StoredValue } from "./tensors/handle";
+export { Worker, type PeerTransport, type WorkerStats } from "./workers/worker";
+export { VirtualWorker, type VirtualWorkerOptions } from "./workers/virtual-worker";
+export { InProcessNetwork, networkOf, type Tap, type TapEvent } from "./workers/in-process";
+export { WorkerClient, type ObjectsApi } from "./workers/client";
+
+/**
+ * Hooks TensorFlow.js (PySyft's `sy.TorchHook(torch)`): adds `send`,
+ * `fixPrecision`/`fixPrec` and `share` to tf tensors and makes the local
+ * worker `hook.localWorker` (id "me").
+ *
+ * @example
+ * ```ts
+ * const hook = sy.hook(tf);
+ * const me = hook.localWorker;
+ * ```
+ */
+export function hook(tf: TF): Hook {
+  const created = new Hook(tf);
+  activateHook(created);
+  patchTensorPrototype(created);
+  created.localWorker = new VirtualWorker(created, { id: "me" });
+  return created;
+}
+
+/**
+ * Switches TensorFlow.js to its WebAssembly backend (about 10x the pure-JS
+ * CPU backend on this kind of machine). Call once, before heavy plaintext work.
+ *
+ * @example
+ * ```ts
+ * await sy.useWasmBackend(tf);
+ * ```
+ */
+export async function useWasmBackend(tf: typeof tfjs): Promise<string> {
+  require("@tensorflow/tfjs-backend-wasm");
+  await tf.setBackend("wasm");
+  await tf.ready();
+  return tf.getBackend();
+}

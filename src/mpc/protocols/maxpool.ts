@@ -1,0 +1,21 @@
+/**
+ * Max pooling: gather each window (local), then a tournament over the window
+ * (select-tree.ts): ceil(log2(kh·kw)) levels of 9 rounds; 2x2 windows take 18.
+ * Padded positions ("same") hold a very negative public value so they never win.
+ */
+import type { Pool2dAttrs } from "../../core/ops";
+import * as ring from "../../ring";
+import type { PartyContext } from "../context";
+import { selectMax } from "./select-tree";
+
+/** Far below any encoded input (|x| < 2^46 at 16 bits) yet safe to subtract from. */
+const PAD_VALUE = -(1n << 61n);
+
+export async function maxPool2d(ctx: PartyContext, x: ring.RingTensor, attrs: Pool2dAttrs): Promise<ring.RingTensor> {
+  const pad = ctx.isFirst ? PAD_VALUE : 0n;
+  const patches = ring.extractPatches(x, { ...attrs, padValue: pad }); // [N, OH, OW, K, C]
+  const [n, oh, ow, k, c] = patches.shape as [number, number, number, number, number];
+  const rows = ring.reshape(ring.transpose(ring.reshape(patches, [n * oh * ow, k, c]), [1, 0, 2]), [k, n * oh * ow * c]);
+  const { values } = await selectMax(ctx, rows);
+  return ring.reshape(values, [n, oh, ow, c]);
+}

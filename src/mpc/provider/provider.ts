@@ -1,0 +1,73 @@
+/**
+ * Correlated randomness: what a protocol asks its crypto provider for.
+ *
+ * A `MaterialSource` is the holder's side of a provider: each call returns this
+ * party's share of one piece of material, identified by a tag that every
+ * holder derives the same way. The trusted dealer (trusted-dealer.ts) is the
+ * implementation used with a `cryptoProvider` worker.
+ */
+import type { Conv2dAttrs } from "../../core/ops";
+import * as ring from "../../ring";
+
+type RingTensor = ring.RingTensor;
+
+/** The bilinear map a Beaver triple is made for: c = op(a, b). */
+export type BeaverOp =
+  | { kind: "mul" }
+  | { kind: "matmul" }
+  | { kind: "conv2d"; attrs: Conv2dAttrs };
+
+/** One piece of material a protocol needs. */
+export type MaterialSpec =
+  | { kind: "beaver"; op: BeaverOp; xShape: number[]; yShape: number[] }
+  | { kind: "binaryTriple"; shape: number[] }
+  | { kind: "randomBits"; shape: number[] };
+
+export type MaterialKind = MaterialSpec["kind"];
+
+/**
+ * A party's share of a triple: a, b uniform, c = op(a, b) (additively or
+ * XOR-shared). c may still be on its way, so a protocol can open its masked
+ * values while the provider answers.
+ */
+export interface TripleShare {
+  a: RingTensor;
+  b: RingTensor;
+  c: Promise<RingTensor>;
+}
+
+/** A party's share of random bits r: XOR shares of r (in bit 0) and additive shares of r. */
+export interface RandomBitsShare {
+  binary: RingTensor;
+  arithmetic: RingTensor;
+}
+
+export interface MaterialSource {
+  /** A Beaver triple (additive) or a binary triple (XOR) for `spec`. */
+  triple(tag: string, spec: Extract<MaterialSpec, { kind: "beaver" | "binaryTriple" }>): Promise<TripleShare>;
+  /** Random bits shared both ways, for binary-to-arithmetic conversion. */
+  randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare>;
+}
+
+/** Shape of c = op(a, b). */
+export function beaverOutputShape(op: BeaverOp, xShape: readonly number[], yShape: readonly number[]): number[] {
+  switch (op.kind) {
+    case "mul":
+      return ring.shapes.broadcast(xShape, yShape);
+    case "matmul":
+      return ring.shapes.matmul(xShape, yShape);
+    case "conv2d":
+      return ring.shapes.conv2d(xShape, yShape, op.attrs);
+  }
+}
+
+export function applyBeaverOp(op: BeaverOp, a: RingTensor, b: RingTensor): RingTensor {
+  switch (op.kind) {
+    case "mul":
+      return ring.mul(a, b);
+    case "matmul":
+      return ring.matmul(a, b);
+    case "conv2d":
+      return ring.conv2d(a, b, op.attrs);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The trusted dealer: a crypto provider that deals correlated randomness
+ * straight to the share holders, never through the client.
+ *
+ * 1. Once per holder, the holder asks the dealer for a 128-bit key K_i over
+ *    their direct link (1 round trip, the first time only).
+ * 2. For material under tag t, every holder expands its share from a PRG
+ *    seeded with HMAC(K_i, t): holders 0..n-2 get all of it that way and send
+ *    nothing; the last holder expands a and b the same way and asks the dealer
+ *    for the one part that cannot be random, its share of c (or of the bits).
+ * 3. The dealer, knowing every K_i, expands all shares, computes
+ *    c = op(sum a_i, sum b_i) and answers c_last = c - sum_{i<last} c_i.
+ *
+ * So full material goes to one holder only (|c| ring elements per triple);
+ * the others receive 16 bytes once. The request for c is sent before the
+ * holders open their masked values, so its round trip overlaps theirs.
+ * Honest-but-curious model: the dealer knows all the material, never the
+ * inputs.
+ */
+import { createHmac } from "node:crypto";
+import { ErrorCode, ProtocolError } from "../../core/errors";
+import * as ring from "../../ring";
+import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
+import { applyBeaverOp, beaverOutputShape, type MaterialSource, type MaterialSpec, type RandomBitsShare, type TripleShare } from "./provider";
+
+/** Derives the 16-byte PRG seed of one piece of material from a holder's key. */
+function seedFor(key: Uint8Array, tag: string): Uint8Array {
+  return new Uint8Array(createHmac("sha256", key).update(tag).digest().subarray(0, 16));
+}
+
+function lowBit(t: ring.RingTensor): ring.RingTensor {
+  return ring.and(t, ring.scalar(1n));
+}
+
+/** The parts of a holder's share that come from its PRG (c only for non-last holders). */
+function expandShare(seed: Uint8Array, spec: MaterialSpec, withCorrelated: boolean): ring.RingTensor[] {
+  switch (spec.kind) {
+    case "beaver": {
+      const parts = [ring.expand(seed, spec.xShape, 0), ring.expand(seed, spec.yShape, 1)];
+      if (withCorrelated) parts.push(ring.expand(seed, beaverOutputShape(spec.op, spec.xShape, spec.yShape), 2));
+      return parts;
+    }
+    case "binaryTriple": {
+      const parts = [ring.expand(seed, spec.shape, 0), ring.expand(seed, spec.shape, 1)];
+      if (withCorrelated) parts.push(ring.expand(seed, spec.shape, 2));
+      return parts;
+    }
+    case "randomBits":
+      return withCorrelated ? [lowBit(ring.expand(seed, spec.shape, 0)), ring.expand(seed, spec.shape, 1)] : [];
+  }
+}
+
+interface KeyRequest {
+  type: "key";
+}
+interface MaterialRequest {
+  type: "material";
+  holders: string[];
+  spec: MaterialSpec;
+}
+type DealerRequest = KeyRequest | MaterialRequest;
+
+/** The holders' side of the trusted dealer. */
+export class DealerClient implements MaterialSource {
+  private key?: Promise<Uint8Array>;
+  private readonly rank: number;
+  private keyRequests = 0;
+
+  constructor(
+    private readonly comm: Communicator,
+    readonly dealer: string,
+    private readonly holders: readonly string[],
+  ) {
+    this.rank = holders.indexOf(comm.self);
+  }
+
+  private get isLast(): boolean {
+    return this.rank === this.holders.length - 1;
+  }
+
+  private getKey(): Promise<Uint8Array> {
+    if (!this.key) {
+      const tag = `key-${this.comm.self}-${this.keyRequests++}/key`;
+      this.comm.send(this.dealer, { kind: "request", tag, tensors: [], meta: { type: "key" } satisfies KeyRequest });
+      this.key = this.comm.recv(this.dealer, tag).then((frame) => {
+        const key = (frame.meta as { key?: unknown } | undefined)?.key;
+        if (!(key instanceof Uint8Array) || key.length !== 16) {
+          throw new ProtocolError(ErrorCode.PROTOCOL_DESYNC, `Crypto provider ${this.dealer} answered a key request without a 16-byte key.`);
+        }
+        return key;
+      });
+      // A failed key request may be retried by the next op.
+      this.key.catch(() => (this.key = undefined));
+    }
+    return this.key;
+  }
+
+  private requestCorrection(tag: string, spec: MaterialSpec): Promise<ring.RingTensor[]> {
+    const replyTag = `${tag}#dealt`;
+    const request: MaterialRequest = { type: "material", holders: [...this.holders], spec };
+    this.comm.send(this.dealer, { kind: "request", tag: replyTag, tensors: [], meta: request });
+    return this.comm.recv(this.dealer, replyTag).then((frame) => frame.tensors);
+  }
+
+  async triple(tag: string, spec: Extract<MaterialSpec, { kind: "beaver" | "binaryTriple" }>): Promise<TripleShare> {
+    const correction = this.isLast ? this.requestCorrection(tag, spec) : undefined;
+    correction?.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
+    const [a, b, c] = expandShare(seedFor(await this.getKey(), tag), spec, !this.isLast);
+    return { a: a!, b: b!, c: correction ? correction.then((t) => t[0]!) : Promise.resolve(c!) };
+  }
+
+  async randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare> {
+    const spec: MaterialSpec = { kind: "randomBits", shape: [...shape] };
+    if (this.isLast) {
+      const [binary, arithmetic] = await this.requestCorrection(tag, spec);
+      return { binary: binary!, arithmetic: arithmetic! };
+    }
+    const [binary, arithmetic] = expandShare(seedFor(await this.getKey(), tag), spec, true);
+    return { binary: binary!, arithmetic: arithmetic! };
+  }
+}
+
+/** The dealer's side: answers key and material requests from holders. */
+export class TrustedDealer {
+  private readonly keys = new Map<string, Uint8Array>();
+  /** Ring elements sent as corrections, for benchmarks. */
+  readonly stats = { requests: 0, elementsDealt: 0 };
+
+  constructor(readonly self: string) {}
+
+  private keyOf(holder: string): Uint8Array {
+    let key = this.keys.get(holder);
+    if (!key) {
+      key = ring.randomSeed();
+      this.keys.set(holder, key);
+    }
+    return key;
+  }
+
+  /** Answers one request frame; a bad request is answered with an abort of its scope. */
+  handle(frame: PeerFrame): OutgoingFrame {
+    try {
+      const request = frame.meta as DealerRequest | undefined;
+      if (request?.type === "key") {
+        return { kind: "reply", tag: frame.tag, tensors: [], meta: { key: this.keyOf(frame.from) } };
+      }
+      if (request?.type === "material") {
+        const tensors = this.deal(frame.from, frame.tag.replace(/#dealt$/, ""), request);
+        this.stats.requests++;
+        this.stats.elementsDealt += tensors.reduce((n, t) => n + t.size, 0);
+        return { kind: "reply", tag: frame.tag, tensors };
+      }
+      throw new ProtocolError(ErrorCode.MALFORMED_MESSAGE, `Unknown crypto-provider request ${JSON.stringify(request)}.`);
+    } catch (error) {
+      const scope = frame.tag.split("/")[0]!;
+      return { kind: "abort", tag: scope, tensors: [], meta: `crypto provider ${this.self}: ${(error as Error).message}` };
+    }
+  }
+
+  private deal(requester: string, tag: string, request: MaterialRequest): ring.RingTensor[] {
+    const { holders, spec } = request;
+    if (holders[holders.length - 1] !== requester) {
+      throw new ProtocolError(
+        ErrorCode.PROTOCOL_DESYNC,
+        `Only the last holder (${holders[holders.length - 1]}) receives corrections; ${requester} asked.`,
+      );
+    }
+    const parts = holders.map((h, i) => expandShare(seedFor(this.keyOf(h), tag), spec, i < holders.length - 1));
+    const others = parts.slice(0, -1);
+    const last = parts[parts.length - 1]!;
+    switch (spec.kind) {
+      case "beaver": {
+        const a = ring.add(sumOf(others.map((p) => p[0]!)), last[0]!);
+        const b = ring.add(sumOf(others.map((p) => p[1]!)), last[1]!);
+        const c = applyBeaverOp(spec.op, a, b);
+        return [ring.sub(c, sumOf(others.map((p) => p[2]!)))];
+      }
+      case "binaryTriple": {
+        const a = ring.xor(xorOf(others.map((p) => p[0]!)), last[0]!);
+        const b = ring.xor(xorOf(others.map((p) => p[1]!)), last[1]!);
+        return [ring.xor(ring.and(a, b), xorOf(others.map((p) => p[2]!)))];
+      }
+      case "randomBits": {
+        const r = lowBit(ring.sample(spec.shape));
+        return [ring.xor(r, xorOf(others.map((p) => p[0]!))), ring.sub(r, sumOf(others.map((p) => p[1]!)))];
+      }
+    }
+  }
+}
+
+function sumOf(tensors: ring.RingTensor[]): ring.RingTensor {
+  return tensors.reduce((acc, t) => ring.add(acc, t));
+}
+
+function xorOf(tensors: ring.RingTensor[]): ring.RingTensor {
+  return tensors.reduce((acc, t) => ring.xor(acc, t));
+}

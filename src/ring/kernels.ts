@@ -1,0 +1,80 @@
+/**
+ * The kernel interface of the ring, and the switch between its two implementations.
+ *
+ * Ops in this module check shapes and then hand flat row-major arrays to a kernel
+ * set: the WebAssembly one (fast; the default) or the plain JavaScript BigInt one
+ * (the reference the tests compare against), chosen by `getConfig().ringKernels`.
+ */
+import { getConfig } from "../core/config";
+import { jsKernels } from "./js-kernels";
+import type { WindowGeometry } from "./shapes";
+import { wasmKernels } from "./wasm-kernels";
+
+/** Dimensions of a (batched) matrix product; strides in elements, 0 repeats one operand. */
+export interface MatmulDims {
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  /** Elements between consecutive A matrices (m*k, or 0 to use one A for every item). */
+  aStride: number;
+  /** Elements between consecutive B matrices (k*n, or 0 to use one B for every item). */
+  bStride: number;
+}
+
+/**
+ * Flat kernels over Z_2^64. Elementwise binary kernels take arrays of equal length,
+ * or one of length 1 that is broadcast; the result has the other one's length.
+ * Kernels never write into their inputs.
+ */
+export interface RingKernels {
+  readonly name: "wasm" | "js";
+  add(a: BigInt64Array, b: BigInt64Array): BigInt64Array;
+  sub(a: BigInt64Array, b: BigInt64Array): BigInt64Array;
+  mul(a: BigInt64Array, b: BigInt64Array): BigInt64Array;
+  xor(a: BigInt64Array, b: BigInt64Array): BigInt64Array;
+  and(a: BigInt64Array, b: BigInt64Array): BigInt64Array;
+  neg(a: BigInt64Array): BigInt64Array;
+  not(a: BigInt64Array): BigInt64Array;
+  addScalar(a: BigInt64Array, k: bigint): BigInt64Array;
+  mulScalar(a: BigInt64Array, k: bigint): BigInt64Array;
+  /** Arithmetic shift right, 0 <= bits <= 63. */
+  shr(a: BigInt64Array, bits: number): BigInt64Array;
+  /** Logical shift right, 0 <= bits <= 63. */
+  shrLogical(a: BigInt64Array, bits: number): BigInt64Array;
+  /** Shift left, 0 <= bits <= 63. */
+  shl(a: BigInt64Array, bits: number): BigInt64Array;
+  /** Signed floor division by 0 < d < 2^63. */
+  divFloor(a: BigInt64Array, d: bigint): BigInt64Array;
+  /** C[batch][m,n] = A[m,k] * B[k,n] per batch item. */
+  matmul(a: BigInt64Array, b: BigInt64Array, dims: MatmulDims): BigInt64Array;
+  /** NHWC input to rows [N*OH*OW, KH*KW*C] ordered (kh, kw, c); padding taps get padValue. */
+  im2col(x: BigInt64Array, g: WindowGeometry, padValue: bigint): BigInt64Array;
+  /** Views x as [outer, r, inner] and sums over r: [outer, inner]. */
+  sumAxis(x: BigInt64Array, outer: number, r: number, inner: number): BigInt64Array;
+}
+
+/**
+ * The kernel set in force (from `getConfig().ringKernels`).
+ *
+ * @example
+ * ```ts
+ * const out = kernels().add(a.data, b.data);
+ * ```
+ */
+export function kernels(): RingKernels {
+  return getConfig().ringKernels === "js" ? jsKernels : wasmKernels();
+}
+
+/**
+ * Which ring kernels run ops here: `"wasm"` (the default) or the `"js"` reference.
+ *
+ * @example
+ * ```ts
+ * activeKernels();                                           // "wasm"
+ * withConfig({ ringKernels: "js" }, () => activeKernels());  // "js"
+ * ```
+ */
+export function activeKernels(): "wasm" | "js" {
+  return getConfig().ringKernels;
+}

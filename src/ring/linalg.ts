@@ -1,0 +1,103 @@
+/**
+ * Linear algebra over Z_2^64: matrix products, and convolution as im2col + matmul.
+ * Shapes and window geometry follow TensorFlow.js (NHWC inputs, HWIO filters).
+ */
+import { kernels } from "./kernels";
+import {
+  argumentError,
+  conv2dGeometry,
+  describe,
+  matmul as matmulShape,
+  poolGeometry,
+  type Conv2dOptions,
+  type Padding,
+} from "./shapes";
+import { RingTensor } from "./tensor";
+
+/**
+ * Matrix product mod 2^64: [m,k]x[k,n] -> [m,n]; rank 3 is batched
+ * ([B,m,k]x[B,k,n] -> [B,m,n]), and a rank-2 operand (or a batch of 1) is
+ * used for every item of the other's batch.
+ *
+ * @example
+ * ```ts
+ * matmul(fromInts([1, 2, 3, 4], [2, 2]), fromInts([5, 6], [2, 1])); // [[17], [39]]
+ * ```
+ */
+export function matmul(a: RingTensor, b: RingTensor): RingTensor {
+  if (!(a instanceof RingTensor) || !(b instanceof RingTensor)) {
+    throw argumentError(`matmul: expected two RingTensors, got ${describe(a)} and ${describe(b)}.`, { op: "matmul" });
+  }
+  const outShape = matmulShape(a.shape, b.shape);
+  const [m, k] = a.shape.slice(-2);
+  const n = b.shape[b.rank - 1];
+  const batchA = a.rank === 3 ? a.shape[0] : 1;
+  const batchB = b.rank === 3 ? b.shape[0] : 1;
+  if (batchB === 1) {
+    // One B for all: stack A's batch into rows, a single product.
+    const data = kernels().matmul(a.data, b.data, { batch: 1, m: batchA * m, k, n, aStride: 0, bStride: 0 });
+    return new RingTensor(data, outShape);
+  }
+  const data = kernels().matmul(a.data, b.data, {
+    batch: Math.max(batchA, batchB),
+    m, k, n,
+    aStride: batchA === 1 ? 0 : m * k,
+    bStride: k * n,
+  });
+  return new RingTensor(data, outShape);
+}
+
+/**
+ * 2-D convolution mod 2^64 with TensorFlow.js's layout and semantics: x NHWC
+ * [N,H,W,C], w HWIO [KH,KW,C,OC] -> [N,OH,OW,OC]; "same" pads like TF (the odd
+ * extra row/column at the bottom/right). Computed as im2col + matmul.
+ * Unlike tf.conv2d, strides and dilations may both exceed 1.
+ *
+ * @example
+ * ```ts
+ * const y = conv2d(x, w, { strides: 1, padding: "same" }); // x [1,32,32,3], w [5,5,3,32] -> [1,32,32,32]
+ * ```
+ */
+export function conv2d(
+  x: RingTensor,
+  w: RingTensor,
+  opts: { strides?: number | [number, number]; padding: Padding; dilations?: number | [number, number] },
+): RingTensor {
+  if (!(x instanceof RingTensor) || !(w instanceof RingTensor)) {
+    throw argumentError(`conv2d: expected two RingTensors, got ${describe(x)} and ${describe(w)}.`, { op: "conv2d" });
+  }
+  const g = conv2dGeometry(x.shape, w.shape, opts as Conv2dOptions);
+  const k = kernels();
+  const rows = g.batch * g.outH * g.outW;
+  const depth = g.filterH * g.filterW * g.channels;
+  const columns = k.im2col(x.data, g, 0n);
+  const data = k.matmul(columns, w.data, { batch: 1, m: rows, k: depth, n: g.outChannels, aStride: 0, bStride: 0 });
+  return new RingTensor(data, [g.batch, g.outH, g.outW, g.outChannels]);
+}
+
+/**
+ * The pooling windows of an NHWC input, as [N,OH,OW,KH*KW,C] (taps in row-major
+ * window order); taps in the padding hold `padValue` (default 0n). The window
+ * geometry is tf.maxPool's/tf.avgPool's, so a max or sum over axis 3 gives the pool.
+ *
+ * @example
+ * ```ts
+ * const p = extractPatches(x, { filterSize: [2, 2], strides: [2, 2], padding: "valid" });
+ * // x [1,28,28,8] -> p [1,14,14,4,8]; sum(p, 3) is 4 * avgPool
+ * ```
+ */
+export function extractPatches(
+  x: RingTensor,
+  opts: { filterSize: [number, number]; strides: [number, number]; padding: Padding; padValue?: bigint },
+): RingTensor {
+  if (!(x instanceof RingTensor)) {
+    throw argumentError(`extractPatches: expected a RingTensor, got ${describe(x)}.`, { op: "extractPatches" });
+  }
+  const padValue = opts?.padValue ?? 0n;
+  if (typeof padValue !== "bigint") {
+    throw argumentError(`extractPatches: expected padValue as a bigint, got ${describe(padValue)}.`, { op: "extractPatches" });
+  }
+  const g = poolGeometry(x.shape, opts, "extractPatches");
+  const data = kernels().im2col(x.data, g, BigInt.asIntN(64, padValue));
+  return new RingTensor(data, [g.batch, g.outH, g.outW, g.filterH * g.filterW, g.channels]);
+}

@@ -1,0 +1,87 @@
+/**
+ * Randomness for sharing: fresh uniform tensors from the OS source, and a
+ * seeded PRG (AES-128 in counter mode) so a dealer can send a 16-byte seed in
+ * place of a whole tensor of masks.
+ */
+import { createCipheriv, randomBytes, randomFillSync } from "node:crypto";
+import { argumentError, checkShape, describe, size, type Shape } from "./shapes";
+import { RingTensor } from "./tensor";
+
+/** Bytes of a PRG seed (an AES-128 key). */
+export const SEED_BYTES = 16;
+
+/** randomFillSync fills at most 2^31 - 1 bytes per call. */
+const MAX_FILL = 2 ** 30;
+
+/**
+ * 16 fresh random bytes from node:crypto, for `expand`.
+ *
+ * @example
+ * ```ts
+ * const seed = randomSeed(); // Uint8Array(16)
+ * ```
+ */
+export function randomSeed(): Uint8Array {
+  return new Uint8Array(randomBytes(SEED_BYTES));
+}
+
+/**
+ * A tensor of independent uniform elements of Z_2^64 from node:crypto.
+ *
+ * @example
+ * ```ts
+ * const mask = sample([2, 3]);
+ * ```
+ */
+export function sample(shape: Shape): RingTensor {
+  const s = checkShape(shape, "sample");
+  const data = new BigInt64Array(size(s));
+  const bytes = new Uint8Array(data.buffer);
+  for (let at = 0; at < bytes.length; at += MAX_FILL) {
+    randomFillSync(bytes, at, Math.min(MAX_FILL, bytes.length - at));
+  }
+  return new RingTensor(data, s);
+}
+
+/**
+ * Deterministic pseudo-random tensor: AES-128-CTR keyed by `seed`, with the
+ * counter block's high 64 bits set to `stream` (big-endian) and its low 64
+ * bits counting blocks from 0. The same (seed, stream, shape) always gives the
+ * same tensor; different streams give independent ones, and a longer shape
+ * extends a shorter one.
+ *
+ * @example
+ * ```ts
+ * const seed = randomSeed();
+ * const a = expand(seed, [4], 0);
+ * equal(a, expand(seed, [4], 0)); // true
+ * equal(a, expand(seed, [4], 1)); // false
+ * ```
+ */
+export function expand(seed: Uint8Array, shape: Shape, stream: number | bigint = 0): RingTensor {
+  const s = checkShape(shape, "expand");
+  if (!(seed instanceof Uint8Array) || seed.byteLength !== SEED_BYTES) {
+    throw argumentError(
+      `expand: expected a ${SEED_BYTES}-byte Uint8Array seed (from randomSeed()), got ${describe(seed)}` +
+        `${seed instanceof Uint8Array ? ` of ${seed.byteLength} bytes` : ""}.`,
+      { op: "expand" },
+    );
+  }
+  const id = typeof stream === "bigint" ? stream : Number.isSafeInteger(stream) ? BigInt(stream) : -1n;
+  if (id < 0n || id >= 1n << 64n) {
+    throw argumentError(`expand: expected a stream id in [0, 2^64), got ${describe(stream)}.`, { op: "expand" });
+  }
+  const iv = Buffer.alloc(16);
+  iv.writeBigUInt64BE(id, 0);
+  const cipher = createCipheriv("aes-128-ctr", seed, iv);
+  const data = new BigInt64Array(size(s));
+  const out = new Uint8Array(data.buffer);
+  // Encrypting zeros yields the raw keystream; go in chunks to bound the temporary buffers.
+  const chunk = Math.min(out.length, 1 << 20);
+  const zeros = new Uint8Array(chunk);
+  for (let at = 0; at < out.length; at += chunk) {
+    const len = Math.min(chunk, out.length - at);
+    out.set(cipher.update(len === chunk ? zeros : zeros.subarray(0, len)), at);
+  }
+  return new RingTensor(data, s);
+}

@@ -1,0 +1,173 @@
+/**
+ * Loading build/ring.wasm and moving arrays in and out of its memory.
+ *
+ * The module is compiled synchronously on first use. Its memory is laid out
+ * per call by a bump allocator here: inputs, output and scratch are placed from
+ * the module's heap base upward, the memory grows when a call needs more, and
+ * the next call starts again from the base (nothing outlives a call).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ErrorCode, TsyftError } from "../core/errors";
+
+/** The functions build/ring.wasm exports (see src/ring/wasm/). Pointers are byte offsets. */
+export interface RingWasmExports {
+  readonly memory: WasmMemory;
+  heapBase(): number;
+  add(a: number, b: number, out: number, n: number): void;
+  sub(a: number, b: number, out: number, n: number): void;
+  mul(a: number, b: number, out: number, n: number): void;
+  xor(a: number, b: number, out: number, n: number): void;
+  and(a: number, b: number, out: number, n: number): void;
+  addScalar(a: number, k: bigint, out: number, n: number): void;
+  rsubScalar(a: number, k: bigint, out: number, n: number): void;
+  mulScalar(a: number, k: bigint, out: number, n: number): void;
+  xorScalar(a: number, k: bigint, out: number, n: number): void;
+  andScalar(a: number, k: bigint, out: number, n: number): void;
+  neg(a: number, out: number, n: number): void;
+  not(a: number, out: number, n: number): void;
+  shr(a: number, bits: number, out: number, n: number): void;
+  shrLogical(a: number, bits: number, out: number, n: number): void;
+  shl(a: number, bits: number, out: number, n: number): void;
+  divFloor(a: number, d: bigint, out: number, n: number): void;
+  matmul(
+    a: number, b: number, c: number,
+    batch: number, m: number, k: number, n: number,
+    aStride: number, bStride: number, scratch: number,
+  ): void;
+  im2col(
+    x: number, out: number,
+    batch: number, h: number, w: number, c: number,
+    kh: number, kw: number, strideH: number, strideW: number,
+    dilationH: number, dilationW: number, padTop: number, padLeft: number,
+    outH: number, outW: number, padValue: bigint,
+  ): void;
+  sumAxis(x: number, out: number, outer: number, r: number, inner: number): void;
+}
+
+/** The slice of the WebAssembly JS API used here (the project's lib settings omit its types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const PAGE = 65536;
+const ALIGN = 16;
+const WASM_PATH = path.join("build", "ring.wasm");
+
+/** The directory holding tsyft's package.json, found by walking up from this file. */
+export function packageRoot(from: string = __dirname): string | undefined {
+  let dir = from;
+  for (;;) {
+    const manifest = path.join(dir, "package.json");
+    if (fs.existsSync(manifest)) {
+      try {
+        if (JSON.parse(fs.readFileSync(manifest, "utf8")).name === "tsyft") return dir;
+      } catch {
+        // An unreadable manifest is not ours; keep walking.
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Where build/ring.wasm is expected. */
+export function wasmPath(): string {
+  const root = packageRoot();
+  return root === undefined ? path.resolve(WASM_PATH) : path.join(root, WASM_PATH);
+}
+
+/** One instance of the ring module, with a per-call bump allocator over its memory. */
+export class RingWasm {
+  readonly exports: RingWasmExports;
+  private readonly base: number;
+  private top: number;
+
+  constructor(exports: RingWasmExports) {
+    this.exports = exports;
+    this.base = align(exports.heapBase());
+    this.top = this.base;
+  }
+
+  /** Compiles and instantiates build/ring.wasm; throws a TsyftError when it is missing. */
+  static load(file: string = wasmPath()): RingWasm {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (cause) {
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Ring kernels: expected the compiled WebAssembly at ${file}, but it cannot be read. ` +
+          `Run \`npm run build:wasm\` in the tsyft directory, or use the JS kernels with ` +
+          `withConfig({ ringKernels: "js" }, ...).`,
+        { path: file },
+        { cause },
+      );
+    }
+    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), {});
+    return new RingWasm(instance.exports as unknown as RingWasmExports);
+  }
+
+  /**
+   * Runs one kernel call: copies `inputs` in, reserves `outLength` elements of output
+   * (placed over input `outOver` when given, which elementwise kernels allow) and
+   * `scratchLength` elements of scratch, calls `call`, and returns a copy of the output.
+   */
+  call(
+    inputs: readonly BigInt64Array[],
+    outLength: number,
+    call: (inputPtrs: number[], outPtr: number, scratchPtr: number) => void,
+    options: { outOver?: number; scratchLength?: number } = {},
+  ): BigInt64Array {
+    this.top = this.base;
+    const inputPtrs = inputs.map((a) => this.alloc(a.length));
+    const outPtr = options.outOver === undefined ? this.alloc(outLength) : inputPtrs[options.outOver];
+    const scratchPtr = this.alloc(options.scratchLength ?? 0);
+    this.reserve(this.top);
+    const buffer = this.exports.memory.buffer;
+    inputs.forEach((a, i) => new BigInt64Array(buffer, inputPtrs[i], a.length).set(a));
+    call(inputPtrs, outPtr, scratchPtr);
+    // The call may have grown memory (it does not), so read the buffer afresh.
+    return new BigInt64Array(this.exports.memory.buffer.slice(outPtr, outPtr + outLength * 8));
+  }
+
+  /** Bytes of linear memory currently held (it grows, never shrinks). */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
+  private alloc(elements: number): number {
+    const ptr = this.top;
+    this.top = align(ptr + elements * 8);
+    return ptr;
+  }
+
+  private reserve(bytes: number): void {
+    const memory = this.exports.memory;
+    const have = memory.buffer.byteLength;
+    if (bytes <= have) return;
+    const pages = Math.ceil((bytes - have) / PAGE);
+    try {
+      memory.grow(pages);
+    } catch (cause) {
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Ring kernels: a call needs ${bytes} bytes of WebAssembly memory, more than can be allocated ` +
+          `(have ${have}). Split the op into smaller tensors.`,
+        { bytes },
+        { cause },
+      );
+    }
+  }
+}
+
+function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}

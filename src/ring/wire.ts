@@ -1,0 +1,37 @@
+/**
+ * The wire form of a RingTensor (MessagePack extension 20):
+ * rank (u8), each dimension (u32 LE), then the raw little-endian int64 values.
+ */
+import { registerExtension } from "../core/codec";
+import { CommunicationError, ErrorCode } from "../core/errors";
+import { RingTensor } from "./tensor";
+
+const RING_TENSOR_EXTENSION = 20;
+
+registerExtension(
+  RING_TENSOR_EXTENSION,
+  (value): value is RingTensor => value instanceof RingTensor,
+  (t) => {
+    const header = 1 + 4 * t.shape.length;
+    const out = new Uint8Array(header + t.data.byteLength);
+    const view = new DataView(out.buffer);
+    view.setUint8(0, t.shape.length);
+    t.shape.forEach((d, i) => view.setUint32(1 + 4 * i, d, true));
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), header);
+    return out;
+  },
+  (bytes) => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const rank = bytes.byteLength > 0 ? view.getUint8(0) : -1;
+    const header = 1 + 4 * rank;
+    if (rank < 0 || bytes.byteLength < header || (bytes.byteLength - header) % 8 !== 0) {
+      throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Malformed ring tensor on the wire (${bytes.byteLength} bytes).`);
+    }
+    const shape = Array.from({ length: rank }, (_, i) => view.getUint32(1 + 4 * i, true));
+    const data = new BigInt64Array(bytes.slice(header).buffer);
+    if (shape.reduce((a, b) => a * b, 1) !== data.length) {
+      throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Malformed ring tensor on the wire: shape [${shape}] but ${data.length} values.`);
+    }
+    return new RingTensor(data, shape);
+  },
+);

@@ -1,0 +1,81 @@
+/**
+ * VirtualWorker: a worker in this process (PySyft's VirtualWorker).
+ *
+ * It is both the executing worker and the client's handle on it; every
+ * message still goes through the binary encoding and the in-process network,
+ * so code written against VirtualWorkers runs unchanged against grid nodes.
+ *
+ * @example
+ * ```ts
+ * const hook = sy.hook(tf);
+ * const bob = new sy.VirtualWorker(hook, { id: "bob" });
+ * const p = tf.tensor([1, 2]).send(bob);
+ * bob.objects.count;   // 1
+ * ```
+ */
+import { ErrorCode, TsyftError } from "../core/errors";
+import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
+import type { Hook } from "../tensors/hook";
+import { WorkerClient, type ObjectsApi } from "./client";
+import { networkOf, type InProcessNetwork } from "./in-process";
+import { Worker } from "./worker";
+
+export interface VirtualWorkerOptions {
+  id: string;
+}
+
+export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi {
+  readonly network: InProcessNetwork;
+  readonly client: WorkerClient;
+
+  constructor(
+    readonly hook: Hook,
+    options: VirtualWorkerOptions,
+  ) {
+    if (typeof options?.id !== "string" || options.id.length === 0 || /[/\s\u0000]/.test(options.id)) {
+      throw new TsyftError(ErrorCode.WORKER_ID, `VirtualWorker: expected { id: "a name without spaces or /" }, got ${JSON.stringify(options?.id)}.`);
+    }
+    const network = networkOf(hook);
+    super(options.id, hook.tf, network.transportFor(options.id));
+    this.network = network;
+    this.client = new WorkerClient(this.id, (bytes) => {
+      network.request("client", this.id, bytes).then(
+        (reply) => reply && this.client.receiveReply(reply),
+        (error: Error) => this.client.failAll(error.message),
+      );
+    });
+    network.register(this);
+  }
+
+  submit(command: Command): void {
+    this.client.submit(command);
+  }
+
+  store(id: string, value: StoredValue): void {
+    this.client.store(id, value);
+  }
+
+  fetch(id: string, options: { remove: boolean }): Promise<StoredValue> {
+    return this.client.fetch(id, options);
+  }
+
+  release(ids: readonly string[]): void {
+    this.client.release(ids);
+  }
+
+  listObjects(): Promise<string[]> {
+    return this.client.listObjects();
+  }
+
+  objectCount(): Promise<number> {
+    return this.client.objectCount();
+  }
+
+  clearObjects(): Promise<void> {
+    return this.client.clearObjects();
+  }
+
+  override toString(): string {
+    return `VirtualWorker(${this.id}, ${this.objects.count} objects)`;
+  }
+}
