@@ -35,6 +35,11 @@ export { Worker, type PeerTransport, type WorkerStats } from "./workers/worker";
 export { VirtualWorker, type VirtualWorkerOptions } from "./workers/virtual-worker";
 export { InProcessNetwork, networkOf, type Tap, type TapEvent } from "./workers/in-process";
 export { WorkerClient, type ObjectsApi } from "./workers/client";
+export * from "./plans";
+export { PlaceholderTensor } from "./tensors/placeholder";
+
+/** The hook `sy.hook(tf)` returns: its local worker is a VirtualWorker (PySyft's `me`). */
+export type SyHook = Hook & { readonly localWorker: VirtualWorker };
 
 /**
  * Hooks TensorFlow.js (PySyft's `sy.TorchHook(torch)`): adds `send`,
@@ -47,12 +52,12 @@ export { WorkerClient, type ObjectsApi } from "./workers/client";
  * const me = hook.localWorker;
  * ```
  */
-export function hook(tf: TF): Hook {
+export function hook(tf: TF): SyHook {
   const created = new Hook(tf);
   activateHook(created);
   patchTensorPrototype(created);
   created.localWorker = new VirtualWorker(created, { id: "me" });
-  return created;
+  return created as SyHook;
 }
 
 /**

@@ -37,21 +37,24 @@ function timeTf(make: () => tf.Tensor, options?: TimeOptions): number {
   }, options).median;
 }
 
-function row(name: string, jsMs: number, wasmMs: number, tfOp: string, tfMs: number): BenchRow {
-  return {
-    suite: SUITE,
-    name,
-    js_ms: jsMs,
-    wasm_ms: wasmMs,
-    "speed-up": jsMs / wasmMs,
-    tfjs_op: tfOp,
-    tfjs_f32_ms: tfMs,
-    "wasm/tfjs": wasmMs / tfMs,
-  };
+function row(name: string, jsMs: number, wasmMs: number, reference?: { op: string; ms: number }): BenchRow {
+  const base: BenchRow = { suite: SUITE, name, js_ms: jsMs, wasm_ms: wasmMs, "speed-up": jsMs / wasmMs };
+  if (reference === undefined) return { ...base, tfjs_op: "-" };
+  return { ...base, tfjs_op: reference.op, tfjs_f32_ms: reference.ms, "wasm/tfjs": wasmMs / reference.ms };
 }
 
 export async function runRingSuite(): Promise<BenchRow[]> {
+  const previousBackend = tf.getBackend();
   const backend = await useTfWasm();
+  try {
+    return measure(backend);
+  } finally {
+    // Leave TF.js as the next suite expects to find it.
+    if (previousBackend && previousBackend !== backend) await tf.setBackend(previousBackend);
+  }
+}
+
+function measure(backend: string): BenchRow[] {
   const rows: BenchRow[] = [];
 
   for (const n of [64, 128, 256]) {
@@ -65,7 +68,7 @@ export async function runRingSuite(): Promise<BenchRow[]> {
     const fb = tf.randomUniform([n, n]);
     const tfMs = timeTf(() => tf.matMul(fa, fb), { warmup: 3, minRuns: 10, minMs: 300 });
     tf.dispose([fa, fb]);
-    rows.push(row(`matmul ${n}x${n}x${n}`, jsMs, wasmMs, `matMul (${backend})`, tfMs));
+    rows.push(row(`matmul ${n}x${n}x${n}`, jsMs, wasmMs, { op: `matMul (${backend})`, ms: tfMs }));
   }
 
   const n = 65_536;
@@ -85,10 +88,10 @@ export async function runRingSuite(): Promise<BenchRow[]> {
   for (const [name, op, tfOp, tfRun] of elementwise) {
     const jsMs = time(js(() => op(x, y)), { warmup: 1, minRuns: 5, minMs: 300 }).median;
     const wasmMs = time(wasm(() => op(x, y)), quick).median;
-    rows.push(row(`${name} ${n}`, jsMs, wasmMs, tfOp, timeTf(tfRun, quick)));
+    rows.push(row(`${name} ${n}`, jsMs, wasmMs, { op: tfOp, ms: timeTf(tfRun, quick) }));
   }
   const shifted = time(wasm(() => ring.shr(x, 16)), quick).median;
-  rows.push(row(`shr 16 ${n}`, time(js(() => ring.shr(x, 16)), quick).median, shifted, "-", NaN));
+  rows.push(row(`shr 16 ${n}`, time(js(() => ring.shr(x, 16)), quick).median, shifted));
   tf.dispose([fx, fy, bx, by]);
 
   const xs = ring.sample([1, 32, 32, 3]);
@@ -100,13 +103,14 @@ export async function runRingSuite(): Promise<BenchRow[]> {
   const tw = tf.randomUniform([5, 5, 3, 32]) as tf.Tensor4D;
   const tfConv = timeTf(() => tf.conv2d(tx, tw, 1, "same"), quick);
   tf.dispose([tx, tw]);
-  rows.push(row("conv2d [1,32,32,3]x[5,5,3,32] same", jsConv, wasmConv, `conv2d (${backend})`, tfConv));
+  rows.push(row("conv2d [1,32,32,3]x[5,5,3,32] same", jsConv, wasmConv, { op: `conv2d (${backend})`, ms: tfConv }));
 
   const fx2 = new Float64Array(n).map((_, i) => (i - n / 2) / 7);
   const encode = time(() => ring.fromFloat(fx2, [n], 2 ** 16), quick).median;
   const decodeInput = ring.fromFloat(fx2, [n], 2 ** 16);
   const decode = time(() => ring.toFloat(decodeInput, 2 ** 16), quick).median;
-  rows.push({ suite: SUITE, name: `fromFloat ${n}`, wasm_ms: encode, tfjs_op: "(JS, no BigInt)" });
-  rows.push({ suite: SUITE, name: `toFloat ${n}`, wasm_ms: decode, tfjs_op: "(JS, no BigInt)" });
+  // Encoding has one implementation, in JS (32-bit words, no BigInt per element).
+  rows.push({ suite: SUITE, name: `fromFloat ${n}`, js_ms: encode, tfjs_op: "-" });
+  rows.push({ suite: SUITE, name: `toFloat ${n}`, js_ms: decode, tfjs_op: "-" });
   return rows;
 }

@@ -88,6 +88,12 @@ function sumAxis(x: BigInt64Array, outer: number, r: number, inner: number): Big
   return out;
 }
 
+function conv2d(x: BigInt64Array, w: BigInt64Array, g: WindowGeometry, outChannels: number): BigInt64Array {
+  const columns = im2col(x, g, 0n);
+  const depth = g.filterH * g.filterW * g.channels;
+  return matmul(columns, w, { batch: 1, m: g.batch * g.outH * g.outW, k: depth, n: outChannels, aStride: 0, bStride: 0 });
+}
+
 /** The reference kernels (selected by `withConfig({ ringKernels: "js" }, ...)`). */
 export const jsKernels: RingKernels = {
   name: "js",
@@ -119,5 +125,6 @@ export const jsKernels: RingKernels = {
     }),
   matmul,
   im2col,
+  conv2d,
   sumAxis,
 };

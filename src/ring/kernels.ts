@@ -50,6 +50,8 @@ export interface RingKernels {
   matmul(a: BigInt64Array, b: BigInt64Array, dims: MatmulDims): BigInt64Array;
   /** NHWC input to rows [N*OH*OW, KH*KW*C] ordered (kh, kw, c); padding taps get padValue. */
   im2col(x: BigInt64Array, g: WindowGeometry, padValue: bigint): BigInt64Array;
+  /** NHWC x times HWIO w as [N*OH*OW, OC]: im2col(x) (zero padding) times w as [KH*KW*C, OC]. */
+  conv2d(x: BigInt64Array, w: BigInt64Array, g: WindowGeometry, outChannels: number): BigInt64Array;
   /** Views x as [outer, r, inner] and sums over r: [outer, inner]. */
   sumAxis(x: BigInt64Array, outer: number, r: number, inner: number): BigInt64Array;
 }

@@ -10,7 +10,7 @@ import {
   matmul as matmulShape,
   poolGeometry,
   type Conv2dOptions,
-  type Padding,
+  type PoolOptions,
 } from "./shapes";
 import { RingTensor } from "./tensor";
 
@@ -61,17 +61,13 @@ export function matmul(a: RingTensor, b: RingTensor): RingTensor {
 export function conv2d(
   x: RingTensor,
   w: RingTensor,
-  opts: { strides?: number | [number, number]; padding: Padding; dilations?: number | [number, number] },
+  opts: Conv2dOptions,
 ): RingTensor {
   if (!(x instanceof RingTensor) || !(w instanceof RingTensor)) {
     throw argumentError(`conv2d: expected two RingTensors, got ${describe(x)} and ${describe(w)}.`, { op: "conv2d" });
   }
-  const g = conv2dGeometry(x.shape, w.shape, opts as Conv2dOptions);
-  const k = kernels();
-  const rows = g.batch * g.outH * g.outW;
-  const depth = g.filterH * g.filterW * g.channels;
-  const columns = k.im2col(x.data, g, 0n);
-  const data = k.matmul(columns, w.data, { batch: 1, m: rows, k: depth, n: g.outChannels, aStride: 0, bStride: 0 });
+  const g = conv2dGeometry(x.shape, w.shape, opts);
+  const data = kernels().conv2d(x.data, w.data, g, g.outChannels);
   return new RingTensor(data, [g.batch, g.outH, g.outW, g.outChannels]);
 }
 
@@ -88,7 +84,7 @@ export function conv2d(
  */
 export function extractPatches(
   x: RingTensor,
-  opts: { filterSize: [number, number]; strides: [number, number]; padding: Padding; padValue?: bigint },
+  opts: PoolOptions & { padValue?: bigint },
 ): RingTensor {
   if (!(x instanceof RingTensor)) {
     throw argumentError(`extractPatches: expected a RingTensor, got ${describe(x)}.`, { op: "extractPatches" });

@@ -47,10 +47,12 @@ export interface WindowGeometry {
   outW: number;
 }
 
+/** A SHAPE_MISMATCH ProtocolError (operands or data disagree with a shape). */
 export function shapeError(message: string, details: Record<string, unknown> = {}): ProtocolError {
   return new ProtocolError(ErrorCode.SHAPE_MISMATCH, message, details);
 }
 
+/** An INVALID_ARGUMENT ProtocolError (a bad axis, option, type or value). */
 export function argumentError(message: string, details: Record<string, unknown> = {}): ProtocolError {
   return new ProtocolError(ErrorCode.INVALID_ARGUMENT, message, details);
 }

@@ -84,20 +84,33 @@ export function wasmPath(): string {
   return root === undefined ? path.resolve(WASM_PATH) : path.join(root, WASM_PATH);
 }
 
+/**
+ * Linear memory can only grow; past this size an instance is dropped after its
+ * call and a fresh one (same compiled module) serves the next call.
+ */
+const RETAIN_BYTES = 512 * 1024 * 1024;
+
 /** One instance of the ring module, with a per-call bump allocator over its memory. */
 export class RingWasm {
-  readonly exports: RingWasmExports;
+  private instance: RingWasmExports;
+  private readonly module: object;
   private readonly base: number;
   private top: number;
 
-  constructor(exports: RingWasmExports) {
-    this.exports = exports;
-    this.base = align(exports.heapBase());
+  constructor(module: object, private readonly retainBytes: number = RETAIN_BYTES) {
+    this.module = module;
+    this.instance = instantiate(module);
+    this.base = align(this.instance.heapBase());
     this.top = this.base;
   }
 
+  /** The current instance's exports (the instance may be replaced between calls). */
+  get exports(): RingWasmExports {
+    return this.instance;
+  }
+
   /** Compiles and instantiates build/ring.wasm; throws a TsyftError when it is missing. */
-  static load(file: string = wasmPath()): RingWasm {
+  static load(file: string = wasmPath(), retainBytes?: number): RingWasm {
     let bytes: Buffer;
     try {
       bytes = fs.readFileSync(file);
@@ -111,8 +124,7 @@ export class RingWasm {
         { cause },
       );
     }
-    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), {});
-    return new RingWasm(instance.exports as unknown as RingWasmExports);
+    return new RingWasm(new wasmApi.Module(bytes), retainBytes);
   }
 
   /**
@@ -134,11 +146,13 @@ export class RingWasm {
     const buffer = this.exports.memory.buffer;
     inputs.forEach((a, i) => new BigInt64Array(buffer, inputPtrs[i], a.length).set(a));
     call(inputPtrs, outPtr, scratchPtr);
-    // The call may have grown memory (it does not), so read the buffer afresh.
-    return new BigInt64Array(this.exports.memory.buffer.slice(outPtr, outPtr + outLength * 8));
+    const after = this.exports.memory.buffer; // the same buffer: kernels never grow memory
+    const result = new BigInt64Array(after.slice(outPtr, outPtr + outLength * 8));
+    if (after.byteLength > this.retainBytes) this.instance = instantiate(this.module);
+    return result;
   }
 
-  /** Bytes of linear memory currently held (it grows, never shrinks). */
+  /** Bytes of linear memory held now (grows; a fresh instance replaces one past the retain limit). */
   get memoryBytes(): number {
     return this.exports.memory.buffer.byteLength;
   }
@@ -166,6 +180,10 @@ export class RingWasm {
       );
     }
   }
+}
+
+function instantiate(module: object): RingWasmExports {
+  return new wasmApi.Instance(module, {}).exports as RingWasmExports;
 }
 
 function align(n: number): number {

@@ -36,8 +36,8 @@ export const F = {
   mean: (x: TensorLike, axes?: number | number[], keepDims = false) =>
     dispatch(Op.Mean, [x], { axes: axes === undefined ? null : ([] as number[]).concat(axes), keepDims }),
   reshape: (x: TensorLike, shape: readonly number[]) => dispatch(Op.Reshape, [x], { shape: [...shape] }),
-  /** Keeps the first (batch) axis and flattens the rest, like Keras' Flatten. */
-  flatten: (x: TensorLike) => dispatch(Op.Reshape, [x], { shape: [x.shape[0] ?? 1, -1] }),
+  /** Keeps the first (batch) axis and flattens the rest, like Keras' Flatten; any batch size fits. */
+  flatten: (x: TensorLike) => dispatch(Op.Reshape, [x], { shape: [-1, x.shape.slice(1).reduce((a, b) => a * b, 1)] }),
   transpose: (x: TensorLike, perm?: readonly number[]) => dispatch(Op.Transpose, [x], { perm: perm ? [...perm] : null }),
   slice: (x: TensorLike, begin: readonly number[], size: readonly number[]) => dispatch(Op.Slice, [x], { begin: [...begin], size: [...size] }),
   concat: (xs: readonly TensorLike[], axis = 0) => dispatch(Op.Concat, xs, { axis }),

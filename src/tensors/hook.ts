@@ -17,6 +17,7 @@ export class Hook {
   readonly ids = new IdGenerator();
   private localWorkerHandle?: WorkerHandle;
   private readonly validations = new Set<Promise<void>>();
+  private readonly workers = new Map<string, WorkerHandle>();
   private validationFailure?: Error;
 
   constructor(readonly tf: TF) {}
@@ -31,6 +32,24 @@ export class Hook {
 
   set localWorker(worker: WorkerHandle) {
     this.localWorkerHandle = worker;
+  }
+
+  /** Makes a worker known by id (workers register themselves when created or connected). */
+  registerWorker(worker: WorkerHandle): void {
+    this.workers.set(worker.id, worker);
+  }
+
+  /** The worker with this id, for rebuilding references that travelled by id (fetched plans). */
+  resolveWorker(id: string): WorkerHandle {
+    const worker = this.workers.get(id);
+    if (!worker) {
+      throw new TsyftError(
+        ErrorCode.WORKER_ID,
+        `No worker "${id}" is known to this hook (known: ${[...this.workers.keys()].join(", ") || "none"}). Create or connect it before fetching what refers to it.`,
+        { worker: id },
+      );
+    }
+    return worker;
   }
 
   /** Keeps a validation-mode check; its failure is thrown by the next `get()`. */

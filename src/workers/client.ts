@@ -6,6 +6,7 @@
  */
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
+import type { PlanHost } from "../plans/host";
 import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
 import { decodeReply, encodeRequest, type Reply, type Request } from "./messages";
 
@@ -28,7 +29,7 @@ export interface ObjectsApi {
   clearObjects(): Promise<void>;
 }
 
-export class WorkerClient implements WorkerHandle, ObjectsApi {
+export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
   private nextRid = 1;
   private readonly pending = new Map<number, Pending>();
   /** Replies that matched no request (errors about malformed messages). */
@@ -66,6 +67,18 @@ export class WorkerClient implements WorkerHandle, ObjectsApi {
 
   async clearObjects(): Promise<void> {
     await this.call({ t: "clear" });
+  }
+
+  /** Stores a plan's bytes on the worker (PlanHost). */
+  async storePlan(id: string, bytes: Uint8Array, options: { token?: string } = {}): Promise<void> {
+    await this.call({ t: "store-plan", id, plan: bytes, token: options.token });
+  }
+
+  /** A hosted plan's bytes (PlanHost). */
+  async fetchPlanBytes(id: string, options: { copy: boolean; token?: string }): Promise<Uint8Array> {
+    const bytes = await this.call({ t: "fetch-plan", id, copy: options.copy, token: options.token });
+    if (!(bytes instanceof Uint8Array)) throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `${this.id} answered a plan fetch without plan bytes.`);
+    return bytes;
   }
 
   async ping(): Promise<string> {
@@ -123,10 +136,10 @@ export class WorkerClient implements WorkerHandle, ObjectsApi {
   }
 
   /** The link is gone: every wait fails now, naming the worker. */
-  failAll(reason: string): void {
+  failAll(reason: string, code: ErrorCode = ErrorCode.CONNECTION): void {
     for (const [rid, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(new CommunicationError(ErrorCode.CONNECTION, `Lost the link to ${this.id} (${reason}) while waiting for ${pending.what}.`, { worker: this.id }));
+      pending.reject(new CommunicationError(code, `Lost the link to ${this.id} (${reason}) while waiting for ${pending.what}.`, { worker: this.id }));
       this.pending.delete(rid);
     }
   }

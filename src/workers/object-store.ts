@@ -12,14 +12,19 @@ export type StoredObject =
   | { kind: "failed"; error: SerializedError; op: string }
   | { kind: "other"; value: unknown; type: string };
 
+/** A change to a store, as its observers see it (persistence). */
+export type ObjectStoreChange = { type: "set"; id: string; object: StoredObject } | { type: "delete"; id: string } | { type: "clear" };
+
 export class ObjectStore {
   private readonly objects = new Map<string, StoredObject>();
+  private readonly observers = new Set<(change: ObjectStoreChange) => void>();
 
   constructor(readonly owner: string) {}
 
   set(id: string, object: StoredObject): void {
     this.dispose(this.objects.get(id));
     this.objects.set(id, object);
+    this.notify({ type: "set", id, object });
   }
 
   has(id: string): boolean {
@@ -40,7 +45,8 @@ export class ObjectStore {
       throw new WorkerError(
         ErrorCode.REMOTE_OP_FAILED,
         `Op "${object.op}" producing "${id}" failed on ${this.owner}: ${object.error.message}`,
-        { worker: this.owner, id, op: object.op, cause: object.error.code || object.error.name },
+        // A failure of an op whose input had failed keeps the root cause's code, not REMOTE_OP_FAILED.
+        { worker: this.owner, id, op: object.op, cause: rootCause(object.error) },
       );
     }
     return object;
@@ -48,7 +54,9 @@ export class ObjectStore {
 
   delete(id: string): boolean {
     this.dispose(this.objects.get(id));
-    return this.objects.delete(id);
+    const deleted = this.objects.delete(id);
+    if (deleted) this.notify({ type: "delete", id });
+    return deleted;
   }
 
   /** Ids of the objects held, in insertion order. */
@@ -63,9 +71,26 @@ export class ObjectStore {
   clear(): void {
     for (const object of this.objects.values()) this.dispose(object);
     this.objects.clear();
+    this.notify({ type: "clear" });
+  }
+
+  /** Sees every change from now on (a node's persistence); returns a function that stops it. */
+  observe(observer: (change: ObjectStoreChange) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private notify(change: ObjectStoreChange): void {
+    for (const observer of this.observers) observer(change);
   }
 
   private dispose(object: StoredObject | undefined): void {
     if (object?.kind === "tensor") object.value.dispose();
   }
+}
+
+function rootCause(error: SerializedError): string {
+  const inner = error.details?.cause;
+  if (error.code === ErrorCode.REMOTE_OP_FAILED && typeof inner === "string" && inner.length > 0) return inner;
+  return error.code || error.name;
 }

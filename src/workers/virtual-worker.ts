@@ -14,6 +14,9 @@
  * ```
  */
 import { ErrorCode, TsyftError } from "../core/errors";
+import { fetchPlan, type FetchPlanOptions } from "../plans/fetch";
+import type { PlanHost } from "../plans/host";
+import type { Plan } from "../plans/plan";
 import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
 import type { Hook } from "../tensors/hook";
 import { WorkerClient, type ObjectsApi } from "./client";
@@ -24,7 +27,7 @@ export interface VirtualWorkerOptions {
   id: string;
 }
 
-export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi {
+export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi, PlanHost {
   readonly network: InProcessNetwork;
   readonly client: WorkerClient;
 
@@ -45,6 +48,7 @@ export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi {
       );
     });
     network.register(this);
+    hook.registerWorker(this);
   }
 
   submit(command: Command): void {
@@ -61,6 +65,29 @@ export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi {
 
   release(ids: readonly string[]): void {
     this.client.release(ids);
+  }
+
+  storePlan(id: string, bytes: Uint8Array, options: { token?: string } = {}): Promise<void> {
+    return this.client.storePlan(id, bytes, options);
+  }
+
+  fetchPlanBytes(id: string, options: { copy: boolean; token?: string }): Promise<Uint8Array> {
+    return this.client.fetchPlanBytes(id, options);
+  }
+
+  /**
+   * Fetches a plan from its host (PySyft's `me.fetch_plan`). Without `copy` a
+   * plan can be fetched once; an encrypted plan comes back holding references
+   * to the shares of its weights, never the weights.
+   *
+   * @example
+   * ```ts
+   * const fetched = await me.fetchPlan("convnet", alice, { copy: true });
+   * const y = fetched(xSh);
+   * ```
+   */
+  fetchPlan(id: string, location: PlanHost, options: FetchPlanOptions = {}): Promise<Plan> {
+    return fetchPlan(this.hook, id, location, options);
   }
 
   listObjects(): Promise<string[]> {

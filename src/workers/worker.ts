@@ -12,17 +12,23 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, ProtocolError, TsyftError, WorkerError, serializeError } from "../core/errors";
-import { isOpName } from "../core/ops";
+import { isOpName, type OpName } from "../core/ops";
+import { decode, encode, type FixedPointEncoding } from "../encoding/fixed-point";
 import { Mailbox, type Communicator, type OutgoingFrame } from "../mpc/communicator";
 import { PartyContext, type PartyStats } from "../mpc/context";
-import { runPartyOp, type Operand } from "../mpc/party-ops";
+import { publicAsShare, runPartyOp, type Operand } from "../mpc/party-ops";
 import { DealerClient, TrustedDealer } from "../mpc/provider/trusted-dealer";
 import type { MaterialSource } from "../mpc/provider/provider";
+import type { RunPlanCommand } from "../plans/commands";
+import { interpret } from "../plans/interpreter";
+import { validateIR } from "../plans/ir";
+import type { RingTensor } from "../ring";
 import type { Command, InputRef, PlainOpCommand, SharedOpCommand, StoredValue } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
 import { runPlainOp, type TF } from "../tensors/plain-ops";
 import { decodeFrame, decodeRequest, encodeFrame, encodeReply, type Reply, type Request } from "./messages";
 import { ObjectStore, type StoredObject } from "./object-store";
+import { PlanStore } from "./plan-store";
 
 /** Moves frames between parties; implemented in process and over WebSockets. */
 export interface PeerTransport {
@@ -43,6 +49,7 @@ export class Worker {
   readonly mailbox: Mailbox;
   readonly dealer: TrustedDealer;
   readonly comm: Communicator;
+  readonly plans: PlanStore;
   readonly stats: WorkerStats = { requests: 0, commands: 0, failedCommands: 0, malformed: 0, party: { rounds: 0, bytesSent: 0, framesSent: 0 } };
   private queue: Promise<unknown> = Promise.resolve();
   private readonly materialSources = new Map<string, MaterialSource>();
@@ -55,6 +62,7 @@ export class Worker {
     this.objects = new ObjectStore(id);
     this.mailbox = new Mailbox(id);
     this.dealer = new TrustedDealer(id);
+    this.plans = new PlanStore(this);
     this.comm = {
       self: id,
       send: (to: string, frame: OutgoingFrame) => this.transport.sendTo(to, encodeFrame({ ...frame, from: id })),
@@ -145,10 +153,9 @@ export class Worker {
       case "ping":
         return { rid: request.rid, ok: true, value: this.id };
       case "store-plan":
+        return answer(request.rid, () => this.plans.store(request.id, request.plan, request.token));
       case "fetch-plan":
-        return answer(request.rid, () => {
-          throw new WorkerError(ErrorCode.UNSUPPORTED_OP, `${this.id} cannot host plans yet.`);
-        });
+        return answer(request.rid, () => this.plans.fetch(request.id, { copy: request.copy, token: request.token }));
     }
   }
 
@@ -186,16 +193,22 @@ export class Worker {
           return await this.executeShared(command);
         case "plain-op":
           return this.executePlain(command);
+        case "run-plan":
+          return await this.executePlan(command);
+        case "run-hosted-plan":
+          return this.plans.runHosted(command);
         default:
           throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Unknown command type ${JSON.stringify((command as { type?: unknown }).type)}.`);
       }
     } catch (error) {
       this.stats.failedCommands++;
-      if (typeof output === "string") {
-        const op = (command as { op?: unknown }).op;
-        this.objects.set(output, { kind: "failed", error: serializeError(error), op: typeof op === "string" ? op : command.type });
-      }
+      const op = (command as { op?: unknown }).op;
+      const failed: StoredObject = { kind: "failed", error: serializeError(error), op: typeof op === "string" ? op : command.type };
+      if (typeof output === "string") this.objects.set(output, failed);
+      const outputs = (command as { outputs?: unknown }).outputs;
+      if (Array.isArray(outputs)) outputs.forEach((id) => typeof id === "string" && this.objects.set(id, failed));
       if (command.type === "shared-op" && Array.isArray(command.holders)) this.abortPeers(command.holders, command.output, error);
+      if (command.type === "run-plan" && Array.isArray(command.holders)) this.abortPeers(command.holders, command.runId, error);
     }
   }
 
@@ -214,9 +227,42 @@ export class Worker {
     this.objects.set(command.output, { kind: "share", value: result });
   }
 
+  /** Runs a whole plan on this holder's shares (SPMD): one scope, one tag sequence for all its ops. */
+  private async executePlan(command: RunPlanCommand): Promise<void> {
+    const ir = validateIR(command.ir);
+    const enc = command.encoding;
+    const ctx = new PartyContext(
+      this.comm,
+      command.holders,
+      command.runId,
+      command.provider ? this.materialSource(command.provider, command.holders) : undefined,
+      command.provider,
+      this.stats.party,
+    );
+    const operand = (ref: InputRef) => this.shareOperand(ref, "plan");
+    const outputs = await interpret<Operand>(ir, command.inputs.map(operand), command.state.map(operand), {
+      constant: (data) => ({ shared: false, value: encode(data.values, data.shape, enc) }),
+      scalar: (value) => ({ shared: false, value: encode([value], [], enc) }),
+      run: async (op, args, attrs) => {
+        // Ops on public values only (e.g. on a plaintext weight) give the same public result on every holder.
+        if (args.every((a) => !a.shared)) return { shared: false, value: this.runPublic(op, args, attrs, enc) };
+        return { shared: true, value: await runPartyOp(ctx, op, args, attrs as never, enc) };
+      },
+    });
+    outputs.forEach((out, i) => this.objects.set(command.outputs[i]!, { kind: "share", value: out.shared ? out.value : publicAsShare(ctx, out.value) }));
+  }
+
+  private runPublic(op: OpName, args: Operand[], attrs: Record<string, unknown>, enc: FixedPointEncoding): RingTensor {
+    const tf = this.tf;
+    const result = tf.tidy(() => runPlainOp(tf, op, args.map((a) => tf.tensor(Float32Array.from(decode(a.value, enc)), [...a.value.shape])), attrs as never));
+    const encoded = encode(result.dataSync(), result.shape, enc);
+    result.dispose();
+    return encoded;
+  }
+
   private executePlain(command: PlainOpCommand): void {
     checkOp(command.op);
-    const inputs = command.inputs.map((ref) => this.plainOperand(ref, command.op));
+    const inputs = command.inputs.map((ref) => this.plainInput(ref, command.op));
     try {
       this.objects.set(command.output, { kind: "tensor", value: runPlainOp(this.tf, command.op, inputs, command.attrs) });
     } finally {
@@ -234,7 +280,8 @@ export class Worker {
     throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `${op}: a secure op got a plaintext tensor operand; encode it with fixPrecision first.`);
   }
 
-  private plainOperand(ref: InputRef, op: string): tfjs.Tensor {
+  /** A plaintext operand: a tensor held here, or one that came with the command. */
+  plainInput(ref: InputRef, op: string): tfjs.Tensor {
     if (ref.kind === "plain") return fromTensorData(this.tf, ref.value);
     if (ref.kind === "object") {
       const object = this.objects.get(ref.id);
@@ -267,6 +314,11 @@ export class Worker {
         // No link to that peer: it will time out on its own.
       }
     }
+  }
+
+  /** A peer restarted: forget what was cached about it (a crypto provider's keys are new). */
+  forgetPeer(peer: string): void {
+    for (const key of this.materialSources.keys()) if (key.startsWith(`${peer}|`)) this.materialSources.delete(key);
   }
 
   /** Frees everything and fails pending waits. */

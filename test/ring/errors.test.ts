@@ -125,4 +125,16 @@ describe("the wasm module", () => {
     const small = wasm.call([new BigInt64Array([5n])], 1, ([p], po) => wasm.exports.neg(p, po, 1));
     expect(small[0]).toBe(-5n);
   });
+
+  it("replaces an instance whose memory grew past the retain limit", () => {
+    const wasm = RingWasm.load(undefined, 4 * 1024 * 1024);
+    const n = 1_000_000;
+    const a = new BigInt64Array(n).fill(-2n);
+    const out = wasm.call([a], n, ([pa], po) => wasm.exports.mulScalar(pa, 3n, po, n));
+    expect(out[0]).toBe(-6n);
+    expect(out[n - 1]).toBe(-6n);
+    expect(wasm.memoryBytes).toBeLessThan(4 * 1024 * 1024);
+    const again = wasm.call([new BigInt64Array([1n, 2n, 3n])], 3, ([p], po) => wasm.exports.shl(p, 4, po, 3));
+    expect(Array.from(again)).toEqual([16n, 32n, 48n]);
+  });
 });

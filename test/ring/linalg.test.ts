@@ -238,3 +238,36 @@ describe("sum (wasm and js reduce kernels)", () => {
     expect(ring.equal(all.wasm, all.js)).toBe(true);
   });
 });
+
+describe("random geometry: wasm = js", () => {
+  it("matmul, 2-D and batched, on random shapes", () => {
+    const rng = new Rng(101);
+    for (let trial = 0; trial < 30; trial++) {
+      const [m, k, n, batch] = [rng.int(1, 19), rng.int(0, 19), rng.int(1, 19), rng.int(1, 4)];
+      const shapeA = rng.int(0, 2) ? [batch, m, k] : [m, k];
+      const shapeB = rng.int(0, 2) ? [rng.int(0, 1) ? batch : 1, k, n] : [k, n];
+      const a = rng.tensor(shapeA);
+      const b = rng.tensor(shapeB);
+      const { wasm, js } = bothKernels(() => ring.matmul(a, b));
+      expect(wasm.shape).toEqual(ring.shapes.matmul(shapeA, shapeB));
+      expect(ring.equal(wasm, js)).toBe(true);
+    }
+  });
+
+  it("conv2d and extractPatches on random geometry", () => {
+    const rng = new Rng(102);
+    for (let trial = 0; trial < 30; trial++) {
+      const x = rng.tensor([rng.int(1, 2), rng.int(5, 9), rng.int(5, 9), rng.int(1, 4)]);
+      const filter: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+      const strides: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+      const dilations: [number, number] = [rng.int(1, 2), rng.int(1, 2)];
+      const padding = rng.int(0, 1) ? "same" : "valid";
+      const w = rng.tensor([...filter, x.shape[3], rng.int(1, 5)]);
+      const conv = bothKernels(() => ring.conv2d(x, w, { strides, dilations, padding }));
+      expect(ring.equal(conv.wasm, conv.js)).toBe(true);
+      const padValue = rng.value();
+      const patches = bothKernels(() => ring.extractPatches(x, { filterSize: filter, strides, padding, padValue }));
+      expect(ring.equal(patches.wasm, patches.js)).toBe(true);
+    }
+  });
+});

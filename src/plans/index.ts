@@ -1,0 +1,8 @@
+/** Plans: traced models that can be encrypted, sent, fetched and run as one command. */
+export { Plan, func2plan, runPlan, type PlanOptions, type SendOptions, type StateTensor } from "./plan";
+export { PointerPlan } from "./pointer-plan";
+export { fetchPlan, type FetchPlanOptions } from "./fetch";
+export { isPlanHost, type PlanHost } from "./host";
+export { readableCode, inferPlanShapes, validateIR, type PlanIR, type PlanOp, type ValueRef } from "./ir";
+export { planToBytes, planFromBytes, PLAN_FORMAT_VERSION, type SerializedPlan, type SerializedState } from "./serialize";
+export type { RunPlanCommand, RunHostedPlanCommand } from "./commands";
