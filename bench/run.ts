@@ -3,6 +3,7 @@
  * Each suite returns rows; they are printed as a table and written to bench/results/.
  */
 import { printTable, writeResults, type BenchRow } from "./harness";
+import { runPlansSuite } from "./suites/plans";
 import { runRingSuite } from "./suites/ring";
 
 interface Suite {
@@ -11,7 +12,10 @@ interface Suite {
 }
 
 /** Every suite, in the order they run. Add new suites here. */
-const suites: Suite[] = [{ name: "ring", run: runRingSuite }];
+const suites: Suite[] = [
+  { name: "ring", run: runRingSuite },
+  { name: "plans", run: runPlansSuite },
+];
 
 async function main(argv: string[]): Promise<void> {
   const wanted = argv.filter((a) => !a.startsWith("-"));

@@ -1,0 +1,68 @@
+/**
+ * Plans against op-by-op: encrypted inference of a small CNN run as one Plan
+ * command per holder, next to the same model driven op by op from the client
+ * (each op its own command), and plaintext TF.js, in the same run.
+ * Counts client messages, party-to-party messages, bytes and protocol rounds.
+ */
+import * as tf from "@tensorflow/tfjs";
+import * as sy from "../../src";
+import { timeAsync, type BenchRow } from "../harness";
+
+export async function runPlansSuite(): Promise<BenchRow[]> {
+  await sy.useWasmBackend(tf);
+  const hook = sy.hook(tf);
+  const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id }));
+  const network = bob.network;
+
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 8, kernelSize: 3, activation: "relu", padding: "same" }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: "relu", padding: "same" }),
+      tf.layers.averagePooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 32, activation: "relu" }),
+      tf.layers.dense({ units: 2 }),
+    ],
+  });
+  const plan = sy.Plan.fromModel(model, { id: "bench-cnn" });
+  await plan.build(tf.zeros([1, 16, 16, 3]));
+  plan.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+  const x = tf.randomNormal([1, 16, 16, 3], 0, 1, "float32", 1);
+  const share = () => x.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+
+  const rows: BenchRow[] = [];
+  const plain = await timeAsync(async () => (model.predict(x) as tf.Tensor).data(), { minRuns: 10 });
+  rows.push({ suite: "plans", name: "plaintext TF.js (wasm)", median_ms: plain.median, client_msgs: 0, peer_msgs: 0, kbytes: 0, rounds: 0, vs_plan: "" });
+
+  const variants: Array<[string, () => sy.TensorLike]> = [
+    ["encrypted, as one Plan", () => plan.run(share()) as sy.TensorLike],
+    ["encrypted, op by op from the client", () => plan.runEagerly(share()) as sy.TensorLike],
+  ];
+  let planMedian = 0;
+  for (const [name, run] of variants) {
+    const once = async () => (await (run() as sy.FixedPrecisionTensor).get()).floatPrecision();
+    await once(); // warm-up: dealer keys, JIT
+    network.resetStats();
+    const roundsBefore = bob.stats.party.rounds;
+    await once();
+    const traffic = { ...network.stats };
+    const rounds = bob.stats.party.rounds - roundsBefore;
+    const timing = await timeAsync(once, { minRuns: 5, minMs: 1000 });
+    if (planMedian === 0) planMedian = timing.median;
+    rows.push({
+      suite: "plans",
+      name,
+      median_ms: timing.median,
+      p95_ms: timing.p95,
+      client_msgs: traffic.messages - traffic.peerMessages,
+      peer_msgs: traffic.peerMessages,
+      kbytes: Math.round(traffic.bytes / 1024),
+      rounds,
+      vs_plan: `${(timing.median / planMedian).toFixed(2)}x`,
+      vs_plaintext: `${(timing.median / plain.median).toFixed(0)}x`,
+    });
+  }
+  for (const w of [bob, charlie, dan]) w.close();
+  return rows;
+}

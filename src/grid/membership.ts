@@ -1,0 +1,83 @@
+/**
+ * A node's membership in a gateway's registry: join, heartbeat at the
+ * interval the gateway asks for, join again if the gateway forgot it (a
+ * gateway restart), leave on close. Failures never stop the node; they are
+ * kept in `lastError` and retried at the next beat.
+ *
+ * @example
+ * ```ts
+ * const membership = new GatewayMembership("http://localhost:5000", { id: "bob", address: "ws://localhost:3000" });
+ * membership.start();
+ * // ...
+ * await membership.stop();   // leaves the registry
+ * ```
+ */
+import { httpJson, toHttp } from "./http-util";
+
+export interface MembershipInfo {
+  id: string;
+  /** The url clients and nodes reach this node at. */
+  address: string;
+}
+
+export class GatewayMembership {
+  readonly gateway: string;
+  private timer?: NodeJS.Timeout;
+  private joined = false;
+  private stopped = false;
+  private heartbeatMs = 5_000;
+  /** Beats answered so far (tests and status). */
+  beats = 0;
+  lastError?: Error;
+
+  constructor(
+    gateway: string,
+    private readonly info: MembershipInfo,
+  ) {
+    this.gateway = toHttp(gateway);
+  }
+
+  /** Joins now, then beats in the background. */
+  start(): Promise<void> {
+    return this.beat();
+  }
+
+  get isJoined(): boolean {
+    return this.joined;
+  }
+
+  /** Stops beating and leaves the registry (best effort). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.joined) return;
+    this.joined = false;
+    await httpJson("POST", `${this.gateway}/leave`, { id: this.info.id }, 2_000).catch(() => undefined);
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      if (!this.joined) {
+        const { status, body } = await httpJson<{ heartbeatMs?: number }>("POST", `${this.gateway}/join`, this.info);
+        if (status !== 200) throw new Error(`join answered ${status}: ${JSON.stringify(body)}`);
+        if (typeof body?.heartbeatMs === "number" && body.heartbeatMs > 0) this.heartbeatMs = body.heartbeatMs;
+        this.joined = true;
+      } else {
+        const { status } = await httpJson("POST", `${this.gateway}/heartbeat`, { id: this.info.id });
+        if (status === 404) {
+          this.joined = false; // the gateway forgot us (restarted): join again now
+          return this.beat();
+        }
+        if (status !== 200) throw new Error(`heartbeat answered ${status}`);
+      }
+      this.beats++;
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = error as Error;
+    }
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.beat(), this.heartbeatMs);
+    this.timer.unref?.();
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * A node's links to the other nodes: the PeerTransport its Worker sends
+ * protocol frames through (channel 0x03), one WebSocket per peer carrying
+ * frames both ways.
+ *
+ * 1. `dial(peer, url)` opens a socket, says hello as a peer expecting `peer`,
+ *    and waits for its welcome; the other node has registered the link by
+ *    then, so both ends have confirmed when `dial` resolves.
+ * 2. The dialed node registers the socket with `accept`.
+ * 3. When a link closes, the worker's mailbox fails every wait on that peer
+ *    (`peerLost`). The dialer, which knows the peer's url, redials with
+ *    backoff; once linked again, `peerBack`, and if the peer restarted (a new
+ *    boot id) the worker forgets what it cached about it.
+ *
+ * @example
+ * ```ts
+ * const links = new PeerLinks({ self: "bob", url: () => node.url, boot, maxPayload, worker: () => node.worker });
+ * await links.dial("alice", "ws://localhost:3001");
+ * links.sendTo("alice", encodeFrame(frame));        // what the worker's Communicator does
+ * ```
+ */
+import WebSocket from "ws";
+import { getConfig } from "../core/config";
+import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
+import type { PeerTransport, Worker } from "../workers/worker";
+import { Backoff } from "./backoff";
+import { decodeControl, encodeControl } from "./control";
+import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
+
+export interface PeerLinksOptions {
+  /** This node's id. */
+  self: string;
+  /** This node's url, told to the peers it dials. */
+  url: () => string;
+  /** This node's boot id (new at every start). */
+  boot: string;
+  /** Largest WebSocket message accepted. */
+  maxPayload: number;
+  /** The worker that receives peer frames. */
+  worker: () => Worker;
+  /** Called when a dialed link is up (to persist the peer's url). */
+  onDialed?: (peer: string, url: string) => void;
+}
+
+/** Bytes and frames over one peer link, both ways. */
+export interface LinkStats {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+}
+
+interface Link {
+  socket: WebSocket;
+  dialed: boolean;
+  url?: string;
+  stats: LinkStats;
+}
+
+interface DialTarget {
+  url: string;
+  backoff: Backoff;
+  timer?: NodeJS.Timeout;
+}
+
+export class PeerLinks implements PeerTransport {
+  private readonly links = new Map<string, Link>();
+  private readonly targets = new Map<string, DialTarget>();
+  private readonly dialing = new Map<string, Promise<void>>();
+  private readonly boots = new Map<string, string>();
+  private closed = false;
+  /** Totals of links gone by, so stats survive reconnections. */
+  private readonly totals = new Map<string, LinkStats>();
+
+  constructor(private readonly options: PeerLinksOptions) {}
+
+  /** Sends a frame to `to`; throws CONNECTION naming the peer when there is no open link. */
+  sendTo(to: string, bytes: Uint8Array): void {
+    if (to === this.options.self) {
+      queueMicrotask(() => this.options.worker().receiveFrame(bytes));
+      return;
+    }
+    const link = this.links.get(to);
+    if (!link || link.socket.readyState !== WebSocket.OPEN) {
+      throw new CommunicationError(
+        ErrorCode.CONNECTION,
+        `${this.options.self} has no link to ${to}${this.targets.has(to) ? " (reconnecting)" : ""}. ` +
+          `Link the nodes first: await client.connectGridNode(${to}) or await sy.grid.connectAllNodes([...]).`,
+        { worker: to },
+      );
+    }
+    const frame = encodeGridFrame(Channel.Peer, bytes);
+    link.stats.bytesOut += frame.byteLength;
+    link.stats.framesOut++;
+    link.socket.send(frame);
+  }
+
+  /** Ids of the peers linked now. */
+  ids(): string[] {
+    return [...this.links.keys()].filter((id) => this.links.get(id)!.socket.readyState === WebSocket.OPEN);
+  }
+
+  has(peer: string): boolean {
+    return this.ids().includes(peer);
+  }
+
+  /** Traffic per peer since this node started. */
+  stats(): Record<string, LinkStats> {
+    const out: Record<string, LinkStats> = {};
+    const add = (peer: string, s: LinkStats) => {
+      const t = (out[peer] ??= { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 });
+      t.bytesIn += s.bytesIn;
+      t.bytesOut += s.bytesOut;
+      t.framesIn += s.framesIn;
+      t.framesOut += s.framesOut;
+    };
+    for (const [peer, s] of this.totals) add(peer, s);
+    for (const [peer, link] of this.links) add(peer, link.stats);
+    return out;
+  }
+
+  /** Registers a socket whose other end said hello as peer `peer` (the node side of a dial). */
+  accept(peer: string, socket: WebSocket, boot: string | undefined): LinkStats {
+    return this.attach(peer, socket, false, boot, undefined);
+  }
+
+  /** Counts a frame received on an accepted link and hands it to the worker. */
+  receive(peer: string, payload: Uint8Array, frameBytes: number): void {
+    const link = this.links.get(peer);
+    if (link) {
+      link.stats.bytesIn += frameBytes;
+      link.stats.framesIn++;
+    }
+    this.options.worker().receiveFrame(payload);
+  }
+
+  /**
+   * Opens a link to node `peer` at `url`; resolves once both ends have
+   * registered it. Keeps redialing it with backoff if it drops later.
+   */
+  dial(peer: string, url: string, timeoutMs = getConfig().timeoutMs): Promise<void> {
+    if (this.closed) return Promise.reject(new CommunicationError(ErrorCode.CONNECTION, `${this.options.self} is closed.`));
+    if (peer === this.options.self) {
+      return Promise.reject(new CommunicationError(ErrorCode.WORKER_ID, `${this.options.self} cannot link to itself.`, { worker: peer }));
+    }
+    const target = this.targets.get(peer);
+    if (target) target.url = url;
+    else this.targets.set(peer, { url, backoff: new Backoff() });
+    if (this.has(peer)) return Promise.resolve();
+    let inFlight = this.dialing.get(peer);
+    if (!inFlight) {
+      inFlight = this.open(peer, url, timeoutMs).finally(() => this.dialing.delete(peer));
+      this.dialing.set(peer, inFlight);
+    }
+    return inFlight;
+  }
+
+  /** Dials `peer` in the background until it answers (a link remembered from before a restart). */
+  redial(peer: string, url: string): void {
+    if (!this.targets.has(peer)) this.targets.set(peer, { url, backoff: new Backoff() });
+    this.scheduleRedial(peer, 0);
+  }
+
+  /** Closes every link and stops redialing; peers see the links drop. */
+  close(): void {
+    this.closed = true;
+    for (const target of this.targets.values()) clearTimeout(target.timer);
+    this.targets.clear();
+    for (const [peer, link] of this.links) {
+      this.links.delete(peer);
+      link.socket.terminate();
+    }
+  }
+
+  private open(peer: string, url: string, timeoutMs: number): Promise<void> {
+    const self = this.options.self;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const socket = new WebSocket(url, { maxPayload: this.options.maxPayload });
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.removeAllListeners("message");
+        socket.terminate();
+        reject(error);
+      };
+      const timer = setTimeout(
+        () => fail(new CommunicationError(ErrorCode.TIMEOUT, `${self} got no welcome from ${peer} at ${url} within ${timeoutMs} ms.`, { worker: peer })),
+        timeoutMs,
+      );
+      timer.unref?.();
+      socket.on("error", (error) =>
+        fail(new CommunicationError(ErrorCode.CONNECTION, `${self} could not open a peer link to ${peer} at ${url}: ${error.message}.`, { worker: peer }, { cause: error })),
+      );
+      socket.on("close", (code, reason) =>
+        fail(new CommunicationError(ErrorCode.CONNECTION, `${peer} at ${url} closed the link before welcoming ${self} (${code} ${reason.toString()}).`, { worker: peer })),
+      );
+      socket.on("open", () => {
+        socket.send(
+          encodeGridFrame(Channel.Control, encodeControl({ t: "hello", role: "peer", from: self, url: this.options.url(), boot: this.options.boot, expect: peer })),
+        );
+      });
+      socket.on("message", (data) => {
+        try {
+          const { channel, payload } = decodeGridFrame(messageBytes(data as Buffer));
+          if (channel !== Channel.Control) return;
+          const message = decodeControl(payload);
+          if (message.t === "refused") return fail(deserializeError(message.error));
+          if (message.t !== "welcome") return;
+          if (message.id !== peer) {
+            return fail(new CommunicationError(ErrorCode.WORKER_ID, `${self} expected node "${peer}" at ${url}, but "${message.id}" answered.`, { worker: peer }));
+          }
+          if (settled || this.closed) return fail(new CommunicationError(ErrorCode.CONNECTION, `${self} is closed.`));
+          settled = true;
+          clearTimeout(timer);
+          socket.removeAllListeners("message");
+          socket.removeAllListeners("close");
+          socket.removeAllListeners("error");
+          const stats = this.attach(peer, socket, true, message.boot, url);
+          socket.on("message", (frame) => this.onDialedMessage(peer, messageBytes(frame as Buffer), stats));
+          this.options.onDialed?.(peer, url);
+          resolve();
+        } catch (error) {
+          fail(error as Error);
+        }
+      });
+    });
+  }
+
+  private onDialedMessage(peer: string, bytes: Uint8Array, stats: LinkStats): void {
+    stats.bytesIn += bytes.byteLength;
+    stats.framesIn++;
+    let frame;
+    try {
+      frame = decodeGridFrame(bytes);
+    } catch {
+      return;
+    }
+    if (frame.channel === Channel.Peer) this.options.worker().receiveFrame(frame.payload);
+  }
+
+  private attach(peer: string, socket: WebSocket, dialed: boolean, boot: string | undefined, url: string | undefined): LinkStats {
+    const worker = this.options.worker();
+    const previous = this.links.get(peer);
+    if (previous && previous.socket !== socket) {
+      this.links.delete(peer);
+      this.retire(peer, previous);
+      previous.socket.terminate();
+    }
+    const stats: LinkStats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
+    this.links.set(peer, { socket, dialed, url, stats });
+    const knownBoot = this.boots.get(peer);
+    if (boot !== undefined) {
+      if (knownBoot !== undefined && knownBoot !== boot) worker.forgetPeer(peer);
+      this.boots.set(peer, boot);
+    }
+    worker.mailbox.peerBack(peer);
+    const target = this.targets.get(peer);
+    target?.backoff.reset();
+    socket.on("error", () => undefined); // a close event follows every error
+    socket.on("close", (code, reason) => this.onClose(peer, socket, `${code}${reason.length ? ` ${reason.toString()}` : ""}`));
+    return stats;
+  }
+
+  private onClose(peer: string, socket: WebSocket, reason: string): void {
+    const link = this.links.get(peer);
+    if (!link || link.socket !== socket) return; // replaced by a newer link
+    this.links.delete(peer);
+    this.retire(peer, link);
+    this.options.worker().mailbox.peerLost(peer, `link closed: ${reason}`);
+    if (!this.closed && this.targets.has(peer)) this.scheduleRedial(peer);
+  }
+
+  private retire(peer: string, link: Link): void {
+    const t = this.totals.get(peer) ?? { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
+    t.bytesIn += link.stats.bytesIn;
+    t.bytesOut += link.stats.bytesOut;
+    t.framesIn += link.stats.framesIn;
+    t.framesOut += link.stats.framesOut;
+    this.totals.set(peer, t);
+  }
+
+  private scheduleRedial(peer: string, delayMs?: number): void {
+    const target = this.targets.get(peer);
+    if (!target || this.closed) return;
+    clearTimeout(target.timer);
+    target.timer = setTimeout(() => {
+      if (this.closed || this.has(peer)) return;
+      this.dial(peer, target.url).catch(() => this.scheduleRedial(peer));
+    }, delayMs ?? target.backoff.next());
+    target.timer.unref?.();
+  }
+}
