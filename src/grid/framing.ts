@@ -79,9 +79,14 @@ export function decodeGridFrame(data: Uint8Array): { channel: Channel; payload: 
   return { channel: channel as Channel, payload: data.subarray(FRAME_HEADER_BYTES) };
 }
 
-/** A ws message as bytes (ws hands Buffers, arrays of fragments or ArrayBuffers). */
+/**
+ * A ws message as a plain Uint8Array view (ws hands Buffers, arrays of
+ * fragments or ArrayBuffers). Not a Buffer: `Buffer#slice` makes views where
+ * the codec's `slice()` must copy, so decoders are only ever given plain
+ * Uint8Arrays.
+ */
 export function messageBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
+  if (Array.isArray(data)) data = Buffer.concat(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

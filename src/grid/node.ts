@@ -280,6 +280,8 @@ export class GridNode {
             if (linked) {
               peer = linked;
               this.clients.delete(socket);
+              this.clientStats.bytesIn -= bytes.byteLength; // a peer's hello is not client traffic
+              this.clientStats.framesIn--;
             }
             return;
           }

@@ -29,8 +29,30 @@ export interface RunHostedPlanCommand {
   token?: string;
 }
 
+/**
+ * Deals ahead of time the material of future runs of a plan (offline phase):
+ * sent to the last holder, which dry-runs the plan on zeros to learn what
+ * material each run needs and asks the crypto provider for all of it at once.
+ * Completion is reported as a one-element tensor under `output` (the count).
+ */
+export interface PreprocessPlanCommand {
+  type: "preprocess-plan";
+  ir: PlanIR;
+  inputShapes: number[][];
+  /** Which inputs and state entries will be shared (the rest public). */
+  sharedInputs: boolean[];
+  sharedState: boolean[];
+  stateShapes: number[][];
+  runIds: string[];
+  holders: string[];
+  provider: string;
+  encoding: FixedPointEncoding;
+  output: string;
+}
+
 declare module "../tensors/handle" {
   interface CommandMap {
+    "preprocess-plan": PreprocessPlanCommand;
     "run-plan": RunPlanCommand;
     "run-hosted-plan": RunHostedPlanCommand;
   }

@@ -74,6 +74,8 @@ export class Plan {
     Object.setPrototypeOf(callable, new.target.prototype);
     Object.defineProperty(callable, "name", { value: options.name ?? new.target.name, writable: true, configurable: true, enumerable: false });
     Object.defineProperty(callable, "id", { value: options.id ?? currentHook().ids.next(), writable: false, enumerable: false });
+    // The constructor returns `callable`, so Plan's own fields must be set on it here, not by initializers.
+    Object.defineProperty(callable, "preprocessedRuns", { value: new Map<string, string[]>(), enumerable: false });
     return callable;
   }
 
@@ -204,8 +206,59 @@ export class Plan {
   run(...inputs: Operand[]): TensorLike | TensorLike[] {
     const ir = this.requireBuilt();
     const state = this.state.map(([, v]) => v);
-    const outputs = runPlan(this.hook, ir, inputs, state);
+    const outputs = runPlan(this.hook, ir, inputs, state, () => this.takePreprocessedRun(inputs));
     return outputs.length === 1 ? outputs[0]! : outputs;
+  }
+
+  /**
+   * Offline phase: has the crypto provider deal now the material of `runs`
+   * future encrypted runs on inputs of these shapes, so that those runs only
+   * talk holder to holder. Resolves with the number of pieces dealt.
+   *
+   * @example
+   * ```ts
+   * await fetched.preprocess(1, [1, 32, 32, 3]);   // offline
+   * const y = fetched(xSh);                          // online: no dealer round trips
+   * ```
+   */
+  async preprocess(runs: number, ...inputShapes: number[][]): Promise<number> {
+    const ir = this.requireBuilt();
+    const stateValues = this.state.map(([, v]) => v);
+    const shared = stateValues.filter((v): v is FixedPrecisionTensor => v instanceof FixedPrecisionTensor && v.isShared);
+    const group = shared[0]?.group;
+    if (!group?.provider) {
+      throw new PlanError(ErrorCode.NO_CRYPTO_PROVIDER, `${this.name}.preprocess needs a plan whose state is shared with a crypto provider: share(bob, charlie, { cryptoProvider: dan }).`);
+    }
+    inferPlanShapes(ir, inputShapes, stateValues.map((s) => s.shape));
+    const hook = this.hook;
+    const runIds = Array.from({ length: runs }, () => hook.ids.next());
+    const output = hook.ids.next();
+    const last = group.holders[group.holders.length - 1]!;
+    last.submit({
+      type: "preprocess-plan",
+      ir,
+      inputShapes: inputShapes.map((s) => [...s]),
+      sharedInputs: inputShapes.map(() => true),
+      stateShapes: stateValues.map((s) => [...s.shape]),
+      sharedState: stateValues.map((s) => s instanceof FixedPrecisionTensor && s.isShared),
+      runIds,
+      holders: group.holders.map((h) => h.id),
+      provider: group.provider.id,
+      encoding: shared[0]!.encoding,
+      output,
+    });
+    const done = await last.fetch(output, { remove: true });
+    const key = shapeKey(inputShapes);
+    this.preprocessedRuns.set(key, [...(this.preprocessedRuns.get(key) ?? []), ...runIds]);
+    return done.kind === "tensor" ? done.value.values[0]! : 0;
+  }
+
+  /** Run ids whose material was dealt ahead, by input shapes (set in the constructor). */
+  private readonly preprocessedRuns!: Map<string, string[]>;
+
+  /** A run id dealt ahead for these input shapes, if any is left. */
+  protected takePreprocessedRun(inputs: readonly Operand[]): string | undefined {
+    return this.preprocessedRuns.get(shapeKey(inputs.map(shapeOf)))?.shift();
   }
 
   /** Runs the plan op by op from the client (each op its own command): the slow path, for comparison. */
@@ -292,6 +345,10 @@ export function func2plan(
   return plan;
 }
 
+function shapeKey(shapes: ReadonlyArray<readonly number[]>): string {
+  return shapes.map((s) => s.join("x")).join("|");
+}
+
 function isStateTensor(value: unknown): value is StateTensor {
   return value instanceof FixedPrecisionTensor || (value !== null && typeof value === "object" && typeof (value as tfjs.Tensor).dataSync === "function" && Array.isArray((value as tfjs.Tensor).shape) && !(value instanceof PointerTensor));
 }
@@ -317,7 +374,13 @@ function stateFromWire(hook: Hook, s: SerializedState): StateTensor {
  * Runs an IR on the given inputs and state. Shared operands make it a secure
  * run (one command per holder); otherwise it runs on plaintext here.
  */
-export function runPlan(hook: Hook, ir: PlanIR, inputs: readonly Operand[], state: readonly StateTensor[]): TensorLike[] {
+export function runPlan(
+  hook: Hook,
+  ir: PlanIR,
+  inputs: readonly Operand[],
+  state: readonly StateTensor[],
+  preprocessedRun: () => string | undefined = () => undefined,
+): TensorLike[] {
   const all = [...inputs, ...state];
   if (all.some((v) => v instanceof PointerTensor)) {
     throw new PlanError(
@@ -326,7 +389,7 @@ export function runPlan(hook: Hook, ir: PlanIR, inputs: readonly Operand[], stat
     );
   }
   const shared = all.filter((v): v is FixedPrecisionTensor => v instanceof FixedPrecisionTensor && v.isShared);
-  if (shared.length > 0) return runShared(hook, ir, inputs, state, shared);
+  if (shared.length > 0) return runShared(hook, ir, inputs, state, shared, preprocessedRun);
   const tf = hook.tf;
   const decodeLocal = (v: Operand) => (v instanceof FixedPrecisionTensor ? v.floatPrecision() : hook.toTf(v as tfjs.Tensor | number));
   return tf.tidy(() =>
@@ -338,7 +401,14 @@ export function runPlan(hook: Hook, ir: PlanIR, inputs: readonly Operand[], stat
   );
 }
 
-function runShared(hook: Hook, ir: PlanIR, inputs: readonly Operand[], state: readonly StateTensor[], shared: FixedPrecisionTensor[]): TensorLike[] {
+function runShared(
+  hook: Hook,
+  ir: PlanIR,
+  inputs: readonly Operand[],
+  state: readonly StateTensor[],
+  shared: FixedPrecisionTensor[],
+  preprocessedRun: () => string | undefined,
+): TensorLike[] {
   const group = shared[0]!.group!;
   let enc: FixedPointEncoding = shared[0]!.encoding;
   for (const v of shared) {
@@ -360,7 +430,7 @@ function runShared(hook: Hook, ir: PlanIR, inputs: readonly Operand[], state: re
     return { kind: "public", value: encode(t.dataSync(), t.shape, enc) };
   };
   const outShapes = inferPlanShapes(ir, inputs.map(shapeOf), state.map((s) => s.shape));
-  const runId = hook.ids.next();
+  const runId = preprocessedRun() ?? hook.ids.next();
   const outputs = outShapes.map(() => hook.ids.next());
   const command: RunPlanCommand = {
     type: "run-plan",

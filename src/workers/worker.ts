@@ -10,6 +10,8 @@
  * request that needs it finds it.
  */
 import type * as tfjs from "@tensorflow/tfjs";
+import { createHash } from "node:crypto";
+import { encodeMessage } from "../core/codec";
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, ProtocolError, TsyftError, WorkerError, serializeError } from "../core/errors";
 import { isOpName, type OpName } from "../core/ops";
@@ -19,9 +21,11 @@ import { PartyContext, type PartyStats } from "../mpc/context";
 import { publicAsShare, runPartyOp, type Operand } from "../mpc/party-ops";
 import { DealerClient, TrustedDealer } from "../mpc/provider/trusted-dealer";
 import type { MaterialSource } from "../mpc/provider/provider";
-import type { RunPlanCommand } from "../plans/commands";
-import { interpret } from "../plans/interpreter";
+import { EchoCommunicator, RecordingMaterialSource, type RecordedMaterial } from "../mpc/provider/recording";
+import type { PreprocessPlanCommand, RunPlanCommand } from "../plans/commands";
+import { interpret, type PlanBackend } from "../plans/interpreter";
 import { validateIR } from "../plans/ir";
+import * as ring from "../ring";
 import type { RingTensor } from "../ring";
 import type { Command, InputRef, PlainOpCommand, SharedOpCommand, StoredValue } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
@@ -53,6 +57,8 @@ export class Worker {
   readonly stats: WorkerStats = { requests: 0, commands: 0, failedCommands: 0, malformed: 0, party: { rounds: 0, bytesSent: 0, framesSent: 0 } };
   private queue: Promise<unknown> = Promise.resolve();
   private readonly materialSources = new Map<string, MaterialSource>();
+  /** What one run of a plan needs from the dealer, by plan and shapes (from dry runs). */
+  private readonly dryRuns = new Map<string, RecordedMaterial[]>();
 
   constructor(
     readonly id: string,
@@ -195,6 +201,8 @@ export class Worker {
           return this.executePlain(command);
         case "run-plan":
           return await this.executePlan(command);
+        case "preprocess-plan":
+          return await this.preprocessPlan(command);
         case "run-hosted-plan":
           return this.plans.runHosted(command);
         default:
@@ -230,7 +238,6 @@ export class Worker {
   /** Runs a whole plan on this holder's shares (SPMD): one scope, one tag sequence for all its ops. */
   private async executePlan(command: RunPlanCommand): Promise<void> {
     const ir = validateIR(command.ir);
-    const enc = command.encoding;
     const ctx = new PartyContext(
       this.comm,
       command.holders,
@@ -240,7 +247,13 @@ export class Worker {
       this.stats.party,
     );
     const operand = (ref: InputRef) => this.shareOperand(ref, "plan");
-    const outputs = await interpret<Operand>(ir, command.inputs.map(operand), command.state.map(operand), {
+    const outputs = await interpret<Operand>(ir, command.inputs.map(operand), command.state.map(operand), this.planBackend(ctx, command.encoding));
+    outputs.forEach((out, i) => this.objects.set(command.outputs[i]!, { kind: "share", value: out.shared ? out.value : publicAsShare(ctx, out.value) }));
+  }
+
+  /** How a holder runs plan ops: protocols on shares, plaintext on values every holder knows. */
+  private planBackend(ctx: PartyContext, enc: FixedPointEncoding): PlanBackend<Operand> {
+    return {
       constant: (data) => ({ shared: false, value: encode(data.values, data.shape, enc) }),
       scalar: (value) => ({ shared: false, value: encode([value], [], enc) }),
       run: async (op, args, attrs) => {
@@ -248,8 +261,31 @@ export class Worker {
         if (args.every((a) => !a.shared)) return { shared: false, value: this.runPublic(op, args, attrs, enc) };
         return { shared: true, value: await runPartyOp(ctx, op, args, attrs as never, enc) };
       },
-    });
-    outputs.forEach((out, i) => this.objects.set(command.outputs[i]!, { kind: "share", value: out.shared ? out.value : publicAsShare(ctx, out.value) }));
+    };
+  }
+
+  /**
+   * Offline phase: learns by a dry run on zeros what material one run of the
+   * plan needs (cached per plan and shapes), then has the crypto provider deal
+   * it for every given run id in one request.
+   */
+  private async preprocessPlan(command: PreprocessPlanCommand): Promise<void> {
+    const ir = validateIR(command.ir);
+    const key = createHash("sha256").update(encodeMessage([command.ir, command.inputShapes, command.stateShapes, command.sharedInputs, command.sharedState, command.holders.length, command.encoding])).digest("hex");
+    let recorded = this.dryRuns.get(key);
+    if (!recorded) {
+      const scope = "dry";
+      const recorder = new RecordingMaterialSource(scope);
+      const ctx = new PartyContext(new EchoCommunicator(this.id), command.holders, scope, recorder, command.provider);
+      const zeros = (shapes: number[][], shared: boolean[]) => shapes.map((s, i): Operand => ({ shared: shared[i] ?? true, value: ring.zeros(s) }));
+      await interpret<Operand>(ir, zeros(command.inputShapes, command.sharedInputs), zeros(command.stateShapes, command.sharedState), this.planBackend(ctx, command.encoding));
+      recorded = recorder.recorded;
+      this.dryRuns.set(key, recorded);
+    }
+    const source = this.materialSource(command.provider, command.holders) as DealerClient;
+    const perRun = recorded;
+    await source.preload(command.runIds.flatMap((runId) => perRun.map((r) => ({ tag: `${runId}${r.suffix}`, spec: r.spec }))));
+    this.objects.set(command.output, { kind: "tensor", value: this.tf.tensor([perRun.length * command.runIds.length]) });
   }
 
   private runPublic(op: OpName, args: Operand[], attrs: Record<string, unknown>, enc: FixedPointEncoding): RingTensor {

@@ -74,8 +74,8 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
     const share = (t: tfjs.Tensor, options?: sy.FixedPointOptions) =>
       t.fixPrecision(options).share(fx.bob, fx.charlie, { cryptoProvider: fx.dan });
     const share3 = (t: tfjs.Tensor) => t.fixPrecision().share(fx.alice, fx.bob, fx.charlie, { cryptoProvider: fx.dan });
-    const reveal = async (t: sy.TsyftTensor) => (await (t as sy.FixedPrecisionTensor).get()).floatPrecision();
-    const check = async (secure: sy.TsyftTensor, want: tfjs.Tensor, tol: Tolerance, what: string) => {
+    const reveal = async (t: sy.TensorLike) => (await (t as sy.FixedPrecisionTensor).get()).floatPrecision();
+    const check = async (secure: sy.TensorLike, want: tfjs.Tensor, tol: Tolerance, what: string) => {
       expect(secure).toBeInstanceOf(sy.FixedPrecisionTensor);
       expect((secure as sy.FixedPrecisionTensor).isShared, `${what}: result is shared`).toBe(true);
       expect([...secure.shape], `${what}: client-side shape`).toEqual(want.shape);
@@ -475,7 +475,7 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
       it("nonlinear ops with three holders fail with TSYFT_ERR_UNSUPPORTED_PARTIES at get(), naming the op", async () => {
         const x = tf.tensor([1.5, -2, 0]);
         const xs = share3(x);
-        const cases: Array<[string, () => sy.TsyftTensor]> = [
+        const cases: Array<[string, () => sy.TensorLike]> = [
           ["relu", () => xs.relu()],
           ["lt", () => xs.lt(0)],
           ["eq", () => xs.eq(xs)],

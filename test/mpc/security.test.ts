@@ -265,7 +265,7 @@ describe("no message carries a secret (tap on the in-process network)", () => {
     const xs = x.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
     const ws = w.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
     await xs.matmul(ws).relu().mul(2.5).get();
-    await sy.F.argmax(xs.matmul(ws), 1).get();
+    await (sy.F.argmax(xs.matmul(ws), 1) as sy.FixedPrecisionTensor).get();
     untap();
 
     const toDan = events.filter((e) => e.to === "dan");

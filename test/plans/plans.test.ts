@@ -281,3 +281,31 @@ describe("Sending and fetching plans", () => {
     await decrypt(y);
   });
 });
+
+describe("Dealing ahead of time (offline/online)", () => {
+  it("after preprocess, an encrypted run talks only holder to holder and gives the same result", async () => {
+    const model = new Cnn({ id: "pre-cnn" });
+    await model.build(tf.zeros([1, 8, 8, 2]));
+    const x = tf.randomNormal([1, 8, 8, 2], 0, 1, "float32", 33);
+    const expected = model.run(x) as tf.Tensor;
+    model.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+    const dealt = await model.preprocess(2, [1, 8, 8, 2]);
+    expect(dealt).toBeGreaterThan(0);
+
+    for (let run = 0; run < 2; run++) {
+      const xSh = share(x);
+      const toDealer: string[] = [];
+      const untap = bob.network.tap((e) => e.channel === "peer" && (e.to === "dan" || e.from === "dan") && toDealer.push(`${e.from}->${e.to}`));
+      const y = await decrypt(model.run(xSh));
+      untap();
+      expect(toDealer).toEqual([]);
+      expect(maxDiff(y, expected)).toBeLessThan(1e-2);
+    }
+    // Once the dealt runs are used up, runs ask the dealer again, and still work.
+    const toDealer: string[] = [];
+    const untap = bob.network.tap((e) => e.channel === "peer" && e.to === "dan" && toDealer.push(e.from));
+    expect(maxDiff(await decrypt(model.run(share(x))), expected)).toBeLessThan(1e-2);
+    untap();
+    expect(toDealer.length).toBeGreaterThan(0);
+  });
+});

@@ -251,7 +251,7 @@ describe("pointers", () => {
     const m = tf.tensor([[1, 2], [3, 4]]).send(bob);
     const v = tf.tensor([[1], [1]]);
     expect(Array.from((await m.matmul(v).get()).dataSync())).toEqual([3, 7]);
-    expect(Array.from((await sy.F.relu(tf.tensor([-1, 2]).send(bob)).get()).dataSync())).toEqual([0, 2]);
+    expect(Array.from((await (sy.F.relu(tf.tensor([-1, 2]).send(bob)) as sy.PointerTensor).get()).dataSync())).toEqual([0, 2]);
   });
 
   it("copy keeps the original; move transfers the value and spends the old pointer", async () => {

@@ -58,13 +58,22 @@ interface MaterialRequest {
   holders: string[];
   spec: MaterialSpec;
 }
-type DealerRequest = KeyRequest | MaterialRequest;
+/** Many pieces at once, dealt ahead of time (offline). */
+interface MaterialsRequest {
+  type: "materials";
+  holders: string[];
+  items: Array<{ tag: string; spec: MaterialSpec }>;
+}
+type DealerRequest = KeyRequest | MaterialRequest | MaterialsRequest;
 
 /** The holders' side of the trusted dealer. */
 export class DealerClient implements MaterialSource {
   private key?: Promise<Uint8Array>;
   private readonly rank: number;
   private keyRequests = 0;
+  private batchRequests = 0;
+  /** Corrections dealt ahead of time, by tag (last holder only). */
+  private readonly preloaded = new Map<string, ring.RingTensor[]>();
 
   constructor(
     private readonly comm: Communicator,
@@ -95,7 +104,38 @@ export class DealerClient implements MaterialSource {
     return this.key;
   }
 
+  /**
+   * Asks the dealer now, in one request, for the corrections of material that
+   * later runs will use under these tags (only the last holder receives any).
+   */
+  async preload(items: ReadonlyArray<{ tag: string; spec: MaterialSpec }>): Promise<void> {
+    if (!this.isLast || items.length === 0) return;
+    const tag = `pre-${this.comm.self}-${this.batchRequests++}/materials`;
+    const request: MaterialsRequest = { type: "materials", holders: [...this.holders], items: items.map((i) => ({ tag: i.tag, spec: i.spec })) };
+    this.comm.send(this.dealer, { kind: "request", tag, tensors: [], meta: request });
+    const frame = await this.comm.recv(this.dealer, tag);
+    const counts = (frame.meta as { counts?: number[] } | undefined)?.counts;
+    if (!Array.isArray(counts) || counts.length !== items.length) {
+      throw new ProtocolError(ErrorCode.PROTOCOL_DESYNC, `Crypto provider ${this.dealer} answered ${counts?.length ?? 0} of ${items.length} preprocessed items.`);
+    }
+    let offset = 0;
+    counts.forEach((n, i) => {
+      this.preloaded.set(items[i]!.tag, frame.tensors.slice(offset, offset + n));
+      offset += n;
+    });
+  }
+
+  /** How many preprocessed corrections are waiting to be used. */
+  get preloadedCount(): number {
+    return this.preloaded.size;
+  }
+
   private requestCorrection(tag: string, spec: MaterialSpec): Promise<ring.RingTensor[]> {
+    const ready = this.preloaded.get(tag);
+    if (ready) {
+      this.preloaded.delete(tag);
+      return Promise.resolve(ready);
+    }
     const replyTag = `${tag}#dealt`;
     const request: MaterialRequest = { type: "material", holders: [...this.holders], spec };
     this.comm.send(this.dealer, { kind: "request", tag: replyTag, tensors: [], meta: request });
@@ -145,10 +185,16 @@ export class TrustedDealer {
         return { kind: "reply", tag: frame.tag, tensors: [], meta: { key: this.keyOf(frame.from) } };
       }
       if (request?.type === "material") {
-        const tensors = this.deal(frame.from, frame.tag.replace(/#dealt$/, ""), request);
+        const tensors = this.deal(frame.from, frame.tag.replace(/#dealt$/, ""), request.holders, request.spec);
         this.stats.requests++;
         this.stats.elementsDealt += tensors.reduce((n, t) => n + t.size, 0);
         return { kind: "reply", tag: frame.tag, tensors };
+      }
+      if (request?.type === "materials") {
+        const dealt = request.items.map((item) => this.deal(frame.from, item.tag, request.holders, item.spec));
+        this.stats.requests++;
+        this.stats.elementsDealt += dealt.flat().reduce((n, t) => n + t.size, 0);
+        return { kind: "reply", tag: frame.tag, tensors: dealt.flat(), meta: { counts: dealt.map((d) => d.length) } };
       }
       throw new ProtocolError(ErrorCode.MALFORMED_MESSAGE, `Unknown crypto-provider request ${JSON.stringify(request)}.`);
     } catch (error) {
@@ -157,8 +203,7 @@ export class TrustedDealer {
     }
   }
 
-  private deal(requester: string, tag: string, request: MaterialRequest): ring.RingTensor[] {
-    const { holders, spec } = request;
+  private deal(requester: string, tag: string, holders: readonly string[], spec: MaterialSpec): ring.RingTensor[] {
     if (holders[holders.length - 1] !== requester) {
       throw new ProtocolError(
         ErrorCode.PROTOCOL_DESYNC,

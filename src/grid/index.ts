@@ -1,0 +1,25 @@
+/**
+ * The networked grid: nodes that run workers behind WebSockets, the clients
+ * that make them workers like any other, a gateway with a node and model
+ * registry, and the CLI that starts them (`tsyft node|gateway|grid`).
+ *
+ * @example
+ * ```ts
+ * const grid = await sy.grid.startLocalGrid({ ports: "random" });
+ * const [alice, bob, charlie, dan] = grid.clients(hook);
+ * await sy.grid.connectAllNodes([alice, bob, charlie, dan]);
+ * const y = tf.tensor([1.5, -2]).fixPrecision().share(bob, charlie, { cryptoProvider: dan }).relu();
+ * (await y.get()).floatPrecision().print();   // [1.5, 0]
+ * await grid.stop();
+ * ```
+ */
+export { Channel, encodeGridFrame, decodeGridFrame, channelName } from "./framing";
+export { type ControlMessage } from "./control";
+export { GridNode, startNode, type NodeOptions, type NodeHealth, type NodeTraffic } from "./node";
+export { WebsocketGridClient, type GridClientOptions, type NodeAddress, type ClientTraffic } from "./client";
+export { connectAllNodes } from "./connect-all";
+export { PeerLinks, type LinkStats } from "./peer-links";
+export { Backoff, type BackoffOptions } from "./backoff";
+export { openKeyValueStore, LevelKeyValueStore, MemoryKeyValueStore, Namespace, type KeyValueStore } from "./kv-store";
+export { ObjectPersistence, registerPersistedType, type PersistedTypeCodec } from "./object-persistence";
+export { GatewayMembership } from "./membership";

@@ -1,0 +1,241 @@
+/**
+ * A whole grid on this machine, PyGrid's tutorial setup: a gateway and the
+ * nodes alice, bob, charlie and dan, each a child process (or, for tests
+ * and notebooks that want speed, in this process).
+ *
+ * @example
+ * ```ts
+ * const grid = await sy.grid.startLocalGrid({ ports: "random" });
+ * const [alice, bob, charlie, dan] = grid.clients(hook);
+ * await sy.grid.connectAllNodes([alice, bob, charlie, dan]);
+ * // ... secure ops among bob, charlie and dan
+ * await grid.stop();
+ * ```
+ */
+import type { ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { currentHook, type Hook } from "../tensors/hook";
+import type { TF } from "../tensors/plain-ops";
+import { WebsocketGridClient } from "./client";
+import { startGateway, type Gateway } from "./gateway";
+import { startNode, type GridNode } from "./node";
+import { spawnCli, stopChild, stopPid, waitHealthy, waitListening, waitListeningInLog } from "./processes";
+
+/** The tutorial grid: ports as in PyGrid's examples. */
+export const DEFAULT_GRID = {
+  gateway: { id: "gateway", port: 5000 },
+  nodes: [
+    { id: "alice", port: 3001 },
+    { id: "bob", port: 3000 },
+    { id: "charlie", port: 3002 },
+    { id: "dan", port: 3003 },
+  ],
+} as const;
+
+export interface LocalGridOptions {
+  /** "default": gateway 5000, bob 3000, alice 3001, charlie 3002, dan 3003; "random": free ports. */
+  ports?: "default" | "random";
+  /** Run the gateway and nodes in this process instead of child processes. Default false. */
+  inProcess?: boolean;
+  /** Persist each node's objects under dataDir/<id> (and the gateway's models under dataDir/gateway). */
+  dataDir?: string;
+  /** Child processes outlive this one (the CLI's `grid up --detach`); their logs and grid.json go to stateDir. */
+  detach?: boolean;
+  /** Where a detached grid keeps logs and grid.json. Default: dataDir, else out/grid. */
+  stateDir?: string;
+  /** Node ids (default alice, bob, charlie, dan). */
+  nodes?: readonly string[];
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** TensorFlow.js for in-process nodes. */
+  tf?: TF;
+  /** How long each process may take to become healthy. Default 90 s. */
+  startTimeoutMs?: number;
+}
+
+/** Where one member of the grid is. */
+export interface GridMember {
+  id: string;
+  role: "gateway" | "node";
+  port: number;
+  url: string;
+  /** The child's pid (undefined in process). */
+  pid?: number;
+}
+
+/** What grid.json records for `grid down` and `grid status`. */
+export interface GridState {
+  startedAt: string;
+  stateDir: string;
+  gateway: GridMember;
+  nodes: GridMember[];
+}
+
+export interface LocalGrid {
+  gateway: GridMember;
+  nodes: GridMember[];
+  /** The member with this id. */
+  node(id: string): GridMember;
+  /** One client per node, in the order of `nodes`, not yet connected. */
+  clients(hook?: Hook): WebsocketGridClient[];
+  /** The state file of a detached grid. */
+  stateFile?: string;
+  /** Stops every process (for a detached grid too). */
+  stop(): Promise<void>;
+}
+
+export const STATE_FILE = "grid.json";
+
+/** Where a grid keeps its state: stateDir, else dataDir, else out/grid in the working directory. */
+export function gridStateDir(options: { stateDir?: string; dataDir?: string }): string {
+  return path.resolve(options.stateDir ?? options.dataDir ?? path.join("out", "grid"));
+}
+
+/**
+ * Starts a gateway and the nodes, each joined to the gateway; resolves once
+ * every one answers GET /health.
+ *
+ * @example
+ * ```ts
+ * const grid = await sy.grid.startLocalGrid({ ports: "random", inProcess: true });
+ * grid.nodes.map((n) => n.url);
+ * ```
+ */
+export async function startLocalGrid(options: LocalGridOptions = {}): Promise<LocalGrid> {
+  const random = options.ports === "random";
+  const ids = options.nodes ?? DEFAULT_GRID.nodes.map((n) => n.id);
+  const portOf = (id: string) => (random ? 0 : (DEFAULT_GRID.nodes.find((n) => n.id === id)?.port ?? 0));
+  const gatewayPort = random ? 0 : DEFAULT_GRID.gateway.port;
+  const dataDirOf = (id: string) => (options.dataDir === undefined ? undefined : path.resolve(options.dataDir, id));
+  const timeoutMs = options.startTimeoutMs ?? 90_000;
+  const host = options.host ?? "127.0.0.1";
+  return options.inProcess
+    ? startInProcess(ids, portOf, gatewayPort, dataDirOf, host, options.tf)
+    : startChildren(ids, portOf, gatewayPort, dataDirOf, host, timeoutMs, options.detach ? gridStateDir(options) : undefined);
+}
+
+function makeGrid(gateway: GridMember, nodes: GridMember[], stop: () => Promise<void>, stateFile?: string): LocalGrid {
+  return {
+    gateway,
+    nodes,
+    stateFile,
+    node(id) {
+      const member = nodes.find((n) => n.id === id);
+      if (!member) throw new RangeError(`No node "${id}" in this grid; it has ${nodes.map((n) => n.id).join(", ")}.`);
+      return member;
+    },
+    clients(hook?: Hook) {
+      const h = hook ?? currentHook();
+      return nodes.map((n) => new WebsocketGridClient(h, n.url, { id: n.id }));
+    },
+    stop,
+  };
+}
+
+async function startInProcess(
+  ids: readonly string[],
+  portOf: (id: string) => number,
+  gatewayPort: number,
+  dataDirOf: (id: string) => string | undefined,
+  host: string,
+  tf: TF | undefined,
+): Promise<LocalGrid> {
+  const gateway: Gateway = await startGateway({ port: gatewayPort, host, dataDir: dataDirOf("gateway") });
+  const nodes: GridNode[] = [];
+  try {
+    for (const id of ids) nodes.push(await startNode({ id, port: portOf(id), host, dataDir: dataDirOf(id), gateway: gateway.url, tf }));
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.close()));
+    await gateway.close();
+    throw error;
+  }
+  return makeGrid(
+    { id: "gateway", role: "gateway", port: gateway.port, url: gateway.url },
+    nodes.map((n) => ({ id: n.id, role: "node", port: n.port, url: n.url })),
+    async () => {
+      await Promise.all(nodes.map((n) => n.close()));
+      await gateway.close();
+    },
+  );
+}
+
+async function startChildren(
+  ids: readonly string[],
+  portOf: (id: string) => number,
+  gatewayPort: number,
+  dataDirOf: (id: string) => string | undefined,
+  host: string,
+  timeoutMs: number,
+  stateDir: string | undefined,
+): Promise<LocalGrid> {
+  const detach = stateDir !== undefined;
+  const children: ChildProcess[] = [];
+  const members: GridMember[] = [];
+  const stopAll = async () => {
+    await Promise.all(children.map((c) => (detach ? stopPid(c.pid!) : stopChild(c))));
+  };
+  const launch = async (role: "gateway" | "node", id: string, args: string[]): Promise<GridMember> => {
+    const logFile = detach ? path.join(stateDir, "logs", `${id}.log`) : undefined;
+    const child = spawnCli(args, { detach, logFile });
+    children.push(child);
+    if (child.pid === undefined) throw new Error(`Could not start ${id}: ${args.join(" ")}.`);
+    const info = detach ? await waitListeningInLog(logFile!, id, child.pid, timeoutMs) : await waitListening(child, id, timeoutMs);
+    const httpUrl = `http://127.0.0.1:${info.port}/health`;
+    await waitHealthy(httpUrl, timeoutMs);
+    return { id, role, port: info.port, url: info.url, pid: child.pid };
+  };
+  const dataArgs = (id: string) => (dataDirOf(id) ? ["--data-dir", dataDirOf(id)!] : []);
+  try {
+    const gateway = await launch("gateway", "gateway", ["gateway", "--port", String(gatewayPort), "--host", host, ...dataArgs("gateway")]);
+    // Nodes start in parallel: each spends its first seconds loading TensorFlow.js.
+    const nodes = await Promise.all(
+      ids.map((id) => launch("node", id, ["node", "--id", id, "--port", String(portOf(id)), "--host", host, "--gateway", gateway.url, ...dataArgs(id)])),
+    );
+    members.push(gateway, ...nodes);
+    let stateFile: string | undefined;
+    if (detach) {
+      stateFile = path.join(stateDir, STATE_FILE);
+      const state: GridState = { startedAt: new Date().toISOString(), stateDir, gateway, nodes };
+      fs.mkdirSync(stateDir, { recursive: true });
+      fs.writeFileSync(stateFile, JSON.stringify(state, null, 2) + "\n");
+    }
+    return makeGrid(
+      gateway,
+      nodes,
+      async () => {
+        await stopAll();
+        if (stateFile) fs.rmSync(stateFile, { force: true });
+      },
+      stateFile,
+    );
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Reads grid.json of a detached grid; undefined when there is none. */
+export function readGridState(stateDir: string): GridState | undefined {
+  const file = path.join(stateDir, STATE_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  return JSON.parse(fs.readFileSync(file, "utf8")) as GridState;
+}
+
+/**
+ * Stops a detached grid (the CLI's `grid down`); resolves with the members
+ * stopped, or undefined when stateDir holds no grid.
+ *
+ * @example
+ * ```ts
+ * await sy.grid.stopDetachedGrid("out/grid");
+ * ```
+ */
+export async function stopDetachedGrid(stateDir: string): Promise<GridMember[] | undefined> {
+  const state = readGridState(stateDir);
+  if (!state) return undefined;
+  const members = [...state.nodes, state.gateway];
+  await Promise.all(members.map((m) => (m.pid ? stopPid(m.pid) : Promise.resolve())));
+  fs.rmSync(path.join(stateDir, STATE_FILE), { force: true });
+  return members;
+}

@@ -1,0 +1,21 @@
+import * as tf from "@tensorflow/tfjs";
+import * as sy from "../../src";
+import * as grid from "../../src/grid";
+(async () => {
+  const hook = sy.hook(tf);
+  const ids = ["alice", "bob", "charlie", "dan"];
+  const nodes = await Promise.all(ids.map((id) => grid.startNode({ id, port: 0, tf })));
+  const [alice, bob, charlie, dan] = nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }));
+  await grid.connectAllNodes([alice!, bob!, charlie!, dan!]);
+  console.log(nodes.map((n) => n.health()));
+  const x = tf.tensor([1.5, -2.25]);
+  const xSh = x.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! });
+  const y = xSh.mul(xSh).add(xSh);
+  (await y.get()).floatPrecision().print();
+  (await xSh.relu().get()).floatPrecision().print();
+  const p = tf.tensor([1, 2]).send(alice!);
+  (await p.add(p).mul(3).get()).print();
+  console.log(bob!.traffic, nodes[1]!.traffic());
+  for (const c of [alice, bob, charlie, dan]) await c!.close();
+  for (const n of nodes) await n.close();
+})().catch((e) => { console.error("FAILED", e); process.exit(1); });
