@@ -1,0 +1,242 @@
+/**
+ * The `tsyft` command line (bin/tsyft.js):
+ *
+ *   tsyft node --id bob [--port 3000] [--host 0.0.0.0] [--gateway url] [--data-dir dir] [--backend cpu|wasm]
+ *   tsyft gateway [--port 5000] [--host 0.0.0.0] [--data-dir dir] [--heartbeat-ms 5000]
+ *   tsyft grid up [--detach] [--ports default|random] [--data-dir dir] [--state-dir dir]
+ *   tsyft grid down [--state-dir dir]
+ *   tsyft grid status [--state-dir dir]
+ *
+ * A node's data dir also comes from TSYFT_NODE_DATA. Servers print one JSON
+ * line on stdout when they listen (`{"event":"listening",...}`, see
+ * processes.ts) and stop cleanly on SIGINT/SIGTERM. `grid up` prints who is
+ * where and stops everything on Ctrl-C; with `--detach` it leaves the grid
+ * running and records it in <state dir>/grid.json (default out/grid, or the
+ * data dir) for `grid down` and `grid status`.
+ *
+ * @example
+ * ```ts
+ * // what bin/tsyft.js does
+ * require("../dist/src/grid/cli.js").main(process.argv.slice(2));
+ * ```
+ */
+import { parseArgs } from "node:util";
+import { getConfig } from "../core/config";
+import type { TF } from "../tensors/plain-ops";
+import { startGateway } from "./gateway";
+import { httpJson, toHttp } from "./http-util";
+import { DEFAULT_GRID, gridStateDir, readGridState, startLocalGrid, stopDetachedGrid, type GridMember } from "./local-grid";
+import { startNode } from "./node";
+import type { ListeningInfo } from "./processes";
+
+const USAGE = `Usage:
+  tsyft node --id <id> [--port 3000] [--host 0.0.0.0] [--gateway <url>] [--data-dir <dir>] [--backend cpu|wasm]
+  tsyft gateway [--port 5000] [--host 0.0.0.0] [--data-dir <dir>] [--heartbeat-ms 5000]
+  tsyft grid up [--detach] [--ports default|random] [--data-dir <dir>] [--state-dir <dir>]
+  tsyft grid down [--state-dir <dir>]
+  tsyft grid status [--state-dir <dir>]
+
+A node's data dir may also come from TSYFT_NODE_DATA.`;
+
+class UsageError extends Error {}
+
+/** Runs the CLI; resolves with the exit code (servers resolve only when stopped). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "node":
+        return await runNode(rest);
+      case "gateway":
+        return await runGateway(rest);
+      case "grid": {
+        const [sub, ...args] = rest;
+        if (sub === "up") return await gridUp(args);
+        if (sub === "down") return await gridDown(args);
+        if (sub === "status") return await gridStatus(args);
+        throw new UsageError(`tsyft grid: expected up, down or status, got ${JSON.stringify(sub ?? "")}.`);
+      }
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`tsyft: unknown command ${JSON.stringify(command)}.`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    console.error(`tsyft ${command}: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+function parse(args: readonly string[], options: NonNullable<Parameters<typeof parseArgs>[0]>["options"]) {
+  return parseArgs({ args: [...args], options: { ...options, "exit-with-parent": { type: "boolean" } }, allowPositionals: false, strict: true }).values;
+}
+
+function portOf(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`Expected a port between 0 and 65535, got ${JSON.stringify(value)}.`);
+  return port;
+}
+
+/** Prints the line a parent process waits for. */
+function announce(info: Omit<ListeningInfo, "event" | "pid">): void {
+  process.stdout.write(JSON.stringify({ event: "listening", ...info, pid: process.pid }) + "\n");
+}
+
+/** Resolves once the process is asked to stop (a signal, or its parent going away). */
+function untilStopped(exitWithParent: boolean): Promise<string> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    if (exitWithParent) {
+      process.stdin.on("end", () => resolve("parent gone"));
+      process.stdin.on("close", () => resolve("parent gone"));
+      process.stdin.resume();
+    }
+  });
+}
+
+async function loadTf(backend: string): Promise<TF> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tf = require("@tensorflow/tfjs") as TF;
+  if (backend === "wasm") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("@tensorflow/tfjs-backend-wasm");
+    await tf.setBackend("wasm");
+  } else if (backend !== "cpu") {
+    throw new UsageError(`--backend: expected cpu or wasm, got ${JSON.stringify(backend)}.`);
+  }
+  await tf.ready();
+  return tf;
+}
+
+async function runNode(args: readonly string[]): Promise<number> {
+  const values = parse(args, {
+    id: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+    gateway: { type: "string" },
+    "data-dir": { type: "string" },
+    backend: { type: "string" },
+  });
+  if (typeof values.id !== "string") throw new UsageError("tsyft node: --id is required (e.g. --id bob).");
+  const tf = await loadTf((values.backend as string | undefined) ?? "cpu");
+  const node = await startNode({
+    id: values.id,
+    port: portOf(values.port, 3000),
+    host: (values.host as string | undefined) ?? "0.0.0.0",
+    gateway: values.gateway as string | undefined,
+    dataDir: (values["data-dir"] as string | undefined) ?? process.env.TSYFT_NODE_DATA,
+    tf,
+  });
+  announce({ role: "node", id: node.id, port: node.port, url: node.url });
+  console.error(`tsyft node ${node.id} listening on ${node.url} (health: ${toHttp(node.url)}/health)${values.gateway ? `, joined ${values.gateway}` : ""}`);
+  const reason = await untilStopped(values["exit-with-parent"] === true);
+  console.error(`tsyft node ${node.id}: stopping (${reason})`);
+  await node.close();
+  return 0;
+}
+
+async function runGateway(args: readonly string[]): Promise<number> {
+  const values = parse(args, { port: { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" }, "heartbeat-ms": { type: "string" } });
+  const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
+  if (heartbeatMs !== undefined && !(heartbeatMs > 0)) throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
+  const gateway = await startGateway({
+    port: portOf(values.port, DEFAULT_GRID.gateway.port),
+    host: (values.host as string | undefined) ?? "0.0.0.0",
+    dataDir: values["data-dir"] as string | undefined,
+    heartbeatMs,
+  });
+  announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
+  console.error(`tsyft gateway listening on ${gateway.url} (GET /nodes, /models)`);
+  const reason = await untilStopped(values["exit-with-parent"] === true);
+  console.error(`tsyft gateway: stopping (${reason})`);
+  await gateway.close();
+  return 0;
+}
+
+function printMembers(members: readonly GridMember[], health?: ReadonlyMap<string, string>): void {
+  const rows = [
+    ["ROLE", "ID", "URL", "PORT", "PID", ...(health ? ["STATUS"] : [])],
+    ...members.map((m) => [m.role, m.id, m.url, String(m.port), m.pid === undefined ? "-" : String(m.pid), ...(health ? [health.get(m.id) ?? "?"] : [])]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+}
+
+async function gridUp(args: readonly string[]): Promise<number> {
+  const values = parse(args, {
+    detach: { type: "boolean" },
+    ports: { type: "string" },
+    "data-dir": { type: "string" },
+    "state-dir": { type: "string" },
+  });
+  const ports = (values.ports as string | undefined) ?? "default";
+  if (ports !== "default" && ports !== "random") throw new UsageError(`--ports: expected default or random, got ${JSON.stringify(ports)}.`);
+  const stateDir = gridStateDir({ stateDir: values["state-dir"] as string | undefined, dataDir: values["data-dir"] as string | undefined });
+  const detach = values.detach === true;
+  if (detach && readGridState(stateDir)) {
+    throw new UsageError(`A detached grid is already recorded in ${stateDir}; stop it first with tsyft grid down --state-dir ${stateDir}.`);
+  }
+  console.error(`Starting a gateway and ${DEFAULT_GRID.nodes.map((n) => n.id).join(", ")}...`);
+  const grid = await startLocalGrid({ ports, dataDir: values["data-dir"] as string | undefined, detach, stateDir, startTimeoutMs: Math.max(90_000, getConfig().timeoutMs) });
+  printMembers([grid.gateway, ...grid.nodes]);
+  if (detach) {
+    console.log(`Detached; state in ${grid.stateFile}. Stop with: tsyft grid down${values["state-dir"] || values["data-dir"] ? ` --state-dir ${stateDir}` : ""}`);
+    return 0;
+  }
+  console.log("Ctrl-C stops the grid.");
+  await untilStopped(false);
+  console.error("Stopping the grid...");
+  await grid.stop();
+  return 0;
+}
+
+async function gridDown(args: readonly string[]): Promise<number> {
+  const values = parse(args, { "state-dir": { type: "string" }, "data-dir": { type: "string" } });
+  const stateDir = gridStateDir({ stateDir: values["state-dir"] as string | undefined, dataDir: values["data-dir"] as string | undefined });
+  const stopped = await stopDetachedGrid(stateDir);
+  if (!stopped) {
+    console.error(`No detached grid recorded in ${stateDir} (grid.json).`);
+    return 1;
+  }
+  console.log(`Stopped ${stopped.map((m) => `${m.id} (pid ${m.pid})`).join(", ")}.`);
+  return 0;
+}
+
+async function gridStatus(args: readonly string[]): Promise<number> {
+  const values = parse(args, { "state-dir": { type: "string" }, "data-dir": { type: "string" } });
+  const stateDir = gridStateDir({ stateDir: values["state-dir"] as string | undefined, dataDir: values["data-dir"] as string | undefined });
+  const state = readGridState(stateDir);
+  const members: GridMember[] = state
+    ? [state.gateway, ...state.nodes]
+    : [
+        { id: "gateway", role: "gateway", port: DEFAULT_GRID.gateway.port, url: `http://localhost:${DEFAULT_GRID.gateway.port}` },
+        ...DEFAULT_GRID.nodes.map((n) => ({ id: n.id, role: "node" as const, port: n.port, url: `ws://localhost:${n.port}` })),
+      ];
+  const health = new Map<string, string>();
+  await Promise.all(
+    members.map(async (m) => {
+      try {
+        const { status, body } = await httpJson<{ objects?: number; peers?: string[]; nodes?: number }>("GET", `http://127.0.0.1:${m.port}/health`, undefined, 2_000);
+        health.set(
+          m.id,
+          status !== 200 ? `unhealthy (${status})` : m.role === "node" ? `up, ${body.objects} objects, peers [${(body.peers ?? []).join(", ")}]` : `up, ${body.nodes} nodes joined`,
+        );
+      } catch {
+        health.set(m.id, "down");
+      }
+    }),
+  );
+  if (!state) console.log(`No detached grid recorded in ${stateDir}; checking the default ports.`);
+  printMembers(members, health);
+  return [...health.values()].every((h) => h.startsWith("up")) ? 0 : 1;
+}
