@@ -12,5 +12,5 @@ import { main } from "./cli";
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
   // Servers have closed by now; do not wait on stray handles (tf, timers).
-  if (code === 0 || code === 1 || code === 2) setTimeout(() => process.exit(code), 100).unref();
+  setTimeout(() => process.exit(code), 100).unref();
 });

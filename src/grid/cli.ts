@@ -75,8 +75,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function parse(args: readonly string[], options: NonNullable<Parameters<typeof parseArgs>[0]>["options"]) {
-  return parseArgs({ args: [...args], options: { ...options, "exit-with-parent": { type: "boolean" } }, allowPositionals: false, strict: true }).values;
+type Flags = Record<string, string | boolean | undefined>;
+
+function parse(args: readonly string[], options: Record<string, { type: "string" | "boolean" }>): Flags {
+  return parseArgs({ args: [...args], options: { ...options, "exit-with-parent": { type: "boolean" } }, allowPositionals: false, strict: true }).values as Flags;
+}
+
+/** A string flag's value (parseArgs has checked its type). */
+function str(flags: Flags, name: string): string | undefined {
+  const value = flags[name];
+  return typeof value === "string" ? value : undefined;
 }
 
 function portOf(value: unknown, fallback: number): number {
@@ -127,14 +135,15 @@ async function runNode(args: readonly string[]): Promise<number> {
     "data-dir": { type: "string" },
     backend: { type: "string" },
   });
-  if (typeof values.id !== "string") throw new UsageError("tsyft node: --id is required (e.g. --id bob).");
-  const tf = await loadTf((values.backend as string | undefined) ?? "cpu");
+  const id = str(values, "id");
+  if (id === undefined) throw new UsageError("tsyft node: --id is required (e.g. --id bob).");
+  const tf = await loadTf(str(values, "backend") ?? "cpu");
   const node = await startNode({
-    id: values.id,
+    id,
     port: portOf(values.port, 3000),
-    host: (values.host as string | undefined) ?? "0.0.0.0",
-    gateway: values.gateway as string | undefined,
-    dataDir: (values["data-dir"] as string | undefined) ?? process.env.TSYFT_NODE_DATA,
+    host: str(values, "host") ?? "0.0.0.0",
+    gateway: str(values, "gateway"),
+    dataDir: str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA,
     tf,
   });
   announce({ role: "node", id: node.id, port: node.port, url: node.url });
@@ -151,8 +160,8 @@ async function runGateway(args: readonly string[]): Promise<number> {
   if (heartbeatMs !== undefined && !(heartbeatMs > 0)) throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
   const gateway = await startGateway({
     port: portOf(values.port, DEFAULT_GRID.gateway.port),
-    host: (values.host as string | undefined) ?? "0.0.0.0",
-    dataDir: values["data-dir"] as string | undefined,
+    host: str(values, "host") ?? "0.0.0.0",
+    dataDir: str(values, "data-dir"),
     heartbeatMs,
   });
   announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
@@ -179,15 +188,15 @@ async function gridUp(args: readonly string[]): Promise<number> {
     "data-dir": { type: "string" },
     "state-dir": { type: "string" },
   });
-  const ports = (values.ports as string | undefined) ?? "default";
+  const ports = str(values, "ports") ?? "default";
   if (ports !== "default" && ports !== "random") throw new UsageError(`--ports: expected default or random, got ${JSON.stringify(ports)}.`);
-  const stateDir = gridStateDir({ stateDir: values["state-dir"] as string | undefined, dataDir: values["data-dir"] as string | undefined });
+  const stateDir = gridStateDir({ stateDir: str(values, "state-dir"), dataDir: str(values, "data-dir") });
   const detach = values.detach === true;
   if (detach && readGridState(stateDir)) {
     throw new UsageError(`A detached grid is already recorded in ${stateDir}; stop it first with tsyft grid down --state-dir ${stateDir}.`);
   }
   console.error(`Starting a gateway and ${DEFAULT_GRID.nodes.map((n) => n.id).join(", ")}...`);
-  const grid = await startLocalGrid({ ports, dataDir: values["data-dir"] as string | undefined, detach, stateDir, startTimeoutMs: Math.max(90_000, getConfig().timeoutMs) });
+  const grid = await startLocalGrid({ ports, dataDir: str(values, "data-dir"), detach, stateDir, startTimeoutMs: Math.max(90_000, getConfig().timeoutMs) });
   printMembers([grid.gateway, ...grid.nodes]);
   if (detach) {
     console.log(`Detached; state in ${grid.stateFile}. Stop with: tsyft grid down${values["state-dir"] || values["data-dir"] ? ` --state-dir ${stateDir}` : ""}`);
@@ -202,7 +211,7 @@ async function gridUp(args: readonly string[]): Promise<number> {
 
 async function gridDown(args: readonly string[]): Promise<number> {
   const values = parse(args, { "state-dir": { type: "string" }, "data-dir": { type: "string" } });
-  const stateDir = gridStateDir({ stateDir: values["state-dir"] as string | undefined, dataDir: values["data-dir"] as string | undefined });
+  const stateDir = gridStateDir({ stateDir: str(values, "state-dir"), dataDir: str(values, "data-dir") });
   const stopped = await stopDetachedGrid(stateDir);
   if (!stopped) {
     console.error(`No detached grid recorded in ${stateDir} (grid.json).`);
@@ -214,7 +223,7 @@ async function gridDown(args: readonly string[]): Promise<number> {
 
 async function gridStatus(args: readonly string[]): Promise<number> {
   const values = parse(args, { "state-dir": { type: "string" }, "data-dir": { type: "string" } });
-  const stateDir = gridStateDir({ stateDir: values["state-dir"] as string | undefined, dataDir: values["data-dir"] as string | undefined });
+  const stateDir = gridStateDir({ stateDir: str(values, "state-dir"), dataDir: str(values, "data-dir") });
   const state = readGridState(stateDir);
   const members: GridMember[] = state
     ? [state.gateway, ...state.nodes]

@@ -233,7 +233,7 @@ export class Gateway {
   private async onWsMessage(message: { type?: unknown; [key: string]: unknown }): Promise<object> {
     switch (message.type) {
       case "join":
-        return this.join(message);
+        return this.join({ id: message.id, address: message.address });
       case "heartbeat":
         if (!this.heartbeat(message.id)) throw new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(message.id)} in the registry; join first.`);
         return {};

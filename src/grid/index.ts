@@ -23,3 +23,17 @@ export { Backoff, type BackoffOptions } from "./backoff";
 export { openKeyValueStore, LevelKeyValueStore, MemoryKeyValueStore, Namespace, type KeyValueStore } from "./kv-store";
 export { ObjectPersistence, registerPersistedType, type PersistedTypeCodec } from "./object-persistence";
 export { GatewayMembership } from "./membership";
+export { Gateway, startGateway, type GatewayOptions, type GatewayHealth } from "./gateway";
+export { NodeRegistry, type RegisteredNode, type NodeStatus } from "./node-registry";
+export { ModelRegistry, checkModelInfo, type HostedModelInfo, type ModelPlacement, type ModelSearch } from "./model-registry";
+export {
+  startLocalGrid,
+  stopDetachedGrid,
+  readGridState,
+  DEFAULT_GRID,
+  type LocalGrid,
+  type LocalGridOptions,
+  type GridMember,
+  type GridState,
+} from "./local-grid";
+export { main as cliMain } from "./cli";

@@ -30,6 +30,8 @@ export class PartyContext {
     private readonly materialSource: MaterialSource | undefined,
     readonly provider: string | undefined,
     readonly stats: PartyStats = { rounds: 0, bytesSent: 0, framesSent: 0 },
+    /** Opened masked values of fixed operands (weights), by mask tag; see beaver.ts. */
+    readonly openedMasks: Map<string, ring.RingTensor> = new Map(),
   ) {
     this.rank = holders.indexOf(comm.self);
     if (this.rank < 0) {
@@ -52,7 +54,7 @@ export class PartyContext {
 
   /** A context for a nested run (a plan op) sharing links, provider and counters' uniqueness. */
   child(scope: string): PartyContext {
-    return new PartyContext(this.comm, this.holders, scope, this.materialSource, this.provider, this.stats);
+    return new PartyContext(this.comm, this.holders, scope, this.materialSource, this.provider, this.stats, this.openedMasks);
   }
 
   get material(): MaterialSource {

@@ -21,7 +21,11 @@ import { relu } from "./protocols/relu";
 import { divPublicInteger, truncate } from "./protocols/truncate";
 import { applyBeaverOp, type BeaverOp } from "./provider/provider";
 
-export type Operand = { shared: true; value: ring.RingTensor } | { shared: false; value: ring.RingTensor };
+/**
+ * A holder's operand. `fixed` names a shared value that is used again and
+ * again unchanged (a plan's weight): products then reuse its opened mask.
+ */
+export type Operand = { shared: true; value: ring.RingTensor; fixed?: string } | { shared: false; value: ring.RingTensor };
 
 export type PartyOp<O extends OpName> = (
   ctx: PartyContext,
@@ -60,7 +64,7 @@ async function bilinear(ctx: PartyContext, inputs: readonly Operand[], op: Beave
   const scale = scaleBigInt(enc);
   const product =
     x.shared && y.shared
-      ? await beaver(ctx, x.value, y.value, op)
+      ? await beaver(ctx, x.value, y.value, op, { x: x.fixed, y: y.fixed })
       : applyBeaverOp(op, x.value, y.value);
   return truncate(ctx, product, scale);
 }

@@ -43,6 +43,8 @@ export interface PreprocessPlanCommand {
   sharedInputs: boolean[];
   sharedState: boolean[];
   stateShapes: number[][];
+  /** Object ids of the shared state entries (their masks are bound to them). */
+  stateIds: Array<string | null>;
   runIds: string[];
   holders: string[];
   provider: string;

@@ -241,6 +241,7 @@ export class Plan {
       sharedInputs: inputShapes.map(() => true),
       stateShapes: stateValues.map((s) => [...s.shape]),
       sharedState: stateValues.map((s) => s instanceof FixedPrecisionTensor && s.isShared),
+      stateIds: stateValues.map((s) => (s instanceof FixedPrecisionTensor && s.child instanceof AdditiveSharingTensor ? s.child.id : null)),
       runIds,
       holders: group.holders.map((h) => h.id),
       provider: group.provider.id,

@@ -57,6 +57,8 @@ export class Worker {
   readonly stats: WorkerStats = { requests: 0, commands: 0, failedCommands: 0, malformed: 0, party: { rounds: 0, bytesSent: 0, framesSent: 0 } };
   private queue: Promise<unknown> = Promise.resolve();
   private readonly materialSources = new Map<string, MaterialSource>();
+  /** Opened masked weights (fixed operands of Beaver products), by mask tag. */
+  private readonly openedMasks = new Map<string, RingTensor>();
   /** What one run of a plan needs from the dealer, by plan and shapes (from dry runs). */
   private readonly dryRuns = new Map<string, RecordedMaterial[]>();
 
@@ -245,9 +247,15 @@ export class Worker {
       command.provider ? this.materialSource(command.provider, command.holders) : undefined,
       command.provider,
       this.stats.party,
+      this.openedMasks,
     );
     const operand = (ref: InputRef) => this.shareOperand(ref, "plan");
-    const outputs = await interpret<Operand>(ir, command.inputs.map(operand), command.state.map(operand), this.planBackend(ctx, command.encoding));
+    // The state is the plan's weights: fixed values whose masked form can be opened once and reused.
+    const state = command.state.map((ref): Operand => {
+      const o = operand(ref);
+      return o.shared && ref.kind === "object" ? { ...o, fixed: ref.id } : o;
+    });
+    const outputs = await interpret<Operand>(ir, command.inputs.map(operand), state, this.planBackend(ctx, command.encoding));
     outputs.forEach((out, i) => this.objects.set(command.outputs[i]!, { kind: "share", value: out.shared ? out.value : publicAsShare(ctx, out.value) }));
   }
 
@@ -271,14 +279,21 @@ export class Worker {
    */
   private async preprocessPlan(command: PreprocessPlanCommand): Promise<void> {
     const ir = validateIR(command.ir);
-    const key = createHash("sha256").update(encodeMessage([command.ir, command.inputShapes, command.stateShapes, command.sharedInputs, command.sharedState, command.holders.length, command.encoding])).digest("hex");
+    const key = createHash("sha256")
+      .update(encodeMessage([command.ir, command.inputShapes, command.stateShapes, command.sharedInputs, command.sharedState, command.stateIds, command.holders.length, command.encoding]))
+      .digest("hex");
     let recorded = this.dryRuns.get(key);
     if (!recorded) {
       const scope = "dry";
       const recorder = new RecordingMaterialSource(scope);
       const ctx = new PartyContext(new EchoCommunicator(this.id), command.holders, scope, recorder, command.provider);
-      const zeros = (shapes: number[][], shared: boolean[]) => shapes.map((s, i): Operand => ({ shared: shared[i] ?? true, value: ring.zeros(s) }));
-      await interpret<Operand>(ir, zeros(command.inputShapes, command.sharedInputs), zeros(command.stateShapes, command.sharedState), this.planBackend(ctx, command.encoding));
+      const zeros = (shapes: number[][], shared: boolean[], ids?: Array<string | null>) =>
+        shapes.map((s, i): Operand => {
+          if (!(shared[i] ?? true)) return { shared: false, value: ring.zeros(s) };
+          const fixed = ids?.[i];
+          return fixed ? { shared: true, value: ring.zeros(s), fixed } : { shared: true, value: ring.zeros(s) };
+        });
+      await interpret<Operand>(ir, zeros(command.inputShapes, command.sharedInputs), zeros(command.stateShapes, command.sharedState, command.stateIds), this.planBackend(ctx, command.encoding));
       recorded = recorder.recorded;
       this.dryRuns.set(key, recorded);
     }

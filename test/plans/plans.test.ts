@@ -309,3 +309,28 @@ describe("Dealing ahead of time (offline/online)", () => {
     expect(toDealer.length).toBeGreaterThan(0);
   });
 });
+
+describe("Fixed weights: masks opened once", () => {
+  it("a second run does not reopen the masked weights, and gives the same result", async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [64], units: 128 })] });
+    const plan = sy.Plan.fromModel(model, { id: "fixed-masks" });
+    await plan.build();
+    plan.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+    const x = tf.randomNormal([1, 64], 0, 1, "float32", 5);
+    const expected = model.predict(x) as tf.Tensor;
+    const peerBytes = async () => {
+      let bytes = 0;
+      const untap = bob.network.tap((e) => e.channel === "peer" && (e.from === "bob" || e.from === "charlie") && (bytes += e.bytes.byteLength));
+      const y = await decrypt(plan.run(share(x)));
+      untap();
+      expect(maxDiff(y, expected)).toBeLessThan(1e-2);
+      return bytes;
+    };
+    const first = await peerBytes();
+    const second = await peerBytes();
+    const weightBytes = 64 * 128 * 8;
+    // The first run opens W - b between the two holders (both ways); later runs only x - a.
+    expect(first - second).toBeGreaterThan(2 * weightBytes * 0.9);
+    expect(second).toBeLessThan(weightBytes / 4);
+  });
+});

@@ -9,20 +9,42 @@
  * e and f are uniformly masked, so opening them reveals nothing. Works for
  * any number of holders. The result carries the product of both scales: the
  * caller truncates (truncate.ts) when both operands were fixed point.
+ *
+ * Fixed operands (a plan's weights, named by `fixed`) get a mask bound to the
+ * value rather than to the op: x - a is then the same every time, so it is
+ * opened once, kept by every holder, and step 1 sends only the fresh operand.
+ * Reopening the same value reveals nothing new; a mask is never used for two
+ * different values. For a dense layer this removes |W| elements per run.
  */
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { applyBeaverOp, type BeaverOp } from "../provider/provider";
 
-export async function beaver(ctx: PartyContext, x: ring.RingTensor, y: ring.RingTensor, op: BeaverOp): Promise<ring.RingTensor> {
+export async function beaver(
+  ctx: PartyContext,
+  x: ring.RingTensor,
+  y: ring.RingTensor,
+  op: BeaverOp,
+  fixed: { x?: string; y?: string } = {},
+): Promise<ring.RingTensor> {
+  const xMask = fixed.x === undefined ? undefined : `mask:${fixed.x}:x`;
+  const yMask = fixed.y === undefined ? undefined : `mask:${fixed.y}:y`;
   const { a, b, c } = await ctx.material.triple(ctx.tag(`triple.${op.kind}`), {
     kind: "beaver",
     op,
     xShape: [...x.shape],
     yShape: [...y.shape],
+    ...(xMask && { xMask }),
+    ...(yMask && { yMask }),
   });
-  const [e, f] = await ctx.open([ring.sub(x, a), ring.sub(y, b)], "add", `beaver.${op.kind}`);
-  let z = ring.add(await c, ring.add(applyBeaverOp(op, e!, b), applyBeaverOp(op, a, f!)));
-  if (ctx.isFirst) z = ring.add(z, applyBeaverOp(op, e!, f!));
+  const known = [xMask && ctx.openedMasks.get(xMask), yMask && ctx.openedMasks.get(yMask)];
+  const masked = [ring.sub(x, a), ring.sub(y, b)];
+  const fresh = masked.filter((_, i) => !known[i]);
+  const opened = fresh.length > 0 ? await ctx.open(fresh, "add", `beaver.${op.kind}`) : [];
+  const [e, f] = known.map((k) => k || opened.shift()!) as [ring.RingTensor, ring.RingTensor];
+  if (xMask && !known[0]) ctx.openedMasks.set(xMask, e);
+  if (yMask && !known[1]) ctx.openedMasks.set(yMask, f);
+  let z = ring.add(await c, ring.add(applyBeaverOp(op, e, b), applyBeaverOp(op, a, f)));
+  if (ctx.isFirst) z = ring.add(z, applyBeaverOp(op, e, f));
   return z;
 }

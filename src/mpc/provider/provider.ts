@@ -19,7 +19,20 @@ export type BeaverOp =
 
 /** One piece of material a protocol needs. */
 export type MaterialSpec =
-  | { kind: "beaver"; op: BeaverOp; xShape: number[]; yShape: number[] }
+  | {
+      kind: "beaver";
+      op: BeaverOp;
+      xShape: number[];
+      yShape: number[];
+      /**
+       * Mask tags for operands that are fixed values used again and again (a
+       * plan's weights): their mask then comes from the tag, not from the op,
+       * so the masked value is opened once and reused. Never shared between
+       * two different values.
+       */
+      xMask?: string;
+      yMask?: string;
+    }
   | { kind: "binaryTriple"; shape: number[] }
   | { kind: "randomBits"; shape: number[] };
 

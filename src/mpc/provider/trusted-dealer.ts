@@ -32,11 +32,38 @@ function lowBit(t: ring.RingTensor): ring.RingTensor {
   return ring.and(t, ring.scalar(1n));
 }
 
+/**
+ * Masks of fixed operands, expanded once per (key, mask tag) and kept: they
+ * are the size of the weights and would otherwise be expanded on every run.
+ */
+class MaskCache {
+  private readonly masks = new Map<string, ring.RingTensor>();
+
+  get(key: Uint8Array, maskTag: string, shape: readonly number[], stream: number): ring.RingTensor {
+    const id = `${Buffer.from(key).toString("hex")}|${maskTag}|${stream}`;
+    let mask = this.masks.get(id);
+    if (!mask) {
+      mask = ring.expand(seedFor(key, maskTag), shape, stream);
+      this.masks.set(id, mask);
+    }
+    return mask;
+  }
+
+  /** Forgets the masks of an operand (its object was freed). */
+  forget(maskTagPrefix: string): void {
+    for (const id of this.masks.keys()) if (id.split("|")[1]!.startsWith(maskTagPrefix)) this.masks.delete(id);
+  }
+}
+
 /** The parts of a holder's share that come from its PRG (c only for non-last holders). */
-function expandShare(seed: Uint8Array, spec: MaterialSpec, withCorrelated: boolean): ring.RingTensor[] {
+function expandShare(key: Uint8Array, tag: string, spec: MaterialSpec, withCorrelated: boolean, masks: MaskCache): ring.RingTensor[] {
+  const seed = seedFor(key, tag);
   switch (spec.kind) {
     case "beaver": {
-      const parts = [ring.expand(seed, spec.xShape, 0), ring.expand(seed, spec.yShape, 1)];
+      const parts = [
+        spec.xMask ? masks.get(key, spec.xMask, spec.xShape, 0) : ring.expand(seed, spec.xShape, 0),
+        spec.yMask ? masks.get(key, spec.yMask, spec.yShape, 1) : ring.expand(seed, spec.yShape, 1),
+      ];
       if (withCorrelated) parts.push(ring.expand(seed, beaverOutputShape(spec.op, spec.xShape, spec.yShape), 2));
       return parts;
     }
@@ -74,6 +101,7 @@ export class DealerClient implements MaterialSource {
   private batchRequests = 0;
   /** Corrections dealt ahead of time, by tag (last holder only). */
   private readonly preloaded = new Map<string, ring.RingTensor[]>();
+  readonly masks = new MaskCache();
 
   constructor(
     private readonly comm: Communicator,
@@ -145,7 +173,7 @@ export class DealerClient implements MaterialSource {
   async triple(tag: string, spec: Extract<MaterialSpec, { kind: "beaver" | "binaryTriple" }>): Promise<TripleShare> {
     const correction = this.isLast ? this.requestCorrection(tag, spec) : undefined;
     correction?.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
-    const [a, b, c] = expandShare(seedFor(await this.getKey(), tag), spec, !this.isLast);
+    const [a, b, c] = expandShare(await this.getKey(), tag, spec, !this.isLast, this.masks);
     return { a: a!, b: b!, c: correction ? correction.then((t) => t[0]!) : Promise.resolve(c!) };
   }
 
@@ -155,7 +183,7 @@ export class DealerClient implements MaterialSource {
       const [binary, arithmetic] = await this.requestCorrection(tag, spec);
       return { binary: binary!, arithmetic: arithmetic! };
     }
-    const [binary, arithmetic] = expandShare(seedFor(await this.getKey(), tag), spec, true);
+    const [binary, arithmetic] = expandShare(await this.getKey(), tag, spec, true, this.masks);
     return { binary: binary!, arithmetic: arithmetic! };
   }
 }
@@ -163,6 +191,7 @@ export class DealerClient implements MaterialSource {
 /** The dealer's side: answers key and material requests from holders. */
 export class TrustedDealer {
   private readonly keys = new Map<string, Uint8Array>();
+  private readonly masks = new MaskCache();
   /** Ring elements sent as corrections, for benchmarks. */
   readonly stats = { requests: 0, elementsDealt: 0 };
 
@@ -210,7 +239,7 @@ export class TrustedDealer {
         `Only the last holder (${holders[holders.length - 1]}) receives corrections; ${requester} asked.`,
       );
     }
-    const parts = holders.map((h, i) => expandShare(seedFor(this.keyOf(h), tag), spec, i < holders.length - 1));
+    const parts = holders.map((h, i) => expandShare(this.keyOf(h), tag, spec, i < holders.length - 1, this.masks));
     const others = parts.slice(0, -1);
     const last = parts[parts.length - 1]!;
     switch (spec.kind) {
