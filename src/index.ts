@@ -36,6 +36,8 @@ export { VirtualWorker, type VirtualWorkerOptions } from "./workers/virtual-work
 export { InProcessNetwork, networkOf, type Tap, type TapEvent } from "./workers/in-process";
 export { WorkerClient, type ObjectsApi } from "./workers/client";
 export * from "./plans";
+/** Datasets, splits, loaders, transforms and chart specs (HAM10000, MNIST). */
+export * as data from "./data";
 export { PlaceholderTensor } from "./tensors/placeholder";
 
 /** The hook `sy.hook(tf)` returns: its local worker is a VirtualWorker (PySyft's `me`). */
