@@ -3,6 +3,7 @@
  * Each suite returns rows; they are printed as a table and written to bench/results/.
  */
 import { printTable, writeResults, type BenchRow } from "./harness";
+import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
 import { runRingSuite } from "./suites/ring";
 
@@ -14,6 +15,7 @@ interface Suite {
 /** Every suite, in the order they run. Add new suites here. */
 const suites: Suite[] = [
   { name: "ring", run: runRingSuite },
+  { name: "mpc", run: async () => (await runMpcBench()).map((row) => ({ suite: "mpc", name: String(row.name ?? row.case ?? ""), ...row })) },
   { name: "plans", run: runPlansSuite },
 ];
 

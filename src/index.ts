@@ -38,6 +38,8 @@ export { WorkerClient, type ObjectsApi } from "./workers/client";
 export * from "./plans";
 /** Datasets, splits, loaders, transforms and chart specs (HAM10000, MNIST). */
 export * as data from "./data";
+/** The networked grid: nodes, WebsocketGridClient, connectAllNodes, gateway, startLocalGrid (src/grid). */
+export * as grid from "./grid";
 export { PlaceholderTensor } from "./tensors/placeholder";
 
 /** The hook `sy.hook(tf)` returns: its local worker is a VirtualWorker (PySyft's `me`). */

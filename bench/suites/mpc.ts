@@ -15,9 +15,11 @@
  *   for the elementwise ops).
  * - `proto_B_per_elem`: bytes of protocol payload each holder sends to the other
  *   (worker stats: ring elements x 8), per element.
- * - `wire_B_per_elem`: everything on the in-process network during the op (both
- *   holders' frames with headers, dealer requests and corrections, client
- *   commands), per element.
+ * - `wire_B_per_elem`: everything on the in-process network during the op, all
+ *   parties together (both holders' frames with headers, dealer requests and
+ *   corrections, client commands), per element.
+ * - `dealer_B_per_elem`: the part of it the crypto provider sends (corrections to
+ *   the last holder only), per element.
  * - `rounds`: communication rounds of one holder (worker stats).
  * - `tfjs_ms` and `x_plain`: the plaintext op on tf's wasm backend (result read
  *   back) and the ratio secure / plaintext.
@@ -87,7 +89,12 @@ async function measure(p: Parties, c: SecureCase): Promise<Row> {
   await runOnce(); // warm-up (and the dealer key exchange)
   const party0 = { ...p.bob.stats.party };
   p.bob.network.resetStats();
+  let dealerBytes = 0;
+  const untap = p.bob.network.tap((e) => {
+    if (e.from === p.dan.id) dealerBytes += e.bytes.byteLength;
+  });
   await runOnce();
+  untap();
   const rounds = p.bob.stats.party.rounds - party0.rounds;
   const protoBytes = p.bob.stats.party.bytesSent - party0.bytesSent;
   const wireBytes = p.bob.network.stats.bytes;
@@ -119,6 +126,7 @@ async function measure(p: Parties, c: SecureCase): Promise<Row> {
     us_per_elem: (secure.median * 1000) / c.elements,
     proto_B_per_elem: protoBytes / c.elements,
     wire_B_per_elem: wireBytes / c.elements,
+    dealer_B_per_elem: dealerBytes / c.elements,
     rounds,
     tfjs_op: c.plain.label,
     tfjs_ms: plain.median,

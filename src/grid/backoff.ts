@@ -20,6 +20,14 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/**
+ * Delays between reconnection attempts.
+ *
+ * @example
+ * ```ts
+ * const delay = new Backoff({ initialMs: 50 }).next();   // 50..60 ms
+ * ```
+ */
 export class Backoff {
   private attempt = 0;
   private readonly initialMs: number;

@@ -40,7 +40,14 @@ A node's data dir may also come from TSYFT_NODE_DATA.`;
 
 class UsageError extends Error {}
 
-/** Runs the CLI; resolves with the exit code (servers resolve only when stopped). */
+/**
+ * Runs the CLI; resolves with the exit code (servers resolve only when stopped).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(["grid", "status"]);
+ * ```
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {

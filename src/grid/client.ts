@@ -27,6 +27,7 @@
 import WebSocket from "ws";
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
+import type { PlanHost } from "../plans/host";
 import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
 import type { Hook } from "../tensors/hook";
 import { WorkerClient, type ObjectsApi } from "../workers/client";
@@ -68,7 +69,16 @@ type State = "new" | "connecting" | "open" | "reconnecting" | "closed";
 
 const CLOSE_TOO_LARGE = 1009;
 
-export class WebsocketGridClient implements WorkerHandle, ObjectsApi {
+/**
+ * A grid node as a worker: WorkerHandle and ObjectsApi over one WebSocket, reconnecting when it drops.
+ *
+ * @example
+ * ```ts
+ * const bob = await new sy.grid.WebsocketGridClient(hook, "ws://localhost:3000", { id: "bob" }).connect();
+ * const p = tf.tensor([1, 2]).send(bob);
+ * ```
+ */
+export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
   readonly id: string;
   readonly url: string;
   /** The request layer shared with VirtualWorker (rids, timeouts, failAll). */
@@ -112,6 +122,8 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi {
     if (options.reconnect !== false) this.backoff = new Backoff(typeof options.reconnect === "object" ? options.reconnect : {});
     this.rpc = new WorkerClient(this.id, (bytes) => this.sendFrame(Channel.Request, bytes));
     this.control = new PendingCalls(this.id);
+    // Fetched plans name their holders by id: the hook finds this client by its node's id.
+    hook.registerWorker(this);
   }
 
   /** True while the socket is open and the node has welcomed this client. */
@@ -201,6 +213,16 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi {
     return this.rpc.clearObjects();
   }
 
+  /** Stores a plan on the node (PlanHost: `plan.send(client)`); resolves once stored. */
+  storePlan(id: string, bytes: Uint8Array, options: { token?: string } = {}): Promise<void> {
+    return this.rpc.storePlan(id, bytes, options);
+  }
+
+  /** A hosted plan's bytes (PlanHost: `me.fetchPlan(id, client)`); without `copy` once only. */
+  fetchPlanBytes(id: string, options: { copy: boolean; token?: string }): Promise<Uint8Array> {
+    return this.rpc.fetchPlanBytes(id, options);
+  }
+
   /** Resolves with the node's id once it answered. */
   ping(): Promise<string> {
     return this.rpc.ping();
@@ -261,6 +283,7 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi {
       this.write(this.socket, frame, channel);
       return;
     }
+    if (this.state === "new") this.connectInBackground();
     if (this.outboxBytes + frame.byteLength > this.maxMessageBytes) {
       throw new CommunicationError(
         ErrorCode.CONNECTION,
@@ -270,6 +293,20 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi {
     }
     this.outbox.push(frame);
     this.outboxBytes += frame.byteLength;
+  }
+
+  /**
+   * First use before `connect()`: connect now; if that fails, what waits for
+   * the link fails at once with the reason instead of timing out.
+   */
+  private connectInBackground(): void {
+    this.connect().catch((error: Error) => {
+      if (this.state !== "new") return;
+      this.outbox = [];
+      this.outboxBytes = 0;
+      this.rpc.failAll(error.message);
+      this.control.failAll(error.message);
+    });
   }
 
   private write(socket: WebSocket, frame: Uint8Array, channel: number): void {
@@ -334,9 +371,13 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi {
         socket.removeAllListeners();
         this.nodeBoot = message.boot;
         this.socket = socket;
-        socket.on("error", () => undefined); // a close event follows
+        let refusedHere = false;
+        socket.on("error", (error: Error & { code?: string }) => {
+          // A close event follows; this one only says whose limit it was.
+          if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") refusedHere = true;
+        });
         socket.on("message", (frame) => this.onMessage(messageBytes(frame as Buffer)));
-        socket.on("close", (code, reason) => this.onDrop(socket, code, reason.toString()));
+        socket.on("close", (code, reason) => this.onDrop(socket, code, reason.toString(), refusedHere));
         resolve();
       });
     });
@@ -379,14 +420,16 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi {
     );
   }
 
-  private onDrop(socket: WebSocket, code: number, reason: string): void {
+  private onDrop(socket: WebSocket, code: number, reason: string, refusedHere: boolean): void {
     if (this.socket !== socket) return;
     this.socket = undefined;
     if (this.state === "closed") return;
-    const tooLarge = code === CLOSE_TOO_LARGE;
-    this.lastDrop = tooLarge
-      ? `node ${this.id} refused a message over its size limit (maxMessageBytes) and closed the link`
-      : `the link to node ${this.id} at ${this.url} closed (${code}${reason ? ` ${reason}` : ""})`;
+    const tooLarge = code === CLOSE_TOO_LARGE || refusedHere;
+    this.lastDrop = refusedHere
+      ? `node ${this.id} sent a message over this client's size limit (${this.maxMessageBytes} bytes, maxMessageBytes) and the link was closed`
+      : tooLarge
+        ? `node ${this.id} refused a message over its size limit (maxMessageBytes) and closed the link`
+        : `the link to node ${this.id} at ${this.url} closed (${code}${reason ? ` ${reason}` : ""})`;
     const errorCode = tooLarge ? ErrorCode.MESSAGE_TOO_LARGE : ErrorCode.CONNECTION;
     this.rpc.failAll(this.lastDrop, errorCode);
     this.control.failAll(this.lastDrop, errorCode);

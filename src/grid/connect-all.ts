@@ -11,7 +11,14 @@
  */
 import type { WebsocketGridClient } from "./client";
 
-/** Connects each client that is not yet, then links every pair of their nodes (each pair once). */
+/**
+ * Connects each client that is not yet, then links every pair of their nodes (each pair once).
+ *
+ * @example
+ * ```ts
+ * await sy.grid.connectAllNodes([alice, bob, charlie, dan]);   // 6 peer links
+ * ```
+ */
 export async function connectAllNodes(clients: readonly WebsocketGridClient[]): Promise<void> {
   await Promise.all(clients.map((c) => (c.connected ? c : c.connect())));
   const links: Promise<void>[] = [];

@@ -19,6 +19,14 @@
  */
 import { CommunicationError, ErrorCode } from "../core/errors";
 
+/**
+ * Channel bytes: the first byte of every grid frame.
+ *
+ * @example
+ * ```ts
+ * encodeGridFrame(Channel.Control, encodeControl({ t: "status", rid: 1 }));
+ * ```
+ */
 export const Channel = {
   Request: 0x01,
   Reply: 0x02,
@@ -33,7 +41,14 @@ export const FRAME_HEADER_BYTES = 1;
 
 const channelNames: Record<number, string> = { 1: "request", 2: "reply", 3: "peer", 4: "control" };
 
-/** The name of a channel, for messages and taps. */
+/**
+ * The name of a channel, for messages and taps.
+ *
+ * @example
+ * ```ts
+ * channelName(Channel.Peer);   // "peer"
+ * ```
+ */
 export function channelName(channel: number): string {
   return channelNames[channel] ?? `unknown(0x${channel.toString(16).padStart(2, "0")})`;
 }

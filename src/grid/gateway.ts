@@ -62,6 +62,15 @@ type GatewayEvent = { type: "event"; event: "joined" | "left" | "stale" | "onlin
 
 const MAX_JSON_BYTES = 1 << 20;
 
+/**
+ * A running gateway: its node registry, its model registry and its server.
+ *
+ * @example
+ * ```ts
+ * const gateway = await Gateway.start({ port: 0, heartbeatMs: 1_000 });
+ * gateway.nodes.list();   // the registered nodes
+ * ```
+ */
 export class Gateway {
   readonly nodes: NodeRegistry;
   models!: ModelRegistry;

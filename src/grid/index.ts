@@ -37,3 +37,4 @@ export {
   type GridState,
 } from "./local-grid";
 export { main as cliMain } from "./cli";
+export { GatewayClient } from "./gateway-client";

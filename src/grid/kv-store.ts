@@ -19,7 +19,7 @@
  * ```
  */
 import * as fs from "node:fs";
-import { ClassicLevel } from "classic-level";
+import type { ClassicLevel } from "classic-level";
 import { CommunicationError, ErrorCode } from "../core/errors";
 
 export type KeyValueOperation = { type: "put"; key: string; value: Uint8Array } | { type: "del"; key: string };
@@ -40,7 +40,15 @@ export interface KeyValueStore {
   namespace(name: string): Namespace;
 }
 
-/** The keys of one namespace (`objects`, `peers`, `models`...), without their prefix. */
+/**
+ * The keys of one namespace (`objects`, `peers`, `models`...), without their prefix.
+ *
+ * @example
+ * ```ts
+ * const peers = db.namespace("peers");
+ * await peers.put("alice", encodeMessage({ url: "ws://localhost:3001" }));
+ * ```
+ */
 export class Namespace {
   private readonly prefix: string;
 
@@ -78,12 +86,29 @@ export class Namespace {
   }
 }
 
+/**
+ * classic-level hands Buffers; the codec needs plain Uint8Arrays (its `slice()`
+ * must copy, and `Buffer#slice` makes a view).
+ */
+function plainView(value: Uint8Array): Uint8Array {
+  return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
 /** The upper bound of keys starting with `prefix` (prefix + the largest code unit). */
 function prefixEnd(prefix: string): string {
   return prefix + "\uffff";
 }
 
-/** LevelDB on disk (classic-level). Open it with {@link openKeyValueStore}. */
+/**
+ * LevelDB on disk (classic-level). Open it with {@link openKeyValueStore}.
+ *
+ * @example
+ * ```ts
+ * const db = await LevelKeyValueStore.open("out/bob");
+ * await db.put("objects/x", bytes);
+ * await db.close();
+ * ```
+ */
 export class LevelKeyValueStore implements KeyValueStore {
   private constructor(
     private readonly db: ClassicLevel<string, Uint8Array>,
@@ -93,7 +118,10 @@ export class LevelKeyValueStore implements KeyValueStore {
   /** Opens (creating) the store in `dir`; fails with CONNECTION when another process holds it. */
   static async open(dir: string): Promise<LevelKeyValueStore> {
     fs.mkdirSync(dir, { recursive: true });
-    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: "utf8", valueEncoding: "view" });
+    // Loaded on first use: importing tsyft does not load the native binding unless a data dir is used.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ClassicLevel: Level } = require("classic-level") as typeof import("classic-level");
+    const db = new Level<string, Uint8Array>(dir, { keyEncoding: "utf8", valueEncoding: "view" });
     try {
       await db.open();
     } catch (error) {
@@ -109,7 +137,8 @@ export class LevelKeyValueStore implements KeyValueStore {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    return (await this.db.get(key)) ?? undefined;
+    const value = await this.db.get(key);
+    return value === undefined ? undefined : plainView(value);
   }
 
   put(key: string, value: Uint8Array): Promise<void> {
@@ -126,7 +155,7 @@ export class LevelKeyValueStore implements KeyValueStore {
   }
 
   async *entries(prefix: string): AsyncIterable<[string, Uint8Array]> {
-    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) yield [key, value];
+    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) yield [key, plainView(value)];
   }
 
   clear(prefix: string): Promise<void> {
@@ -142,7 +171,15 @@ export class LevelKeyValueStore implements KeyValueStore {
   }
 }
 
-/** The same contract in memory: for nodes without a data dir, and tests. */
+/**
+ * The same contract in memory: for nodes without a data dir, and tests.
+ *
+ * @example
+ * ```ts
+ * const db = new MemoryKeyValueStore();
+ * await db.namespace("models").put("convnet", bytes);
+ * ```
+ */
 export class MemoryKeyValueStore implements KeyValueStore {
   private readonly data = new Map<string, Uint8Array>();
 

@@ -22,7 +22,14 @@ import { startGateway, type Gateway } from "./gateway";
 import { startNode, type GridNode } from "./node";
 import { spawnCli, stopChild, stopPid, waitHealthy, waitListening, waitListeningInLog } from "./processes";
 
-/** The tutorial grid: ports as in PyGrid's examples. */
+/**
+ * The tutorial grid: ports as in PyGrid's examples.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_GRID.nodes.find((n) => n.id === "bob")!.port;   // 3000
+ * ```
+ */
 export const DEFAULT_GRID = {
   gateway: { id: "gateway", port: 5000 },
   nodes: [
@@ -175,9 +182,12 @@ async function startChildren(
   const stopAll = async () => {
     await Promise.all(children.map((c) => (detach ? stopPid(c.pid!) : stopChild(c))));
   };
+  // Each node gets its own --data-dir (or none): an inherited TSYFT_NODE_DATA would put all four in one.
+  const env = { ...process.env };
+  delete env.TSYFT_NODE_DATA;
   const launch = async (role: "gateway" | "node", id: string, args: string[]): Promise<GridMember> => {
     const logFile = detach ? path.join(stateDir, "logs", `${id}.log`) : undefined;
-    const child = spawnCli(args, { detach, logFile });
+    const child = spawnCli(args, { detach, logFile, env });
     children.push(child);
     if (child.pid === undefined) throw new Error(`Could not start ${id}: ${args.join(" ")}.`);
     const info = detach ? await waitListeningInLog(logFile!, id, child.pid, timeoutMs) : await waitListening(child, id, timeoutMs);
@@ -215,7 +225,14 @@ async function startChildren(
   }
 }
 
-/** Reads grid.json of a detached grid; undefined when there is none. */
+/**
+ * Reads grid.json of a detached grid; undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * readGridState("out/grid")?.nodes.map((n) => n.url);
+ * ```
+ */
 export function readGridState(stateDir: string): GridState | undefined {
   const file = path.join(stateDir, STATE_FILE);
   if (!fs.existsSync(file)) return undefined;

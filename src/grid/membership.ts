@@ -20,6 +20,14 @@ export interface MembershipInfo {
   address: string;
 }
 
+/**
+ * One node's membership in one gateway.
+ *
+ * @example
+ * ```ts
+ * new GatewayMembership("http://localhost:5000", { id: "bob", address: "ws://localhost:3000" }).start();
+ * ```
+ */
 export class GatewayMembership {
   readonly gateway: string;
   private timer?: NodeJS.Timeout;

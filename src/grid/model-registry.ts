@@ -50,7 +50,14 @@ export interface ModelSearch {
   node?: string;
 }
 
-/** Checks and normalizes model metadata; throws INVALID_ARGUMENT naming the bad field. */
+/**
+ * Checks and normalizes model metadata; throws INVALID_ARGUMENT naming the bad field.
+ *
+ * @example
+ * ```ts
+ * checkModelInfo({ id: "m", mpc: false, allowRemoteInference: true, allowDownload: true, nodes: { host: "bob", holders: [] } });
+ * ```
+ */
 export function checkModelInfo(value: unknown): HostedModelInfo {
   const bad = (what: string, got: unknown) =>
     new TsyftError(ErrorCode.INVALID_ARGUMENT, `Model metadata: expected ${what}, got ${JSON.stringify(got)}.`);
@@ -77,6 +84,15 @@ export function checkModelInfo(value: unknown): HostedModelInfo {
   };
 }
 
+/**
+ * Hosted models by id, persisted in a key/value namespace.
+ *
+ * @example
+ * ```ts
+ * const models = new ModelRegistry(new MemoryKeyValueStore().namespace("models"));
+ * await models.list();
+ * ```
+ */
 export class ModelRegistry {
   constructor(private readonly namespace: Namespace) {}
 

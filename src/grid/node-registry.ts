@@ -41,6 +41,15 @@ interface Entry {
   lastSeen: number;
 }
 
+/**
+ * Nodes by id, with their address and last heartbeat.
+ *
+ * @example
+ * ```ts
+ * const registry = new NodeRegistry({ heartbeatMs: 1_000, missedHeartbeats: 3 });
+ * registry.join("bob", "ws://localhost:3000");
+ * ```
+ */
 export class NodeRegistry {
   readonly heartbeatMs: number;
   readonly missedHeartbeats: number;

@@ -43,6 +43,7 @@ import { closeServer, listen, publicHost, sendError, sendJson } from "./http-uti
 import { openKeyValueStore, type KeyValueStore, type Namespace } from "./kv-store";
 import { GatewayMembership } from "./membership";
 import { ObjectPersistence } from "./object-persistence";
+import "./persisted-plans";
 import { PeerLinks, type LinkStats } from "./peer-links";
 
 export interface NodeOptions {
@@ -91,6 +92,15 @@ function defaultTf(): TF {
   return require("@tensorflow/tfjs") as TF;
 }
 
+/**
+ * A running node: its Worker, its peer links, its servers and its persistence.
+ *
+ * @example
+ * ```ts
+ * const node = await GridNode.start({ id: "bob", port: 0 });
+ * node.health();   // { id: "bob", objects: 0, peers: [], uptime: 0.01, ... }
+ * ```
+ */
 export class GridNode {
   readonly id: string;
   /** New at every start: peers that see it change know this node restarted. */

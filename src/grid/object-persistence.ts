@@ -58,7 +58,14 @@ type PersistedRecord =
   | { k: "failed"; e: SerializedError; op: string }
   | { k: "other"; type: string; v: Uint8Array };
 
-/** An object's bytes, or undefined for a kind that does not persist. */
+/**
+ * An object's bytes, or undefined for a kind that does not persist.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeStoredObject({ kind: "share", value: ring.fromBigInts([1n], [1]) });
+ * ```
+ */
 export function encodeStoredObject(object: StoredObject): Uint8Array | undefined {
   let record: PersistedRecord;
   switch (object.kind) {
@@ -81,7 +88,14 @@ export function encodeStoredObject(object: StoredObject): Uint8Array | undefined
   return encodeMessage(record);
 }
 
-/** Rebuilds a stored object; undefined when its record is unreadable here. */
+/**
+ * Rebuilds a stored object; undefined when its record is unreadable here.
+ *
+ * @example
+ * ```ts
+ * const object = decodeStoredObject(bytes, tf);   // { kind: "share", value: RingTensor }
+ * ```
+ */
 export function decodeStoredObject(bytes: Uint8Array, tf: TF): StoredObject | undefined {
   const record = decodeMessage(bytes) as PersistedRecord;
   switch (record?.k) {
@@ -108,6 +122,16 @@ export interface PersistenceStats {
   skipped: number;
 }
 
+/**
+ * Writes a worker's object changes to a namespace and reads them back.
+ *
+ * @example
+ * ```ts
+ * const persistence = new ObjectPersistence(db.namespace("objects"), worker.objects, tf);
+ * await persistence.restore();
+ * persistence.attach();
+ * ```
+ */
 export class ObjectPersistence {
   /** Ids changed since the last flush: the object to write, or null to delete. */
   private dirty = new Map<string, StoredObject | null>();

@@ -63,6 +63,15 @@ interface DialTarget {
   timer?: NodeJS.Timeout;
 }
 
+/**
+ * A node's peer links, one socket per peer: its Worker's PeerTransport.
+ *
+ * @example
+ * ```ts
+ * await node.peers.dial("alice", "ws://localhost:3001");
+ * node.peers.ids();   // ["alice"]
+ * ```
+ */
 export class PeerLinks implements PeerTransport {
   private readonly links = new Map<string, Link>();
   private readonly targets = new Map<string, DialTarget>();
@@ -152,6 +161,8 @@ export class PeerLinks implements PeerTransport {
       inFlight = this.open(peer, url, timeoutMs).finally(() => this.dialing.delete(peer));
       this.dialing.set(peer, inFlight);
     }
+    // A first dial that fails leaves nothing to redial; a known peer stays a target.
+    if (!target) inFlight.catch(() => !this.links.has(peer) && this.targets.delete(peer));
     return inFlight;
   }
 

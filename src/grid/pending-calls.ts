@@ -20,6 +20,14 @@ interface Pending {
   what: string;
 }
 
+/**
+ * Control calls waiting for their results.
+ *
+ * @example
+ * ```ts
+ * const { rid, promise } = new PendingCalls("bob").open("status", 5_000);
+ * ```
+ */
 export class PendingCalls {
   private nextRid = 1;
   private readonly pending = new Map<number, Pending>();

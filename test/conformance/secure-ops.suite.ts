@@ -202,6 +202,10 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
         const x = randomTensor(tf, rng, [5], { max: PRODUCT_MAX });
         const xs = share(x);
         await check(xs.mul(xs), tf.mul(x, x), ONE_TRUNC, "mul by itself");
+        const s = tf.scalar(-2.75);
+        const m = randomTensor(tf, rng, [3, 4], { max: PRODUCT_MAX });
+        await check(share(s).mul(share(m)), tf.mul(s, m), ONE_TRUNC, "mul shared scalar · [3,4]");
+        await check(share(m).mul(share(s)), tf.mul(m, s), ONE_TRUNC, "mul [3,4] · shared scalar");
       });
 
       it("mul by a public tf tensor or number, on either side", async () => {
@@ -358,6 +362,10 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
         // All-negative windows with "same" padding: padding must never win.
         const neg = tf.neg(tf.add(tf.abs(randomTensor(tf, rng, [1, 3, 3, 1], { max: 5 })), 1));
         await check(sy.F.maxPool2d(share(neg), 2, 2, "same"), tf.maxPool(neg as tfjs.Tensor4D, 2, 2, "same"), EXACT, "maxPool2d all negative, same");
+        // ... not even when every value is near the negative end of the encodable range.
+        const deep = tf.tensor([-6e13, -6.5e13, -6.9e13, -5e13, -4e13, -6e13, -NEAR_LIMIT, -6.1e13, -6.2e13], [1, 3, 3, 1]);
+        await check(share(deep).maxPool2d(2, 2, "same"), tf.maxPool(deep as tfjs.Tensor4D, 2, 2, "same"), EXACT, "maxPool2d same, near -limit");
+        await check(share(deep).maxPool2d(3, 1, "same"), tf.maxPool(deep as tfjs.Tensor4D, 3, 1, "same"), EXACT, "maxPool2d 3x3 same, near -limit");
       });
 
       it("avgPool2d: valid and same, strides 1 and 2, windows 2x2 and 3x3", async () => {
@@ -387,6 +395,8 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
           [[3, 4, 5], 2],
           [[7], 0],
           [[2, 3], 1],
+          [[4, 1], 1],
+          [[1, 6], 0],
         ];
         for (const [shape, axis] of cases) {
           const x = distinctTensor(tf, rng, shape);

@@ -140,6 +140,49 @@ describe("oversized messages", () => {
 });
 
 describe("connecting", () => {
+  it("a client used before connect() connects by itself; if nothing listens, its requests fail at once", async () => {
+    const node = await oneNode();
+    const hook = sy.hook(tf);
+    const lazy = new grid.WebsocketGridClient(hook, node.url, { id: "bob" });
+    cleanups.push(() => lazy.close());
+    const p = tf.tensor([1, 2]).send(lazy);
+    expect(Array.from((await p.add(1).get()).dataSync())).toEqual([2, 3]);
+    expect(lazy.connected).toBe(true);
+
+    const port = node.port;
+    await node.close();
+    const nowhere = new grid.WebsocketGridClient(hook, `ws://127.0.0.1:${port}`, { id: "bob" });
+    cleanups.push(() => nowhere.close());
+    const started = Date.now();
+    await expect(sy.withConfig({ timeoutMs: 20_000 }, () => nowhere.ping())).rejects.toMatchObject({
+      code: sy.ErrorCode.CONNECTION,
+      message: expect.stringMatching(/bob/),
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("a reply over the client's own limit: MESSAGE_TOO_LARGE saying whose limit, then the client goes on", async () => {
+    const node = await oneNode();
+    const hook = sy.hook(tf);
+    const big = await new grid.WebsocketGridClient(hook, node.url, { id: "bob" }).connect();
+    const small = await new grid.WebsocketGridClient(hook, node.url, { id: "bob", maxMessageBytes: 2_000, reconnect: { initialMs: 20 } }).connect();
+    cleanups.push(() => big.close(), () => small.close());
+    big.store("large", { kind: "tensor", value: { dtype: "float32", shape: [1000], values: new Float32Array(1000) } });
+    await big.ping();
+    const error = await small.fetch("large", { remove: false }).catch((e: unknown) => e);
+    expect((error as sy.TsyftError).code).toBe(sy.ErrorCode.MESSAGE_TOO_LARGE);
+    expect((error as Error).message).toMatch(/this client's size limit/);
+    expect(await small.ping()).toBe("bob");
+  });
+
+  it("linking to a node that is not there fails with CONNECTION naming it, and is not retried", async () => {
+    const fx = fixture(await startNodes(["bob"]));
+    const error = await fx.client("bob").connectGridNode({ id: "alice", url: "ws://127.0.0.1:1" }).catch((e: unknown) => e);
+    expect((error as sy.TsyftError).code).toBe(sy.ErrorCode.CONNECTION);
+    expect((error as Error).message).toMatch(/bob could not open a peer link to alice/);
+    expect(() => fx.node("bob").peers.sendTo("alice", new Uint8Array(1))).toThrow(/bob has no link to alice\. Link the nodes first/);
+  });
+
   it("connect() checks the node's id, and fails with CONNECTION where nothing listens", async () => {
     const node = await oneNode();
     const hook = sy.hook(tf);
@@ -180,13 +223,16 @@ describe("a node dies mid-protocol", () => {
     await sy.withConfig({ timeoutMs: 8_000 }, async () => {
       const xs = x.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! });
       const started = Date.now();
-      const pending = xs.relu().get();
+      const pending = xs.relu().get().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       // Wait until bob is inside the protocol (it has sent a round), then kill charlie.
       const bobWorker = fx.node("bob").worker;
       const rounds = bobWorker.stats.party.rounds;
       await eventually(() => bobWorker.stats.party.rounds > rounds, 10_000, "bob's first round");
       await fx.node("charlie").close();
-      const error = await pending.catch((e: unknown) => e);
+      const error = await pending;
       const elapsed = Date.now() - started;
       expect(error).toBeInstanceOf(sy.TsyftError);
       expect([sy.ErrorCode.CONNECTION, sy.ErrorCode.REMOTE_OP_FAILED]).toContain((error as sy.TsyftError).code);
@@ -223,7 +269,6 @@ describe("restarts", () => {
     const p = plain.send(bob);
     const xs = plain.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
     const ys = xs.mul(xs); // computed before the restart, kept on disk
-    console.log(await bob.listObjects(), bobNode.worker.objects.list(), [p.id]);
     expect(await bob.objectCount()).toBe(3);
     await bobNode.flush();
 

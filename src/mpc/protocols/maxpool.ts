@@ -8,8 +8,11 @@ import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { selectMax } from "./select-tree";
 
-/** Far below any encoded input (|x| < 2^46 at 16 bits) yet safe to subtract from. */
-const PAD_VALUE = -(1n << 61n);
+/**
+ * Below every encodable value (encode keeps |x·scale| < 2^62, whatever the scale), so
+ * padding never wins, yet x - PAD_VALUE and PAD_VALUE - x stay inside the signed ring.
+ */
+const PAD_VALUE = -(1n << 62n);
 
 export async function maxPool2d(ctx: PartyContext, x: ring.RingTensor, attrs: Pool2dAttrs): Promise<ring.RingTensor> {
   const pad = ctx.isFirst ? PAD_VALUE : 0n;

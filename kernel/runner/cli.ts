@@ -1,0 +1,127 @@
+/**
+ * Headless notebook runner: `npm start`, or
+ *
+ *   node dist/kernel/runner/cli.js [notebooks...] [--out out] [--timeout s] [--only name]
+ *
+ * Executes every .ipynb of the given folders (sorted by name; default
+ * notebooks/) or the given files, each in a fresh execution context of the
+ * kernel's engine, writes the executed copies to --out (default out/), prints
+ * a summary table and exits 1 when a cell failed that is not tagged
+ * `raises-exception`. Needs only Node (no Jupyter). Environment variables such
+ * as TSYFT_QUICK=1 reach the notebooks unchanged.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { closeEngines } from "../engine/engine";
+import { executeNotebook, type NotebookReport } from "./execute-notebook";
+import { readNotebook, writeNotebook } from "./notebook";
+import { formatTable } from "./summary";
+
+export interface RunnerArgs {
+  inputs: string[];
+  out: string;
+  timeoutSeconds: number;
+  only: string[];
+}
+
+const USAGE = "usage: node dist/kernel/runner/cli.js [notebooks-folder-or-files...] [--out out] [--timeout seconds] [--only name[,name]]";
+
+export function parseArgs(argv: string[]): RunnerArgs {
+  const args: RunnerArgs = { inputs: [], out: "out", timeoutSeconds: 1800, only: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (arg === "--out" || arg === "-o") args.out = value();
+    else if (arg === "--timeout") {
+      args.timeoutSeconds = Number(value());
+      if (!(args.timeoutSeconds > 0)) throw new Error(`--timeout needs a positive number of seconds\n${USAGE}`);
+    } else if (arg === "--only") args.only.push(...value().split(",").filter(Boolean));
+    else if (arg === "--help" || arg === "-h") throw new Error(USAGE);
+    else if (arg.startsWith("-")) throw new Error(`unknown option ${arg}\n${USAGE}`);
+    else args.inputs.push(arg);
+  }
+  if (args.inputs.length === 0) args.inputs.push("notebooks");
+  return args;
+}
+
+/** The notebooks to run, sorted by file name within each folder. */
+export function listNotebooks(inputs: string[], only: string[]): string[] {
+  const files: string[] = [];
+  for (const input of inputs) {
+    if (!fs.existsSync(input)) throw new Error(`${input} does not exist`);
+    if (fs.statSync(input).isDirectory()) {
+      files.push(
+        ...fs
+          .readdirSync(input)
+          .filter((f) => f.endsWith(".ipynb"))
+          .sort()
+          .map((f) => path.join(input, f)),
+      );
+    } else files.push(input);
+  }
+  if (only.length === 0) return files;
+  const stem = (f: string) => path.basename(f, ".ipynb");
+  return files.filter((f) => only.some((o) => stem(f) === o || path.basename(f) === o || stem(f).includes(o)));
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: RunnerArgs;
+  let notebooks: string[];
+  try {
+    args = parseArgs(argv);
+    notebooks = listNotebooks(args.inputs, args.only);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  if (notebooks.length === 0) {
+    process.stderr.write(`no notebooks to run in ${args.inputs.join(", ")}${args.only.length ? ` matching ${args.only.join(", ")}` : ""}\n`);
+    return 2;
+  }
+  fs.mkdirSync(args.out, { recursive: true });
+  const home = process.cwd();
+  const rows: Array<{ notebook: string; report?: NotebookReport; crash?: string }> = [];
+  for (const file of notebooks) {
+    const name = path.basename(file);
+    process.stdout.write(`▶ ${name}\n`);
+    const absolute = path.resolve(file);
+    try {
+      const notebook = readNotebook(absolute);
+      process.chdir(path.dirname(absolute)); // cells see their own folder, as under Jupyter
+      const report = await executeNotebook(notebook, {
+        cwd: path.dirname(absolute),
+        cellTimeoutMs: args.timeoutSeconds * 1000,
+        onCell: (cell) => {
+          const mark = cell.status === "ok" ? "✓" : cell.status === "expected-error" ? "✓ (expected error)" : "✗";
+          const detail = cell.ename ? ` ${cell.ename}: ${(cell.evalue ?? "").split("\n")[0].slice(0, 120)}` : "";
+          process.stdout.write(`  [${cell.executionCount}] ${mark} ${cell.seconds.toFixed(2)} s${cell.status === "ok" ? "" : detail}\n`);
+        },
+      });
+      process.chdir(home);
+      writeNotebook(path.join(args.out, name), notebook);
+      rows.push({ notebook: name, report });
+    } catch (error) {
+      process.chdir(home);
+      rows.push({ notebook: name, crash: (error as Error)?.stack ?? String(error) });
+      process.stderr.write(`${name}: ${(error as Error)?.stack ?? String(error)}\n`);
+    }
+  }
+  closeEngines();
+  process.stdout.write("\n" + formatTable(rows) + "\n");
+  process.stdout.write(`executed notebooks written to ${path.resolve(args.out)}\n`);
+  return rows.some((r) => r.crash || r.report?.failure) ? 1 : 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`${error?.stack ?? error}\n`);
+      process.exit(1);
+    },
+  );
+}
