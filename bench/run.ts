@@ -3,6 +3,7 @@
  * Each suite returns rows; they are printed as a table and written to bench/results/.
  */
 import { printTable, writeResults, type BenchRow } from "./harness";
+import { runGridSuite } from "./suites/grid";
 import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
 import { runRingSuite } from "./suites/ring";
@@ -17,6 +18,7 @@ const suites: Suite[] = [
   { name: "ring", run: runRingSuite },
   { name: "mpc", run: async () => (await runMpcBench()).map((row) => ({ suite: "mpc", name: String(row.name ?? row.case ?? ""), ...row })) },
   { name: "plans", run: runPlansSuite },
+  { name: "grid", run: runGridSuite },
 ];
 
 async function main(argv: string[]): Promise<void> {

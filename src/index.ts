@@ -40,6 +40,7 @@ export * from "./plans";
 export * as data from "./data";
 /** The networked grid: nodes, WebsocketGridClient, connectAllNodes, gateway, startLocalGrid (src/grid). */
 export * as grid from "./grid";
+export { PublicGridNetwork } from "./grid/public-grid";
 export { PlaceholderTensor } from "./tensors/placeholder";
 
 /** The hook `sy.hook(tf)` returns: its local worker is a VirtualWorker (PySyft's `me`). */

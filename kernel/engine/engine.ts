@@ -7,10 +7,9 @@
  * Interrupts, in order of preference:
  * 1. the worker's event loop is free (the cell awaits a timer, a socket...):
  *    an `interrupt` message ends the cell at once;
- * 2. the worker is busy in a cell's code: `Runtime.terminateExecution` through
- *    the inspector unwinds it, state kept (kernel/engine/interrupt.ts). A SIGINT
- *    that lands while the cell's synchronous part runs is caught even earlier
- *    by vm's breakOnSigint inside the worker;
+ * 2. the worker is busy in a cell's code (a loop, before or after an await):
+ *    `Runtime.terminateExecution` through the inspector unwinds it, state kept
+ *    (kernel/engine/interrupt.ts);
  * 3. the cell still does not stop: the worker is replaced and the cell ends
  *    with a KernelStateReset error that says all state is gone.
  * The compiler is never stopped half-way: an interrupt during compilation

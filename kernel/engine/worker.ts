@@ -194,7 +194,10 @@ vmModule.runInThisContext = function runInThisContext(code: string, options?: im
     compiledCells.set(run.name, { name: run.name, source: run.source, script: code });
     if (compiledCells.size > MAX_REMEMBERED_CELLS) compiledCells.delete(compiledCells.keys().next().value!);
     const base = typeof options === "object" && options ? options : {};
-    return realRunInThisContext.call(vmModule, code, { ...base, filename: run.name, displayErrors: false });
+    // No breakOnSigint: Node's SIGINT watchdog is process-wide and, once a watched
+    // script ends, resets SIGINT to "exit the process", which would silence the
+    // main thread's handler. The main thread stops busy cells itself (engine.ts).
+    return realRunInThisContext.call(vmModule, code, { ...base, filename: run.name, displayErrors: false, breakOnSigint: false });
   }
   return realRunInThisContext.call(vmModule, code, options as import("vm").RunningScriptOptions);
 } as typeof vmModule.runInThisContext;

@@ -56,7 +56,8 @@ for (const [type, ctor] of typedArrayExtensions) {
         );
       }
       // The decoder hands out views into the frame; typed arrays need their own aligned buffer.
-      const aligned = bytes.byteOffset % width === 0 ? bytes.slice() : new Uint8Array(bytes);
+      // (Uint8Array.prototype.slice copies even when `bytes` is a Node Buffer, whose own slice is a view.)
+      const aligned = Uint8Array.prototype.slice.call(bytes);
       return new ctor(aligned.buffer, 0, aligned.byteLength / width);
     },
   });

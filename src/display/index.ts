@@ -16,4 +16,4 @@ export { table, isArqueroTable, DataTable, type ArqueroLike, type TableOptions, 
 export { vegaLite, VegaLiteChart, VEGALITE_MIME, type VegaLiteSpec } from "./vega";
 export { progress, ProgressBar, type ProgressOptions } from "./progress";
 export { installDisplays, type TfLike, type ArqueroModuleLike } from "./install";
-export { tensorBundle, tensorHtml, type TensorLike, type TensorRenderOptions } from "./tensor";
+export { tensorBundle, tensorHtml, type RenderableTensor, type TensorRenderOptions } from "./tensor";

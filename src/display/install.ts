@@ -6,7 +6,7 @@
 import { DISPLAY, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, TsyftError } from "../core/errors";
 import { table, type ArqueroLike } from "./table";
-import { tensorBundle, type TensorLike } from "./tensor";
+import { tensorBundle, type RenderableTensor } from "./tensor";
 
 /** The part of the TensorFlow.js namespace installDisplays needs. */
 export interface TfLike {
@@ -24,7 +24,7 @@ function define(prototype: object, render: (this: unknown) => MimeBundle): void 
 }
 
 function renderTensor(this: unknown): MimeBundle {
-  return tensorBundle(this as TensorLike);
+  return tensorBundle(this as RenderableTensor);
 }
 
 function renderArquero(this: unknown): MimeBundle {

@@ -60,29 +60,26 @@ export class ProgressBar implements Displayable {
     return this.total === 0 ? (this.finished ? 1 : 0) : Math.min(1, Math.max(0, this.value / this.total));
   }
 
-  /** Advances by `n` (default 1). */
-  tick(n = 1): this {
+  /** Advances by `n` (default 1). Returns nothing, so a loop's last `bar.tick()` shows no second bar. */
+  tick(n = 1): void {
     this.value += n;
     this.redraw(false);
-    return this;
   }
 
   /** Sets the value, and optionally the text after the numbers. */
-  set(value: number, extraText?: string): this {
+  set(value: number, extraText?: string): void {
     this.value = value;
     if (extraText !== undefined) this.extra = extraText;
     this.redraw(false);
-    return this;
   }
 
   /** Marks the bar complete and draws its final state. */
-  done(extraText?: string): this {
+  done(extraText?: string): void {
     if (extraText !== undefined) this.extra = extraText;
     if (this.value < this.total) this.value = this.total;
     this.finished = true;
     this.redraw(true);
     if (!this.handle) console.log(this.toString());
-    return this;
   }
 
   private redraw(force: boolean): void {

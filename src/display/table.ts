@@ -10,7 +10,7 @@ import { CAPTION_STYLE, CELL_STYLE, HEAD_STYLE, TABLE_STYLE, formatValue, plainT
 export interface ArqueroLike {
   columnNames(): string[];
   numRows(): number;
-  objects(options?: { limit?: number }): Array<Record<string, unknown>>;
+  objects(options?: { limit?: number }): object[];
 }
 
 export type TableRows = ReadonlyArray<Record<string, unknown>> | ReadonlyArray<ReadonlyArray<unknown>>;
@@ -104,7 +104,7 @@ export function table(data: TableRows | ArqueroLike, options: TableOptions = {})
   }
   if (isArqueroTable(data)) {
     const columns = options.columns ?? data.columnNames();
-    const objects = data.objects({ limit: maxRows });
+    const objects = data.objects({ limit: maxRows }) as Array<Record<string, unknown>>;
     return new DataTable(columns, objects.map((o) => columns.map((c) => o[c])), data.numRows(), options.caption);
   }
   if (!Array.isArray(data)) {

@@ -7,7 +7,7 @@ import { escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { CAPTION_STYLE, CELL_STYLE, HEAD_STYLE, TABLE_STYLE, formatNumber } from "./format";
 
 /** The part of tf.Tensor the renderer uses. */
-export interface TensorLike {
+export interface RenderableTensor {
   readonly shape: number[];
   readonly dtype: string;
   readonly size: number;
@@ -49,7 +49,7 @@ function rowLabel(row: number, leading: number[]): string {
   return `[${index.join(", ")}]`;
 }
 
-export function tensorHtml(tensor: TensorLike, options: TensorRenderOptions = {}): string {
+export function tensorHtml(tensor: RenderableTensor, options: TensorRenderOptions = {}): string {
   const shape = tensor.shape;
   const caption = `Tensor shape [${shape.join(", ")}] · ${tensor.dtype} · ${tensor.size} value${tensor.size === 1 ? "" : "s"}`;
   const values = tensor.dataSync() as ArrayLike<unknown>;
@@ -80,7 +80,7 @@ export function tensorHtml(tensor: TensorLike, options: TensorRenderOptions = {}
 }
 
 /** The bundle of a tensor (used as tf.Tensor.prototype[DISPLAY] by installDisplays). */
-export function tensorBundle(tensor: TensorLike, options: TensorRenderOptions = {}): MimeBundle {
+export function tensorBundle(tensor: RenderableTensor, options: TensorRenderOptions = {}): MimeBundle {
   if (tensor.isDisposed) {
     const text = `Tensor (disposed) shape [${tensor.shape.join(", ")}] ${tensor.dtype}`;
     return { "text/plain": text, "text/html": `<code>${escapeHtml(text)}</code>` };

@@ -38,3 +38,4 @@ export {
 } from "./local-grid";
 export { main as cliMain } from "./cli";
 export { GatewayClient } from "./gateway-client";
+export { PublicGridNetwork, type ServeModelOptions, type RemoteInferenceOptions } from "./public-grid";

@@ -85,6 +85,18 @@ export class PartyContext {
    * other holder and combines all of them, by addition ("add") or XOR ("xor").
    */
   async open(values: readonly ring.RingTensor[], mode: "add" | "xor", label: string): Promise<ring.RingTensor[]> {
+    const frames = await this.exchange(values, label);
+    const combine = mode === "add" ? ring.add : ring.xor;
+    return values.map((mine, i) => frames.reduce((acc, theirs) => combine(acc, theirs[i]!), mine));
+  }
+
+  /**
+   * The communication step of `open`, for protocols that combine the shares
+   * themselves (binary-and.ts fuses it into its arithmetic): sends this party's
+   * values to every other holder in one round and returns what each of them
+   * sent, checked to have the same count and shapes.
+   */
+  async exchange(values: readonly ring.RingTensor[], label: string): Promise<ring.RingTensor[][]> {
     const tag = this.tag(label);
     const others = this.holders.filter((h) => h !== this.comm.self);
     for (const peer of others) {
@@ -94,20 +106,17 @@ export class PartyContext {
     }
     this.stats.rounds++;
     const frames = await Promise.all(others.map((peer) => this.comm.recv(peer, tag)));
-    const combine = mode === "add" ? ring.add : ring.xor;
-    return values.map((mine, i) =>
-      frames.reduce((acc, frame) => {
-        const theirs = frame.tensors[i];
-        if (!theirs || !sameShape(theirs.shape, mine.shape)) {
-          throw new ProtocolError(
-            ErrorCode.PROTOCOL_DESYNC,
-            `${this.comm.self} opened "${tag}" expecting ${values.length} tensors of shapes ${values.map((v) => `[${v.shape}]`).join(" ")} ` +
-              `but ${frame.from} sent ${frame.tensors.map((v) => `[${v.shape}]`).join(" ")}.`,
-          );
-        }
-        return combine(acc, theirs);
-      }, mine),
-    );
+    return frames.map((frame) => {
+      const fits = frame.tensors.length === values.length && values.every((mine, i) => sameShape(frame.tensors[i]!.shape, mine.shape));
+      if (!fits) {
+        throw new ProtocolError(
+          ErrorCode.PROTOCOL_DESYNC,
+          `${this.comm.self} opened "${tag}" expecting ${values.length} tensors of shapes ${values.map((v) => `[${v.shape}]`).join(" ")} ` +
+            `but ${frame.from} sent ${frame.tensors.map((v) => `[${v.shape}]`).join(" ")}.`,
+        );
+      }
+      return frame.tensors;
+    });
   }
 }
 

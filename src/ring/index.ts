@@ -46,7 +46,8 @@ export {
   shrLogical,
 } from "./elementwise";
 export { matmul, conv2d, extractPatches } from "./linalg";
-export { reshape, transpose, slice, concat, broadcastTo, expandDims, gather } from "./shape-ops";
+export { reshape, transpose, slice, concat, split, broadcastTo, expandDims, gather } from "./shape-ops";
+export { andMasks, andCombine, andCorrection, type BitOperand } from "./and-gates";
 export { sum } from "./reduce";
 export { shapes } from "./shapes";
 export type { Shape, Padding, Conv2dOptions, PoolOptions } from "./shapes";

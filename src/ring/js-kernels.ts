@@ -4,7 +4,7 @@
  * Storing a BigInt into a BigInt64Array reduces it mod 2^64 (two's complement),
  * so each kernel computes the exact integer result and lets the store wrap it.
  */
-import type { MatmulDims, RingKernels } from "./kernels";
+import type { MatmulDims, RingKernels, ShiftedWords } from "./kernels";
 import type { WindowGeometry } from "./shapes";
 
 type Binary = (x: bigint, y: bigint) => bigint;
@@ -94,6 +94,54 @@ function conv2d(x: BigInt64Array, w: BigInt64Array, g: WindowGeometry, outChanne
   return matmul(columns, w, { batch: 1, m: g.batch * g.outH * g.outW, k: depth, n: outChannels, aStride: 0, bStride: 0 });
 }
 
+/** The shifted operands end to end. */
+function shiftedRun(parts: readonly ShiftedWords[], length: number): BigInt64Array {
+  const out = new BigInt64Array(length);
+  let at = 0;
+  for (const { data, shift } of parts) {
+    const s = BigInt(shift);
+    for (let i = 0; i < data.length; i++) out[at++] = data[i] << s;
+  }
+  return out;
+}
+
+function xorAll(arrays: readonly BigInt64Array[], from: number, length: number): BigInt64Array {
+  const out = new BigInt64Array(length);
+  for (const x of arrays) for (let i = 0; i < length; i++) out[i] ^= x[from + i];
+  return out;
+}
+
+function andMask(xs: readonly ShiftedWords[], ys: readonly ShiftedWords[], a: BigInt64Array, b: BigInt64Array): BigInt64Array {
+  const m = a.length;
+  const x = shiftedRun(xs, m);
+  const y = shiftedRun(ys, m);
+  const out = new BigInt64Array(2 * m);
+  for (let i = 0; i < m; i++) {
+    out[i] = x[i] ^ a[i];
+    out[m + i] = y[i] ^ b[i];
+  }
+  return out;
+}
+
+function andCombine(masked: readonly BigInt64Array[], a: BigInt64Array, b: BigInt64Array, c: BigInt64Array, withProduct: boolean): BigInt64Array {
+  const m = a.length;
+  const e = xorAll(masked, 0, m);
+  const f = xorAll(masked, m, m);
+  const out = new BigInt64Array(m);
+  for (let i = 0; i < m; i++) out[i] = c[i] ^ (e[i] & b[i]) ^ (a[i] & f[i]) ^ (withProduct ? e[i] & f[i] : 0n);
+  return out;
+}
+
+function andCorrection(as: readonly BigInt64Array[], bs: readonly BigInt64Array[], cs: readonly BigInt64Array[]): BigInt64Array {
+  const m = as[0]!.length;
+  const a = xorAll(as, 0, m);
+  const b = xorAll(bs, 0, m);
+  const c = xorAll(cs, 0, m);
+  const out = new BigInt64Array(m);
+  for (let i = 0; i < m; i++) out[i] = (a[i] & b[i]) ^ c[i];
+  return out;
+}
+
 /** The reference kernels (selected by `withConfig({ ringKernels: "js" }, ...)`). */
 export const jsKernels: RingKernels = {
   name: "js",
@@ -127,4 +175,7 @@ export const jsKernels: RingKernels = {
   im2col,
   conv2d,
   sumAxis,
+  andMask,
+  andCombine,
+  andCorrection,
 };

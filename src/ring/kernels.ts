@@ -22,6 +22,12 @@ export interface MatmulDims {
   bStride: number;
 }
 
+/** `data << shift` (0 <= shift <= 63): one operand of the fused AND kernels. */
+export interface ShiftedWords {
+  data: BigInt64Array;
+  shift: number;
+}
+
 /**
  * Flat kernels over Z_2^64. Elementwise binary kernels take arrays of equal length,
  * or one of length 1 that is broadcast; the result has the other one's length.
@@ -54,6 +60,19 @@ export interface RingKernels {
   conv2d(x: BigInt64Array, w: BigInt64Array, g: WindowGeometry, outChannels: number): BigInt64Array;
   /** Views x as [outer, r, inner] and sums over r: [outer, inner]. */
   sumAxis(x: BigInt64Array, outer: number, r: number, inner: number): BigInt64Array;
+  /**
+   * The masks a batch of Beaver ANDs opens. X is the xs (each shifted left by its
+   * shift) end to end, Y the same of the ys, both as long as a and b (m words):
+   * returns [X ^ a, Y ^ b] (2m words).
+   */
+  andMask(xs: readonly ShiftedWords[], ys: readonly ShiftedWords[], a: BigInt64Array, b: BigInt64Array): BigInt64Array;
+  /**
+   * After the masks are opened: [E, F] is the XOR of `masked` (2m words each);
+   * returns c ^ (E & b) ^ (a & F), and ^ (E & F) too when `withProduct` (m words).
+   */
+  andCombine(masked: readonly BigInt64Array[], a: BigInt64Array, b: BigInt64Array, c: BigInt64Array, withProduct: boolean): BigInt64Array;
+  /** (XOR of as) & (XOR of bs) ^ (XOR of cs), all of one length: a binary triple's last share of c. */
+  andCorrection(as: readonly BigInt64Array[], bs: readonly BigInt64Array[], cs: readonly BigInt64Array[]): BigInt64Array;
 }
 
 /**

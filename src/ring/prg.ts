@@ -13,6 +13,17 @@ export const SEED_BYTES = 16;
 /** randomFillSync fills at most 2^31 - 1 bytes per call. */
 const MAX_FILL = 2 ** 30;
 
+/** Keystream bytes expanded per cipher call; a longer tensor takes several. */
+const KEYSTREAM_CHUNK = 1 << 23;
+
+/** Zeros to encrypt, kept between calls (only ever read). */
+let zeroBlock = new Uint8Array(0);
+
+function zeroBytes(length: number): Uint8Array {
+  if (zeroBlock.byteLength < length) zeroBlock = new Uint8Array(Math.min(KEYSTREAM_CHUNK, Math.max(length, 2 * zeroBlock.byteLength)));
+  return zeroBlock.subarray(0, length);
+}
+
 /**
  * 16 fresh random bytes from node:crypto, for `expand`.
  *
@@ -74,14 +85,22 @@ export function expand(seed: Uint8Array, shape: Shape, stream: number | bigint =
   const iv = Buffer.alloc(16);
   iv.writeBigUInt64BE(id, 0);
   const cipher = createCipheriv("aes-128-ctr", seed, iv);
-  const data = new BigInt64Array(size(s));
+  const bytes = size(s) * 8;
+  // Encrypting zeros yields the raw keystream. In one piece, the cipher's own output
+  // buffer becomes the tensor; a longer stream goes in chunks into one array.
+  if (bytes <= KEYSTREAM_CHUNK) {
+    const stream = cipher.update(zeroBytes(bytes));
+    if (stream.byteOffset % 8 === 0 && stream.byteLength === bytes) {
+      return new RingTensor(new BigInt64Array(stream.buffer, stream.byteOffset, bytes / 8), s);
+    }
+    const data = new BigInt64Array(bytes / 8);
+    new Uint8Array(data.buffer).set(stream);
+    return new RingTensor(data, s);
+  }
+  const data = new BigInt64Array(bytes / 8);
   const out = new Uint8Array(data.buffer);
-  // Encrypting zeros yields the raw keystream; go in chunks to bound the temporary buffers.
-  const chunk = Math.min(out.length, 1 << 20);
-  const zeros = new Uint8Array(chunk);
-  for (let at = 0; at < out.length; at += chunk) {
-    const len = Math.min(chunk, out.length - at);
-    out.set(cipher.update(len === chunk ? zeros : zeros.subarray(0, len)), at);
+  for (let at = 0; at < bytes; at += KEYSTREAM_CHUNK) {
+    out.set(cipher.update(zeroBytes(Math.min(KEYSTREAM_CHUNK, bytes - at))), at);
   }
   return new RingTensor(data, s);
 }

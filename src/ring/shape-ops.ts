@@ -92,6 +92,28 @@ export function reshape(a: RingTensor, shape: readonly number[]): RingTensor {
 }
 
 /**
+ * Cuts `a`, read flat, into consecutive pieces of `sizes` elements, as flat
+ * tensors that share its (immutable) data: nothing is copied.
+ *
+ * @example
+ * ```ts
+ * split(fromInts([1, 2, 3, 4, 5], [5]), [2, 3]); // [1, 2] and [3, 4, 5]
+ * ```
+ */
+export function split(a: RingTensor, sizes: readonly number[]): RingTensor[] {
+  if (!(a instanceof RingTensor)) throw argumentError(`split: expected a RingTensor, got ${describe(a)}.`, { op: "split" });
+  const total = Array.isArray(sizes) && sizes.every((n) => Number.isInteger(n) && n >= 0) ? sizes.reduce((x, y) => x + y, 0) : -1;
+  if (total !== a.size) {
+    throw shapeError(
+      `split: expected sizes of non-negative integers adding up to ${a.size} (the elements of ${fmtShape(a.shape)}), got ${describe(sizes)}.`,
+      { op: "split", shape: [...a.shape] },
+    );
+  }
+  let at = 0;
+  return sizes.map((n) => new RingTensor(a.data.subarray(at, (at += n)), [n]));
+}
+
+/**
  * Permutes axes (default: reversed, i.e. the matrix transpose for rank 2).
  *
  * @example

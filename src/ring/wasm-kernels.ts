@@ -1,9 +1,12 @@
 /**
- * The WebAssembly kernels: the same contract as the JS reference, run in build/ring.wasm.
+ * The fast kernels: the same contract as the JS reference, run in build/ring.wasm,
+ * except the fused AND kernels, which run in JavaScript over 32-bit words
+ * (word-kernels.ts).
  */
 import type { MatmulDims, RingKernels } from "./kernels";
 import type { WindowGeometry } from "./shapes";
 import { RingWasm, type RingWasmExports } from "./wasm-module";
+import { wordKernels } from "./word-kernels";
 
 type ArrayKernel = (a: number, b: number, out: number, n: number) => void;
 type ScalarKernel = (a: number, k: bigint, out: number, n: number) => void;
@@ -118,6 +121,9 @@ function makeKernels(wasm: RingWasm): RingKernels {
       if (outLength === 0) return new BigInt64Array(0);
       return wasm.call([x], outLength, ([px], out) => ex().sumAxis(px, out, outer, r, inner));
     },
+
+    // Bitwise only, so plain JavaScript over 32-bit words: no copies into and out of wasm memory.
+    ...wordKernels,
   };
 }
 

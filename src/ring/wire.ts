@@ -28,7 +28,8 @@ registerExtension(
       throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Malformed ring tensor on the wire (${bytes.byteLength} bytes).`);
     }
     const shape = Array.from({ length: rank }, (_, i) => view.getUint32(1 + 4 * i, true));
-    const data = new BigInt64Array(bytes.slice(header).buffer);
+    // Uint8Array.prototype.slice copies (a Node Buffer's own slice would be a view into its pool).
+    const data = new BigInt64Array(Uint8Array.prototype.slice.call(bytes, header).buffer);
     if (shape.reduce((a, b) => a * b, 1) !== data.length) {
       throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Malformed ring tensor on the wire: shape [${shape}] but ${data.length} values.`);
     }

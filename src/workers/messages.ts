@@ -6,6 +6,7 @@
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { CommunicationError, ErrorCode, type SerializedError } from "../core/errors";
 import type { PeerFrame } from "../mpc/communicator";
+import { RingTensor } from "../ring";
 import type { Command, StoredValue } from "../tensors/handle";
 
 /** Client to worker. `rid` marks requests that expect a reply. */
@@ -66,35 +67,87 @@ export function decodeReply(bytes: Uint8Array): Reply {
   return message as Reply;
 }
 
-/** A party-to-party frame on the wire. */
-interface WireFrame {
+/**
+ * A party-to-party frame on the wire: a small MessagePack header, then the
+ * tensors' raw bytes, so that the (large) protocol values are copied once on
+ * each side and read in place when they arrive aligned.
+ *
+ *   u32 LE       H, the header's length in bytes
+ *   H bytes      MessagePack {k: kind, f: from, t: tag, s: the tensors' shapes, m?: meta}
+ *   0-7 bytes    zeros, up to a multiple of 8 from the frame's start
+ *   the rest     each tensor's elements in turn, int64 little-endian
+ */
+interface FrameHeader {
   k: PeerFrame["kind"];
   f: string;
   t: string;
-  x: PeerFrame["tensors"];
+  s: number[][];
   m?: unknown;
 }
 
 const frameKinds: ReadonlySet<string> = new Set(["data", "request", "reply", "abort"]);
 
+/** Bytes before the header. */
+const LENGTH_BYTES = 4;
+
+const alignUp = (n: number) => Math.ceil(n / 8) * 8;
+
 export function encodeFrame(frame: PeerFrame): Uint8Array {
-  const wire: WireFrame = { k: frame.kind, f: frame.from, t: frame.tag, x: frame.tensors, m: frame.meta };
-  return encodeMessage(wire);
+  const header = encodeMessage({ k: frame.kind, f: frame.from, t: frame.tag, s: frame.tensors.map((t) => [...t.shape]), m: frame.meta } satisfies FrameHeader);
+  const start = alignUp(LENGTH_BYTES + header.byteLength);
+  const out = new Uint8Array(start + frame.tensors.reduce((n, t) => n + t.data.byteLength, 0));
+  new DataView(out.buffer).setUint32(0, header.byteLength, true);
+  out.set(header, LENGTH_BYTES);
+  let at = start;
+  for (const { data } of frame.tensors) {
+    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    at += data.byteLength;
+  }
+  return out;
 }
 
+/**
+ * Decodes and checks a frame; a bad one throws MALFORMED_MESSAGE. The tensors
+ * are views of `bytes` when their data lies 8-byte aligned there (as in
+ * process), else of one copy; either way the frame's bytes must not change
+ * afterwards.
+ */
 export function decodeFrame(bytes: Uint8Array): PeerFrame {
-  const wire = decodeMessage(bytes) as Partial<WireFrame>;
-  if (
-    typeof wire !== "object" ||
-    wire === null ||
-    !frameKinds.has(wire.k as string) ||
-    typeof wire.f !== "string" ||
-    typeof wire.t !== "string" ||
-    !Array.isArray(wire.x)
-  ) {
-    throw malformed("a peer frame {k, f, t, x}", wire);
+  const length = bytes.byteLength >= LENGTH_BYTES ? new DataView(bytes.buffer, bytes.byteOffset, LENGTH_BYTES).getUint32(0, true) : -1;
+  if (length < 0 || LENGTH_BYTES + length > bytes.byteLength) {
+    throw malformed("a peer frame: a 4-byte header length then the header", `${bytes.byteLength} bytes, header length ${length}`);
   }
-  return { kind: wire.k!, from: wire.f, tag: wire.t, tensors: wire.x, meta: wire.m };
+  const header = decodeMessage(bytes.subarray(LENGTH_BYTES, LENGTH_BYTES + length)) as Partial<FrameHeader>;
+  if (
+    typeof header !== "object" ||
+    header === null ||
+    !frameKinds.has(header.k as string) ||
+    typeof header.f !== "string" ||
+    typeof header.t !== "string" ||
+    !Array.isArray(header.s) ||
+    !header.s.every(isShape)
+  ) {
+    throw malformed("a peer frame header {k, f, t, s}", header);
+  }
+  const sizes = header.s.map((shape) => shape.reduce((a, b) => a * b, 1));
+  const start = alignUp(LENGTH_BYTES + length);
+  const dataBytes = 8 * sizes.reduce((a, b) => a + b, 0);
+  if (start > bytes.byteLength || bytes.byteLength - start !== dataBytes) {
+    throw malformed(`a peer frame with ${dataBytes} bytes of tensor data after the header`, `${Math.max(0, bytes.byteLength - start)} bytes`);
+  }
+  const body = (bytes.byteOffset + start) % 8 === 0 ? bytes.subarray(start) : new Uint8Array(bytes.subarray(start));
+  let at = body.byteOffset;
+  const tensors = header.s.map((shape, i) => {
+    const data = new BigInt64Array(body.buffer, at, sizes[i]!);
+    at += data.byteLength;
+    return new RingTensor(data, shape);
+  });
+  return { kind: header.k!, from: header.f, tag: header.t, tensors, meta: header.m };
+}
+
+/** A shape that can be on the wire: up to 255 dimensions of u32 sizes. */
+function isShape(shape: unknown): shape is number[] {
+  return Array.isArray(shape) && shape.length <= 255 && shape.every((d) => Number.isInteger(d) && d >= 0 && d <= 0xffffffff);
 }
 
 function malformed(expected: string, got: unknown, rid?: unknown): CommunicationError {

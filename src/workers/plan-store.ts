@@ -54,6 +54,8 @@ export class PlanStore {
         );
       }
       hosted.fetchedOnce = true;
+      // Store it again so that persistence (grid nodes) records the flag.
+      this.owner.objects.set(id, { kind: "other", type: "plan", value: hosted });
     }
     return hosted.bytes;
   }

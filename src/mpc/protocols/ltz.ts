@@ -27,13 +27,13 @@ export async function ltz(ctx: PartyContext, x: ring.RingTensor): Promise<ring.R
   const fromHolder0 = ctx.isFirst ? mine : zero;
   const fromHolder1 = ctx.isFirst ? zero : mine;
 
-  const p0 = ring.xor(fromHolder0, fromHolder1);
+  const p0 = mine; // x0 ^ 0 on holder 0, 0 ^ x1 on holder 1
   let [g] = await andShared(ctx, [[fromHolder0, fromHolder1]], "ltz.g");
   let p = p0;
   for (const k of KOGGE_STONE_SHIFTS) {
     const lastLevel = k === KOGGE_STONE_SHIFTS[KOGGE_STONE_SHIFTS.length - 1];
-    const pairs: Array<[ring.RingTensor, ring.RingTensor]> = [[p, ring.shl(g!, k)]];
-    if (!lastLevel) pairs.push([p, ring.shl(p, k)]);
+    const pairs: Array<[ring.BitOperand, ring.BitOperand]> = [[p, { tensor: g!, shl: k }]];
+    if (!lastLevel) pairs.push([p, { tensor: p, shl: k }]);
     const [carry, propagate] = await andShared(ctx, pairs, `ltz.ks${k}`);
     g = ring.xor(g!, carry!);
     if (!lastLevel) p = propagate!;

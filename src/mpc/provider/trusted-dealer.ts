@@ -68,9 +68,10 @@ function expandShare(key: Uint8Array, tag: string, spec: MaterialSpec, withCorre
       return parts;
     }
     case "binaryTriple": {
-      const parts = [ring.expand(seed, spec.shape, 0), ring.expand(seed, spec.shape, 1)];
-      if (withCorrelated) parts.push(ring.expand(seed, spec.shape, 2));
-      return parts;
+      // a, b (and c) from one stream, end to end: one cipher call for the whole share.
+      const count = withCorrelated ? 3 : 2;
+      const stream = ring.expand(seed, [count, ...spec.shape], 0);
+      return ring.split(stream, Array(count).fill(stream.size / count)).map((t) => ring.reshape(t, spec.shape));
     }
     case "randomBits":
       return withCorrelated ? [lowBit(ring.expand(seed, spec.shape, 0)), ring.expand(seed, spec.shape, 1)] : [];
@@ -250,9 +251,8 @@ export class TrustedDealer {
         return [ring.sub(c, sumOf(others.map((p) => p[2]!)))];
       }
       case "binaryTriple": {
-        const a = ring.xor(xorOf(others.map((p) => p[0]!)), last[0]!);
-        const b = ring.xor(xorOf(others.map((p) => p[1]!)), last[1]!);
-        return [ring.xor(ring.and(a, b), xorOf(others.map((p) => p[2]!)))];
+        const c = ring.andCorrection(parts.map((p) => p[0]!), parts.map((p) => p[1]!), others.map((p) => p[2]!));
+        return [ring.reshape(c, spec.shape)];
       }
       case "randomBits": {
         const r = lowBit(ring.sample(spec.shape));

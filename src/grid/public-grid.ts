@@ -1,0 +1,229 @@
+/**
+ * PublicGridNetwork: serving models through a gateway (PyGrid's
+ * `PublicGridNetwork(hook, gateway).serve_model(...)` and
+ * `run_remote_inference(...)`).
+ *
+ * With `mpc`, the model's weights are secret-shared between two nodes with a
+ * third as crypto provider, and a fourth hosts the plan (its IR and the ids of
+ * the shares, never weights). A query is shared on the user's side, run by
+ * the holders (one command each), and only the result is reconstructed, by
+ * the user. Without `mpc`, the plaintext plan lives on one node and the data
+ * is sent to it as is.
+ *
+ * @example
+ * ```ts
+ * const grid = new sy.grid.PublicGridNetwork(hook, "http://localhost:5000");
+ * await grid.serveModel(model, { id: "convnet", allowRemoteInference: true, mpc: true });
+ * const y = await grid.runRemoteInference("convnet", tf.tensor([5, 3]), { mpc: true });   // [1022]
+ * ```
+ */
+import type * as tfjs from "@tensorflow/tfjs";
+import { AuthError, CommunicationError, ErrorCode, PlanError, TsyftError } from "../core/errors";
+import { Plan } from "../plans/plan";
+import type { TensorLike } from "../tensors/base";
+import { FixedPrecisionTensor } from "../tensors/fixed-precision";
+import type { Hook } from "../tensors/hook";
+import type { PointerTensor } from "../tensors/pointer";
+import { PointerPlan } from "../plans/pointer-plan";
+import { planFromBytes } from "../plans/serialize";
+import { WebsocketGridClient } from "./client";
+import { GatewayClient } from "./gateway-client";
+import type { HostedModelInfo, ModelSearch } from "./model-registry";
+import type { RegisteredNode } from "./node-registry";
+
+export interface ServeModelOptions {
+  /** The model's id on the grid (the plan's id when absent). */
+  id?: string;
+  allowRemoteInference?: boolean;
+  allowDownload?: boolean;
+  /** Secret-share the weights among two nodes with a crypto provider. */
+  mpc?: boolean;
+  description?: string;
+  /** Replace a model already served under this id. */
+  overwrite?: boolean;
+}
+
+export interface RemoteInferenceOptions {
+  /** Must match how the model is served: shares the input on the user's side. */
+  mpc?: boolean;
+}
+
+export class PublicGridNetwork {
+  readonly gateway: GatewayClient;
+  private readonly clients = new Map<string, Promise<WebsocketGridClient>>();
+  private readonly fetched = new Map<string, Plan>();
+
+  constructor(
+    readonly hook: Hook,
+    gatewayUrl: string,
+  ) {
+    this.gateway = new GatewayClient(gatewayUrl);
+  }
+
+  /** The nodes online in the grid. */
+  async onlineNodes(): Promise<RegisteredNode[]> {
+    return (await this.gateway.nodes()).filter((n) => n.status === "online").sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** A connected client of node `id` (one per node, kept). */
+  async node(id: string): Promise<WebsocketGridClient> {
+    let client = this.clients.get(id);
+    if (!client) {
+      client = (async () => {
+        const node = (await this.onlineNodes()).find((n) => n.id === id);
+        if (!node) throw new CommunicationError(ErrorCode.CONNECTION, `Node "${id}" is not online in the grid at ${this.gateway.url}.`, { worker: id });
+        return new WebsocketGridClient(this.hook, node.address, { id }).connect();
+      })();
+      client.catch(() => this.clients.delete(id));
+      this.clients.set(id, client);
+    }
+    return client;
+  }
+
+  /**
+   * Serves a model: a built Plan, or a tf.LayersModel (converted and built
+   * with its input shape). Resolves with what the gateway registered.
+   */
+  async serveModel(model: Plan | tfjs.LayersModel, options: ServeModelOptions = {}): Promise<HostedModelInfo> {
+    const plan = model instanceof Plan ? model : await Plan.fromModel(model, { id: options.id }).build();
+    if (!plan.isBuilt) throw new PlanError(ErrorCode.PLAN_NOT_BUILT, `serveModel: build the plan first: await model.build(exampleInput).`);
+    const id = options.id ?? plan.id;
+    const nodes = await this.onlineNodes();
+    const mpc = options.mpc ?? false;
+    if (mpc && nodes.length < 4) {
+      throw new TsyftError(
+        ErrorCode.UNSUPPORTED_PARTIES,
+        `serveModel with mpc needs 4 online nodes (2 share holders, a crypto provider and a plan host); the grid at ${this.gateway.url} has ${nodes.length}` +
+          (nodes.length ? ` (${nodes.map((n) => n.id).join(", ")})` : "") +
+          ". Start more nodes (npx tsyft grid up starts four).",
+      );
+    }
+    if (nodes.length === 0) throw new CommunicationError(ErrorCode.CONNECTION, `No node is online in the grid at ${this.gateway.url}.`);
+    if (!options.overwrite && (await this.gateway.model(id))) {
+      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `A model "${id}" is already served; pick another id or pass { overwrite: true }.`, { id });
+    }
+    // Placement: the host first, then the holders, then the provider, in id order (stable across runs).
+    const [host, holderA, holderB, provider] = nodes.map((n) => n.id);
+    const toServe = plan instanceof Plan && plan.id === id ? plan : Plan.deserialize({ ...plan.serialize(), id }, this.hook);
+    if (mpc) {
+      const [h0, h1, p] = await Promise.all([this.node(holderA!), this.node(holderB!), this.node(provider!)]);
+      await Promise.all([h0.connectGridNode(h1), h0.connectGridNode(p), h1.connectGridNode(p)]);
+      toServe.fixPrecision().share(h0, h1, { cryptoProvider: p });
+    }
+    await toServe.send(await this.node(host!), {}).ready();
+    return this.gateway.registerModel(
+      {
+        id,
+        mpc,
+        allowRemoteInference: options.allowRemoteInference ?? false,
+        allowDownload: options.allowDownload ?? false,
+        nodes: { host: host!, holders: mpc ? [holderA!, holderB!] : [], ...(mpc && { provider: provider! }) },
+        ...(options.description !== undefined && { description: options.description }),
+      },
+      { overwrite: options.overwrite },
+    );
+  }
+
+  /**
+   * Runs a served model on `data`. With mpc the data is secret-shared here
+   * and never leaves this process in the clear; the result is reconstructed here.
+   */
+  async runRemoteInference(id: string, data: tfjs.Tensor, options: RemoteInferenceOptions = {}): Promise<tfjs.Tensor> {
+    const info = await this.modelInfo(id);
+    if (!info.allowRemoteInference) {
+      throw new AuthError(ErrorCode.AUTH, `Model "${id}" does not allow remote inference (its owner served it with allowRemoteInference: false).`, { id });
+    }
+    const mpc = options.mpc ?? false;
+    if (mpc !== info.mpc) {
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Model "${id}" is served ${info.mpc ? "with" : "without"} mpc; call runRemoteInference("${id}", data, { mpc: ${info.mpc} }).`,
+        { id },
+      );
+    }
+    if (!mpc) {
+      const host = await this.node(info.nodes.host);
+      const bytes = await host.fetchPlanBytes(id, { copy: true });
+      const pointer = new PointerPlan(this.hook, host, id, planFromBytes(bytes), Promise.resolve()).run(data) as PointerTensor;
+      return pointer.get();
+    }
+    const plan = await this.fetchedPlan(info);
+    const [h0, h1, p] = await Promise.all([this.node(info.nodes.holders[0]!), this.node(info.nodes.holders[1]!), this.node(info.nodes.provider!)]);
+    const shared = data.fixPrecision().share(h0, h1, { cryptoProvider: p });
+    const out = plan.run(shared) as TensorLike;
+    return ((await (out as FixedPrecisionTensor).get()) as FixedPrecisionTensor).floatPrecision();
+  }
+
+  /** Deals ahead, for `runs` future queries on inputs of this shape, the material of a served mpc model. */
+  async preprocess(id: string, runs: number, inputShape: number[]): Promise<number> {
+    const info = await this.modelInfo(id);
+    if (!info.mpc) throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `Model "${id}" is not served with mpc; nothing to deal ahead.`);
+    return (await this.fetchedPlan(info)).preprocess(runs, inputShape);
+  }
+
+  /** The plan of a served model, as a fetched copy (its weights stay shared on their holders). */
+  async download(id: string): Promise<Plan> {
+    const info = await this.modelInfo(id);
+    if (!info.allowDownload) throw new AuthError(ErrorCode.AUTH, `Model "${id}" does not allow download.`, { id });
+    return this.fetchedPlan(info);
+  }
+
+  async models(): Promise<HostedModelInfo[]> {
+    return this.gateway.models();
+  }
+
+  async search(search: ModelSearch | string): Promise<HostedModelInfo[]> {
+    return this.gateway.searchModels(typeof search === "string" ? { query: search } : search);
+  }
+
+  /** Stops serving a model: frees its plan and shares on the nodes and forgets it at the gateway. */
+  async deleteModel(id: string): Promise<boolean> {
+    const info = await this.gateway.model(id);
+    if (!info) return false;
+    const plan = this.fetched.get(id) ?? (await this.fetchPlanAnyway(info));
+    if (plan) {
+      for (const [, value] of plan.state) {
+        if (value instanceof FixedPrecisionTensor && value.child && "release" in value.child) value.child.release();
+      }
+    }
+    (await this.node(info.nodes.host)).release([id]);
+    this.fetched.delete(id);
+    return this.gateway.deleteModel(id);
+  }
+
+  /** Closes the clients this network opened. */
+  async close(): Promise<void> {
+    const clients = await Promise.allSettled([...this.clients.values()]);
+    for (const c of clients) if (c.status === "fulfilled") c.value.close();
+    this.clients.clear();
+  }
+
+  private async modelInfo(id: string): Promise<HostedModelInfo> {
+    const info = await this.gateway.model(id);
+    if (!info) {
+      const known = (await this.gateway.models()).map((m) => m.id);
+      throw new TsyftError(ErrorCode.OBJECT_NOT_FOUND, `No model "${id}" is served on this grid (served: ${known.join(", ") || "none"}).`, { id });
+    }
+    return info;
+  }
+
+  private async fetchedPlan(info: HostedModelInfo): Promise<Plan> {
+    let plan = this.fetched.get(info.id);
+    if (!plan) {
+      // The holders and provider must be known to the hook before the plan's share references are rebuilt.
+      await Promise.all([...info.nodes.holders, ...(info.nodes.provider ? [info.nodes.provider] : [])].map((n) => this.node(n)));
+      const bytes = await (await this.node(info.nodes.host)).fetchPlanBytes(info.id, { copy: true });
+      plan = Plan.fromBytes(bytes, this.hook);
+      this.fetched.set(info.id, plan);
+    }
+    return plan;
+  }
+
+  private async fetchPlanAnyway(info: HostedModelInfo): Promise<Plan | undefined> {
+    try {
+      return await this.fetchedPlan(info);
+    } catch {
+      return undefined;
+    }
+  }
+}
