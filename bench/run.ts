@@ -7,6 +7,7 @@ import { runGridSuite } from "./suites/grid";
 import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
 import { runRingSuite } from "./suites/ring";
+import { runServingSuite } from "./suites/serving";
 
 interface Suite {
   name: string;
@@ -19,6 +20,7 @@ const suites: Suite[] = [
   { name: "mpc", run: async () => (await runMpcBench()).map((row) => ({ suite: "mpc", name: String(row.name ?? row.case ?? ""), ...row })) },
   { name: "plans", run: runPlansSuite },
   { name: "grid", run: runGridSuite },
+  { name: "serving", run: runServingSuite },
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -20,7 +20,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { AuthError, CommunicationError, ErrorCode, PlanError, TsyftError } from "../core/errors";
 import { Plan } from "../plans/plan";
-import type { TensorLike } from "../tensors/base";
+import type { AnyTensor } from "../tensors/base";
 import { FixedPrecisionTensor } from "../tensors/fixed-precision";
 import type { Hook } from "../tensors/hook";
 import type { PointerTensor } from "../tensors/pointer";
@@ -150,7 +150,7 @@ export class PublicGridNetwork {
     const plan = await this.fetchedPlan(info);
     const [h0, h1, p] = await Promise.all([this.node(info.nodes.holders[0]!), this.node(info.nodes.holders[1]!), this.node(info.nodes.provider!)]);
     const shared = data.fixPrecision().share(h0, h1, { cryptoProvider: p });
-    const out = plan.run(shared) as TensorLike;
+    const out = plan.run(shared) as AnyTensor;
     return ((await (out as FixedPrecisionTensor).get()) as FixedPrecisionTensor).floatPrecision();
   }
 

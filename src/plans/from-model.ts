@@ -8,10 +8,10 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { ErrorCode, PlanError } from "../core/errors";
 import type { Padding } from "../core/ops";
-import { dispatch, type TensorLike } from "../tensors/base";
+import { dispatch, type AnyTensor } from "../tensors/base";
 import { F } from "../tensors/functional";
 
-type Step = (x: TensorLike, state: Record<string, TensorLike>) => TensorLike;
+type Step = (x: AnyTensor, state: Record<string, AnyTensor>) => AnyTensor;
 
 interface Converted {
   steps: Step[];

@@ -13,7 +13,7 @@
  * class Net extends sy.Plan {
  *   fc1 = tf.tensor([2.0, 4.0]);
  *   bias = tf.tensor([1000.0]);
- *   forward(x: sy.TensorLike) { return sy.F.matmul(this.fc1, x).add(this.bias); }
+ *   forward(x: sy.AnyTensor) { return sy.F.matmul(this.fc1, x).add(this.bias); }
  * }
  * const model = new Net({ id: "net" });
  * await model.build(tf.tensor([1.0, 2]));
@@ -24,7 +24,7 @@ import type * as tfjs from "@tensorflow/tfjs";
 import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, PlanError } from "../core/errors";
 import { encode, encoding as resolveEncoding, sameEncoding, describeEncoding, type FixedPointEncoding, type FixedPointOptions } from "../encoding/fixed-point";
-import { dispatch, shapeOf, type Operand, type TensorLike } from "../tensors/base";
+import { dispatch, shapeOf, type Operand, type AnyTensor } from "../tensors/base";
 import { FixedPrecisionTensor } from "../tensors/fixed-precision";
 import type { InputRef, WorkerHandle } from "../tensors/handle";
 import { currentHook, fromTensorData, type Hook } from "../tensors/hook";
@@ -56,7 +56,7 @@ export interface SendOptions {
 
 /** A plan is callable: `plan(x)` is `plan.run(x)`. */
 export interface Plan {
-  (...inputs: Operand[]): TensorLike | TensorLike[];
+  (...inputs: Operand[]): AnyTensor | AnyTensor[];
 }
 
 export class Plan {
@@ -65,7 +65,7 @@ export class Plan {
   ir?: PlanIR;
   /** State given explicitly (func2plan, fromModel, fetched plans) rather than as fields. */
   protected explicitState?: Record<string, StateTensor>;
-  protected forwardFn?: (inputs: TensorLike[], state: Record<string, TensorLike>) => TensorLike | TensorLike[];
+  protected forwardFn?: (inputs: AnyTensor[], state: Record<string, AnyTensor>) => AnyTensor | AnyTensor[];
 
   constructor(options: PlanOptions = {}) {
     const callable = function (this: unknown, ...inputs: Operand[]) {
@@ -80,8 +80,8 @@ export class Plan {
   }
 
   /** The computation; override it in a subclass (or give a function to `func2plan`). */
-  forward(...inputs: TensorLike[]): TensorLike | TensorLike[];
-  forward(): TensorLike | TensorLike[] {
+  forward(...inputs: AnyTensor[]): AnyTensor | AnyTensor[];
+  forward(): AnyTensor | AnyTensor[] {
     throw new PlanError(ErrorCode.PLAN_INVALID, `${this.name} has no forward: override forward(x) in your Plan subclass, or use sy.func2plan(fn).`);
   }
 
@@ -203,7 +203,7 @@ export class Plan {
   }
 
   /** Runs the plan: on plaintext, on shares (one command per holder), or through pointers. */
-  run(...inputs: Operand[]): TensorLike | TensorLike[] {
+  run(...inputs: Operand[]): AnyTensor | AnyTensor[] {
     const ir = this.requireBuilt();
     const state = this.state.map(([, v]) => v);
     const outputs = runPlan(this.hook, ir, inputs, state, () => this.takePreprocessedRun(inputs));
@@ -263,14 +263,14 @@ export class Plan {
   }
 
   /** Runs the plan op by op from the client (each op its own command): the slow path, for comparison. */
-  runEagerly(...inputs: Operand[]): TensorLike | TensorLike[] {
+  runEagerly(...inputs: Operand[]): AnyTensor | AnyTensor[] {
     const ir = this.requireBuilt();
     const tf = this.hook.tf;
     const outputs = interpretSync<Operand>(ir, inputs, this.state.map(([, v]) => v), {
       constant: (data) => fromTensorData(tf, data),
       scalar: (value) => value,
       run: (op, args, attrs) => dispatch(op, args, attrs as never),
-    }) as TensorLike[];
+    }) as AnyTensor[];
     return outputs.length === 1 ? outputs[0]! : outputs;
   }
 
@@ -336,7 +336,7 @@ export class Plan {
  * ```
  */
 export function func2plan(
-  fn: (...args: any[]) => TensorLike | TensorLike[],
+  fn: (...args: any[]) => AnyTensor | AnyTensor[],
   options: PlanOptions & { state?: Record<string, tfjs.Tensor> } = {},
 ): Plan {
   const plan = new Plan({ name: options.name ?? (fn.name || "plan"), id: options.id });
@@ -381,7 +381,7 @@ export function runPlan(
   inputs: readonly Operand[],
   state: readonly StateTensor[],
   preprocessedRun: () => string | undefined = () => undefined,
-): TensorLike[] {
+): AnyTensor[] {
   const all = [...inputs, ...state];
   if (all.some((v) => v instanceof PointerTensor)) {
     throw new PlanError(
@@ -409,7 +409,7 @@ function runShared(
   state: readonly StateTensor[],
   shared: FixedPrecisionTensor[],
   preprocessedRun: () => string | undefined,
-): TensorLike[] {
+): AnyTensor[] {
   const group = shared[0]!.group!;
   let enc: FixedPointEncoding = shared[0]!.encoding;
   for (const v of shared) {

@@ -6,7 +6,7 @@
  */
 import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, PlanError } from "../core/errors";
-import type { Operand, TensorLike } from "../tensors/base";
+import type { Operand, AnyTensor } from "../tensors/base";
 import type { InputRef, WorkerHandle } from "../tensors/handle";
 import { tensorData, type Hook } from "../tensors/hook";
 import { PointerTensor } from "../tensors/pointer";
@@ -44,7 +44,7 @@ export class PointerPlan {
    * Runs the plan. Encrypted: on the holders of its state, as a fetched copy
    * would. Plaintext: on the host, which returns pointers to the outputs.
    */
-  run(...inputs: Operand[]): TensorLike | TensorLike[] {
+  run(...inputs: Operand[]): AnyTensor | AnyTensor[] {
     if (this.encrypted) {
       // Same path as a fetched copy: the state is referenced by share ids.
       return Plan.deserialize(this.sent, this.hook).run(...inputs);

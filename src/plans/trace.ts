@@ -6,7 +6,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { ErrorCode, PlanError } from "../core/errors";
 import type { AttrsOf, OpName } from "../core/ops";
-import { describe, shapeOf, type Operand, type TensorLike } from "../tensors/base";
+import { describe, shapeOf, type Operand, type AnyTensor } from "../tensors/base";
 import { tensorData, type Hook } from "../tensors/hook";
 import { PlaceholderTensor, type OpRecorder } from "../tensors/placeholder";
 import { inferShape } from "../tensors/shape-inference";
@@ -65,7 +65,7 @@ export interface TraceSpec {
 export function trace(
   hook: Hook,
   spec: TraceSpec,
-  forward: (inputs: PlaceholderTensor[], state: PlaceholderTensor[]) => TensorLike | TensorLike[],
+  forward: (inputs: PlaceholderTensor[], state: PlaceholderTensor[]) => AnyTensor | AnyTensor[],
 ): PlanIR {
   const first = spec.inputs.length + spec.state.length;
   const tracer = new Tracer(hook, first);

@@ -13,9 +13,18 @@ import type * as tfjs from "@tensorflow/tfjs";
 import { ErrorCode, ProtocolError, fmtShape } from "../core/errors";
 import { Op, pair, type AttrsOf, type OpName, type Padding } from "../core/ops";
 
+/** Any tensor: a TensorFlow.js tensor or one of tsyft's. */
+export type AnyTensor = tfjs.Tensor | TsyftTensor;
 /** Anything an op accepts as an operand. */
-export type TensorLike = tfjs.Tensor | TsyftTensor;
-export type Operand = TensorLike | number;
+export type Operand = AnyTensor | number;
+/**
+ * What a plan's `forward` receives and returns: tsyft tensors (placeholders
+ * while tracing; fixed-precision, shared or pointer tensors when run op by
+ * op). They accept tf tensors and numbers as operands.
+ */
+export type TensorLike = TsyftTensor;
+/** An op's result type: a tf tensor when every operand is plaintext, else a tsyft tensor. */
+export type OpResult<T> = [T] extends [tfjs.Tensor | number] ? tfjs.Tensor : TsyftTensor;
 
 export interface Conv2dOptions {
   strides?: number | [number, number];
@@ -52,13 +61,13 @@ export abstract class TsyftTensor {
     return dispatch(Op.Mul, [this, other], {}) as this;
   }
   /** Matrix product with torch's rules for 1-D operands (vector·vector gives a scalar). */
-  matmul(other: TensorLike): this {
+  matmul(other: AnyTensor): this {
     return matmul(this, other) as this;
   }
-  matMul(other: TensorLike): this {
+  matMul(other: AnyTensor): this {
     return this.matmul(other);
   }
-  conv2d(filter: TensorLike, options: Conv2dOptions = {}): this {
+  conv2d(filter: AnyTensor, options: Conv2dOptions = {}): this {
     return conv2d(this, filter, options) as this;
   }
   sum(axes?: number | number[], keepDims = false): this {
@@ -166,7 +175,7 @@ export function setPlainBackend(backend: typeof plainBackend): void {
 }
 
 /** Hands `op` to the highest-ranked operand type. */
-export function dispatch<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>): TensorLike {
+export function dispatch<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>): AnyTensor {
   let lead: TsyftTensor | undefined;
   for (const operand of operands) {
     if (operand instanceof TsyftTensor && (!lead || operand.priority > lead.priority)) lead = operand;
@@ -188,7 +197,7 @@ export function poolAttrs(filterSize: number | [number, number], strides: number
 }
 
 /** torch.matmul's rules: 1-D operands are promoted to matrices and the added axis removed. */
-export function matmul(a: TensorLike, b: TensorLike): TensorLike {
+export function matmul(a: AnyTensor, b: AnyTensor): AnyTensor {
   const sa = shapeOf(a);
   const sb = shapeOf(b);
   if (sa.length === 0 || sb.length === 0) {
@@ -205,7 +214,7 @@ export function matmul(a: TensorLike, b: TensorLike): TensorLike {
   return dispatch(Op.Reshape, [product], { shape: outShape });
 }
 
-export function conv2d(x: TensorLike, filter: TensorLike, options: Conv2dOptions = {}): TensorLike {
+export function conv2d(x: AnyTensor, filter: AnyTensor, options: Conv2dOptions = {}): AnyTensor {
   return dispatch(Op.Conv2d, [x, filter], {
     strides: pair(options.strides, 1),
     padding: options.padding ?? "valid",

@@ -6,7 +6,7 @@ import * as sy from "../../src";
 class Net extends sy.Plan {
   fc1 = tf.tensor([2.0, 4.0]);
   bias = tf.tensor([1000.0]);
-  forward(x: sy.TensorLike) {
+  override forward(x: sy.TensorLike) {
     return sy.F.matmul(this.fc1, x).add(this.bias);
   }
 }

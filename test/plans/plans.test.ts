@@ -27,7 +27,7 @@ const share = (t: tf.Tensor) => t.fixPrecision().share(bob, charlie, { cryptoPro
 class Net extends sy.Plan {
   fc1 = tf.tensor([2.0, 4.0]);
   bias = tf.tensor([1000.0]);
-  forward(x: sy.TensorLike) {
+  override forward(x: sy.TensorLike) {
     return sy.F.matmul(this.fc1, x).add(this.bias);
   }
 }
@@ -36,7 +36,7 @@ class Mlp extends sy.Plan {
   w1 = tf.randomNormal([12, 16], 0, 0.3, "float32", 1);
   b1 = tf.randomNormal([16], 0, 0.1, "float32", 2);
   w2 = tf.randomNormal([16, 4], 0, 0.3, "float32", 3);
-  forward(x: sy.TensorLike) {
+  override forward(x: sy.TensorLike) {
     return sy.F.matmul(sy.F.relu(sy.F.matmul(x, this.w1).add(this.b1)), this.w2);
   }
 }
@@ -44,7 +44,7 @@ class Mlp extends sy.Plan {
 class Cnn extends sy.Plan {
   k1 = tf.randomNormal([3, 3, 2, 4], 0, 0.3, "float32", 4);
   w = tf.randomNormal([16, 3], 0, 0.3, "float32", 5);
-  forward(x: sy.TensorLike) {
+  override forward(x: sy.TensorLike) {
     const h = sy.F.maxPool2d(sy.F.relu(sy.F.conv2d(x, this.k1, { padding: "same" })), 2);
     return sy.F.matmul(sy.F.flatten(sy.F.avgPool2d(h, 2)), this.w);
   }
@@ -67,7 +67,7 @@ describe("Plan build and run", () => {
     it(`${name}: the built plan equals eager execution on plaintext and on shares`, async () => {
       const plan = make();
       const x = tf.randomNormal([...shape], 0, 1, "float32", 7);
-      const eager = plan.forward(x) as tf.Tensor;
+      const eager = (plan.forward as unknown as (x: tf.Tensor) => tf.Tensor)(x); // eager, on plaintext
       await plan.build(tf.zeros([...shape]));
       expect(maxDiff(plan.run(x) as tf.Tensor, eager)).toBeLessThan(1e-5);
 
@@ -101,7 +101,7 @@ describe("Plan build and run", () => {
 
   it("refuses a plan whose control flow depends on the data", async () => {
     class Branchy extends sy.Plan {
-      forward(x: sy.TensorLike) {
+      override forward(x: sy.TensorLike) {
         return (x.sum() as unknown as number) > 0 ? x : x.neg();
       }
     }
@@ -184,7 +184,7 @@ describe("Plan serialization and readable form", () => {
     class Distinct extends sy.Plan {
       fc1 = tf.tensor([2.625, 4.375]);
       bias = tf.tensor([1000.125]);
-      forward(x: sy.TensorLike) {
+      override forward(x: sy.TensorLike) {
         return sy.F.matmul(this.fc1, x).add(this.bias);
       }
     }
