@@ -123,6 +123,7 @@ export class FixedPrecisionTensor extends TsyftTensor {
         );
       }
     }
+    checkSupported(op, operands, lead.group, attrs);
     const inputs = operands.map((o) => this.inputRef(o, enc, op));
     const result = lead.run(op, inputs, attrs, enc, shape);
     if (getConfig().validate) this.validate(op, operands, attrs, enc, result);
@@ -238,4 +239,37 @@ export class FixedPrecisionTensor extends TsyftTensor {
 
 function shapeOfOperand(o: Operand): readonly number[] {
   return typeof o === "number" ? [] : o.shape;
+}
+
+/** Ops that need correlated randomness from a crypto provider when they run on shares. */
+const needsProvider = new Set<OpName>(["lt", "gt", "le", "ge", "eq", "relu", "maxPool2d", "argmax"]);
+/** Products: they need a provider only when both operands are shared. */
+const bilinear = new Set<OpName>(["mul", "matmul", "conv2d"]);
+/** Ops whose protocol (truncation, comparison) is for two holders only. */
+const twoHoldersOnly = new Set<OpName>(["mul", "matmul", "conv2d", "div", "mean", "avgPool2d", "lt", "gt", "le", "ge", "eq", "relu", "maxPool2d", "argmax"]);
+
+/**
+ * Refuses, before anything is sent, a secure op its sharing cannot run:
+ * no crypto provider for an op that needs one, or too many holders.
+ */
+function checkSupported(op: OpName, operands: readonly Operand[], group: SharingGroup, attrs: unknown): void {
+  const sharedCount = operands.filter((o) => o instanceof FixedPrecisionTensor && o.isShared).length;
+  const needs = needsProvider.has(op) || (bilinear.has(op) && sharedCount === 2);
+  if (needs && !group.provider) {
+    throw new ProtocolError(
+      ErrorCode.NO_CRYPTO_PROVIDER,
+      `${op} on shared tensors needs correlated randomness, but they were shared without a crypto provider (${describeGroup(group)}). ` +
+        "Share with share(bob, charlie, { cryptoProvider: dan }).",
+      { op },
+    );
+  }
+  const divisorIsOne = op === "div" && (attrs as { divisor?: number }).divisor === 1;
+  if (twoHoldersOnly.has(op) && group.holders.length !== 2 && !divisorIsOne) {
+    throw new ProtocolError(
+      ErrorCode.UNSUPPORTED_PARTIES,
+      `${op} on shares needs exactly 2 share holders (plus a crypto provider); this tensor is shared among ${group.holders.length} (${describeGroup(group)}). ` +
+        "Linear ops (add, sub, neg, sum, reshape, transpose, slice, concat) work for any number of holders; share among 2 for the rest.",
+      { op, holders: group.holders.map((h) => h.id) },
+    );
+  }
 }

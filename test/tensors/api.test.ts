@@ -132,19 +132,33 @@ describe("errors: class, code and message", () => {
     expect(thrown(() => tf.ones([1]).fixPrecision().share(bob))).toMatchObject({ code: "TSYFT_ERR_INVALID_ARGUMENT" });
   });
 
-  it("mul without a crypto provider fails at get(), naming the op, the worker and the cause", async () => {
+  it("mul without a crypto provider is refused at once, before anything is sent", async () => {
     const x = tf.tensor([1, 2]).fixPrecision().share(bob, charlie);
-    const y = x.mul(x); // returns at once
-    const err = await rejected(y.get());
+    const tap = tapAll();
+    const err = thrown(() => x.mul(x));
+    tap.stop();
+    expect(tap.events).toEqual([]);
+    expect(err).toBeInstanceOf(sy.ProtocolError);
+    expect(err.code).toBe("TSYFT_ERR_NO_CRYPTO_PROVIDER");
+    expect(err.details.op).toBe("mul");
+    expect(err.message).toMatch(/mul on shared tensors needs correlated randomness.*share\(bob, charlie, \{ cryptoProvider: dan \}\)/);
+    // Multiplying by a public value and linear ops need no provider.
+    expect(Array.from((await x.mul(3).get()).floatPrecision().dataSync())).toEqual([3, 6]);
+    expect(Array.from((await x.add(x).get()).floatPrecision().dataSync())).toEqual([2, 4]);
+  });
+
+  it("a holder that gets a secure mul without a provider anyway fails it at get(), naming the op, the worker and the cause", async () => {
+    const x = tf.tensor([1, 2]).fixPrecision().share(bob, charlie);
+    const child = x.child as sy.AdditiveSharingTensor;
+    // A raw command, as a client that skips the checks would send it.
+    const y = child.run("mul", [{ kind: "object", id: child.id }, { kind: "object", id: child.id }], {}, x.encoding, [2]);
+    const err = await rejected(new sy.FixedPrecisionTensor(x.hook, y, x.encoding).get());
     expect(err).toBeInstanceOf(sy.WorkerError);
     expect(err.code).toBe("TSYFT_ERR_REMOTE_OP_FAILED");
     expect(err.details.cause).toBe("TSYFT_ERR_NO_CRYPTO_PROVIDER");
     expect(err.details.op).toBe("mul");
     expect(["bob", "charlie"]).toContain(err.details.worker);
     expect(err.message).toMatch(/^Op "mul" producing "[^"]+" failed on (bob|charlie): /);
-    expect(err.message).toMatch(/shared without a crypto provider.*share\(bob, charlie, \{ cryptoProvider: dan \}\)/);
-    // Linear ops need no provider.
-    expect(Array.from((await x.add(x).get()).floatPrecision().dataSync())).toEqual([2, 4]);
   });
 
   it("encode overflow: ENCODE_OVERFLOW with the limit in the message", () => {
@@ -223,7 +237,9 @@ describe("errors: class, code and message", () => {
 
   it("a failed secure op does not hang the other holder and leaves the workers usable", async () => {
     const x = tf.tensor([1, -1]).fixPrecision().share(bob, charlie); // no provider
-    const err = await rejected(x.relu().get());
+    const child = x.child as sy.AdditiveSharingTensor;
+    const raw = child.run("relu", [{ kind: "object", id: child.id }], {}, x.encoding, [2]);
+    const err = await rejected(new sy.FixedPrecisionTensor(x.hook, raw, x.encoding).get());
     expect(err.details.cause).toBe("TSYFT_ERR_NO_CRYPTO_PROVIDER");
     expect(err.message).toMatch(/"relu"/);
     const ok = tf.tensor([1, -1]).fixPrecision().share(bob, charlie, { cryptoProvider: dan });
