@@ -87,5 +87,50 @@ export async function runPlansSuite(): Promise<BenchRow[]> {
     offline_ms_per_run: offline,
   });
   for (const w of [bob, charlie, dan]) w.close();
+  rows.push(...(await overGrid(model, x)));
+  return rows;
+}
+
+/** The same comparison over grid nodes (child processes, WebSockets on loopback). */
+async function overGrid(model: tf.LayersModel, x: tf.Tensor): Promise<BenchRow[]> {
+  const hook = sy.hook(tf);
+  const grid = await sy.grid.startLocalGrid({ ports: "random", nodes: ["bob", "charlie", "dan"] });
+  const rows: BenchRow[] = [];
+  try {
+    const clients = await Promise.all(grid.clients(hook).map((c) => c.connect()));
+    await sy.grid.connectAllNodes(clients);
+    const [bob, charlie, dan] = clients as [sy.grid.WebsocketGridClient, sy.grid.WebsocketGridClient, sy.grid.WebsocketGridClient];
+    const plan = sy.Plan.fromModel(model, { id: "bench-cnn-grid" });
+    await plan.build(tf.zeros([1, 16, 16, 3]));
+    plan.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+    const share = () => x.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+    const variants: Array<[string, () => sy.AnyTensor]> = [
+      ["grid: encrypted, as one Plan", () => plan.run(share()) as sy.AnyTensor],
+      ["grid: encrypted, op by op from the client", () => plan.runEagerly(share()) as sy.AnyTensor],
+    ];
+    let planMedian = 0;
+    for (const [name, run] of variants) {
+      const once = async () => (await (run() as sy.FixedPrecisionTensor).get()).floatPrecision();
+      await once();
+      const before = clients.map((c) => ({ ...c.traffic }));
+      await once();
+      const msgs = clients.reduce((n, c, i) => n + c.traffic.framesSent - before[i]!.framesSent + c.traffic.framesReceived - before[i]!.framesReceived, 0);
+      const bytes = clients.reduce((n, c, i) => n + c.traffic.bytesSent - before[i]!.bytesSent + c.traffic.bytesReceived - before[i]!.bytesReceived, 0);
+      const timing = await timeAsync(once, { minRuns: 10, minMs: 1000 });
+      if (planMedian === 0) planMedian = timing.median;
+      rows.push({
+        suite: "plans",
+        name,
+        median_ms: timing.median,
+        p95_ms: timing.p95,
+        client_msgs: msgs,
+        kbytes: Math.round(bytes / 1024),
+        vs_plan: `${(timing.median / planMedian).toFixed(2)}x`,
+      });
+    }
+    for (const c of clients) c.close();
+  } finally {
+    await grid.stop();
+  }
   return rows;
 }
