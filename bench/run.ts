@@ -4,6 +4,7 @@
  */
 import { printTable, writeResults, type BenchRow } from "./harness";
 import { runGridSuite } from "./suites/grid";
+import { runKernelBench } from "./suites/kernel";
 import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
 import { runRingSuite } from "./suites/ring";
@@ -21,6 +22,7 @@ const suites: Suite[] = [
   { name: "plans", run: runPlansSuite },
   { name: "grid", run: runGridSuite },
   { name: "serving", run: runServingSuite },
+  { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
 ];
 
 async function main(argv: string[]): Promise<void> {

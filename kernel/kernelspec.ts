@@ -68,10 +68,13 @@ function works(command: string, args: string[]): boolean {
   }
 }
 
-/** Pythons to try for jupyter_client, the system one first (pyenv shims often lack Jupyter). */
+/**
+ * Pythons to try for jupyter_client: $TSYFT_PYTHON alone when set, else the
+ * system one first (pyenv shims on PATH often lack Jupyter).
+ */
 export function pythonCandidates(): string[] {
-  const candidates = [process.env.TSYFT_PYTHON, "/usr/bin/python3", "python3", "python"].filter((c): c is string => !!c);
-  return [...new Set(candidates)];
+  if (process.env.TSYFT_PYTHON) return [process.env.TSYFT_PYTHON];
+  return ["/usr/bin/python3", "python3", "python"];
 }
 
 /** A Python with jupyter_client importable, or undefined. */

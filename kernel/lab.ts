@@ -4,7 +4,8 @@
  * Installs the kernelspec when it is missing or points at another checkout,
  * then runs `jupyter lab` when JupyterLab is installed, else `jupyter
  * notebook`, on notebooks/. Extra arguments go to Jupyter
- * (`npm run lab -- --no-browser --port 8899`).
+ * (`npm run lab -- --no-browser --port 8899`); `--dry-run` prints what would
+ * run and changes nothing.
  */
 import { spawn, spawnSync } from "child_process";
 import * as path from "path";
@@ -14,8 +15,8 @@ import { repoRoot } from "./paths";
 const INSTALL_HINT = [
   "Jupyter is not installed (neither `jupyter lab` nor `jupyter notebook` runs).",
   "Install it, then run `npm run lab` again:",
-  "  Debian/Ubuntu:  sudo apt-get install -y jupyter-notebook python3-nbconvert python3-nbclient",
-  "  with pip:       python3 -m pip install jupyterlab",
+  "  Debian/Ubuntu (as root):  apt-get install -y jupyter-notebook python3-nbconvert python3-nbclient",
+  "  with pip:                 python3 -m pip install jupyterlab",
   "Without Jupyter, `npm start` runs every notebook headless and writes the executed copies to out/.",
 ].join("\n");
 
@@ -37,7 +38,9 @@ function findFrontend(): { command: string; args: string[] } | undefined {
   return undefined;
 }
 
-function main(): void {
+function main(argv: string[]): void {
+  const dryRun = argv.includes("--dry-run");
+  const passThrough = argv.filter((a) => a !== "--dry-run");
   const frontend = findFrontend();
   if (!frontend) {
     process.stderr.write(INSTALL_HINT + "\n");
@@ -45,11 +48,20 @@ function main(): void {
   }
   const installed = installedKernelSpec();
   if (!installed || !specIsCurrent(installed)) {
-    const result = installKernelSpec();
-    process.stdout.write(`Installed the tsyft kernelspec in ${result.location} (via ${result.method}).\n`);
+    if (dryRun) process.stdout.write("Would install the tsyft kernelspec (missing or pointing elsewhere).\n");
+    else {
+      const result = installKernelSpec();
+      process.stdout.write(`Installed the tsyft kernelspec in ${result.location} (via ${result.method}).\n`);
+    }
+  } else {
+    process.stdout.write(`Using the tsyft kernelspec in ${path.dirname(installed)}.\n`);
   }
   const notebooks = path.join(repoRoot(), "notebooks");
-  const args = [...frontend.args, `--notebook-dir=${notebooks}`, ...process.argv.slice(2)];
+  const args = [...frontend.args, `--notebook-dir=${notebooks}`, ...passThrough];
+  if (dryRun) {
+    process.stdout.write(`Would start: ${frontend.command} ${args.join(" ")}\n`);
+    return;
+  }
   process.stdout.write(`Starting ${frontend.command} ${args.join(" ")}\n`);
   const child = spawn(frontend.command, args, { cwd: notebooks, stdio: "inherit" });
   // Ctrl+C already reaches Jupyter (same process group); stay alive until it exits.
@@ -58,4 +70,4 @@ function main(): void {
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-main();
+main(process.argv.slice(2));

@@ -15,9 +15,12 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { Hook, activateHook } from "./tensors/hook";
+// Side-effect import kept in index.d.ts, so `tf.Tensor#fixPrecision/share/send` type-check for users of the package.
+import "./tensors/patch";
 import { patchTensorPrototype } from "./tensors/patch";
 import type { TF } from "./tensors/plain-ops";
 import { VirtualWorker } from "./workers/virtual-worker";
+import { registerWasmTrainingKernels } from "./data/wasm-training";
 
 export * from "./core/errors";
 export { configure, getConfig, withConfig, presets, type Config } from "./core/config";
@@ -42,6 +45,8 @@ export * as data from "./data";
 export * as grid from "./grid";
 export { PublicGridNetwork } from "./grid/public-grid";
 export { PlaceholderTensor } from "./tensors/placeholder";
+/** Rich notebook output: sy.display, sy.table, sy.vegaLite, sy.progress, sy.html (src/display). */
+export * from "./display";
 
 /** The hook `sy.hook(tf)` returns: its local worker is a VirtualWorker (PySyft's `me`). */
 export type SyHook = Hook & { readonly localWorker: VirtualWorker };
@@ -68,6 +73,9 @@ export function hook(tf: TF): SyHook {
 /**
  * Switches TensorFlow.js to its WebAssembly backend (about 10x the pure-JS
  * CPU backend on this kind of machine). Call once, before heavy plaintext work.
+ * Also registers the kernels the wasm backend lacks for training CNNs
+ * (`Conv2DBackpropFilter`, see `sy.data.registerWasmTrainingKernels`), so
+ * `model.fit` works on it.
  *
  * @example
  * ```ts
@@ -76,6 +84,7 @@ export function hook(tf: TF): SyHook {
  */
 export async function useWasmBackend(tf: typeof tfjs): Promise<string> {
   require("@tensorflow/tfjs-backend-wasm");
+  registerWasmTrainingKernels(tf);
   await tf.setBackend("wasm");
   await tf.ready();
   return tf.getBackend();

@@ -12,6 +12,8 @@
  *    (kernel/engine/interrupt.ts);
  * 3. the cell still does not stop: the worker is replaced and the cell ends
  *    with a KernelStateReset error that says all state is gone.
+ * A loop in a background callback (a timer of an earlier cell) that holds the
+ * worker while the next cell waits is stopped the same way.
  * The compiler is never stopped half-way: an interrupt during compilation
  * waits until the cell's code starts.
  */
@@ -52,7 +54,9 @@ interface Run {
 /** How long a free worker takes to answer an interrupt message. */
 const ACK_MS = 250;
 /** How long a stopped cell may take to report back before the worker is replaced. */
-const STOP_GRACE_MS = 3000;
+const STOP_GRACE_MS = 5000;
+/** How long an interrupt waits for the compiler to finish a cell before replacing the worker. */
+const COMPILE_WAIT_MS = 15_000;
 
 let terminator: WorkerTerminator | undefined;
 
@@ -108,7 +112,7 @@ export class Engine {
 
   private spawn(): void {
     this.shared = new Int32Array(new SharedArrayBuffer(Shared.LENGTH * Int32Array.BYTES_PER_ELEMENT));
-    const init: WorkerInit = { cwd: this.cwd, shared: this.shared.buffer as SharedArrayBuffer, repoRoot: repoRoot() };
+    const init: WorkerInit = { cwd: this.cwd, shared: this.shared.buffer as SharedArrayBuffer };
     const worker = new Worker(path.join(__dirname, "worker.js"), { workerData: init });
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -133,6 +137,7 @@ export class Engine {
       if (worker !== this.worker || this.closed) return;
       const reason = `The execution context exited (exit code ${code}: process.exit() in a cell, or out of memory).`;
       const run = this.running;
+      this.failPendingReplies();
       this.spawn();
       this.options.onReset?.(reason);
       if (run) this.settle(run, resetError(reason));
@@ -199,11 +204,13 @@ export class Engine {
     return outcome;
   }
 
-  /** Stops the running cell, if any; resolves once it has ended. `how` appears in the error. */
+  /**
+   * Stops the running cell; resolves once it has ended. `how` appears in the
+   * error. With no cell running, stops code that keeps the worker busy in the
+   * background (a loop in a timer of an earlier cell), so the next cell can run.
+   */
   interrupt(how: string): Promise<void> {
-    const run = this.running;
-    if (!run) return Promise.resolve();
-    this.interrupting ??= this.stop(run, how).finally(() => {
+    this.interrupting ??= (this.running ? this.stop(this.running, how) : this.unstick()).finally(() => {
       this.interrupting = undefined;
     });
     return this.interrupting;
@@ -214,18 +221,40 @@ export class Engine {
     return Promise.race([run.outcome.then(() => true), sleep(ms).then(() => false)]);
   }
 
+  /** Whether the worker's event loop answers a ping within `ms`. */
+  private responsive(ms: number): Promise<boolean> {
+    return Promise.race([this.request({ type: "ping", rid: 0 }).then(() => true, () => false), sleep(ms).then(() => false)]);
+  }
+
+  private async unstick(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    if (await this.responsive(ACK_MS)) return;
+    if (Atomics.load(this.shared, Shared.PHASE) === Phase.COMPILING) return;
+    if (await terminator!.terminateExecution(this.worker)) await this.drainTermination();
+    else await this.replaceWorker(undefined, resetError("Background code kept the kernel busy and could not be stopped in place."));
+  }
+
   private async stop(run: Run, how: string): Promise<void> {
     const worker = this.worker;
     this.post({ type: "interrupt", id: run.id, how });
     if (await this.settledWithin(run, ACK_MS)) return;
 
     // Busy. Let the compiler finish: stopping it half-way would corrupt it.
-    while (!run.settled && Atomics.load(this.shared, Shared.PHASE) === Phase.COMPILING) await sleep(20);
+    const waitedFrom = Date.now();
+    while (!run.settled && Atomics.load(this.shared, Shared.PHASE) === Phase.COMPILING) {
+      if (Date.now() - waitedFrom > COMPILE_WAIT_MS) {
+        await this.replaceWorker(run, resetError(`The TypeScript compiler was still busy with the cell after ${COMPILE_WAIT_MS / 1000} s.`));
+        return;
+      }
+      await sleep(20);
+    }
     if (run.settled) return;
 
-    let terminated = false;
-    if (Atomics.load(this.shared, Shared.EXEC_ID) === run.id && Atomics.load(this.shared, Shared.PHASE) === Phase.RUNNING) {
-      terminated = await terminator!.terminateExecution(worker);
+    // Busy in JavaScript: the cell's code, or a background callback the cell is queued behind.
+    const terminated = await terminator!.terminateExecution(worker);
+    if (!terminated && !run.settled) {
+      await this.replaceWorker(run, resetError("The busy cell could not be stopped in place, so its worker thread was replaced."));
+      return;
     }
     // The queued interrupt message now ends the cell. Repeat it in case the
     // termination landed on that very message handler.
@@ -250,14 +279,18 @@ export class Engine {
 
   /** A termination that found nothing to stop would hit the next JavaScript run: absorb it with pings. */
   private async drainTermination(): Promise<void> {
-    for (let i = 0; i < 20; i++) {
-      const pong = await Promise.race([this.request({ type: "ping", rid: 0 }).then(() => true, () => false), sleep(ACK_MS).then(() => false)]);
-      if (pong) return;
-    }
+    for (let i = 0; i < 20; i++) if (await this.responsive(ACK_MS)) return;
+  }
+
+  /** Requests to a worker that is gone will never be answered. */
+  private failPendingReplies(): void {
+    for (const waiter of this.replies.values()) waiter.reject(new Error("the execution worker was replaced"));
+    this.replies.clear();
   }
 
   private async replaceWorker(run: Run | undefined, outcome: ExecuteOutcome): Promise<void> {
     const old = this.worker;
+    this.failPendingReplies();
     this.spawn();
     await old.terminate().catch(() => undefined);
     const reason = outcome.status === "error" ? outcome.evalue : "the worker was replaced";

@@ -24,18 +24,16 @@ export type ExecuteOutcome =
 
 export type ErrorOutcome = Extract<ExecuteOutcome, { status: "error" }>;
 
-/** Phases of the worker, published through a SharedArrayBuffer (index PHASE). */
+/** Phases of the worker, published through a SharedArrayBuffer (index PHASE): an interrupt never stops the compiler. */
 export const Phase = { IDLE: 0, COMPILING: 1, RUNNING: 2 } as const;
 /** Indices in the shared Int32Array. */
-export const Shared = { PHASE: 0, EXEC_ID: 1, LENGTH: 2 } as const;
+export const Shared = { PHASE: 0, LENGTH: 1 } as const;
 
 export interface WorkerInit {
   /** Directory cells resolve modules and relative paths from. */
   cwd: string;
-  /** Shared Int32Array buffer holding the phase and the running cell id. */
+  /** Shared Int32Array buffer holding the worker's phase. */
   shared: SharedArrayBuffer;
-  /** Repository root, so `import "tsyft"` resolves. */
-  repoRoot: string;
 }
 
 export type ToWorker =

@@ -74,8 +74,18 @@ export function sanitizeBundle(bundle: MimeBundle): MimeBundle {
       }
     }
   }
-  if (typeof out["text/plain"] !== "string") out["text/plain"] = plainText(bundle["text/plain"]);
+  if (typeof out["text/plain"] !== "string") out["text/plain"] = fallbackText(out);
   return out;
+}
+
+/** A text/plain form for bundles that lack one (tslab's display API sends single types). */
+function fallbackText(bundle: MimeBundle): string {
+  const html = bundle["text/html"];
+  if (typeof html === "string") {
+    const text = html.replace(/<[^>]*>/g, "").replace(/\s+/g, " ").trim();
+    if (text) return text;
+  }
+  return `<${Object.keys(bundle).join(", ") || "empty"} output>`;
 }
 
 /** Deep-copies display metadata to plain JSON. */

@@ -149,7 +149,8 @@ export function runtimeError(
         character: position.character + position.length,
       });
     }
-    mapped.push(`${m[1]}${m[2]}:${position.line + 1}:${position.character + 1}${m[5]}`);
+    // Functions of earlier cells are called through tslab's exports Proxy: "at Proxy.f" -> "at f".
+    mapped.push(`${m[1].replace(/\bat Proxy\./, "at ")}${m[2]}:${position.line + 1}:${position.character + 1}${m[5]}`);
   }
   const code = typeof error.code === "string" && !header.includes(error.code) ? [`  code: ${error.code}`] : [];
   const cause = error.cause !== undefined ? [`Caused by: ${describeCause(error.cause)}`] : [];

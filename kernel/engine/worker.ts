@@ -17,10 +17,12 @@ import * as path from "path";
 import type { Completion, ExecuteOutcome, FromWorker, Inspection, ToWorker, WorkerInit } from "./messages";
 import { Phase, Shared } from "./messages";
 import { cellCompilerVersion } from "../paths";
+import { installAsyncGuard, rearm } from "./async-guard";
+import { expandShorthands, lineAndCharacter, type ExpandedSource } from "./shorthand";
 import { bundleOf, plainText, sanitizeBundle, sanitizeMetadata } from "./repr";
 import { compileError, interruptedError, runtimeError, type CellDiagnostic, type CompiledCell } from "./traceback";
 
-/* eslint-disable @typescript-eslint/no-var-requires */
+// The vm module object itself (not an import wrapper): tslab's executor calls vm.runInThisContext through it.
 const vmModule: typeof import("vm") = require("vm");
 const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
 const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
@@ -45,6 +47,8 @@ interface Run {
   source: string;
   done: boolean;
   converted?: ConvertResult;
+  /** The source as compiled (shorthand properties spelled out, see shorthand.ts). */
+  expanded?: ExpandedSource;
   hasValue: boolean;
   value: unknown;
   /** Calls the executor made to console.error: diagnostics or the thrown value. */
@@ -92,7 +96,7 @@ function warn(text: string): void {
 
 process.on("uncaughtException", (error) => {
   const report = runtimeError(error, compiledCells, internalDirs());
-  warn(`Uncaught exception outside the running cell:\n${report.traceback.join("\n")}\n`);
+  warn(`Uncaught exception in a callback:\n${report.traceback.join("\n")}\n`);
 });
 process.on("unhandledRejection", (reason) => {
   const report = runtimeError(reason, compiledCells, internalDirs());
@@ -150,9 +154,16 @@ function instrument(conv: Converter): Converter {
     convert(prevDecl: string, src: string) {
       Atomics.store(shared, Shared.PHASE, Phase.COMPILING);
       try {
-        const result = conv.convert(prevDecl, src);
+        let expanded: ExpandedSource | undefined;
+        try {
+          expanded = expandShorthands(src);
+        } catch {
+          expanded = undefined; // compile the source as written
+        }
+        const result = conv.convert(prevDecl, expanded?.source ?? src);
         if (current && !current.done) {
           current.converted = result;
+          current.expanded = expanded;
           if (result.output !== undefined && result.diagnostics.length === 0) pendingScript = current;
         }
         return result;
@@ -232,9 +243,20 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 const SIGINT_MESSAGE = /Script execution was interrupted by `?SIGINT`?/;
 
+/** Diagnostics positions in the source as the user wrote it. */
+function originalPositions(run: Run, diagnostics: CellDiagnostic[]): CellDiagnostic[] {
+  const expanded = run.expanded;
+  if (!expanded?.changed) return diagnostics;
+  const at = (offset: number) => {
+    const original = expanded.toOriginal(offset);
+    return { offset: original, ...lineAndCharacter(run.source, original) };
+  };
+  return diagnostics.map((d) => (d.fileName ? d : { ...d, start: at(d.start.offset), end: at(d.end.offset) }));
+}
+
 function failure(run: Run): ExecuteOutcome {
   const diagnostics = run.converted?.diagnostics ?? [];
-  if (diagnostics.length > 0) return compileError(run, diagnostics as CellDiagnostic[], init.cwd);
+  if (diagnostics.length > 0) return compileError(run, originalPositions(run, diagnostics as CellDiagnostic[]), init.cwd);
   const thrown = run.errors.find((args) => !(typeof args[0] === "string" && args[0].startsWith("%s%d:%d")));
   if (thrown) {
     const error = thrown[0];
@@ -297,7 +319,6 @@ async function execute(id: number, code: string, name: string): Promise<void> {
   const run: Run = { id, name, source: code, done: false, hasValue: false, value: undefined, errors: [], interrupted, interrupt };
   current = run;
   lastId = id;
-  Atomics.store(shared, Shared.EXEC_ID, id);
   Atomics.store(shared, Shared.PHASE, Phase.RUNNING);
   let outcome: ExecuteOutcome;
   try {
@@ -343,7 +364,10 @@ function reply(rid: number, compute: () => unknown): void {
   }
 }
 
+installAsyncGuard();
+
 port.on("message", (message: ToWorker) => {
+  rearm(); // after an interrupt: repair Node's async bookkeeping first (see async-guard.ts)
   switch (message.type) {
     case "execute":
       void execute(message.id, message.code, message.cellName);

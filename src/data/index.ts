@@ -59,6 +59,8 @@ export { ArrayDataset, Dataset, type DatasetOptions, type SampleSource } from ".
 export { DataLoader, type Batch, type DataLoaderOptions } from "./dataloader";
 export { loadMnist, readIdx, type IdxArray, type IdxDtype, type LoadMnistOptions, type Mnist } from "./mnist";
 export { classificationReport, confusionMatrix } from "./metrics";
+export { loadModel, saveModel, type SavedModelInfo } from "./model-io";
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "./wasm-training";
 export {
   barChart,
   classBalanceChart,

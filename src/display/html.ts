@@ -1,7 +1,14 @@
 /** `html(str)`: raw HTML as a notebook output. */
 import { DISPLAY, type Displayable, type MimeBundle } from "../core/display-protocol";
 
-/** A piece of HTML that renders as such in notebooks. */
+/**
+ * A piece of HTML that renders as such in notebooks; made by {@link html}.
+ *
+ * @example
+ * ```ts
+ * String(sy.html("<b>bold</b>"));   // "bold"
+ * ```
+ */
 export class Html implements Displayable {
   constructor(readonly html: string) {}
 
@@ -32,7 +39,14 @@ export function html(markup: string): Html {
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " };
 
-/** Strips tags and decodes the common entities; block tags become line breaks. */
+/**
+ * Strips tags and decodes the common entities; block tags become line breaks.
+ *
+ * @example
+ * ```ts
+ * sy.htmlToText("<p>a &amp; b</p><p>c</p>");   // "a & b\nc"
+ * ```
+ */
 export function htmlToText(markup: string): string {
   return markup
     .replace(/<(script|style)[\s\S]*?<\/\1>/gi, "")

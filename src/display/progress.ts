@@ -22,7 +22,16 @@ function formatSeconds(seconds: number): string {
   return `${m}m${String(Math.round(seconds - m * 60)).padStart(2, "0")}s`;
 }
 
-/** A progress bar output. Create it with {@link progress}. */
+/**
+ * A progress bar output; made by {@link progress}.
+ *
+ * @example
+ * ```ts
+ * const bar = sy.progress(3);
+ * bar.tick(); bar.tick(); bar.done();
+ * bar.fraction;   // 1
+ * ```
+ */
 export class ProgressBar implements Displayable {
   readonly total: number;
   readonly label: string;

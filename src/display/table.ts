@@ -24,12 +24,30 @@ export interface TableOptions {
   caption?: string;
 }
 
+/**
+ * Whether `value` looks like an arquero table (what `table` accepts besides rows).
+ *
+ * @example
+ * ```ts
+ * sy.isArqueroTable(aq.table({ a: [1] }));   // true
+ * sy.isArqueroTable([{ a: 1 }]);             // false
+ * ```
+ */
 export function isArqueroTable(value: unknown): value is ArqueroLike {
   const t = value as Partial<ArqueroLike> | null;
   return !!t && typeof t === "object" && typeof t.columnNames === "function" && typeof t.numRows === "function" && typeof t.objects === "function";
 }
 
-/** A table ready to render. */
+/**
+ * A table ready to render; made by {@link table}.
+ *
+ * @example
+ * ```ts
+ * const t = sy.table(rows, { maxRows: 5 });
+ * t.totalRows;      // rows in the data
+ * t.toString();     // the aligned text form
+ * ```
+ */
 export class DataTable implements Displayable {
   readonly columns: string[];
   /** The rows shown (at most maxRows). */

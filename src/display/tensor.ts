@@ -49,6 +49,16 @@ function rowLabel(row: number, leading: number[]): string {
   return `[${index.join(", ")}]`;
 }
 
+/**
+ * The HTML grid of a tensor's values: rank 0-2 as they are, higher ranks with
+ * the leading dimensions flattened into labelled rows (`[i, j]`); the middle of
+ * large tensors is elided.
+ *
+ * @example
+ * ```ts
+ * sy.display(sy.html(sy.tensorHtml(tf.randomNormal([100, 100]), { maxRows: 6, maxCols: 6 })));
+ * ```
+ */
 export function tensorHtml(tensor: RenderableTensor, options: TensorRenderOptions = {}): string {
   const shape = tensor.shape;
   const caption = `Tensor shape [${shape.join(", ")}] · ${tensor.dtype} · ${tensor.size} value${tensor.size === 1 ? "" : "s"}`;
@@ -79,7 +89,15 @@ export function tensorHtml(tensor: RenderableTensor, options: TensorRenderOption
   );
 }
 
-/** The bundle of a tensor (used as tf.Tensor.prototype[DISPLAY] by installDisplays). */
+/**
+ * The bundle of a tensor: {@link tensorHtml} and tf's `toString()` (used as
+ * tf.Tensor.prototype[DISPLAY] by installDisplays).
+ *
+ * @example
+ * ```ts
+ * sy.tensorBundle(tf.tensor([1, 2]))["text/plain"];   // "Tensor\n    [1, 2]"
+ * ```
+ */
 export function tensorBundle(tensor: RenderableTensor, options: TensorRenderOptions = {}): MimeBundle {
   if (tensor.isDisposed) {
     const text = `Tensor (disposed) shape [${tensor.shape.join(", ")}] ${tensor.dtype}`;

@@ -39,7 +39,15 @@ interface ViewInternals {
   _origin?: [number, number];
 }
 
-/** A Vega-Lite chart that renders itself in notebooks. */
+/**
+ * A Vega-Lite chart that renders itself in notebooks; made by {@link vegaLite}.
+ *
+ * @example
+ * ```ts
+ * const chart = sy.vegaLite(spec);
+ * const svg = await chart.toSVG();   // the SVG alone, e.g. to save it
+ * ```
+ */
 export class VegaLiteChart implements Displayable {
   readonly spec: VegaLiteSpec;
   private svg: string | undefined;

@@ -283,6 +283,17 @@ def check_library_display(k, args):
     expect(results(iopub)[0]["data"]["text/plain"] == repr(did).replace('"', "'"), "handle.displayId is the sent id")
 
 
+def check_variables_across_cells(k, args):
+    k.run("const seedAcross = 42;\nfunction twice(n: number) { return 2 * n; }")
+    # shorthand properties naming an earlier cell's variable (tslab compiles them to a ReferenceError)
+    reply, iopub = k.run("const packed = { seedAcross, n: twice(seedAcross) };\npacked")
+    ok_reply(reply, "shorthand property of an earlier cell's variable")
+    expect(results(iopub)[0]["data"]["text/plain"] == "{ seedAcross: 42, n: 84 }", f"result {results(iopub)}")
+    reply, _ = k.run("const later = { seedAcross };\nconst wrongType: string = later.seedAcross;")
+    c = reply["content"]
+    expect(c["ename"] == "CompileError" and "line 2, column 7" in c["evalue"], f"positions refer to the source as written: {c}")
+
+
 def check_compile_error(k, args):
     code = "const fine = 1;\nconst wrong: number = 'text';"
     reply, iopub = k.run(code)
@@ -399,6 +410,52 @@ def check_interrupt_awaiting(k, args):
     interrupt_case(k, "await new Promise((r) => setTimeout(r, 600000));", "message", "before5")
 
 
+def check_interrupt_with_async_hooks(k, args):
+    # AsyncLocalStorage enables async hooks: a termination must not abort Node
+    reply, _ = k.run("import { AsyncLocalStorage } from 'async_hooks';\nconst als = new AsyncLocalStorage<number>();\nals.enterWith(7);")
+    ok_reply(reply, "enabling AsyncLocalStorage")
+    interrupt_case(k, "await new Promise((r) => setTimeout(r, 50)); let spin7 = 0; while (true) { spin7++; }", "signal", "before7")
+    interrupt_case(k, "await new Promise((r) => setTimeout(() => { let spin8 = 0; while (true) { spin8++; } }, 50));", "message", "before8")
+    reply, iopub = k.run("await als.run(3, async () => { await new Promise((r) => setTimeout(r, 10)); return als.getStore(); })")
+    ok_reply(reply, "AsyncLocalStorage after interrupts")
+    expect(results(iopub)[0]["data"]["text/plain"] == "3", f"AsyncLocalStorage still tracks its store: {results(iopub)}")
+
+
+def check_interrupt_background_loop(k, args):
+    k.run("const before6 = 'kept';")
+    reply, _ = k.run("setTimeout(() => { let z = 0; while (true) { z++; } }, 100);\n'scheduled'")
+    ok_reply(reply, "cell scheduling a runaway timer")
+    time.sleep(0.5)
+    msg_id = k.send("'queued behind the loop'")
+    time.sleep(1.5)
+    started = time.time()
+    ctrl = k.request("interrupt_request", {}, channel="control")
+    k.reply(ctrl, channel="control")
+    reply = k.reply(msg_id, timeout=20)
+    k.iopub_until_idle([msg_id])
+    expect(time.time() - started < 10, "the stuck worker was freed quickly")
+    expect(reply["content"]["status"] in ("ok", "error"), f"queued cell answered: {reply['content']}")
+    if reply["content"]["status"] == "error":
+        expect(reply["content"]["ename"] == "Interrupted", f"queued cell error {reply['content']}")
+    reply, iopub = k.run("before6")
+    ok_reply(reply, "cell after freeing the worker")
+    expect(results(iopub)[0]["data"]["text/plain"] == "'kept'", "state kept")
+
+
+def check_exit_in_cell_resets(k, args):
+    k.run("const beforeExit = 1;")
+    reply, iopub = k.run("process.exit(3)")
+    c = reply["content"]
+    expect(c["status"] == "error" and c["ename"] == "KernelStateReset", f"reply {c}")
+    expect("kernel state was reset" in c["evalue"], f"says plainly that state was reset: {c['evalue']}")
+    expect(k.km.is_alive(), "the kernel process survives process.exit() in a cell")
+    reply, _ = k.run("beforeExit")
+    expect(reply["content"]["status"] == "error" and "Cannot find name 'beforeExit'" in reply["content"]["evalue"], f"fresh context after the reset: {reply['content']}")
+    reply, iopub = k.run("1 + 1")
+    ok_reply(reply, "cell after the reset")
+    expect(results(iopub)[0]["data"]["text/plain"] == "2", f"result after reset: {results(iopub)}")
+
+
 def check_comm(k, args):
     msg_id = k.request("comm_info_request", {})
     reply = k.reply(msg_id)
@@ -505,6 +562,7 @@ CHECKS = [
     ("async_output_parent", check_async_output_parent),
     ("display_bridge", check_display_bridge),
     ("library_display", check_library_display),
+    ("variables_across_cells", check_variables_across_cells),
     ("compile_error", check_compile_error),
     ("runtime_error", check_runtime_error),
     ("next_cell_after_error", check_next_cell_after_error),
@@ -515,6 +573,9 @@ CHECKS = [
     ("interrupt_message_sync", check_interrupt_message_sync),
     ("interrupt_message_after_await", check_interrupt_message_after_await),
     ("interrupt_awaiting", check_interrupt_awaiting),
+    ("interrupt_with_async_hooks", check_interrupt_with_async_hooks),
+    ("interrupt_background_loop", check_interrupt_background_loop),
+    ("exit_in_cell_resets", check_exit_in_cell_resets),
     ("comm", check_comm),
     ("history", check_history),
     ("is_complete", check_is_complete),
