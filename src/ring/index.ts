@@ -29,7 +29,7 @@ export {
   fromBytes,
   equal,
 } from "./convert";
-export { randomSeed, sample, expand, SEED_BYTES } from "./prg";
+export { randomSeed, sample, expand, xorKeystream, SEED_BYTES } from "./prg";
 export {
   add,
   sub,
@@ -47,11 +47,22 @@ export {
 } from "./elementwise";
 export { matmul, conv2d, extractPatches } from "./linalg";
 export { reshape, transpose, slice, concat, split, broadcastTo, expandDims, gather } from "./shape-ops";
-export { andMasks, andCombine, andCorrection, type BitOperand } from "./and-gates";
+export {
+  andMasks,
+  andCombine,
+  andCorrection,
+  expandTriple,
+  type BitOperand,
+  type BinaryTriple,
+  type SeededTriple,
+  type TensorTriple,
+} from "./and-gates";
 export { sum } from "./reduce";
 export { shapes } from "./shapes";
 export type { Shape, Padding, Conv2dOptions, PoolOptions } from "./shapes";
 export { activeKernels } from "./kernels";
+
+export { claimHeadroom } from "./wire";
 
 // Side effect: registers the wire form of RingTensor with the message codec.
 import "./wire";

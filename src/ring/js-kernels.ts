@@ -4,7 +4,7 @@
  * Storing a BigInt into a BigInt64Array reduces it mod 2^64 (two's complement),
  * so each kernel computes the exact integer result and lets the store wrap it.
  */
-import type { MatmulDims, RingKernels, ShiftedWords } from "./kernels";
+import type { Encrypt, MatmulDims, RingKernels, ShiftedWords } from "./kernels";
 import type { WindowGeometry } from "./shapes";
 
 type Binary = (x: bigint, y: bigint) => bigint;
@@ -95,51 +95,45 @@ function conv2d(x: BigInt64Array, w: BigInt64Array, g: WindowGeometry, outChanne
 }
 
 /** The shifted operands end to end. */
-function shiftedRun(parts: readonly ShiftedWords[], length: number): BigInt64Array {
-  const out = new BigInt64Array(length);
-  let at = 0;
-  for (const { data, shift } of parts) {
-    const s = BigInt(shift);
-    for (let i = 0; i < data.length; i++) out[at++] = data[i] << s;
-  }
-  return out;
+function shiftedRun(parts: readonly ShiftedWords[]): bigint[] {
+  return parts.flatMap(({ data, shift }) => Array.from(data, (v) => BigInt.asIntN(64, v << BigInt(shift))));
 }
 
-function xorAll(arrays: readonly BigInt64Array[], from: number, length: number): BigInt64Array {
-  const out = new BigInt64Array(length);
-  for (const x of arrays) for (let i = 0; i < length; i++) out[i] ^= x[from + i];
-  return out;
+/** [skip zero bytes, the words], as bytes. */
+function laidOut(skip: number, words: readonly bigint[]): Uint8Array {
+  const bytes = new Uint8Array(skip + 8 * words.length);
+  new BigInt64Array(bytes.buffer, skip, words.length).set(words);
+  return bytes;
 }
 
-function andMask(xs: readonly ShiftedWords[], ys: readonly ShiftedWords[], a: BigInt64Array, b: BigInt64Array): BigInt64Array {
-  const m = a.length;
-  const x = shiftedRun(xs, m);
-  const y = shiftedRun(ys, m);
-  const out = new BigInt64Array(2 * m);
-  for (let i = 0; i < m; i++) {
-    out[i] = x[i] ^ a[i];
-    out[m + i] = y[i] ^ b[i];
-  }
-  return out;
+function xorAll(arrays: readonly BigInt64Array[], length: number): bigint[] {
+  return Array.from({ length }, (_, i) => arrays.reduce((acc, x) => acc ^ x[i], 0n));
 }
 
-function andCombine(masked: readonly BigInt64Array[], a: BigInt64Array, b: BigInt64Array, c: BigInt64Array, withProduct: boolean): BigInt64Array {
-  const m = a.length;
-  const e = xorAll(masked, 0, m);
-  const f = xorAll(masked, m, m);
-  const out = new BigInt64Array(m);
-  for (let i = 0; i < m; i++) out[i] = c[i] ^ (e[i] & b[i]) ^ (a[i] & f[i]) ^ (withProduct ? e[i] & f[i] : 0n);
-  return out;
+function andMask(xs: readonly ShiftedWords[], ys: readonly ShiftedWords[], skip: number, encrypt: Encrypt): Uint8Array {
+  return encrypt(laidOut(skip, [...shiftedRun(xs), ...shiftedRun(ys)]));
 }
 
-function andCorrection(as: readonly BigInt64Array[], bs: readonly BigInt64Array[], cs: readonly BigInt64Array[]): BigInt64Array {
-  const m = as[0]!.length;
-  const a = xorAll(as, 0, m);
-  const b = xorAll(bs, 0, m);
-  const c = xorAll(cs, 0, m);
-  const out = new BigInt64Array(m);
-  for (let i = 0; i < m; i++) out[i] = (a[i] & b[i]) ^ c[i];
-  return out;
+function andCombine(
+  es: readonly BigInt64Array[], fs: readonly BigInt64Array[],
+  xs: readonly ShiftedWords[], ys: readonly ShiftedWords[],
+  c: BigInt64Array | Encrypt, skip: number, withProduct: boolean, addend?: BigInt64Array,
+): Uint8Array {
+  const x = shiftedRun(xs);
+  const y = shiftedRun(ys);
+  const e = xorAll(es, x.length);
+  const f = xorAll(fs, x.length);
+  const t = x.map((xi, i) => {
+    const a = es[0][i] ^ xi;
+    const b = fs[0][i] ^ y[i];
+    const extra = (withProduct ? e[i] & f[i] : 0n) ^ (addend && i < addend.length ? addend[i] : 0n);
+    return (e[i] & b) ^ (a & f[i]) ^ extra;
+  });
+  return typeof c === "function" ? c(laidOut(skip, t)) : laidOut(0, t.map((v, i) => v ^ c[i]));
+}
+
+function andCorrection(a: BigInt64Array, b: BigInt64Array, skip: number, encrypt: Encrypt): Uint8Array {
+  return encrypt(laidOut(skip, Array.from(a, (v, i) => v & b[i])));
 }
 
 /** The reference kernels (selected by `withConfig({ ringKernels: "js" }, ...)`). */

@@ -22,6 +22,13 @@ export interface MatmulDims {
   bStride: number;
 }
 
+/**
+ * Bytes XORed with a keystream (AES-CTR, see prg.ts keystreamXor), in a new
+ * buffer. It may be handed a view of a kernel's scratch memory: it reads it
+ * before returning, keeps no reference and runs no ring kernel meanwhile.
+ */
+export type Encrypt = (plain: Uint8Array) => Uint8Array;
+
 /** `data << shift` (0 <= shift <= 63): one operand of the fused AND kernels. */
 export interface ShiftedWords {
   data: BigInt64Array;
@@ -61,18 +68,27 @@ export interface RingKernels {
   /** Views x as [outer, r, inner] and sums over r: [outer, inner]. */
   sumAxis(x: BigInt64Array, outer: number, r: number, inner: number): BigInt64Array;
   /**
-   * The masks a batch of Beaver ANDs opens. X is the xs (each shifted left by its
-   * shift) end to end, Y the same of the ys, both as long as a and b (m words):
-   * returns [X ^ a, Y ^ b] (2m words).
+   * The masks of a batch of Beaver ANDs. Lays out [`skip` zero bytes, X, Y],
+   * X the xs (each shifted left by its shift) end to end and Y the same of the
+   * ys, and returns `encrypt` of it: past `skip`, [X ^ a, Y ^ b] for the a and
+   * b of encrypt's keystream. Every `skip` is a multiple of 8.
    */
-  andMask(xs: readonly ShiftedWords[], ys: readonly ShiftedWords[], a: BigInt64Array, b: BigInt64Array): BigInt64Array;
+  andMask(xs: readonly ShiftedWords[], ys: readonly ShiftedWords[], skip: number, encrypt: Encrypt): Uint8Array;
   /**
-   * After the masks are opened: [E, F] is the XOR of `masked` (2m words each);
-   * returns c ^ (E & b) ^ (a & F), and ^ (E & F) too when `withProduct` (m words).
+   * A holder's share once the masks are opened: E is the XOR of the es and F
+   * of the fs (every holder's masks, this holder's first: es[0] = X ^ a and
+   * fs[0] = Y ^ b, which give back its a and b). With
+   * t = (E & b) ^ (a & F), ^ (E & F) when `withProduct`, ^ `addend` over its
+   * first addend.length words when one is given, returns [`skip` zero bytes, t]
+   * through `c` when it is a keystream (c's), else t ^ c (then skip is 0).
    */
-  andCombine(masked: readonly BigInt64Array[], a: BigInt64Array, b: BigInt64Array, c: BigInt64Array, withProduct: boolean): BigInt64Array;
-  /** (XOR of as) & (XOR of bs) ^ (XOR of cs), all of one length: a binary triple's last share of c. */
-  andCorrection(as: readonly BigInt64Array[], bs: readonly BigInt64Array[], cs: readonly BigInt64Array[]): BigInt64Array;
+  andCombine(
+    es: readonly BigInt64Array[], fs: readonly BigInt64Array[],
+    xs: readonly ShiftedWords[], ys: readonly ShiftedWords[],
+    c: BigInt64Array | Encrypt, skip: number, withProduct: boolean, addend?: BigInt64Array,
+  ): Uint8Array;
+  /** The dealer's side: returns `encrypt` of [`skip` zero bytes, a & b]. */
+  andCorrection(a: BigInt64Array, b: BigInt64Array, skip: number, encrypt: Encrypt): Uint8Array;
 }
 
 /**

@@ -1,16 +1,17 @@
 /**
  * Randomness for sharing: fresh uniform tensors from the OS source, and a
  * seeded PRG (AES-128 in counter mode) so a dealer can send a 16-byte seed in
- * place of a whole tensor of masks.
+ * place of a whole tensor of masks, expanded into a tensor (`expand`) or
+ * applied to bytes (`xorKeystream`).
  */
-import { createCipheriv, randomBytes, randomFillSync } from "node:crypto";
+import { createCipheriv, randomBytes, randomFillSync, type Cipher } from "node:crypto";
 import { argumentError, checkShape, describe, size, type Shape } from "./shapes";
 import { RingTensor } from "./tensor";
 
 /** Bytes of a PRG seed (an AES-128 key). */
 export const SEED_BYTES = 16;
 
-/** randomFillSync fills at most 2^31 - 1 bytes per call. */
+/** randomFillSync fills, and a cipher update takes, at most 2^31 - 1 bytes per call. */
 const MAX_FILL = 2 ** 30;
 
 /** Keystream bytes expanded per cipher call; a longer tensor takes several. */
@@ -71,36 +72,90 @@ export function sample(shape: Shape): RingTensor {
  */
 export function expand(seed: Uint8Array, shape: Shape, stream: number | bigint = 0): RingTensor {
   const s = checkShape(shape, "expand");
-  if (!(seed instanceof Uint8Array) || seed.byteLength !== SEED_BYTES) {
-    throw argumentError(
-      `expand: expected a ${SEED_BYTES}-byte Uint8Array seed (from randomSeed()), got ${describe(seed)}` +
-        `${seed instanceof Uint8Array ? ` of ${seed.byteLength} bytes` : ""}.`,
-      { op: "expand" },
-    );
-  }
-  const id = typeof stream === "bigint" ? stream : Number.isSafeInteger(stream) ? BigInt(stream) : -1n;
-  if (id < 0n || id >= 1n << 64n) {
-    throw argumentError(`expand: expected a stream id in [0, 2^64), got ${describe(stream)}.`, { op: "expand" });
-  }
-  const iv = Buffer.alloc(16);
-  iv.writeBigUInt64BE(id, 0);
-  const cipher = createCipheriv("aes-128-ctr", seed, iv);
+  const cipher = cipherFor(seed, stream, "expand");
   const bytes = size(s) * 8;
   // Encrypting zeros yields the raw keystream. In one piece, the cipher's own output
   // buffer becomes the tensor; a longer stream goes in chunks into one array.
-  if (bytes <= KEYSTREAM_CHUNK) {
-    const stream = cipher.update(zeroBytes(bytes));
-    if (stream.byteOffset % 8 === 0 && stream.byteLength === bytes) {
-      return new RingTensor(new BigInt64Array(stream.buffer, stream.byteOffset, bytes / 8), s);
-    }
-    const data = new BigInt64Array(bytes / 8);
-    new Uint8Array(data.buffer).set(stream);
-    return new RingTensor(data, s);
-  }
+  if (bytes <= KEYSTREAM_CHUNK) return new RingTensor(words(cipher.update(zeroBytes(bytes))), s);
   const data = new BigInt64Array(bytes / 8);
   const out = new Uint8Array(data.buffer);
   for (let at = 0; at < bytes; at += KEYSTREAM_CHUNK) {
     out.set(cipher.update(zeroBytes(Math.min(KEYSTREAM_CHUNK, bytes - at))), at);
   }
   return new RingTensor(data, s);
+}
+
+/**
+ * `plain` XORed with the keystream of `expand(seed, ., stream)` (AES-128-CTR
+ * encryption), in a new buffer: for kernels that lay out the values to mask
+ * and let the cipher mask them, so that the keystream is never stored apart.
+ *
+ * @example
+ * ```ts
+ * const masked = xorKeystream(seed, 0, toBytes(x)); // toBytes(x) ^ toBytes(expand(seed, x.shape, 0))
+ * ```
+ */
+export function xorKeystream(seed: Uint8Array, stream: number | bigint, plain: Uint8Array): Uint8Array {
+  return keystreamXor(seed, stream)(plain);
+}
+
+/**
+ * xorKeystream piece by piece: each call masks the next bytes with the
+ * keystream that follows the previous call's.
+ *
+ * @example
+ * ```ts
+ * const mask = keystreamXor(seed, 0);
+ * const head = mask(first);
+ * const tail = mask(second);   // head, tail = xorKeystream(seed, 0, first ++ second)
+ * ```
+ */
+export function keystreamXor(seed: Uint8Array, stream: number | bigint): (plain: Uint8Array) => Uint8Array {
+  const cipher = cipherFor(seed, stream, "xorKeystream");
+  return (plain) => {
+    if (!(plain instanceof Uint8Array)) throw argumentError(`xorKeystream: expected the bytes to mask as a Uint8Array, got ${describe(plain)}.`, { op: "xorKeystream" });
+    if (plain.byteLength <= MAX_FILL) return cipher.update(plain);
+    const out = new Uint8Array(plain.byteLength);
+    for (let at = 0; at < plain.byteLength; at += MAX_FILL) out.set(cipher.update(plain.subarray(at, at + MAX_FILL)), at);
+    return out;
+  };
+}
+
+/**
+ * The keystream itself, `bytes` long (xorKeystream of zeros), in a new buffer.
+ *
+ * @example
+ * ```ts
+ * keystream(seed, 1, 16); // the bytes of expand(seed, [2], 1)
+ * ```
+ */
+export function keystream(seed: Uint8Array, stream: number | bigint, bytes: number): Uint8Array {
+  if (bytes <= KEYSTREAM_CHUNK) return xorKeystream(seed, stream, zeroBytes(bytes));
+  return new Uint8Array(expand(seed, [bytes / 8], stream).data.buffer);
+}
+
+/** AES-128-CTR keyed by `seed`, counter block = stream (big-endian u64) || block index (u64). */
+function cipherFor(seed: Uint8Array, stream: number | bigint, op: string): Cipher {
+  if (!(seed instanceof Uint8Array) || seed.byteLength !== SEED_BYTES) {
+    throw argumentError(
+      `${op}: expected a ${SEED_BYTES}-byte Uint8Array seed (from randomSeed()), got ${describe(seed)}` +
+        `${seed instanceof Uint8Array ? ` of ${seed.byteLength} bytes` : ""}.`,
+      { op },
+    );
+  }
+  const id = typeof stream === "bigint" ? stream : Number.isSafeInteger(stream) ? BigInt(stream) : -1n;
+  if (id < 0n || id >= 1n << 64n) {
+    throw argumentError(`${op}: expected a stream id in [0, 2^64), got ${describe(stream)}.`, { op });
+  }
+  const iv = Buffer.alloc(16);
+  iv.writeBigUInt64BE(id, 0);
+  return createCipheriv("aes-128-ctr", seed, iv);
+}
+
+/** Keystream bytes as elements: in place when aligned (the cipher's output is a fresh buffer), else copied. */
+function words(bytes: Uint8Array): BigInt64Array {
+  if (bytes.byteOffset % 8 === 0) return new BigInt64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  const data = new BigInt64Array(bytes.byteLength / 8);
+  new Uint8Array(data.buffer).set(bytes);
+  return data;
 }

@@ -1,12 +1,9 @@
 /**
- * The fast kernels: the same contract as the JS reference, run in build/ring.wasm,
- * except the fused AND kernels, which run in JavaScript over 32-bit words
- * (word-kernels.ts).
+ * The WebAssembly kernels: the same contract as the JS reference, run in build/ring.wasm.
  */
-import type { MatmulDims, RingKernels } from "./kernels";
+import type { Encrypt, MatmulDims, RingKernels, ShiftedWords } from "./kernels";
 import type { WindowGeometry } from "./shapes";
 import { RingWasm, type RingWasmExports } from "./wasm-module";
-import { wordKernels } from "./word-kernels";
 
 type ArrayKernel = (a: number, b: number, out: number, n: number) => void;
 type ScalarKernel = (a: number, k: bigint, out: number, n: number) => void;
@@ -55,6 +52,27 @@ function makeKernels(wasm: RingWasm): RingKernels {
       g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW,
       padValue,
     );
+
+  /** Copies parts end to end into wasm memory at `at`, each shifted left, and XORed with the words at `mask` when given. */
+  const placeRun = (buffer: ArrayBuffer, parts: readonly ShiftedWords[], at: number, mask?: number): void => {
+    let offset = 0;
+    for (const { data, shift } of parts) {
+      put(buffer, at + offset, data);
+      if (mask !== undefined) ex().shlXor(at + offset, shift, mask + offset, at + offset, data.length);
+      else if (shift > 0) ex().shl(at + offset, shift, at + offset, data.length);
+      offset += 8 * data.length;
+    }
+  };
+
+  /** The XOR of arrays[1..] into wasm memory at `at` (zeros when there are none); `temp` is scratch for a third holder on. */
+  const foldOthers = (buffer: ArrayBuffer, arrays: readonly BigInt64Array[], at: number, temp: number, m: number): void => {
+    if (arrays.length === 1) new Uint8Array(buffer, at, 8 * m).fill(0);
+    else put(buffer, at, arrays[1]!);
+    for (const more of arrays.slice(2)) {
+      put(buffer, temp, more);
+      ex().xor(at, temp, at, m);
+    }
+  };
 
   const addScalar: ScalarKernel = (a, k, out, n) => ex().addScalar(a, k, out, n);
   const mulScalar: ScalarKernel = (a, k, out, n) => ex().mulScalar(a, k, out, n);
@@ -122,9 +140,67 @@ function makeKernels(wasm: RingWasm): RingKernels {
       return wasm.call([x], outLength, ([px], out) => ex().sumAxis(px, out, outer, r, inner));
     },
 
-    // Bitwise only, so plain JavaScript over 32-bit words: no copies into and out of wasm memory.
-    ...wordKernels,
+    andMask(xs: readonly ShiftedWords[], ys: readonly ShiftedWords[], skip: number, encrypt: Encrypt): Uint8Array {
+      const bytes = skip + 8 * (runLength(xs) + runLength(ys));
+      return wasm.withMemory([bytes], ([plain], buffer) => {
+        new Uint8Array(buffer, plain!, skip).fill(0);
+        placeRun(buffer, xs, plain! + skip);
+        placeRun(buffer, ys, plain! + skip + 8 * runLength(xs));
+        return encrypt(new Uint8Array(buffer, plain!, bytes));
+      });
+    },
+
+    andCombine(
+      es: readonly BigInt64Array[], fs: readonly BigInt64Array[],
+      xs: readonly ShiftedWords[], ys: readonly ShiftedWords[],
+      c: BigInt64Array | Encrypt, skip: number, withProduct: boolean, addend?: BigInt64Array,
+    ): Uint8Array {
+      const m = es[0]!.length;
+      const cWords = typeof c === "function" ? undefined : c;
+      const tSkip = cWords ? 0 : skip;
+      const words = 8 * m;
+      const regions = [words, words, words, words, words, words, tSkip + words, cWords ? words : 0, 8 * (addend?.length ?? 0), es.length > 2 ? words : 0];
+      return wasm.withMemory(regions, ([e0, e1, f0, f1, a, b, t, pc, pAddend, temp], buffer) => {
+        put(buffer, e0!, es[0]!);
+        put(buffer, f0!, fs[0]!);
+        foldOthers(buffer, es, e1!, temp!, m);
+        foldOthers(buffer, fs, f1!, temp!, m);
+        // This holder's a and b, back from its masks: a = e0 ^ X, b = f0 ^ Y.
+        placeRun(buffer, xs, a!, e0!);
+        placeRun(buffer, ys, b!, f0!);
+        if (cWords) put(buffer, pc!, cWords);
+        const out = t! + tSkip;
+        ex().andCombine(e0!, e1!, f0!, f1!, a!, b!, cWords ? pc! : 0, withProduct ? -1n : 0n, out, m);
+        if (addend && addend.length > 0) {
+          put(buffer, pAddend!, addend);
+          ex().xor(out, pAddend!, out, addend.length);
+        }
+        if (cWords) return new Uint8Array(buffer.slice(out, out + words));
+        new Uint8Array(buffer, t!, tSkip).fill(0);
+        return (c as Encrypt)(new Uint8Array(buffer, t!, tSkip + words));
+      });
+    },
+
+    andCorrection(a: BigInt64Array, b: BigInt64Array, skip: number, encrypt: Encrypt): Uint8Array {
+      const m = a.length;
+      return wasm.withMemory([8 * m, 8 * m, skip + 8 * m], ([pa, pb, t], buffer) => {
+        put(buffer, pa!, a);
+        put(buffer, pb!, b);
+        new Uint8Array(buffer, t!, skip).fill(0);
+        ex().and(pa!, pb!, t! + skip, m);
+        return encrypt(new Uint8Array(buffer, t!, skip + 8 * m));
+      });
+    },
   };
+}
+
+function runLength(parts: readonly ShiftedWords[]): number {
+  return parts.reduce((n, p) => n + p.data.length, 0);
+}
+
+/** Copies `data` into wasm memory at byte offset `at`. */
+function put(buffer: ArrayBuffer, at: number, data: BigInt64Array): void {
+  new BigInt64Array(buffer, at, data.length).set(data);
 }
 
 /** Rounds an element count up to keep the next buffer 16-byte aligned. */

@@ -43,6 +43,9 @@ export interface RingWasmExports {
     outH: number, outW: number, padValue: bigint,
   ): void;
   sumAxis(x: number, out: number, outer: number, r: number, inner: number): void;
+  shlXor(src: number, shift: number, mask: number, out: number, n: number): void;
+  /** c = 0: no c. */
+  andCombine(e0: number, e1: number, f0: number, f1: number, a: number, b: number, c: number, product: bigint, out: number, n: number): void;
 }
 
 /** The slice of the WebAssembly JS API used here (the project's lib settings omit its types). */
@@ -149,6 +152,23 @@ export class RingWasm {
     const after = this.exports.memory.buffer; // the same buffer: kernels never grow memory
     const result = new BigInt64Array(after.slice(outPtr, outPtr + outLength * 8));
     if (after.byteLength > this.retainBytes) this.instance = instantiate(this.module);
+    return result;
+  }
+
+  /**
+   * Lays out regions of `regionBytes` each (16-byte aligned) from the heap
+   * base, growing the memory as needed, and runs `fn` with their offsets and
+   * the memory's buffer: for kernels that fill memory themselves and hand
+   * views of it to other code (a cipher) before they return. Nothing outlives
+   * the call, and `fn` must not run other ring kernels meanwhile.
+   */
+  withMemory<T>(regionBytes: readonly number[], fn: (ptrs: number[], buffer: ArrayBuffer) => T): T {
+    this.top = this.base;
+    const ptrs = regionBytes.map((bytes) => this.alloc(Math.ceil(bytes / 8)));
+    this.reserve(this.top);
+    const buffer = this.exports.memory.buffer;
+    const result = fn(ptrs, buffer);
+    if (buffer.byteLength > this.retainBytes) this.instance = instantiate(this.module);
     return result;
   }
 

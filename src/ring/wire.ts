@@ -1,6 +1,11 @@
 /**
  * The wire form of a RingTensor (MessagePack extension 20):
  * rank (u8), each dimension (u32 LE), then the raw little-endian int64 values.
+ *
+ * And headroom: ring ops whose result is about to be sent (the masks of a
+ * Beaver AND, a dealer's correction) leave spare bytes in front of its data,
+ * so that a frame encoder can write its header there and send the tensor's
+ * bytes where they lie instead of copying them.
  */
 import { registerExtension } from "../core/codec";
 import { CommunicationError, ErrorCode } from "../core/errors";
@@ -36,3 +41,39 @@ registerExtension(
     return new RingTensor(data, shape);
   },
 );
+
+/** Buffers with spare bytes in front of a tensor's data: buffer -> the data's byte offset. */
+const headroom = new WeakMap<ArrayBufferLike, number>();
+
+/**
+ * Marks the bytes of `data`'s buffer before `data` as spare: nothing reads
+ * them, and one wire encoder may claim them (`claimHeadroom`).
+ *
+ * @example
+ * ```ts
+ * const bytes = new Uint8Array(256 + 8 * n);
+ * const data = new BigInt64Array(bytes.buffer, 256, n);
+ * reserveHeadroom(data);
+ * ```
+ */
+export function reserveHeadroom(data: BigInt64Array): void {
+  if (data.byteOffset > 0) headroom.set(data.buffer, data.byteOffset);
+}
+
+/**
+ * The `bytes` in front of `t`'s data and the data itself, as one view for a
+ * frame whose header is written into those bytes; undefined when `t` has no
+ * (or too little) headroom. Each headroom is given out once.
+ *
+ * @example
+ * ```ts
+ * const frame = claimHeadroom(t, 64);
+ * if (frame) { frame.set(header); send(frame); } else send(copyWithHeader(t));
+ * ```
+ */
+export function claimHeadroom(t: RingTensor, bytes: number): Uint8Array | undefined {
+  const at = headroom.get(t.data.buffer);
+  if (at === undefined || at !== t.data.byteOffset || bytes > at) return undefined;
+  headroom.delete(t.data.buffer);
+  return new Uint8Array(t.data.buffer, at - bytes, bytes + t.data.byteLength);
+}

@@ -6,7 +6,7 @@
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { CommunicationError, ErrorCode, type SerializedError } from "../core/errors";
 import type { PeerFrame } from "../mpc/communicator";
-import { RingTensor } from "../ring";
+import { claimHeadroom, fromBytes, toBytes } from "../ring";
 import type { Command, StoredValue } from "../tensors/handle";
 
 /** Client to worker. `rid` marks requests that expect a reply. */
@@ -69,8 +69,9 @@ export function decodeReply(bytes: Uint8Array): Reply {
 
 /**
  * A party-to-party frame on the wire: a small MessagePack header, then the
- * tensors' raw bytes, so that the (large) protocol values are copied once on
- * each side and read in place when they arrive aligned.
+ * tensors' raw bytes, so that the (large) protocol values are copied at most
+ * once by the sender (not at all when the tensor comes with headroom for the
+ * header, see ring/wire.ts) and read in place when they arrive aligned.
  *
  *   u32 LE       H, the header's length in bytes
  *   H bytes      MessagePack {k: kind, f: from, t: tag, s: the tensors' shapes, m?: meta}
@@ -95,13 +96,17 @@ const alignUp = (n: number) => Math.ceil(n / 8) * 8;
 export function encodeFrame(frame: PeerFrame): Uint8Array {
   const header = encodeMessage({ k: frame.kind, f: frame.from, t: frame.tag, s: frame.tensors.map((t) => [...t.shape]), m: frame.meta } satisfies FrameHeader);
   const start = alignUp(LENGTH_BYTES + header.byteLength);
-  const out = new Uint8Array(start + frame.tensors.reduce((n, t) => n + t.data.byteLength, 0));
-  new DataView(out.buffer).setUint32(0, header.byteLength, true);
+  // A lone tensor made with headroom (the masks of an AND) is sent where it lies, header in front.
+  const inPlace = frame.tensors.length === 1 ? claimHeadroom(frame.tensors[0]!, start) : undefined;
+  const out = inPlace ?? new Uint8Array(start + frame.tensors.reduce((n, t) => n + 8 * t.size, 0));
+  new DataView(out.buffer, out.byteOffset).setUint32(0, header.byteLength, true);
   out.set(header, LENGTH_BYTES);
+  out.fill(0, LENGTH_BYTES + header.byteLength, start);
+  if (inPlace) return out;
   let at = start;
-  for (const { data } of frame.tensors) {
-    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
-    at += data.byteLength;
+  for (const t of frame.tensors) {
+    out.set(toBytes(t), at);
+    at += 8 * t.size;
   }
   return out;
 }
@@ -109,7 +114,7 @@ export function encodeFrame(frame: PeerFrame): Uint8Array {
 /**
  * Decodes and checks a frame; a bad one throws MALFORMED_MESSAGE. The tensors
  * are views of `bytes` when their data lies 8-byte aligned there (as in
- * process), else of one copy; either way the frame's bytes must not change
+ * process), else copies (ring.fromBytes): the frame's bytes must not change
  * afterwards.
  */
 export function decodeFrame(bytes: Uint8Array): PeerFrame {
@@ -135,13 +140,8 @@ export function decodeFrame(bytes: Uint8Array): PeerFrame {
   if (start > bytes.byteLength || bytes.byteLength - start !== dataBytes) {
     throw malformed(`a peer frame with ${dataBytes} bytes of tensor data after the header`, `${Math.max(0, bytes.byteLength - start)} bytes`);
   }
-  const body = (bytes.byteOffset + start) % 8 === 0 ? bytes.subarray(start) : new Uint8Array(bytes.subarray(start));
-  let at = body.byteOffset;
-  const tensors = header.s.map((shape, i) => {
-    const data = new BigInt64Array(body.buffer, at, sizes[i]!);
-    at += data.byteLength;
-    return new RingTensor(data, shape);
-  });
+  let at = start;
+  const tensors = header.s.map((shape, i) => fromBytes(bytes.subarray(at, (at += 8 * sizes[i]!)), shape));
   return { kind: header.k!, from: header.f, tag: header.t, tensors, meta: header.m };
 }
 

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeEach, describe, expect, it } from "vitest";
 import * as sy from "../../src";
+import { withConfig } from "../../src/core/config";
 import { PartyContext, type PartyStats } from "../../src/mpc/context";
 import { argmax } from "../../src/mpc/protocols/argmax";
 import { b2a } from "../../src/mpc/protocols/b2a";
@@ -97,6 +98,21 @@ describe("ltz: A2B with a Kogge-Stone adder", () => {
     const peerBytes = events.filter((e) => e.channel === "peer" && e.from !== "dan" && e.to !== "dan").reduce((a, e) => a + e.bytes.byteLength, 0);
     expect(peerBytes / (2 * n)).toBeGreaterThanOrEqual(200);
     expect(peerBytes / (2 * n)).toBeLessThan(202);
+  });
+
+  it("runs the same on the JS reference kernels, and sends each AND's masks without copying them", async () => {
+    const rng = new Rng(12);
+    const x = ring.concat([ring.fromBigInts(SPECIAL, [SPECIAL.length]), randomRing(rng, 40)], 0);
+    const { results } = await withConfig({ ringKernels: "js" }, () => runParties(["bob", "charlie"], [share(x, 2)], (ctx, [mine]) => ltz(ctx, mine!)));
+    expect(bigints(reconstruct(results))).toEqual(bigints(x).map((v) => (v < 0n ? 1n : 0n)));
+    // The masks of an AND and the dealer's corrections leave with their header written in front of them:
+    // the frame is a view into a larger buffer (the tensor's own), not a copy.
+    const andFrames = events.filter((e) => e.channel === "peer" && decodeFrame(e.bytes).tag.includes(":and.ltz"));
+    expect(andFrames.length).toBe(2 * 7);
+    expect(andFrames.every((e) => e.bytes.byteOffset > 0)).toBe(true);
+    const corrections = events.filter((e) => e.from === "dan" && decodeFrame(e.bytes).tag.includes("triple.and"));
+    expect(corrections.length).toBe(7);
+    expect(corrections.every((e) => e.bytes.byteOffset > 0)).toBe(true);
   });
 
   it("keeps the shape of its input, including scalars", async () => {

@@ -61,8 +61,10 @@ describe("randomness", () => {
     expect(Buffer.from(toBytes(t)).equals(keystream)).toBe(true);
     // A longer request extends a shorter one (same keystream prefix).
     expect(ring.toBigInts(ring.slice(ring.expand(seed, [3000], 3), [0], [4]))).toEqual(ring.toBigInts(t));
-    // Large requests cross the internal chunk boundary.
-    const big = ring.expand(seed, [300_000], 3);
+    // Large requests cross the internal chunk boundary (8 MiB of keystream per cipher call).
+    const big = ring.expand(seed, [1_100_000], 3);
     expect(ring.toBigInts(ring.slice(big, [0], [4]))).toEqual(ring.toBigInts(t));
+    const direct = createCipheriv("aes-128-ctr", seed, iv).update(Buffer.alloc(8 * 1_100_000));
+    expect(Buffer.from(toBytes(big)).equals(direct)).toBe(true);
   });
 });

@@ -6,9 +6,10 @@
  * 1. view x0 and x1 as binary-shared words (holder 0 holds x0 and 0, holder 1
  *    holds 0 and x1): p = x0 ^ x1 is local, g = x0 & x1 is one AND round;
  * 2. six Kogge-Stone levels (shifts 1, 2, 4, 8, 16, 32): g ^= p & (g << k),
- *    p &= p << k, both ANDs of a level in one round (the last needs g only);
- *    then g holds at bit j the carry out of bits 0..j;
- * 3. the sign bit of x0 + x1 is p[63] ^ g[62], XOR-shared;
+ *    p &= p << k, both ANDs of a level in one round (the last needs g only;
+ *    the XOR into g is fused into the AND, binary-and.ts); then g holds at
+ *    bit j the carry out of bits 0..j;
+ * 3. the sign bit of x0 + x1 is p[63] ^ g[62], bit 63 of p ^ (g << 1), XOR-shared;
  * 4. convert it to additive shares (b2a.ts, 1 round).
  * Rounds: 8. Words sent per element by each holder: 2 + 5·4 + 2 + 1 = 25
  * (200 bytes). The result is an unscaled 0/1 ring value.
@@ -34,10 +35,10 @@ export async function ltz(ctx: PartyContext, x: ring.RingTensor): Promise<ring.R
     const lastLevel = k === KOGGE_STONE_SHIFTS[KOGGE_STONE_SHIFTS.length - 1];
     const pairs: Array<[ring.BitOperand, ring.BitOperand]> = [[p, { tensor: g!, shl: k }]];
     if (!lastLevel) pairs.push([p, { tensor: p, shl: k }]);
-    const [carry, propagate] = await andShared(ctx, pairs, `ltz.ks${k}`);
-    g = ring.xor(g!, carry!);
+    const [carried, propagate] = await andShared(ctx, pairs, `ltz.ks${k}`, g); // g ^ (p & (g << k)), p & (p << k)
+    g = carried;
     if (!lastLevel) p = propagate!;
   }
-  const signBit = ring.and(ring.xor(ring.shrLogical(p0, 63), ring.shrLogical(g!, 62)), ring.scalar(1n));
+  const signBit = ring.shrLogical(ring.xor(p0, ring.shl(g!, 1)), 63);
   return ring.reshape(await b2a(ctx, signBit), x.shape);
 }

@@ -49,6 +49,17 @@ export interface TripleShare {
   c: Promise<RingTensor>;
 }
 
+/**
+ * A party's share of a binary triple in the ring's form: tensors, or the PRG
+ * seed they expand from while the AND kernels run (see ring/and-gates.ts).
+ * When c is not part of `triple` (the last holder's share, from the dealer)
+ * it comes in `c`, possibly still on its way.
+ */
+export interface BinaryTripleShare {
+  triple: ring.BinaryTriple;
+  c: Promise<RingTensor | undefined>;
+}
+
 /** A party's share of random bits r: XOR shares of r (in bit 0) and additive shares of r. */
 export interface RandomBitsShare {
   binary: RingTensor;
@@ -56,8 +67,14 @@ export interface RandomBitsShare {
 }
 
 export interface MaterialSource {
-  /** A Beaver triple (additive) or a binary triple (XOR) for `spec`. */
+  /** A Beaver triple (additive) or a binary triple (XOR) for `spec`, as tensors. */
   triple(tag: string, spec: Extract<MaterialSpec, { kind: "beaver" | "binaryTriple" }>): Promise<TripleShare>;
+  /**
+   * The binary triple of `spec` in the form the AND kernels read: as cheap as
+   * the source can make it (a seed rather than tensors, for the dealer's
+   * holders). Same material, under the same tag, as `triple`.
+   */
+  binaryTriple(tag: string, spec: Extract<MaterialSpec, { kind: "binaryTriple" }>): Promise<BinaryTripleShare>;
   /** Random bits shared both ways, for binary-to-arithmetic conversion. */
   randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare>;
 }

@@ -9,7 +9,14 @@
  */
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
-import { beaverOutputShape, type MaterialSource, type MaterialSpec, type RandomBitsShare, type TripleShare } from "./provider";
+import {
+  beaverOutputShape,
+  type BinaryTripleShare,
+  type MaterialSource,
+  type MaterialSpec,
+  type RandomBitsShare,
+  type TripleShare,
+} from "./provider";
 
 /** One piece of material, by tag suffix within its run's scope. */
 export interface RecordedMaterial {
@@ -37,6 +44,12 @@ export class RecordingMaterialSource implements MaterialSource {
       };
     }
     return { a: ring.zeros(spec.shape), b: ring.zeros(spec.shape), c: Promise.resolve(ring.zeros(spec.shape)) };
+  }
+
+  async binaryTriple(tag: string, spec: Extract<MaterialSpec, { kind: "binaryTriple" }>): Promise<BinaryTripleShare> {
+    this.record(tag, spec);
+    const size = ring.shapes.size(spec.shape);
+    return { triple: { a: ring.zeros([size]), b: ring.zeros([size]), c: ring.zeros([size]) }, c: Promise.resolve(undefined) };
   }
 
   async randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare> {

@@ -8,6 +8,8 @@
  *    seeded with HMAC(K_i, t): holders 0..n-2 get all of it that way and send
  *    nothing; the last holder expands a and b the same way and asks the dealer
  *    for the one part that cannot be random, its share of c (or of the bits).
+ *    A binary triple is handed to the AND kernels as that seed, unexpanded
+ *    (binaryTriple): the cipher masks the operands with it directly.
  * 3. The dealer, knowing every K_i, expands all shares, computes
  *    c = op(sum a_i, sum b_i) and answers c_last = c - sum_{i<last} c_i.
  *
@@ -21,7 +23,15 @@ import { createHmac } from "node:crypto";
 import { ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
-import { applyBeaverOp, beaverOutputShape, type MaterialSource, type MaterialSpec, type RandomBitsShare, type TripleShare } from "./provider";
+import {
+  applyBeaverOp,
+  beaverOutputShape,
+  type BinaryTripleShare,
+  type MaterialSource,
+  type MaterialSpec,
+  type RandomBitsShare,
+  type TripleShare,
+} from "./provider";
 
 /** Derives the 16-byte PRG seed of one piece of material from a holder's key. */
 function seedFor(key: Uint8Array, tag: string): Uint8Array {
@@ -55,6 +65,11 @@ class MaskCache {
   }
 }
 
+/** A holder's binary triple as the seed it expands from (the ring's layout, see ring/and-gates.ts). */
+function seededTriple(seed: Uint8Array, spec: Extract<MaterialSpec, { kind: "binaryTriple" }>): ring.SeededTriple {
+  return { seed, length: ring.shapes.size(spec.shape) };
+}
+
 /** The parts of a holder's share that come from its PRG (c only for non-last holders). */
 function expandShare(key: Uint8Array, tag: string, spec: MaterialSpec, withCorrelated: boolean, masks: MaskCache): ring.RingTensor[] {
   const seed = seedFor(key, tag);
@@ -68,10 +83,8 @@ function expandShare(key: Uint8Array, tag: string, spec: MaterialSpec, withCorre
       return parts;
     }
     case "binaryTriple": {
-      // a, b (and c) from one stream, end to end: one cipher call for the whole share.
-      const count = withCorrelated ? 3 : 2;
-      const stream = ring.expand(seed, [count, ...spec.shape], 0);
-      return ring.split(stream, Array(count).fill(stream.size / count)).map((t) => ring.reshape(t, spec.shape));
+      const { a, b, c } = ring.expandTriple(seededTriple(seed, spec), withCorrelated);
+      return [a, b, ...(c ? [c] : [])].map((t) => ring.reshape(t, spec.shape));
     }
     case "randomBits":
       return withCorrelated ? [lowBit(ring.expand(seed, spec.shape, 0)), ring.expand(seed, spec.shape, 1)] : [];
@@ -178,6 +191,14 @@ export class DealerClient implements MaterialSource {
     return { a: a!, b: b!, c: correction ? correction.then((t) => t[0]!) : Promise.resolve(c!) };
   }
 
+  /** A seed and nothing else on holders 0..n-2; the last holder's c comes from the dealer. */
+  async binaryTriple(tag: string, spec: Extract<MaterialSpec, { kind: "binaryTriple" }>): Promise<BinaryTripleShare> {
+    const correction = this.isLast ? this.requestCorrection(tag, spec) : undefined;
+    correction?.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
+    const triple = seededTriple(seedFor(await this.getKey(), tag), spec);
+    return { triple, c: correction ? correction.then((t) => t[0]) : Promise.resolve(undefined) };
+  }
+
   async randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare> {
     const spec: MaterialSpec = { kind: "randomBits", shape: [...shape] };
     if (this.isLast) {
@@ -240,6 +261,11 @@ export class TrustedDealer {
         `Only the last holder (${holders[holders.length - 1]}) receives corrections; ${requester} asked.`,
       );
     }
+    if (spec.kind === "binaryTriple") {
+      // Straight from every holder's seed: the cipher applies each keystream in turn (ring/and-gates.ts).
+      const shares = holders.map((h) => seededTriple(seedFor(this.keyOf(h), tag), spec));
+      return [ring.reshape(ring.andCorrection(shares.slice(0, -1), shares[shares.length - 1]!), spec.shape)];
+    }
     const parts = holders.map((h, i) => expandShare(this.keyOf(h), tag, spec, i < holders.length - 1, this.masks));
     const others = parts.slice(0, -1);
     const last = parts[parts.length - 1]!;
@@ -249,10 +275,6 @@ export class TrustedDealer {
         const b = ring.add(sumOf(others.map((p) => p[1]!)), last[1]!);
         const c = applyBeaverOp(spec.op, a, b);
         return [ring.sub(c, sumOf(others.map((p) => p[2]!)))];
-      }
-      case "binaryTriple": {
-        const c = ring.andCorrection(parts.map((p) => p[0]!), parts.map((p) => p[1]!), others.map((p) => p[2]!));
-        return [ring.reshape(c, spec.shape)];
       }
       case "randomBits": {
         const r = lowBit(ring.sample(spec.shape));

@@ -8,6 +8,7 @@ export * from "./elementwise";
 export * from "./matmul";
 export * from "./im2col";
 export * from "./reduce";
+export * from "./and-gates";
 
 /** First byte of linear memory free for the caller's buffers. */
 export function heapBase(): usize {
