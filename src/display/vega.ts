@@ -29,8 +29,11 @@ function vegaLiteLib(): VegaLite {
   return vegaLiteModule;
 }
 
-/** A Vega-Lite specification (see https://vega.github.io/vega-lite/docs/). */
-export type VegaLiteSpec = Record<string, unknown>;
+/**
+ * A Vega-Lite specification (see https://vega.github.io/vega-lite/docs/): a
+ * plain JSON object, or a vega-lite `TopLevelSpec` as `sy.data`'s charts return.
+ */
+export type VegaLiteSpec = object;
 
 /** Private View fields the headless renderer sizes itself with (vega-view's renderHeadless). */
 interface ViewInternals {
@@ -49,14 +52,14 @@ interface ViewInternals {
  * ```
  */
 export class VegaLiteChart implements Displayable {
-  readonly spec: VegaLiteSpec;
+  readonly spec: Record<string, unknown>;
   private svg: string | undefined;
 
   constructor(spec: VegaLiteSpec) {
     if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
       throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `vegaLite() takes a Vega-Lite spec object, got ${Array.isArray(spec) ? "an array" : typeof spec}.`);
     }
-    this.spec = { $schema: SCHEMA, ...(JSON.parse(JSON.stringify(spec)) as VegaLiteSpec) };
+    this.spec = { $schema: SCHEMA, ...(JSON.parse(JSON.stringify(spec)) as Record<string, unknown>) };
   }
 
   /** The compiled Vega spec. */

@@ -107,6 +107,16 @@ interface MaterialsRequest {
 }
 type DealerRequest = KeyRequest | MaterialRequest | MaterialsRequest;
 
+/**
+ * A correction the caller awaits after its open round. If that round fails
+ * first (a peer died), the caller never awaits it: mark it handled so that its
+ * rejection is not reported as unhandled; the caller still sees it when it does await.
+ */
+function pending<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /** The holders' side of the trusted dealer. */
 export class DealerClient implements MaterialSource {
   private key?: Promise<Uint8Array>;
@@ -188,7 +198,7 @@ export class DealerClient implements MaterialSource {
     const correction = this.isLast ? this.requestCorrection(tag, spec) : undefined;
     correction?.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
     const [a, b, c] = expandShare(await this.getKey(), tag, spec, !this.isLast, this.masks);
-    return { a: a!, b: b!, c: correction ? correction.then((t) => t[0]!) : Promise.resolve(c!) };
+    return { a: a!, b: b!, c: pending(correction ? correction.then((t) => t[0]!) : Promise.resolve(c!)) };
   }
 
   /** A seed and nothing else on holders 0..n-2; the last holder's c comes from the dealer. */
@@ -196,7 +206,7 @@ export class DealerClient implements MaterialSource {
     const correction = this.isLast ? this.requestCorrection(tag, spec) : undefined;
     correction?.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
     const triple = seededTriple(seedFor(await this.getKey(), tag), spec);
-    return { triple, c: correction ? correction.then((t) => t[0]) : Promise.resolve(undefined) };
+    return { triple, c: pending(correction ? correction.then((t) => t[0]) : Promise.resolve(undefined)) };
   }
 
   async randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare> {
