@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { packageRoot } from "../src/core/package-root";
 
 /** One line of a suite's results: free-form columns beside the suite and the case name. */
 export interface BenchRow {
@@ -107,27 +108,10 @@ export function printTable(title: string, rows: readonly BenchRow[]): void {
   process.stdout.write(out.join("\n") + "\n");
 }
 
-/** The repository root (the directory with tsyft's package.json), from src or dist. */
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const manifest = path.join(dir, "package.json");
-    if (fs.existsSync(manifest)) {
-      try {
-        if (JSON.parse(fs.readFileSync(manifest, "utf8")).name === "tsyft") return dir;
-      } catch {
-        // not ours
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
-}
 
 /** Writes bench/results/<suite>.json with the rows and the machine they ran on; returns the path. */
 export function writeResults(suite: string, rows: readonly BenchRow[]): string {
-  const dir = path.join(repoRoot(), "bench", "results");
+  const dir = path.join(packageRoot(), "bench", "results");
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${suite}.json`);
   const cpus = os.cpus();

@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { packageRoot as corePackageRoot } from "../core/package-root";
 
 /**
  * The environment variable that names the data directory.
@@ -17,7 +18,6 @@ import * as path from "node:path";
  */
 export const DATA_DIR_ENV = "TSYFT_DATA_DIR";
 
-let cachedPackageRoot: string | undefined;
 
 /**
  * The root of the tsyft package: the nearest folder above this module whose package.json is
@@ -28,28 +28,7 @@ let cachedPackageRoot: string | undefined;
  * packageRoot();   // "/home/me/tsyft"
  * ```
  */
-export function packageRoot(): string {
-  if (cachedPackageRoot !== undefined) return cachedPackageRoot;
-  let dir = __dirname;
-  for (;;) {
-    const manifest = path.join(dir, "package.json");
-    if (fs.existsSync(manifest)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(manifest, "utf8")) as { name?: unknown }).name === "tsyft") {
-          cachedPackageRoot = dir;
-          return dir;
-        }
-      } catch {
-        // an unreadable package.json is not ours; keep climbing
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  cachedPackageRoot = process.cwd();
-  return cachedPackageRoot;
-}
+export const packageRoot = corePackageRoot;
 
 /**
  * The data directory, as an absolute path.

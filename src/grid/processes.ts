@@ -21,6 +21,9 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 import { CommunicationError, ErrorCode } from "../core/errors";
 import { httpJson } from "./http-util";
+import { packageRoot } from "../core/package-root";
+
+export { packageRoot };
 
 /** What a server prints when it listens. */
 export interface ListeningInfo {
@@ -32,23 +35,6 @@ export interface ListeningInfo {
   pid: number;
 }
 
-/** The directory holding tsyft's package.json (from src or dist). */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const manifest = path.join(dir, "package.json");
-    if (fs.existsSync(manifest)) {
-      try {
-        if (JSON.parse(fs.readFileSync(manifest, "utf8")).name === "tsyft") return dir;
-      } catch {
-        // not ours
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
-}
 
 /**
  * The command line that runs the CLI with `args`: the compiled entry when

@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ErrorCode, TsyftError } from "../core/errors";
+import { findPackageRoot } from "../core/package-root";
 
 /** The functions build/ring.wasm exports (see src/ring/wasm/). Pointers are byte offsets. */
 export interface RingWasmExports {
@@ -64,22 +65,7 @@ const ALIGN = 16;
 const WASM_PATH = path.join("build", "ring.wasm");
 
 /** The directory holding tsyft's package.json, found by walking up from this file. */
-export function packageRoot(from: string = __dirname): string | undefined {
-  let dir = from;
-  for (;;) {
-    const manifest = path.join(dir, "package.json");
-    if (fs.existsSync(manifest)) {
-      try {
-        if (JSON.parse(fs.readFileSync(manifest, "utf8")).name === "tsyft") return dir;
-      } catch {
-        // An unreadable manifest is not ours; keep walking.
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
+export const packageRoot = findPackageRoot;
 
 /** Where build/ring.wasm is expected. */
 export function wasmPath(): string {

@@ -224,14 +224,7 @@ export class Worker {
 
   private async executeShared(command: SharedOpCommand): Promise<void> {
     checkOp(command.op);
-    const ctx = new PartyContext(
-      this.comm,
-      command.holders,
-      command.output,
-      command.provider ? this.materialSource(command.provider, command.holders) : undefined,
-      command.provider,
-      this.stats.party,
-    );
+    const ctx = this.partyContext(command.holders, command.output, command.provider);
     const inputs = command.inputs.map((ref) => this.shareOperand(ref, command.op));
     const result = await runPartyOp(ctx, command.op, inputs, command.attrs, command.encoding);
     this.objects.set(command.output, { kind: "share", value: result });
@@ -240,15 +233,7 @@ export class Worker {
   /** Runs a whole plan on this holder's shares (SPMD): one scope, one tag sequence for all its ops. */
   private async executePlan(command: RunPlanCommand): Promise<void> {
     const ir = validateIR(command.ir);
-    const ctx = new PartyContext(
-      this.comm,
-      command.holders,
-      command.runId,
-      command.provider ? this.materialSource(command.provider, command.holders) : undefined,
-      command.provider,
-      this.stats.party,
-      this.openedMasks,
-    );
+    const ctx = this.partyContext(command.holders, command.runId, command.provider);
     const operand = (ref: InputRef) => this.shareOperand(ref, "plan");
     // The state is the plan's weights: fixed values whose masked form can be opened once and reused.
     const state = command.state.map((ref): Operand => {
@@ -257,6 +242,12 @@ export class Worker {
     });
     const outputs = await interpret<Operand>(ir, command.inputs.map(operand), state, this.planBackend(ctx, command.encoding));
     outputs.forEach((out, i) => this.objects.set(command.outputs[i]!, { kind: "share", value: out.shared ? out.value : publicAsShare(ctx, out.value) }));
+  }
+
+  /** This holder's context for one protocol run: its links, its provider's material, its counters. */
+  private partyContext(holders: readonly string[], scope: string, provider: string | undefined): PartyContext {
+    const material = provider ? this.materialSource(provider, holders) : undefined;
+    return new PartyContext(this.comm, holders, scope, material, provider, this.stats.party, this.openedMasks);
   }
 
   /** How a holder runs plan ops: protocols on shares, plaintext on values every holder knows. */
