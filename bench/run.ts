@@ -9,6 +9,7 @@ import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
 import { runRingSuite } from "./suites/ring";
 import { runServingSuite } from "./suites/serving";
+import { runTutorialsSuite } from "./suites/tutorials";
 
 interface Suite {
   name: string;
@@ -22,6 +23,7 @@ const suites: Suite[] = [
   { name: "plans", run: runPlansSuite },
   { name: "grid", run: runGridSuite },
   { name: "serving", run: runServingSuite },
+  { name: "tutorials", run: runTutorialsSuite },
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
 ];
 

@@ -334,3 +334,20 @@ describe("Fixed weights: masks opened once", () => {
     expect(second).toBeLessThan(weightBytes / 4);
   });
 });
+
+describe("Dealing ahead in batches", () => {
+  it("splits the dealer's replies so that each fits in a message", async () => {
+    const model = new Mlp({ id: "pre-batches" });
+    await model.build(tf.zeros([1, 12]));
+    const x = tf.randomNormal([4, 12], 0, 1, "float32", 8);
+    const expected = model.run(x) as tf.Tensor;
+    model.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+    const requests: number[] = [];
+    const untap = bob.network.tap((e) => e.channel === "peer" && e.to === "dan" && requests.push(e.bytes.byteLength));
+    // A 4 KiB limit: a quarter of it (128 ring elements) per reply, so 3 runs' material needs several.
+    await sy.withConfig({ maxMessageBytes: 4096 }, () => model.preprocess(3, [4, 12]));
+    untap();
+    expect(requests.length).toBeGreaterThan(3);
+    for (let run = 0; run < 3; run++) expect(maxDiff(await decrypt(model.run(share(x))), expected)).toBeLessThan(1e-2);
+  });
+});

@@ -20,6 +20,7 @@
  * inputs.
  */
 import { createHmac } from "node:crypto";
+import { getConfig } from "../../core/config";
 import { ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
@@ -117,6 +118,19 @@ function pending<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/** Ring elements the last holder receives for one piece of material. */
+function correctionElements(spec: MaterialSpec): number {
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  switch (spec.kind) {
+    case "beaver":
+      return size(beaverOutputShape(spec.op, spec.xShape, spec.yShape));
+    case "binaryTriple":
+      return size(spec.shape);
+    case "randomBits":
+      return 2 * size(spec.shape);
+  }
+}
+
 /** The holders' side of the trusted dealer. */
 export class DealerClient implements MaterialSource {
   private key?: Promise<Uint8Array>;
@@ -162,6 +176,24 @@ export class DealerClient implements MaterialSource {
    */
   async preload(items: ReadonlyArray<{ tag: string; spec: MaterialSpec }>): Promise<void> {
     if (!this.isLast || items.length === 0) return;
+    // Each reply must fit in a message: ask in batches of at most a quarter of the size limit.
+    const budget = Math.max(1, Math.floor(getConfig().maxMessageBytes / 4 / 8));
+    let batch: Array<{ tag: string; spec: MaterialSpec }> = [];
+    let elements = 0;
+    for (const item of items) {
+      const size = correctionElements(item.spec);
+      if (batch.length > 0 && elements + size > budget) {
+        await this.preloadBatch(batch);
+        batch = [];
+        elements = 0;
+      }
+      batch.push(item);
+      elements += size;
+    }
+    await this.preloadBatch(batch);
+  }
+
+  private async preloadBatch(items: ReadonlyArray<{ tag: string; spec: MaterialSpec }>): Promise<void> {
     const tag = `pre-${this.comm.self}-${this.batchRequests++}/materials`;
     const request: MaterialsRequest = { type: "materials", holders: [...this.holders], items: items.map((i) => ({ tag: i.tag, spec: i.spec })) };
     this.comm.send(this.dealer, { kind: "request", tag, tensors: [], meta: request });
@@ -176,6 +208,7 @@ export class DealerClient implements MaterialSource {
       offset += n;
     });
   }
+
 
   /** How many preprocessed corrections are waiting to be used. */
   get preloadedCount(): number {
