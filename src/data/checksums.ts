@@ -103,7 +103,7 @@ export async function sha256File(file: string, options: { gunzip?: boolean } = {
  * ```ts
  * const [images, labels] = await verifyFiles(
  *   ["mnist/t10k-images-idx3-ubyte", "mnist/t10k-labels-idx1-ubyte"], { dataset: "mnist" });
- * images.path;   // "/work/shared/data/mnist/t10k-images-idx3-ubyte.gz"
+ * images.path;   // "/data/tsyft/mnist/t10k-images-idx3-ubyte.gz"
  * ```
  */
 export async function verifyFiles(names: readonly string[], options: VerifyFilesOptions = {}): Promise<VerifiedFile[]> {
@@ -154,7 +154,7 @@ export async function verifyFiles(names: readonly string[], options: VerifyFiles
  *
  * @example
  * ```ts
- * await verifySha256Sums("/work/shared/data/ham10000/images_224/SHA256SUMS");   // 1074 files checked
+ * await verifySha256Sums("/data/tsyft/ham10000/images_224/SHA256SUMS");   // 1074 files checked
  * ```
  */
 export async function verifySha256Sums(

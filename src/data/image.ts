@@ -57,7 +57,7 @@ let cacheLimitBytes = DEFAULT_CACHE_BYTES;
  *
  * @example
  * ```ts
- * const x = await loadImage("/work/shared/data/ham10000/images_224/mel/ISIC_0024400.jpg", { size: 32 });
+ * const x = await loadImage("/data/tsyft/ham10000/images_224/mel/ISIC_0024400.jpg", { size: 32 });
  * x.length;   // 3072 = 32 * 32 * 3, values in [0, 1]
  * ```
  */

@@ -127,7 +127,7 @@ const LABELS = "mnist/t10k-labels-idx1-ubyte";
  * @example
  * ```ts
  * const mnist = await loadMnist({ limit: 1000 });
- * console.log(`MNIST from ${mnist.source}: ${mnist.origin}`);   // MNIST from idx: /work/shared/data/mnist/t10k-...
+ * console.log(`MNIST from ${mnist.source}: ${mnist.origin}`);   // MNIST from idx: /data/tsyft/mnist/t10k-...
  * mnist.images.length;   // 1000 * 28 * 28
  * mnist.labels[0];       // 7 (from the IDX files)
  * ```

@@ -41,7 +41,7 @@ export const packageRoot = corePackageRoot;
  * @example
  * ```ts
  * process.env.TSYFT_DATA_DIR = "../shared/data";
- * dataDir();                  // "/work/shared/data"
+ * dataDir();                  // "/data/tsyft"
  * dataDir("/mnt/datasets");   // "/mnt/datasets"
  * ```
  */
@@ -59,7 +59,7 @@ export function dataDir(dir?: string): string {
  *
  * @example
  * ```ts
- * describeDataDir();   // 'TSYFT_DATA_DIR="../shared/data" -> /work/shared/data'
+ * describeDataDir();   // 'TSYFT_DATA_DIR="../shared/data" -> /data/tsyft'
  * ```
  */
 export function describeDataDir(dir?: string): string {
