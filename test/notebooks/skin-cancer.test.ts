@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasHam10000, testDataDir } from "../data/helpers";
-import { REPO, RUNNER, distProblem, killTree, run, text } from "../kernel/helpers";
+import { PYTHON, REPO, RUNNER, distProblem, killTree, pythonEnv, pythonProblem, run, tempJupyterPath, text } from "../kernel/helpers";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");
 const OUT = path.join(REPO, "out", "notebooks-test");
@@ -33,6 +33,7 @@ interface Cell {
   metadata: { tags?: string[] };
   source: string | string[];
   outputs?: Output[];
+  execution_count?: number | null;
 }
 
 const children = new Set<ChildProcess>();
@@ -141,4 +142,34 @@ describe.skipIf(!hasHam10000)("skin-cancer notebooks (quick mode, headless runne
     expect(number(/largest absolute logit difference over 16 images: ([\d.e+-]+)/, out)).toBeLessThan(0.05);
     expect(out).toMatch(/time per image: first run/);
   }, 1_300_000);
+
+  const jupyterProblem = pythonProblem(["jupyter_client", "nbconvert", "nbclient"]);
+  it.skipIf(Boolean(jupyterProblem))(`03 then 04 also run through real Jupyter (nbconvert, tsyft kernel)${jupyterProblem ? `: skipped, ${jupyterProblem}` : ""}`, async () => {
+    const jupyter = tempJupyterPath();
+    const outDir = path.join(OUT, "nbconvert");
+    try {
+      for (const name of [TRAINING, SERVING]) {
+        const result = await run(
+          PYTHON,
+          ["-m", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tsyft", "--ExecutePreprocessor.timeout=900", "--output-dir", outDir, path.join(NOTEBOOKS, `${name}.ipynb`)],
+          {
+            cwd: NOTEBOOKS,
+            env: pythonEnv({ JUPYTER_PATH: jupyter.jupyterPath, JUPYTER_RUNTIME_DIR: jupyter.runtimeDir, TSYFT_QUICK: "1", TSYFT_DATA_DIR: testDataDir }),
+            timeoutMs: 1_200_000,
+            track: children,
+          },
+        );
+        expect(result.code, `nbconvert ${name} failed:\n${result.stderr.slice(-4000)}`).toBe(0);
+        const cells = JSON.parse(fs.readFileSync(path.join(outDir, `${name}.ipynb`), "utf8")).cells as Cell[];
+        const code = cells.filter((c) => c.cell_type === "code");
+        expect(code.every((c) => typeof c.execution_count === "number")).toBe(true);
+        const errors = code.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === "error").map(() => c.metadata.tags ?? []));
+        expect(errors.every((tags) => tags.includes("raises-exception"))).toBe(true);
+      }
+      const out = printed(JSON.parse(fs.readFileSync(path.join(outDir, `${SERVING}.ipynb`), "utf8")).cells as Cell[]);
+      expect(number(/agreement between encrypted and plaintext predictions: \d+\/16 = ([\d.]+)%/, out)).toBeGreaterThanOrEqual(99);
+    } finally {
+      jupyter.cleanup();
+    }
+  }, 2_400_000);
 });
