@@ -26,13 +26,14 @@
  */
 import WebSocket from "ws";
 import { getConfig } from "../core/config";
-import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
+import { CommunicationError, ErrorCode } from "../core/errors";
 import type { PlanHost } from "../plans/host";
 import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
 import type { Hook } from "../tensors/hook";
 import { WorkerClient, type ObjectsApi } from "../workers/client";
 import { Backoff, type BackoffOptions } from "./backoff";
 import { decodeControl, encodeControl, type ControlMessage } from "./control";
+import { dial } from "./dial";
 import { Channel, FRAME_HEADER_BYTES, channelName, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
 import type { NodeHealth } from "./node";
 import { PendingCalls } from "./pending-calls";
@@ -318,69 +319,31 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
   }
 
   /** Opens a socket and waits for the node's welcome. */
-  private openSocket(): Promise<void> {
+  private async openSocket(): Promise<void> {
     const timeoutMs = getConfig().timeoutMs;
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const socket = new WebSocket(this.url, { maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES });
-      const fail = (error: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        socket.removeAllListeners("message");
-        socket.terminate();
-        reject(error);
-      };
-      const timer = setTimeout(
-        () => fail(new CommunicationError(ErrorCode.TIMEOUT, `No welcome from node ${this.id} at ${this.url} within ${timeoutMs} ms.`, { worker: this.id })),
-        timeoutMs,
-      );
-      timer.unref?.();
-      socket.on("error", (error) =>
-        fail(
-          new CommunicationError(
-            ErrorCode.CONNECTION,
-            `Cannot connect to node ${this.id} at ${this.url}: ${error.message}. Is it running? (tsyft node --id ${this.id} --port ...)`,
-            { worker: this.id },
-            { cause: error },
-          ),
-        ),
-      );
-      socket.on("close", (code, reason) =>
-        fail(new CommunicationError(ErrorCode.CONNECTION, `Node ${this.id} at ${this.url} closed the link before welcoming (${code} ${reason.toString()}).`, { worker: this.id })),
-      );
-      socket.on("open", () => socket.send(encodeGridFrame(Channel.Control, encodeControl({ t: "hello", role: "client", expect: this.id }))));
-      socket.on("message", (data) => {
-        let message: ControlMessage;
-        try {
-          const { channel, payload } = decodeGridFrame(messageBytes(data as Buffer));
-          if (channel !== Channel.Control) return;
-          message = decodeControl(payload);
-        } catch (error) {
-          return fail(error as Error);
-        }
-        if (message.t === "refused") return fail(deserializeError(message.error));
-        if (message.t !== "welcome") return;
-        if (message.id !== this.id) {
-          return fail(new CommunicationError(ErrorCode.WORKER_ID, `Expected node "${this.id}" at ${this.url}, but "${message.id}" answered.`, { worker: this.id }));
-        }
-        if (settled) return;
-        if (this.state === "closed") return fail(new CommunicationError(ErrorCode.CONNECTION, `The client of ${this.id} was closed.`, { worker: this.id }));
-        settled = true;
-        clearTimeout(timer);
-        socket.removeAllListeners();
-        this.nodeBoot = message.boot;
-        this.socket = socket;
-        let refusedHere = false;
-        socket.on("error", (error: Error & { code?: string }) => {
-          // A close event follows; this one only says whose limit it was.
-          if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") refusedHere = true;
-        });
-        socket.on("message", (frame) => this.onMessage(messageBytes(frame as Buffer)));
-        socket.on("close", (code, reason) => this.onDrop(socket, code, reason.toString(), refusedHere));
-        resolve();
-      });
+    const { socket, welcome } = await dial({
+      url: this.url,
+      maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES,
+      hello: { t: "hello", role: "client", expect: this.id },
+      expect: this.id,
+      timeoutMs,
+      say: {
+        timeout: `No welcome from node ${this.id} at ${this.url} within ${timeoutMs} ms.`,
+        unreachable: (error) => `Cannot connect to node ${this.id} at ${this.url}: ${error.message}. Is it running? (tsyft node --id ${this.id} --port ...)`,
+        closed: (code, reason) => `Node ${this.id} at ${this.url} closed the link before welcoming (${code} ${reason}).`,
+        wrongId: (answered) => `Expected node "${this.id}" at ${this.url}, but "${answered}" answered.`,
+      },
+      gone: () => (this.state === "closed" ? `The client of ${this.id} was closed.` : undefined),
     });
+    this.nodeBoot = welcome.boot;
+    this.socket = socket;
+    let refusedHere = false;
+    socket.on("error", (error: Error & { code?: string }) => {
+      // A close event follows; this one only says whose limit it was.
+      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") refusedHere = true;
+    });
+    socket.on("message", (frame) => this.onMessage(messageBytes(frame as Buffer)));
+    socket.on("close", (code, reason) => this.onDrop(socket, code, reason.toString(), refusedHere));
   }
 
   private onOpen(): void {

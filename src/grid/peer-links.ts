@@ -21,10 +21,10 @@
  */
 import WebSocket from "ws";
 import { getConfig } from "../core/config";
-import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
+import { CommunicationError, ErrorCode } from "../core/errors";
 import type { PeerTransport, Worker } from "../workers/worker";
 import { Backoff } from "./backoff";
-import { decodeControl, encodeControl } from "./control";
+import { dial } from "./dial";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
 
 export interface PeerLinksOptions {
@@ -183,60 +183,25 @@ export class PeerLinks implements PeerTransport {
     }
   }
 
-  private open(peer: string, url: string, timeoutMs: number): Promise<void> {
+  private async open(peer: string, url: string, timeoutMs: number): Promise<void> {
     const self = this.options.self;
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const socket = new WebSocket(url, { maxPayload: this.options.maxPayload });
-      const fail = (error: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        socket.removeAllListeners("message");
-        socket.terminate();
-        reject(error);
-      };
-      const timer = setTimeout(
-        () => fail(new CommunicationError(ErrorCode.TIMEOUT, `${self} got no welcome from ${peer} at ${url} within ${timeoutMs} ms.`, { worker: peer })),
-        timeoutMs,
-      );
-      timer.unref?.();
-      socket.on("error", (error) =>
-        fail(new CommunicationError(ErrorCode.CONNECTION, `${self} could not open a peer link to ${peer} at ${url}: ${error.message}.`, { worker: peer }, { cause: error })),
-      );
-      socket.on("close", (code, reason) =>
-        fail(new CommunicationError(ErrorCode.CONNECTION, `${peer} at ${url} closed the link before welcoming ${self} (${code} ${reason.toString()}).`, { worker: peer })),
-      );
-      socket.on("open", () => {
-        socket.send(
-          encodeGridFrame(Channel.Control, encodeControl({ t: "hello", role: "peer", from: self, url: this.options.url(), boot: this.options.boot, expect: peer })),
-        );
-      });
-      socket.on("message", (data) => {
-        try {
-          const { channel, payload } = decodeGridFrame(messageBytes(data as Buffer));
-          if (channel !== Channel.Control) return;
-          const message = decodeControl(payload);
-          if (message.t === "refused") return fail(deserializeError(message.error));
-          if (message.t !== "welcome") return;
-          if (message.id !== peer) {
-            return fail(new CommunicationError(ErrorCode.WORKER_ID, `${self} expected node "${peer}" at ${url}, but "${message.id}" answered.`, { worker: peer }));
-          }
-          if (settled || this.closed) return fail(new CommunicationError(ErrorCode.CONNECTION, `${self} is closed.`));
-          settled = true;
-          clearTimeout(timer);
-          socket.removeAllListeners("message");
-          socket.removeAllListeners("close");
-          socket.removeAllListeners("error");
-          const stats = this.attach(peer, socket, true, message.boot, url);
-          socket.on("message", (frame) => this.onDialedMessage(peer, messageBytes(frame as Buffer), stats));
-          this.options.onDialed?.(peer, url);
-          resolve();
-        } catch (error) {
-          fail(error as Error);
-        }
-      });
+    const { socket, welcome } = await dial({
+      url,
+      maxPayload: this.options.maxPayload,
+      hello: { t: "hello", role: "peer", from: self, url: this.options.url(), boot: this.options.boot, expect: peer },
+      expect: peer,
+      timeoutMs,
+      say: {
+        timeout: `${self} got no welcome from ${peer} at ${url} within ${timeoutMs} ms.`,
+        unreachable: (error) => `${self} could not open a peer link to ${peer} at ${url}: ${error.message}.`,
+        closed: (code, reason) => `${peer} at ${url} closed the link before welcoming ${self} (${code} ${reason}).`,
+        wrongId: (answered) => `${self} expected node "${peer}" at ${url}, but "${answered}" answered.`,
+      },
+      gone: () => (this.closed ? `${self} is closed.` : undefined),
     });
+    const stats = this.attach(peer, socket, true, welcome.boot, url);
+    socket.on("message", (frame) => this.onDialedMessage(peer, messageBytes(frame as Buffer), stats));
+    this.options.onDialed?.(peer, url);
   }
 
   private onDialedMessage(peer: string, bytes: Uint8Array, stats: LinkStats): void {
