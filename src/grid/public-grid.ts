@@ -22,6 +22,7 @@ import { AuthError, CommunicationError, ErrorCode, PlanError, TsyftError } from 
 import { Plan } from "../plans/plan";
 import type { AnyTensor } from "../tensors/base";
 import { FixedPrecisionTensor } from "../tensors/fixed-precision";
+import { AdditiveSharingTensor } from "../tensors/shared";
 import type { Hook } from "../tensors/hook";
 import type { PointerTensor } from "../tensors/pointer";
 import { PointerPlan } from "../plans/pointer-plan";
@@ -183,7 +184,7 @@ export class PublicGridNetwork {
     const plan = this.fetched.get(id) ?? (await this.fetchPlanAnyway(info));
     if (plan) {
       for (const [, value] of plan.state) {
-        if (value instanceof FixedPrecisionTensor && value.child && "release" in value.child) value.child.release();
+        if (value instanceof FixedPrecisionTensor && value.child instanceof AdditiveSharingTensor) value.child.release();
       }
     }
     (await this.node(info.nodes.host)).release([id]);

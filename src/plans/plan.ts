@@ -23,9 +23,9 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, PlanError } from "../core/errors";
-import { encode, encoding as resolveEncoding, sameEncoding, describeEncoding, type FixedPointEncoding, type FixedPointOptions } from "../encoding/fixed-point";
+import { encoding as resolveEncoding, sameEncoding, describeEncoding, type FixedPointEncoding, type FixedPointOptions } from "../encoding/fixed-point";
 import { dispatch, shapeOf, type Operand, type AnyTensor } from "../tensors/base";
-import { FixedPrecisionTensor } from "../tensors/fixed-precision";
+import { FixedPrecisionTensor, inputRefOf } from "../tensors/fixed-precision";
 import type { InputRef, WorkerHandle } from "../tensors/handle";
 import { currentHook, fromTensorData, type Hook } from "../tensors/hook";
 import { runPlainOp } from "../tensors/plain-ops";
@@ -425,11 +425,7 @@ function runShared(
       enc = v.encoding;
     }
   }
-  const toRef = (v: Operand): InputRef => {
-    if (v instanceof FixedPrecisionTensor) return v.child instanceof AdditiveSharingTensor ? { kind: "object", id: v.child.id } : { kind: "public", value: v.child };
-    const t = hook.toTf(v as tfjs.Tensor | number);
-    return { kind: "public", value: encode(t.dataSync(), t.shape, enc) };
-  };
+  const toRef = (v: Operand): InputRef => inputRefOf(hook, v, enc, "plan");
   const outShapes = inferPlanShapes(ir, inputs.map(shapeOf), state.map((s) => s.shape));
   const runId = preprocessedRun() ?? hook.ids.next();
   const outputs = outShapes.map(() => hook.ids.next());

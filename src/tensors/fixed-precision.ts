@@ -124,7 +124,7 @@ export class FixedPrecisionTensor extends TsyftTensor {
       }
     }
     checkSupported(op, operands, lead.group, attrs);
-    const inputs = operands.map((o) => this.inputRef(o, enc, op));
+    const inputs = operands.map((o) => inputRefOf(this.hook, o, enc, op));
     const result = lead.run(op, inputs, attrs, enc, shape);
     if (getConfig().validate) this.validate(op, operands, attrs, enc, result);
     return new FixedPrecisionTensor(this.hook, result, enc);
@@ -152,18 +152,7 @@ export class FixedPrecisionTensor extends TsyftTensor {
     return enc ?? this.encoding;
   }
 
-  private inputRef(o: Operand, enc: FixedPointEncoding, op: string): InputRef {
-    if (o instanceof FixedPrecisionTensor) {
-      return o.child instanceof AdditiveSharingTensor ? { kind: "object", id: o.child.id } : { kind: "public", value: o.child };
-    }
-    const t = this.hook.toTf(o);
-    try {
-      return { kind: "public", value: encode(t.dataSync(), t.shape, enc) };
-    } catch (error) {
-      if (error instanceof TsyftError) throw new ProtocolError(error.code, `${op}: public operand: ${error.message}`, error.details);
-      throw error;
-    }
-  }
+
 
   /** Ops on values the client holds: decode, run in TensorFlow.js, encode. */
   private applyLocally<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>, enc: FixedPointEncoding): FixedPrecisionTensor {
@@ -239,6 +228,23 @@ export class FixedPrecisionTensor extends TsyftTensor {
 
 function shapeOfOperand(o: Operand): readonly number[] {
   return typeof o === "number" ? [] : o.shape;
+}
+
+/**
+ * An operand as holders receive it: a shared tensor by its object id, a value
+ * the client holds (fixed point or tf tensor or number) as a public encoding.
+ */
+export function inputRefOf(hook: Hook, o: Operand, enc: FixedPointEncoding, op: string): InputRef {
+  if (o instanceof FixedPrecisionTensor) {
+    return o.child instanceof AdditiveSharingTensor ? { kind: "object", id: o.child.id } : { kind: "public", value: o.child };
+  }
+  const t = hook.toTf(o);
+  try {
+    return { kind: "public", value: encode(t.dataSync(), t.shape, enc) };
+  } catch (error) {
+    if (error instanceof TsyftError) throw new ProtocolError(error.code, `${op}: public operand: ${error.message}`, error.details);
+    throw error;
+  }
 }
 
 /** Ops that need correlated randomness from a crypto provider when they run on shares. */
