@@ -98,16 +98,23 @@ export function fmtNumber(value: number): string {
 /** Prints rows as an aligned text table (numbers right-aligned) under a title. */
 export function printTable(title: string, rows: readonly BenchRow[]): void {
   const columns: string[] = [];
-  for (const row of rows) for (const key of Object.keys(row)) if (key !== "suite" && !columns.includes(key)) columns.push(key);
-  const cells = rows.map((row) => columns.map((c) => (row[c] === undefined ? "" : typeof row[c] === "number" ? fmtNumber(row[c] as number) : String(row[c]))));
+  for (const row of rows)
+    for (const key of Object.keys(row)) if (key !== "suite" && !columns.includes(key)) columns.push(key);
+  const cells = rows.map((row) =>
+    columns.map((c) =>
+      row[c] === undefined ? "" : typeof row[c] === "number" ? fmtNumber(row[c] as number) : String(row[c]),
+    ),
+  );
   const numeric = columns.map((c) => rows.every((r) => r[c] === undefined || typeof r[c] === "number"));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
   const line = (values: string[]) =>
-    values.map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join("  ").trimEnd();
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   const out = [`\n${title}`, line(columns), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)];
   process.stdout.write(out.join("\n") + "\n");
 }
-
 
 /** Writes bench/results/<suite>.json with the rows and the machine they ran on; returns the path. */
 export function writeResults(suite: string, rows: readonly BenchRow[]): string {

@@ -19,7 +19,11 @@ interface Suite {
 /** Every suite, in the order they run. Add new suites here. */
 const suites: Suite[] = [
   { name: "ring", run: runRingSuite },
-  { name: "mpc", run: async () => (await runMpcBench()).map((row) => ({ suite: "mpc", name: String(row.name ?? row.case ?? ""), ...row })) },
+  {
+    name: "mpc",
+    run: async () =>
+      (await runMpcBench()).map((row) => ({ suite: "mpc", name: String(row.name ?? row.case ?? ""), ...row })),
+  },
   { name: "plans", run: runPlansSuite },
   { name: "grid", run: runGridSuite },
   { name: "serving", run: runServingSuite },

@@ -16,9 +16,12 @@ function main(argv: string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--print") print = true;
-    else if (arg === "--interrupt-mode" && (argv[i + 1] === "signal" || argv[i + 1] === "message")) interruptMode = argv[++i] as "signal" | "message";
+    else if (arg === "--interrupt-mode" && (argv[i + 1] === "signal" || argv[i + 1] === "message"))
+      interruptMode = argv[++i] as "signal" | "message";
     else {
-      process.stderr.write(`unknown argument ${arg}\nusage: node dist/kernel/install.js [--interrupt-mode signal|message] [--print]\n`);
+      process.stderr.write(
+        `unknown argument ${arg}\nusage: node dist/kernel/install.js [--interrupt-mode signal|message] [--print]\n`,
+      );
       return 2;
     }
   }
@@ -31,7 +34,9 @@ function main(argv: string[]): number {
     return 1;
   }
   const result = installKernelSpec({ interruptMode });
-  process.stdout.write(`Installed the "Syft (TypeScript)" kernelspec (name: tsyft) in ${result.location}\n  via ${result.method}\n`);
+  process.stdout.write(
+    `Installed the "Syft (TypeScript)" kernelspec (name: tsyft) in ${result.location}\n  via ${result.method}\n`,
+  );
   return 0;
 }
 

@@ -48,7 +48,8 @@ export function userDataDir(): string {
   if (process.env.JUPYTER_DATA_DIR) return process.env.JUPYTER_DATA_DIR;
   const home = os.homedir();
   if (process.platform === "darwin") return path.join(home, "Library", "Jupyter");
-  if (process.platform === "win32") return path.join(process.env.APPDATA ?? path.join(home, "AppData", "Roaming"), "jupyter");
+  if (process.platform === "win32")
+    return path.join(process.env.APPDATA ?? path.join(home, "AppData", "Roaming"), "jupyter");
   return path.join(process.env.XDG_DATA_HOME ?? path.join(home, ".local", "share"), "jupyter");
 }
 
@@ -61,7 +62,11 @@ export interface KernelspecTool {
 
 function works(command: string, args: string[]): boolean {
   try {
-    const result = spawnSync(command, args, { stdio: "ignore", timeout: 30_000, env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" } });
+    const result = spawnSync(command, args, {
+      stdio: "ignore",
+      timeout: 30_000,
+      env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+    });
     return result.status === 0;
   } catch {
     return false;
@@ -88,7 +93,11 @@ export function findKernelspecTool(): KernelspecTool | undefined {
   }
   const python = findJupyterPython();
   if (python) {
-    return { command: python, args: ["-m", "jupyter_client.kernelspecapp"], describe: `${python} -m jupyter_client.kernelspecapp` };
+    return {
+      command: python,
+      args: ["-m", "jupyter_client.kernelspecapp"],
+      describe: `${python} -m jupyter_client.kernelspecapp`,
+    };
   }
   return undefined;
 }
@@ -117,7 +126,9 @@ export function installKernelSpec(options: { interruptMode?: "signal" | "message
         const location = /Installed kernelspec \S+ in (.+)/.exec(`${result.stdout}\n${result.stderr}`)?.[1]?.trim();
         return { location: location ?? path.join(userDataDir(), "kernels", KERNEL_NAME), method: tool.describe };
       }
-      process.stderr.write(`${tool.describe} install failed (${result.status}): ${result.stderr}\nwriting the kernelspec directly instead.\n`);
+      process.stderr.write(
+        `${tool.describe} install failed (${result.status}): ${result.stderr}\nwriting the kernelspec directly instead.\n`,
+      );
     }
     const target = path.join(userDataDir(), "kernels", KERNEL_NAME);
     writeKernelSpec(target, kernelSpec(options));

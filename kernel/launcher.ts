@@ -12,7 +12,9 @@ import { readConnectionFile } from "./protocol/sockets";
 async function main(): Promise<void> {
   const connectionFile = process.argv[2];
   if (!connectionFile) {
-    process.stderr.write("usage: node dist/kernel/launcher.js <connection_file>\n(Jupyter passes the connection file; see `npm run kernel:install`.)\n");
+    process.stderr.write(
+      "usage: node dist/kernel/launcher.js <connection_file>\n(Jupyter passes the connection file; see `npm run kernel:install`.)\n",
+    );
     process.exit(2);
   }
   const info = readConnectionFile(connectionFile);
@@ -44,7 +46,9 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void engine.interrupt("SIGINT"));
   process.on("SIGTERM", () => void exit(0));
   process.on("uncaughtException", (error) => process.stderr.write(`tsyft kernel: uncaught ${error.stack ?? error}\n`));
-  process.on("unhandledRejection", (reason) => process.stderr.write(`tsyft kernel: unhandled rejection ${String(reason)}\n`));
+  process.on("unhandledRejection", (reason) =>
+    process.stderr.write(`tsyft kernel: unhandled rejection ${String(reason)}\n`),
+  );
 
   // Exit when the process that started us goes away (as ipykernel's parent poller does).
   const parent = process.ppid;

@@ -28,13 +28,18 @@ fs.mkdirSync(outDir, { recursive: true });
 const args = [
   asc,
   path.relative(root, entry),
-  "--outFile", path.relative(root, outFile),
+  "--outFile",
+  path.relative(root, outFile),
   "-O3",
   "--noAssert",
-  "--runtime", "stub",
-  "--enable", "simd",
-  "--use", "abort=",
-  "--initialMemory", "16",
+  "--runtime",
+  "stub",
+  "--enable",
+  "simd",
+  "--use",
+  "abort=",
+  "--initialMemory",
+  "16",
 ];
 if (process.argv.includes("--wat")) args.push("--textFile", path.relative(root, path.join(outDir, "ring.wat")));
 

@@ -28,7 +28,14 @@ export { DISPLAY, type MimeBundle, type Displayable } from "./core/display-proto
 export { Op, type OpName } from "./core/ops";
 export { type FixedPointEncoding, type FixedPointOptions } from "./encoding/fixed-point";
 export { Hook } from "./tensors/hook";
-export { TsyftTensor, type TensorLike, type AnyTensor, type Operand, type OpResult, type Conv2dOptions } from "./tensors/base";
+export {
+  TsyftTensor,
+  type TensorLike,
+  type AnyTensor,
+  type Operand,
+  type OpResult,
+  type Conv2dOptions,
+} from "./tensors/base";
 export { FixedPrecisionTensor } from "./tensors/fixed-precision";
 export { AdditiveSharingTensor, type ShareOptions, type SharingGroup } from "./tensors/shared";
 export { PointerTensor } from "./tensors/pointer";

@@ -32,7 +32,9 @@ async function timeCases(workers: Workers): Promise<Record<string, number>> {
 
 export async function runGridSuite(): Promise<BenchRow[]> {
   const hook = sy.hook(tf);
-  const virtual = Object.fromEntries(["alice", "bob", "charlie", "dan"].map((id) => [id, new sy.VirtualWorker(hook, { id })])) as Record<string, sy.VirtualWorker>;
+  const virtual = Object.fromEntries(
+    ["alice", "bob", "charlie", "dan"].map((id) => [id, new sy.VirtualWorker(hook, { id })]),
+  ) as Record<string, sy.VirtualWorker>;
   const virtualMs = await timeCases(virtual as unknown as Workers);
 
   const nodes = await Promise.all(["alice", "bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf })));

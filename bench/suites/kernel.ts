@@ -75,8 +75,17 @@ function writeKernelspecs(root: string): void {
   const launcher = path.join(REPO, "dist", "kernel", "launcher.js");
   const tslab = path.join(REPO, "node_modules", "tslab", "bin", "tslab");
   const specs = {
-    tsyft: { argv: [process.execPath, launcher, "{connection_file}"], display_name: "Syft (TypeScript)", language: "typescript", interrupt_mode: "signal" },
-    tslab: { argv: [process.execPath, tslab, "kernel", "--config-path", "{connection_file}"], display_name: "TypeScript (tslab)", language: "typescript" },
+    tsyft: {
+      argv: [process.execPath, launcher, "{connection_file}"],
+      display_name: "Syft (TypeScript)",
+      language: "typescript",
+      interrupt_mode: "signal",
+    },
+    tslab: {
+      argv: [process.execPath, tslab, "kernel", "--config-path", "{connection_file}"],
+      display_name: "TypeScript (tslab)",
+      language: "typescript",
+    },
   };
   for (const [name, spec] of Object.entries(specs)) {
     fs.mkdirSync(path.join(root, "kernels", name), { recursive: true });
@@ -89,7 +98,13 @@ export async function runKernelBench(): Promise<Array<Record<string, string | nu
   const runs = Number(process.env.TSYFT_KERNEL_BENCH_RUNS ?? 5);
   const probe = spawnSync(PYTHON, ["-c", "import jupyter_client"], { stdio: "ignore" });
   if (probe.status !== 0) {
-    return [{ suite: "kernel", name: "skipped", reason: `${PYTHON} lacks jupyter_client (apt-get install -y python3-jupyter-client)` }];
+    return [
+      {
+        suite: "kernel",
+        name: "skipped",
+        reason: `${PYTHON} lacks jupyter_client (apt-get install -y python3-jupyter-client)`,
+      },
+    ];
   }
   if (!fs.existsSync(path.join(REPO, "dist", "kernel", "launcher.js"))) {
     return [{ suite: "kernel", name: "skipped", reason: "dist/kernel/launcher.js is missing: run npm run build" }];
@@ -103,14 +118,22 @@ export async function runKernelBench(): Promise<Array<Record<string, string | nu
     fs.mkdirSync(runtime);
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(PYTHON, [driver, String(runs), path.join(REPO, "notebooks")], {
-        env: { ...process.env, JUPYTER_PATH: root, JUPYTER_RUNTIME_DIR: runtime, PYDEVD_DISABLE_FILE_VALIDATION: "1", PYTHONWARNINGS: "ignore" },
+        env: {
+          ...process.env,
+          JUPYTER_PATH: root,
+          JUPYTER_RUNTIME_DIR: runtime,
+          PYDEVD_DISABLE_FILE_VALIDATION: "1",
+          PYTHONWARNINGS: "ignore",
+        },
       });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
       child.stderr.on("data", (d) => (stderr += d));
       child.on("error", reject);
-      child.on("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`kernel bench driver exited ${code}: ${stderr.slice(-2000)}`))));
+      child.on("close", (code) =>
+        code === 0 ? resolve(stdout) : reject(new Error(`kernel bench driver exited ${code}: ${stderr.slice(-2000)}`)),
+      );
     });
     const samples = output
       .split("\n")

@@ -36,7 +36,6 @@ type Row = Record<string, string | number>;
 
 async function useTfWasm(): Promise<string> {
   // Registers the wasm backend as a side effect.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-wasm");
   await tf.setBackend("wasm");
   await tf.ready();
@@ -104,7 +103,12 @@ async function measure(p: Parties, c: SecureCase): Promise<Row> {
   const secure = await timeAsync(runOnce, options);
   let getMs: number | undefined;
   if (c.withGet) {
-    getMs = (await timeAsync(async () => (await (c.op(inputs) as sy.FixedPrecisionTensor).get()).floatPrecision().dispose(), options)).median;
+    getMs = (
+      await timeAsync(
+        async () => (await (c.op(inputs) as sy.FixedPrecisionTensor).get()).floatPrecision().dispose(),
+        options,
+      )
+    ).median;
   }
   for (const x of inputs) (x.child as AdditiveSharingTensor).release();
 
@@ -176,14 +180,22 @@ export async function runMpcBench(options: { only?: RegExp } = {}): Promise<Arra
       elements: 64 * 64,
       inputs: () => [share(small([64, 64])), share(small([64, 64]))],
       op: ([x, y]) => x!.matmul(y!),
-      plain: { label: `matMul (${backend})`, make: () => [small([64, 64]), small([64, 64])], run: ([a, b]) => tf.matMul(a!, b!) },
+      plain: {
+        label: `matMul (${backend})`,
+        make: () => [small([64, 64]), small([64, 64])],
+        run: ([a, b]) => tf.matMul(a!, b!),
+      },
     },
     {
       name: "matmul 1x784 · 784x500",
       elements: 500,
       inputs: () => [share(small([1, 784])), share(small([784, 500], 0.05))],
       op: ([x, w]) => x!.matmul(w!),
-      plain: { label: `matMul (${backend})`, make: () => [small([1, 784]), small([784, 500], 0.05)], run: ([a, b]) => tf.matMul(a!, b!) },
+      plain: {
+        label: `matMul (${backend})`,
+        make: () => [small([1, 784]), small([784, 500], 0.05)],
+        run: ([a, b]) => tf.matMul(a!, b!),
+      },
     },
     {
       name: "conv2d [1,32,32,3] · [5,5,3,32] same",
@@ -216,7 +228,11 @@ export async function runMpcBench(options: { only?: RegExp } = {}): Promise<Arra
       elements: 16 * 16 * 32,
       inputs: () => [share(small([1, 32, 32, 32]))],
       op: ([x]) => x!.maxPool2d(2),
-      plain: { label: `maxPool (${backend})`, make: () => [small([1, 32, 32, 32])], run: ([a]) => tf.maxPool(a as tf.Tensor4D, 2, 2, "valid") },
+      plain: {
+        label: `maxPool (${backend})`,
+        make: () => [small([1, 32, 32, 32])],
+        run: ([a]) => tf.maxPool(a as tf.Tensor4D, 2, 2, "valid"),
+      },
     },
     {
       name: "argmax [16,10] axis 1",

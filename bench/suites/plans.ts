@@ -33,7 +33,16 @@ export async function runPlansSuite(): Promise<BenchRow[]> {
 
   const rows: BenchRow[] = [];
   const plain = await timeAsync(async () => (model.predict(x) as tf.Tensor).data(), { minRuns: 10 });
-  rows.push({ suite: "plans", name: "plaintext TF.js (wasm)", median_ms: plain.median, client_msgs: 0, peer_msgs: 0, kbytes: 0, rounds: 0, vs_plan: "" });
+  rows.push({
+    suite: "plans",
+    name: "plaintext TF.js (wasm)",
+    median_ms: plain.median,
+    client_msgs: 0,
+    peer_msgs: 0,
+    kbytes: 0,
+    rounds: 0,
+    vs_plan: "",
+  });
 
   const variants: Array<[string, () => sy.TensorLike]> = [
     ["encrypted, as one Plan", () => plan.run(share()) as sy.TensorLike],
@@ -99,7 +108,11 @@ async function overGrid(model: tf.LayersModel, x: tf.Tensor): Promise<BenchRow[]
   try {
     const clients = await Promise.all(grid.clients(hook).map((c) => c.connect()));
     await sy.grid.connectAllNodes(clients);
-    const [bob, charlie, dan] = clients as [sy.grid.WebsocketGridClient, sy.grid.WebsocketGridClient, sy.grid.WebsocketGridClient];
+    const [bob, charlie, dan] = clients as [
+      sy.grid.WebsocketGridClient,
+      sy.grid.WebsocketGridClient,
+      sy.grid.WebsocketGridClient,
+    ];
     const plan = sy.Plan.fromModel(model, { id: "bench-cnn-grid" });
     await plan.build(tf.zeros([1, 16, 16, 3]));
     plan.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
@@ -114,8 +127,16 @@ async function overGrid(model: tf.LayersModel, x: tf.Tensor): Promise<BenchRow[]
       await once();
       const before = clients.map((c) => ({ ...c.traffic }));
       await once();
-      const msgs = clients.reduce((n, c, i) => n + c.traffic.framesSent - before[i]!.framesSent + c.traffic.framesReceived - before[i]!.framesReceived, 0);
-      const bytes = clients.reduce((n, c, i) => n + c.traffic.bytesSent - before[i]!.bytesSent + c.traffic.bytesReceived - before[i]!.bytesReceived, 0);
+      const msgs = clients.reduce(
+        (n, c, i) =>
+          n + c.traffic.framesSent - before[i]!.framesSent + c.traffic.framesReceived - before[i]!.framesReceived,
+        0,
+      );
+      const bytes = clients.reduce(
+        (n, c, i) =>
+          n + c.traffic.bytesSent - before[i]!.bytesSent + c.traffic.bytesReceived - before[i]!.bytesReceived,
+        0,
+      );
       const timing = await timeAsync(once, { minRuns: 10, minMs: 1000 });
       if (planMedian === 0) planMedian = timing.median;
       rows.push({

@@ -13,7 +13,6 @@ const SUITE = "ring";
 
 async function useTfWasm(): Promise<string> {
   // Registers the wasm backend as a side effect.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-wasm");
   await tf.setBackend("wasm");
   await tf.ready();
@@ -62,8 +61,14 @@ function measure(backend: string): BenchRow[] {
     const b = ring.sample([n, n]);
     // The BigInt reference needs seconds at 256^3: time it once or twice.
     const slow: TimeOptions = n >= 256 ? { warmup: 0, minRuns: 1, minMs: 0 } : { warmup: 1, minRuns: 3, minMs: 500 };
-    const jsMs = time(js(() => ring.matmul(a, b)), slow).median;
-    const wasmMs = time(wasm(() => ring.matmul(a, b)), { warmup: 3, minRuns: 10, minMs: 300 }).median;
+    const jsMs = time(
+      js(() => ring.matmul(a, b)),
+      slow,
+    ).median;
+    const wasmMs = time(
+      wasm(() => ring.matmul(a, b)),
+      { warmup: 3, minRuns: 10, minMs: 300 },
+    ).median;
     const fa = tf.randomUniform([n, n]);
     const fb = tf.randomUniform([n, n]);
     const tfMs = timeTf(() => tf.matMul(fa, fb), { warmup: 3, minRuns: 10, minMs: 300 });
@@ -78,20 +83,39 @@ function measure(backend: string): BenchRow[] {
   const fy = tf.randomUniform([n]);
   const bx = tf.greater(fx, 0.5);
   const by = tf.greater(fy, 0.5);
-  const elementwise: [string, (p: ring.RingTensor, q: ring.RingTensor) => ring.RingTensor, string, () => tf.Tensor][] = [
-    ["mul", ring.mul, "mul f32", () => tf.mul(fx, fy)],
-    ["xor", ring.xor, "logicalXor bool", () => tf.logicalXor(bx, by)],
-    ["and", ring.and, "logicalAnd bool", () => tf.logicalAnd(bx, by)],
-    ["add", ring.add, "add f32", () => tf.add(fx, fy)],
-  ];
+  const elementwise: [string, (p: ring.RingTensor, q: ring.RingTensor) => ring.RingTensor, string, () => tf.Tensor][] =
+    [
+      ["mul", ring.mul, "mul f32", () => tf.mul(fx, fy)],
+      ["xor", ring.xor, "logicalXor bool", () => tf.logicalXor(bx, by)],
+      ["and", ring.and, "logicalAnd bool", () => tf.logicalAnd(bx, by)],
+      ["add", ring.add, "add f32", () => tf.add(fx, fy)],
+    ];
   const quick: TimeOptions = { warmup: 5, minRuns: 20, minMs: 300 };
   for (const [name, op, tfOp, tfRun] of elementwise) {
-    const jsMs = time(js(() => op(x, y)), { warmup: 1, minRuns: 5, minMs: 300 }).median;
-    const wasmMs = time(wasm(() => op(x, y)), quick).median;
+    const jsMs = time(
+      js(() => op(x, y)),
+      { warmup: 1, minRuns: 5, minMs: 300 },
+    ).median;
+    const wasmMs = time(
+      wasm(() => op(x, y)),
+      quick,
+    ).median;
     rows.push(row(`${name} ${n}`, jsMs, wasmMs, { op: tfOp, ms: timeTf(tfRun, quick) }));
   }
-  const shifted = time(wasm(() => ring.shr(x, 16)), quick).median;
-  rows.push(row(`shr 16 ${n}`, time(js(() => ring.shr(x, 16)), quick).median, shifted));
+  const shifted = time(
+    wasm(() => ring.shr(x, 16)),
+    quick,
+  ).median;
+  rows.push(
+    row(
+      `shr 16 ${n}`,
+      time(
+        js(() => ring.shr(x, 16)),
+        quick,
+      ).median,
+      shifted,
+    ),
+  );
   tf.dispose([fx, fy, bx, by]);
 
   const xs = ring.sample([1, 32, 32, 3]);

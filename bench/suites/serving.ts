@@ -25,7 +25,8 @@ export async function runServingSuite(): Promise<BenchRow[]> {
   const query = tf.tensor([5, 3]);
   const rows: BenchRow[] = [];
   const check = (y: tf.Tensor) => {
-    if (Math.abs(y.dataSync()[0]! - 1022) > 0.01) throw new Error(`linear toy answered ${y.dataSync()[0]}, expected 1022`);
+    if (Math.abs(y.dataSync()[0]! - 1022) > 0.01)
+      throw new Error(`linear toy answered ${y.dataSync()[0]}, expected 1022`);
   };
 
   // VirtualWorkers: the same flow in one process.
@@ -35,7 +36,11 @@ export async function runServingSuite(): Promise<BenchRow[]> {
   local.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! }).send(alice!);
   const fetched = await hook.localWorker.fetchPlan("toy-virtual", alice!, { copy: true });
   const virtualQuery = async () => {
-    const y = (await (fetched(query.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! })) as sy.FixedPrecisionTensor).get()).floatPrecision();
+    const y = (
+      await (
+        fetched(query.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! })) as sy.FixedPrecisionTensor
+      ).get()
+    ).floatPrecision();
     check(y);
   };
   const network = bob!.network;
@@ -63,12 +68,17 @@ export async function runServingSuite(): Promise<BenchRow[]> {
     const info = await net.serveModel(model, { id: "convnet", allowRemoteInference: true, mpc: true });
     const gridQuery = async () => check(await net.runRemoteInference("convnet", query, { mpc: true }));
     await gridQuery();
-    const clients = await Promise.all([info.nodes.host, ...info.nodes.holders, info.nodes.provider!].map((id) => net.node(id)));
+    const clients = await Promise.all(
+      [info.nodes.host, ...info.nodes.holders, info.nodes.provider!].map((id) => net.node(id)),
+    );
     const before = clients.map((c) => ({ ...c.traffic }));
     await gridQuery();
     const sent = clients.reduce((n, c, i) => n + c.traffic.framesSent - before[i]!.framesSent, 0);
     const received = clients.reduce((n, c, i) => n + c.traffic.framesReceived - before[i]!.framesReceived, 0);
-    const bytes = clients.reduce((n, c, i) => n + c.traffic.bytesSent - before[i]!.bytesSent + c.traffic.bytesReceived - before[i]!.bytesReceived, 0);
+    const bytes = clients.reduce(
+      (n, c, i) => n + c.traffic.bytesSent - before[i]!.bytesSent + c.traffic.bytesReceived - before[i]!.bytesReceived,
+      0,
+    );
     const timing = await timeAsync(gridQuery, QUERIES);
     rows.push({
       suite: "serving",

@@ -24,7 +24,13 @@ const models: Model[] = [
   },
   {
     name: "MNIST MLP 784-500-10",
-    make: () => tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 500, activation: "relu" }), tf.layers.dense({ units: 10 })] }),
+    make: () =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [784], units: 500, activation: "relu" }),
+          tf.layers.dense({ units: 10 }),
+        ],
+      }),
     input: [784],
   },
   {
@@ -70,7 +76,14 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
         await (model.predict(x) as tf.Tensor).data();
         plainMs.push(performance.now() - t0);
       }
-      const runOnce = async () => (await (plan.run(x.fixPrecision().share(workers.bob, workers.charlie, { cryptoProvider: workers.dan })) as sy.FixedPrecisionTensor).get()).floatPrecision();
+      const runOnce = async () =>
+        (
+          await (
+            plan.run(
+              x.fixPrecision().share(workers.bob, workers.charlie, { cryptoProvider: workers.dan }),
+            ) as sy.FixedPrecisionTensor
+          ).get()
+        ).floatPrecision();
       await runOnce(); // warm-up: keys, opened weight masks, JIT
       // On demand: the dealer answers during the run.
       const onDemand: number[] = [];
@@ -112,16 +125,28 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
 export async function runTutorialsSuite(): Promise<BenchRow[]> {
   await sy.useWasmBackend(tf);
   const hook = sy.hook(tf);
-  const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id })) as [sy.VirtualWorker, sy.VirtualWorker, sy.VirtualWorker];
+  const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id })) as [
+    sy.VirtualWorker,
+    sy.VirtualWorker,
+    sy.VirtualWorker,
+  ];
   const network = bob.network;
-  const rows = await measure("VirtualWorkers", { bob, charlie, dan }, () => network.stats.bytes - network.stats.peerBytes);
+  const rows = await measure(
+    "VirtualWorkers",
+    { bob, charlie, dan },
+    () => network.stats.bytes - network.stats.peerBytes,
+  );
   for (const w of [bob, charlie, dan]) w.close();
 
   const grid = await sy.grid.startLocalGrid({ ports: "random", nodes: ["bob", "charlie", "dan"] });
   try {
     const clients = await Promise.all(grid.clients(hook).map((c) => c.connect()));
     await sy.grid.connectAllNodes(clients);
-    const [gb, gc, gd] = clients as [sy.grid.WebsocketGridClient, sy.grid.WebsocketGridClient, sy.grid.WebsocketGridClient];
+    const [gb, gc, gd] = clients as [
+      sy.grid.WebsocketGridClient,
+      sy.grid.WebsocketGridClient,
+      sy.grid.WebsocketGridClient,
+    ];
     const clientBytes = () => clients.reduce((n, c) => n + c.traffic.bytesSent + c.traffic.bytesReceived, 0);
     rows.push(...(await measure("grid nodes", { bob: gb, charlie: gc, dan: gd }, clientBytes)));
     for (const c of clients) c.close();

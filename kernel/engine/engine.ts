@@ -145,7 +145,11 @@ export class Engine {
   }
 
   private sinkFor(): OutputSink {
-    return this.running?.sink ?? this.lastSink ?? this.options.fallbackSink ?? { stream: () => undefined, display: () => undefined };
+    return (
+      this.running?.sink ??
+      this.lastSink ??
+      this.options.fallbackSink ?? { stream: () => undefined, display: () => undefined }
+    );
   }
 
   private onMessage(worker: Worker, message: FromWorker): void {
@@ -223,7 +227,13 @@ export class Engine {
 
   /** Whether the worker's event loop answers a ping within `ms`. */
   private responsive(ms: number): Promise<boolean> {
-    return Promise.race([this.request({ type: "ping", rid: 0 }).then(() => true, () => false), sleep(ms).then(() => false)]);
+    return Promise.race([
+      this.request({ type: "ping", rid: 0 }).then(
+        () => true,
+        () => false,
+      ),
+      sleep(ms).then(() => false),
+    ]);
   }
 
   private async unstick(): Promise<void> {
@@ -231,7 +241,11 @@ export class Engine {
     if (await this.responsive(ACK_MS)) return;
     if (Atomics.load(this.shared, Shared.PHASE) === Phase.COMPILING) return;
     if (await terminator!.terminateExecution(this.worker)) await this.drainTermination();
-    else await this.replaceWorker(undefined, resetError("Background code kept the kernel busy and could not be stopped in place."));
+    else
+      await this.replaceWorker(
+        undefined,
+        resetError("Background code kept the kernel busy and could not be stopped in place."),
+      );
   }
 
   private async stop(run: Run, how: string): Promise<void> {
@@ -243,7 +257,10 @@ export class Engine {
     const waitedFrom = Date.now();
     while (!run.settled && Atomics.load(this.shared, Shared.PHASE) === Phase.COMPILING) {
       if (Date.now() - waitedFrom > COMPILE_WAIT_MS) {
-        await this.replaceWorker(run, resetError(`The TypeScript compiler was still busy with the cell after ${COMPILE_WAIT_MS / 1000} s.`));
+        await this.replaceWorker(
+          run,
+          resetError(`The TypeScript compiler was still busy with the cell after ${COMPILE_WAIT_MS / 1000} s.`),
+        );
         return;
       }
       await sleep(20);
@@ -253,7 +270,10 @@ export class Engine {
     // Busy in JavaScript: the cell's code, or a background callback the cell is queued behind.
     const terminated = await terminator!.terminateExecution(worker);
     if (!terminated && !run.settled) {
-      await this.replaceWorker(run, resetError("The busy cell could not be stopped in place, so its worker thread was replaced."));
+      await this.replaceWorker(
+        run,
+        resetError("The busy cell could not be stopped in place, so its worker thread was replaced."),
+      );
       return;
     }
     // The queued interrupt message now ends the cell. Repeat it in case the

@@ -35,12 +35,15 @@ export class WorkerTerminator {
     try {
       const session = new inspector.Session();
       session.connect();
-      session.on("NodeWorker.attachedToWorker", (event: { params: { sessionId: string; workerInfo: { workerId: string } } }) => {
-        const workerId = event.params.workerInfo.workerId;
-        this.sessions.set(workerId, event.params.sessionId);
-        for (const wake of this.attachWaiters.get(workerId) ?? []) wake();
-        this.attachWaiters.delete(workerId);
-      });
+      session.on(
+        "NodeWorker.attachedToWorker",
+        (event: { params: { sessionId: string; workerInfo: { workerId: string } } }) => {
+          const workerId = event.params.workerInfo.workerId;
+          this.sessions.set(workerId, event.params.sessionId);
+          for (const wake of this.attachWaiters.get(workerId) ?? []) wake();
+          this.attachWaiters.delete(workerId);
+        },
+      );
       session.on("NodeWorker.detachedFromWorker", (event: { params: { sessionId: string } }) => {
         for (const [workerId, sessionId] of this.sessions) {
           if (sessionId === event.params.sessionId) this.sessions.delete(workerId);
@@ -88,7 +91,12 @@ export class WorkerTerminator {
   }
 
   /** Sends a CDP command to the worker; resolves with its reply, or undefined after `timeoutMs`. */
-  private command(worker: Worker, method: string, params: Record<string, unknown>, timeoutMs: number): Promise<InspectorReply | undefined> {
+  private command(
+    worker: Worker,
+    method: string,
+    params: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<InspectorReply | undefined> {
     const session = this.session;
     const sessionId = this.sessions.get(String(worker.threadId));
     if (!session || !sessionId) return Promise.resolve(undefined);
@@ -119,7 +127,12 @@ export class WorkerTerminator {
    */
   async terminateExecution(worker: Worker): Promise<boolean> {
     if (!(await this.attached(worker))) return false;
-    const disarm = await this.command(worker, "Runtime.evaluate", { expression: DISARM_EXPRESSION, returnByValue: true }, 2000);
+    const disarm = await this.command(
+      worker,
+      "Runtime.evaluate",
+      { expression: DISARM_EXPRESSION, returnByValue: true },
+      2000,
+    );
     if (disarm?.result?.result?.value !== "disarmed") return false;
     const terminated = await this.command(worker, "Runtime.terminateExecution", {}, 2000);
     return terminated !== undefined && !terminated.error;

@@ -65,7 +65,8 @@ export function sanitizeBundle(bundle: MimeBundle): MimeBundle {
   for (const [mime, value] of Object.entries(bundle)) {
     if (value === undefined) continue;
     if (typeof value === "string") out[mime] = value;
-    else if (value instanceof Uint8Array) out[mime] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
+    else if (value instanceof Uint8Array)
+      out[mime] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
     else {
       try {
         out[mime] = JSON.parse(JSON.stringify(value));
@@ -82,7 +83,10 @@ export function sanitizeBundle(bundle: MimeBundle): MimeBundle {
 function fallbackText(bundle: MimeBundle): string {
   const html = bundle["text/html"];
   if (typeof html === "string") {
-    const text = html.replace(/<[^>]*>/g, "").replace(/\s+/g, " ").trim();
+    const text = html
+      .replace(/<[^>]*>/g, "")
+      .replace(/\s+/g, " ")
+      .trim();
     if (text) return text;
   }
   return `<${Object.keys(bundle).join(", ") || "empty"} output>`;

@@ -27,7 +27,8 @@ export function ensureSelfLink(repoRoot: string): SelfLink {
   } catch {
     // not there yet
   }
-  if (!fs.existsSync(modules)) return { path: link, state: "skipped", reason: "no node_modules folder (run npm install)" };
+  if (!fs.existsSync(modules))
+    return { path: link, state: "skipped", reason: "no node_modules folder (run npm install)" };
   try {
     if (process.platform === "win32") fs.symlinkSync(repoRoot, link, "junction");
     else fs.symlinkSync("..", link, "dir");

@@ -38,14 +38,19 @@ export interface CompiledCell {
 const CATEGORY = ["warning", "error", "suggestion", "message"];
 
 /** The report of TypeScript diagnostics for a cell. */
-export function compileError(cell: { name: string; source: string }, diagnostics: CellDiagnostic[], cwd: string): ErrorOutcome {
+export function compileError(
+  cell: { name: string; source: string },
+  diagnostics: CellDiagnostic[],
+  cwd: string,
+): ErrorOutcome {
   const errors = diagnostics.filter((d) => d.category === 1);
   const first = errors[0] ?? diagnostics[0];
   const where = (d: CellDiagnostic) => `${d.fileName ?? cell.name}:${d.start.line + 1}:${d.start.character + 1}`;
   const traceback: string[] = [];
   let previous: CellDiagnostic | undefined;
   for (const d of diagnostics) {
-    const continuation = previous && !d.fileName && d.start.offset === previous.start.offset && d.end.offset === previous.end.offset;
+    const continuation =
+      previous && !d.fileName && d.start.offset === previous.start.offset && d.end.offset === previous.end.offset;
     if (continuation) {
       traceback.push(`    ${d.messageText}`);
       continue;
@@ -62,7 +67,10 @@ export function compileError(cell: { name: string; source: string }, diagnostics
     kind: "compile",
     ename: "CompileError",
     evalue: `${first.messageText} (${first.fileName ?? cell.name}, line ${first.start.line + 1}, column ${first.start.character + 1})`,
-    traceback: [`CompileError: ${count} TypeScript error${count === 1 ? "" : "s"}; the cell did not run.`, ...traceback],
+    traceback: [
+      `CompileError: ${count} TypeScript error${count === 1 ? "" : "s"}; the cell did not run.`,
+      ...traceback,
+    ],
   };
 }
 
@@ -85,7 +93,8 @@ export function sourceSnippet(
   const text = lines[line];
   if (text === undefined) return [];
   const gutter = String(line + 1);
-  const width = end && end.line === line ? Math.max(1, end.character - character) : Math.max(1, text.length - character);
+  const width =
+    end && end.line === line ? Math.max(1, end.character - character) : Math.max(1, text.length - character);
   return [
     `${gutter} | ${text}`,
     `${" ".repeat(gutter.length)} | ${text.slice(0, character).replace(/[^\t]/g, " ")}${"^".repeat(Math.min(width, Math.max(1, text.length - character)))}`,
@@ -94,7 +103,8 @@ export function sourceSnippet(
 
 /** Frames of code that is not the user's: the kernel, tslab, Node's internals. */
 function isInternalFrame(frame: string, internalDirs: string[]): boolean {
-  if (/\((node:|internal\/)|\bat node:|at (async )?(process\.processTicksAndRejections|runMicrotasks)/.test(frame)) return true;
+  if (/\((node:|internal\/)|\bat node:|at (async )?(process\.processTicksAndRejections|runMicrotasks)/.test(frame))
+    return true;
   return internalDirs.some((dir) => frame.includes(dir));
 }
 
@@ -106,9 +116,18 @@ export function runtimeError(
   cells: ReadonlyMap<string, CompiledCell>,
   internalDirs: string[],
 ): ErrorOutcome {
-  if (!(thrown instanceof Error) && !(thrown && typeof thrown === "object" && "stack" in thrown && "message" in thrown)) {
+  if (
+    !(thrown instanceof Error) &&
+    !(thrown && typeof thrown === "object" && "stack" in thrown && "message" in thrown)
+  ) {
     const shown = util.inspect(thrown, { depth: 2, colors: false });
-    return { status: "error", kind: "runtime", ename: "Error", evalue: `Uncaught ${shown}`, traceback: [`Uncaught ${shown}`] };
+    return {
+      status: "error",
+      kind: "runtime",
+      ename: "Error",
+      evalue: `Uncaught ${shown}`,
+      traceback: [`Uncaught ${shown}`],
+    };
   }
   const error = thrown as Error & { code?: unknown };
   const ename = error.name || error.constructor?.name || "Error";
@@ -125,7 +144,9 @@ export function runtimeError(
   frames.forEach((frame, i) => {
     if (isCellFrame(frame)) lastCell = i;
   });
-  const kept = (lastCell >= 0 ? frames.slice(0, lastCell + 1) : frames).filter((f) => !isInternalFrame(f, internalDirs));
+  const kept = (lastCell >= 0 ? frames.slice(0, lastCell + 1) : frames).filter(
+    (f) => !isInternalFrame(f, internalDirs),
+  );
 
   let snippet: string[] = [];
   const mapped: string[] = [];
@@ -169,8 +190,21 @@ function describeCause(cause: unknown): string {
 }
 
 const STOP_WORDS = new Set([
-  "exports", "const", "let", "var", "function", "return", "this", "void", "await", "async", "require",
-  "__importStar", "__importDefault", "default", "tsLastExpr",
+  "exports",
+  "const",
+  "let",
+  "var",
+  "function",
+  "return",
+  "this",
+  "void",
+  "await",
+  "async",
+  "require",
+  "__importStar",
+  "__importDefault",
+  "default",
+  "tsLastExpr",
 ]);
 const TOKEN = /[A-Za-z_$][\w$]*|\d+(?:\.\d+)?|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`/g;
 
@@ -252,5 +286,11 @@ export function resetError(reason: string): ErrorOutcome {
   const evalue =
     `${reason} The kernel state was reset: all variables, imports and functions defined so far are gone. ` +
     "Re-run the cells you need (or restart the kernel).";
-  return { status: "error", kind: "reset", ename: "KernelStateReset", evalue, traceback: [`KernelStateReset: ${evalue}`] };
+  return {
+    status: "error",
+    kind: "reset",
+    ename: "KernelStateReset",
+    evalue,
+    traceback: [`KernelStateReset: ${evalue}`],
+  };
 }

@@ -80,7 +80,9 @@ function captureStream(name: "stdout" | "stderr"): void {
     const text =
       typeof chunk === "string"
         ? chunk
-        : Buffer.from(chunk as Uint8Array).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+        : Buffer.from(chunk as Uint8Array).toString(
+            typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8",
+          );
     if (text.length > 0) post({ type: "stream", id: activeId(), name, text });
     const done = typeof encoding === "function" ? encoding : callback;
     if (typeof done === "function") process.nextTick(done as () => void);
@@ -198,7 +200,10 @@ const converters = {
 // touched; user code calling vm.runInThisContext is passed through as is.
 const TSLAB_WRAPPERS = ["(function(exports, require) { ", "(async function(exports, require) { "];
 const realRunInThisContext = vmModule.runInThisContext;
-vmModule.runInThisContext = function runInThisContext(code: string, options?: import("vm").RunningScriptOptions | string) {
+vmModule.runInThisContext = function runInThisContext(
+  code: string,
+  options?: import("vm").RunningScriptOptions | string,
+) {
   const run = pendingScript;
   if (run && typeof code === "string" && TSLAB_WRAPPERS.some((w) => code.startsWith(w))) {
     pendingScript = undefined;
@@ -208,7 +213,12 @@ vmModule.runInThisContext = function runInThisContext(code: string, options?: im
     // No breakOnSigint: Node's SIGINT watchdog is process-wide and, once a watched
     // script ends, resets SIGINT to "exit the process", which would silence the
     // main thread's handler. The main thread stops busy cells itself (engine.ts).
-    return realRunInThisContext.call(vmModule, code, { ...base, filename: run.name, displayErrors: false, breakOnSigint: false });
+    return realRunInThisContext.call(vmModule, code, {
+      ...base,
+      filename: run.name,
+      displayErrors: false,
+      breakOnSigint: false,
+    });
   }
   return realRunInThisContext.call(vmModule, code, options as import("vm").RunningScriptOptions);
 } as typeof vmModule.runInThisContext;
@@ -256,7 +266,8 @@ function originalPositions(run: Run, diagnostics: CellDiagnostic[]): CellDiagnos
 
 function failure(run: Run): ExecuteOutcome {
   const diagnostics = run.converted?.diagnostics ?? [];
-  if (diagnostics.length > 0) return compileError(run, originalPositions(run, diagnostics as CellDiagnostic[]), init.cwd);
+  if (diagnostics.length > 0)
+    return compileError(run, originalPositions(run, diagnostics as CellDiagnostic[]), init.cwd);
   const thrown = run.errors.find((args) => !(typeof args[0] === "string" && args[0].startsWith("%s%d:%d")));
   if (thrown) {
     const error = thrown[0];
@@ -316,7 +327,17 @@ async function execute(id: number, code: string, name: string): Promise<void> {
   let interrupt!: (reason: Error) => void;
   const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
   interrupted.catch(() => undefined);
-  const run: Run = { id, name, source: code, done: false, hasValue: false, value: undefined, errors: [], interrupted, interrupt };
+  const run: Run = {
+    id,
+    name,
+    source: code,
+    done: false,
+    hasValue: false,
+    value: undefined,
+    errors: [],
+    interrupted,
+    interrupt,
+  };
   current = run;
   lastId = id;
   Atomics.store(shared, Shared.PHASE, Phase.RUNNING);
@@ -392,5 +413,8 @@ try {
   void converters.node;
   post({ type: "ready", compilerVersion: cellCompilerVersion(), startupMs: Date.now() - startedAt });
 } catch (error) {
-  post({ type: "fatal", message: `could not start the TypeScript compiler: ${(error as Error)?.stack ?? String(error)}` });
+  post({
+    type: "fatal",
+    message: `could not start the TypeScript compiler: ${(error as Error)?.stack ?? String(error)}`,
+  });
 }

@@ -29,11 +29,13 @@ export function isComplete(code: string): IsCompleteReply {
   if (/(^|\n)\s*\n\s*$/.test(code) && code.trim() !== "") return { status: "complete" };
   const t = typescript();
   const source = t.createSourceFile("cell.ts", code, t.ScriptTarget.Latest, false, t.ScriptKind.TS);
-  const diagnostics = ((source as unknown as { parseDiagnostics?: ParseDiagnostic[] }).parseDiagnostics ?? []).map((d) => ({
-    start: d.start,
-    length: d.length,
-    text: typeof d.messageText === "string" ? d.messageText : d.messageText.messageText,
-  }));
+  const diagnostics = ((source as unknown as { parseDiagnostics?: ParseDiagnostic[] }).parseDiagnostics ?? []).map(
+    (d) => ({
+      start: d.start,
+      length: d.length,
+      text: typeof d.messageText === "string" ? d.messageText : d.messageText.messageText,
+    }),
+  );
   if (diagnostics.length === 0) return { status: "complete" };
   const end = code.length;
   const continuable = diagnostics.every(

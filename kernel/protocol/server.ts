@@ -140,11 +140,24 @@ export class KernelServer {
   private sendIopub(msgType: string, content: unknown, parent: Header | undefined): void {
     const header = newHeader(msgType, this.session);
     const topic = Buffer.from(`kernel.${this.session}.${msgType}`);
-    const message: Message<unknown> = { identities: [topic], header, parent_header: parent ?? {}, metadata: {}, content, buffers: [] };
+    const message: Message<unknown> = {
+      identities: [topic],
+      header,
+      parent_header: parent ?? {},
+      metadata: {},
+      content,
+      buffers: [],
+    };
     void this.sockets.send("iopub", encode(message, this.signer));
   }
 
-  private reply(channel: Channel, request: Message, msgType: string, content: unknown, metadata: Record<string, unknown> = {}): void {
+  private reply(
+    channel: Channel,
+    request: Message,
+    msgType: string,
+    content: unknown,
+    metadata: Record<string, unknown> = {},
+  ): void {
     const message: Message<unknown> = {
       identities: request.identities,
       header: newHeader(msgType, this.session),
@@ -226,7 +239,13 @@ export class KernelServer {
     }
   }
 
-  private sendDisplay(parent: Header, data: MimeBundle, metadata: Record<string, unknown>, displayId: string | undefined, update: boolean): void {
+  private sendDisplay(
+    parent: Header,
+    data: MimeBundle,
+    metadata: Record<string, unknown>,
+    displayId: string | undefined,
+    update: boolean,
+  ): void {
     const content = { data, metadata, transient: displayId === undefined ? {} : { display_id: displayId } };
     this.iopub.publish(update ? "update_display_data" : "display_data", content, parent);
   }
@@ -261,7 +280,11 @@ export class KernelServer {
     let reply: Record<string, unknown>;
     if (outcome.status === "ok") {
       if (outcome.data && !silent) {
-        this.iopub.publish("execute_result", { execution_count: count, data: outcome.data, metadata: outcome.metadata ?? {} }, parent);
+        this.iopub.publish(
+          "execute_result",
+          { execution_count: count, data: outcome.data, metadata: outcome.metadata ?? {} },
+          parent,
+        );
         if (entry) entry.output = typeof outcome.data["text/plain"] === "string" ? outcome.data["text/plain"] : null;
       }
       const userExpressions = await this.userExpressions(content.user_expressions);

@@ -71,7 +71,10 @@ export class KernelSockets {
   private constructor(readonly info: ConnectionInfo) {}
 
   /** Binds all sockets; `onMessage` receives the raw frames of shell and control requests. */
-  static async bind(info: ConnectionInfo, onMessage: (channel: "shell" | "control", frames: Buffer[]) => void): Promise<KernelSockets> {
+  static async bind(
+    info: ConnectionInfo,
+    onMessage: (channel: "shell" | "control", frames: Buffer[]) => void,
+  ): Promise<KernelSockets> {
     const sockets = new KernelSockets(info);
     await Promise.all([
       sockets.shell.bind(address(info, info.shell_port)),

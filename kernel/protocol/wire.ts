@@ -53,7 +53,10 @@ export class Signer {
       return;
     }
     const match = /^hmac-(.+)$/.exec(scheme);
-    if (!match) throw new WireError(`unsupported signature_scheme ${JSON.stringify(scheme)}: expected hmac-<digest>, e.g. hmac-sha256`);
+    if (!match)
+      throw new WireError(
+        `unsupported signature_scheme ${JSON.stringify(scheme)}: expected hmac-<digest>, e.g. hmac-sha256`,
+      );
     this.algorithm = match[1];
     createHmac(this.algorithm, "probe"); // throws now for an unknown digest
   }

@@ -24,7 +24,8 @@ export interface RunnerArgs {
   only: string[];
 }
 
-const USAGE = "usage: node dist/kernel/runner/cli.js [notebooks-folder-or-files...] [--out out] [--timeout seconds] [--only name[,name]]";
+const USAGE =
+  "usage: node dist/kernel/runner/cli.js [notebooks-folder-or-files...] [--out out] [--timeout seconds] [--only name[,name]]";
 
 export function parseArgs(argv: string[]): RunnerArgs {
   const args: RunnerArgs = { inputs: [], out: "out", timeoutSeconds: 1800, only: [] };
@@ -79,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (notebooks.length === 0) {
-    process.stderr.write(`no notebooks to run in ${args.inputs.join(", ")}${args.only.length ? ` matching ${args.only.join(", ")}` : ""}\n`);
+    process.stderr.write(
+      `no notebooks to run in ${args.inputs.join(", ")}${args.only.length ? ` matching ${args.only.join(", ")}` : ""}\n`,
+    );
     return 2;
   }
   fs.mkdirSync(args.out, { recursive: true });
@@ -98,7 +101,9 @@ async function main(argv: string[]): Promise<number> {
         onCell: (cell) => {
           const mark = cell.status === "ok" ? "✓" : cell.status === "expected-error" ? "✓ (expected error)" : "✗";
           const detail = cell.ename ? ` ${cell.ename}: ${(cell.evalue ?? "").split("\n")[0].slice(0, 120)}` : "";
-          process.stdout.write(`  [${cell.executionCount}] ${mark} ${cell.seconds.toFixed(2)} s${cell.status === "ok" ? "" : detail}\n`);
+          process.stdout.write(
+            `  [${cell.executionCount}] ${mark} ${cell.seconds.toFixed(2)} s${cell.status === "ok" ? "" : detail}\n`,
+          );
         },
       });
       process.chdir(home);

@@ -56,7 +56,9 @@ export interface ExecuteOptions {
 class OutputCollector implements OutputSink {
   outputs: NotebookOutput[] = [];
 
-  constructor(private readonly displays: Map<string, Array<Extract<NotebookOutput, { output_type: "display_data" }>>>) {}
+  constructor(
+    private readonly displays: Map<string, Array<Extract<NotebookOutput, { output_type: "display_data" }>>>,
+  ) {}
 
   stream(name: "stdout" | "stderr", text: string): void {
     const last = this.outputs[this.outputs.length - 1];
@@ -67,7 +69,12 @@ class OutputCollector implements OutputSink {
     }
   }
 
-  display(data: Record<string, unknown>, metadata: Record<string, unknown>, displayId: string | undefined, update: boolean): void {
+  display(
+    data: Record<string, unknown>,
+    metadata: Record<string, unknown>,
+    displayId: string | undefined,
+    update: boolean,
+  ): void {
     if (update) {
       for (const output of displayId === undefined ? [] : (this.displays.get(displayId) ?? [])) {
         output.data = storedData(data);
@@ -89,7 +96,11 @@ function errorOutput(outcome: Extract<ExecuteOutcome, { status: "error" }>): Not
   return { output_type: "error", ename: outcome.ename, evalue: outcome.evalue, traceback: outcome.traceback };
 }
 
-async function withTimeout(engine: Engine, run: Promise<ExecuteOutcome>, timeoutMs: number | undefined): Promise<{ outcome: ExecuteOutcome; timedOut: boolean }> {
+async function withTimeout(
+  engine: Engine,
+  run: Promise<ExecuteOutcome>,
+  timeoutMs: number | undefined,
+): Promise<{ outcome: ExecuteOutcome; timedOut: boolean }> {
   if (!timeoutMs || !Number.isFinite(timeoutMs)) return { outcome: await run, timedOut: false };
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -127,9 +138,18 @@ export async function executeNotebook(notebook: Notebook, options: ExecuteOption
       cell.execution_count = executionCount;
       const collector = new OutputCollector(displays);
       const cellStarted = Date.now();
-      const { outcome, timedOut } = await withTimeout(engine, engine.execute(code, `cell-${executionCount}`, collector), options.cellTimeoutMs);
+      const { outcome, timedOut } = await withTimeout(
+        engine,
+        engine.execute(code, `cell-${executionCount}`, collector),
+        options.cellTimeoutMs,
+      );
       report.cells++;
-      const cellReport: CellReport = { index, executionCount, status: "ok", seconds: (Date.now() - cellStarted) / 1000 };
+      const cellReport: CellReport = {
+        index,
+        executionCount,
+        status: "ok",
+        seconds: (Date.now() - cellStarted) / 1000,
+      };
       if (outcome.status === "ok") {
         if (outcome.data) {
           collector.outputs.push({
@@ -143,9 +163,18 @@ export async function executeNotebook(notebook: Notebook, options: ExecuteOption
         report.errors++;
         const error =
           timedOut && outcome.kind === "interrupt"
-            ? { ...outcome, ename: "CellTimeoutError", evalue: `The cell ran longer than ${options.cellTimeoutMs! / 1000} s and was interrupted.` }
+            ? {
+                ...outcome,
+                ename: "CellTimeoutError",
+                evalue: `The cell ran longer than ${options.cellTimeoutMs! / 1000} s and was interrupted.`,
+              }
             : outcome;
-        collector.outputs.push(errorOutput({ ...error, traceback: timedOut ? [`CellTimeoutError: ${error.evalue}`, ...outcome.traceback] : error.traceback }));
+        collector.outputs.push(
+          errorOutput({
+            ...error,
+            traceback: timedOut ? [`CellTimeoutError: ${error.evalue}`, ...outcome.traceback] : error.traceback,
+          }),
+        );
         cellReport.ename = error.ename;
         cellReport.evalue = error.evalue;
         const expected = tagsOf(cell).includes(RAISES_EXCEPTION) && !timedOut;

@@ -18,7 +18,12 @@ export interface NotebookCell {
 export type NotebookOutput =
   | { output_type: "stream"; name: "stdout" | "stderr"; text: MultilineString }
   | { output_type: "display_data"; data: Record<string, unknown>; metadata: Record<string, unknown> }
-  | { output_type: "execute_result"; execution_count: number; data: Record<string, unknown>; metadata: Record<string, unknown> }
+  | {
+      output_type: "execute_result";
+      execution_count: number;
+      data: Record<string, unknown>;
+      metadata: Record<string, unknown>;
+    }
   | { output_type: "error"; ename: string; evalue: string; traceback: string[] };
 
 export interface Notebook {

@@ -88,6 +88,7 @@ function checkConfig(config: Config): Config {
   }
   if (!(config.timeoutMs > 0)) throw bad("a positive timeoutMs", config.timeoutMs);
   if (!(config.maxMessageBytes > 0)) throw bad("a positive maxMessageBytes", config.maxMessageBytes);
-  if (config.ringKernels !== "wasm" && config.ringKernels !== "js") throw bad('ringKernels "wasm" or "js"', config.ringKernels);
+  if (config.ringKernels !== "wasm" && config.ringKernels !== "js")
+    throw bad('ringKernels "wasm" or "js"', config.ringKernels);
   return config;
 }

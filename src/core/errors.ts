@@ -152,7 +152,8 @@ function plainDetails(details: Readonly<Record<string, unknown>>): Record<string
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(details)) {
     if (value === null || ["string", "number", "boolean"].includes(typeof value)) out[key] = value;
-    else if (Array.isArray(value) && value.every((v) => typeof v === "number" || typeof v === "string")) out[key] = value;
+    else if (Array.isArray(value) && value.every((v) => typeof v === "number" || typeof v === "string"))
+      out[key] = value;
   }
   return out;
 }

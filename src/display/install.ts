@@ -47,13 +47,19 @@ function renderArquero(this: unknown): MimeBundle {
 export function installDisplays(tf: TfLike, aq?: ArqueroModuleLike): void {
   const tensorPrototype = tf?.Tensor?.prototype;
   if (!tensorPrototype) {
-    throw new TsyftError(ErrorCode.INVALID_ARGUMENT, "installDisplays(tf): pass the TensorFlow.js namespace (import * as tf from \"@tensorflow/tfjs\").");
+    throw new TsyftError(
+      ErrorCode.INVALID_ARGUMENT,
+      'installDisplays(tf): pass the TensorFlow.js namespace (import * as tf from "@tensorflow/tfjs").',
+    );
   }
   define(tensorPrototype, renderTensor);
   if (aq) {
     const tablePrototype = aq.ColumnTable?.prototype ?? (aq.table ? Object.getPrototypeOf(aq.table({})) : undefined);
     if (!tablePrototype) {
-      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, "installDisplays(tf, aq): pass the arquero namespace (import * as aq from \"arquero\").");
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        'installDisplays(tf, aq): pass the arquero namespace (import * as aq from "arquero").',
+      );
     }
     define(tablePrototype, renderArquero);
   }

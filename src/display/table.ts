@@ -35,7 +35,13 @@ export interface TableOptions {
  */
 export function isArqueroTable(value: unknown): value is ArqueroLike {
   const t = value as Partial<ArqueroLike> | null;
-  return !!t && typeof t === "object" && typeof t.columnNames === "function" && typeof t.numRows === "function" && typeof t.objects === "function";
+  return (
+    !!t &&
+    typeof t === "object" &&
+    typeof t.columnNames === "function" &&
+    typeof t.numRows === "function" &&
+    typeof t.objects === "function"
+  );
 }
 
 /**
@@ -64,11 +70,18 @@ export class DataTable implements Displayable {
   }
 
   private isNumeric(): boolean[] {
-    return this.columns.map((_, c) => this.rows.length > 0 && this.rows.every((r) => r[c] == null || typeof r[c] === "number" || typeof r[c] === "bigint"));
+    return this.columns.map(
+      (_, c) =>
+        this.rows.length > 0 &&
+        this.rows.every((r) => r[c] == null || typeof r[c] === "number" || typeof r[c] === "bigint"),
+    );
   }
 
   private captionText(): string {
-    const shown = this.rows.length < this.totalRows ? `first ${this.rows.length} of ${this.totalRows} rows` : `${this.totalRows} row${this.totalRows === 1 ? "" : "s"}`;
+    const shown =
+      this.rows.length < this.totalRows
+        ? `first ${this.rows.length} of ${this.totalRows} rows`
+        : `${this.totalRows} row${this.totalRows === 1 ? "" : "s"}`;
     const size = `${shown} × ${this.columns.length} column${this.columns.length === 1 ? "" : "s"}`;
     return this.caption ? `${this.caption} (${size})` : size;
   }
@@ -79,12 +92,18 @@ export class DataTable implements Displayable {
     const body = this.rows
       .map((row, i) => {
         const cells = row
-          .map((v, c) => `<td style="${CELL_STYLE}${numeric[c] ? "" : ";text-align:left"}">${escapeHtml(formatValue(v, 200))}</td>`)
+          .map(
+            (v, c) =>
+              `<td style="${CELL_STYLE}${numeric[c] ? "" : ";text-align:left"}">${escapeHtml(formatValue(v, 200))}</td>`,
+          )
           .join("");
         return `<tr><th style="${HEAD_STYLE}">${i}</th>${cells}</tr>`;
       })
       .join("");
-    const more = this.rows.length < this.totalRows ? `<tr><td style="${CELL_STYLE};text-align:center" colspan="${this.columns.length + 1}">…</td></tr>` : "";
+    const more =
+      this.rows.length < this.totalRows
+        ? `<tr><td style="${CELL_STYLE};text-align:center" colspan="${this.columns.length + 1}">…</td></tr>`
+        : "";
     return (
       `<table class="tsyft-table" style="${TABLE_STYLE}">` +
       `<caption style="${CAPTION_STYLE}">${escapeHtml(this.captionText())}</caption>` +
@@ -118,12 +137,20 @@ export class DataTable implements Displayable {
 export function table(data: TableRows | ArqueroLike, options: TableOptions = {}): DataTable {
   const maxRows = options.maxRows ?? 20;
   if (!Number.isInteger(maxRows) || maxRows < 0) {
-    throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `table(): maxRows must be a non-negative integer, got ${maxRows}.`);
+    throw new TsyftError(
+      ErrorCode.INVALID_ARGUMENT,
+      `table(): maxRows must be a non-negative integer, got ${maxRows}.`,
+    );
   }
   if (isArqueroTable(data)) {
     const columns = options.columns ?? data.columnNames();
     const objects = data.objects({ limit: maxRows }) as Array<Record<string, unknown>>;
-    return new DataTable(columns, objects.map((o) => columns.map((c) => o[c])), data.numRows(), options.caption);
+    return new DataTable(
+      columns,
+      objects.map((o) => columns.map((c) => o[c])),
+      data.numRows(),
+      options.caption,
+    );
   }
   if (!Array.isArray(data)) {
     throw new TsyftError(
@@ -135,10 +162,17 @@ export function table(data: TableRows | ArqueroLike, options: TableOptions = {})
   if (data.length > 0 && Array.isArray(data[0])) {
     const width = Math.max(0, ...shown.map((r) => (r as unknown[]).length));
     const columns = options.columns ?? Array.from({ length: width }, (_, i) => String(i));
-    return new DataTable(columns, shown.map((r) => columns.map((_, i) => (r as unknown[])[i])), data.length, options.caption);
+    return new DataTable(
+      columns,
+      shown.map((r) => columns.map((_, i) => (r as unknown[])[i])),
+      data.length,
+      options.caption,
+    );
   }
   const columns = options.columns ?? columnsOf(shown as ReadonlyArray<Record<string, unknown>>);
-  const rows = (shown as ReadonlyArray<Record<string, unknown>>).map((r) => columns.map((c) => (r == null ? undefined : r[c])));
+  const rows = (shown as ReadonlyArray<Record<string, unknown>>).map((r) =>
+    columns.map((c) => (r == null ? undefined : r[c])),
+  );
   return new DataTable(columns, rows, data.length, options.caption);
 }
 

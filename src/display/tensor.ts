@@ -78,7 +78,9 @@ export function tensorHtml(tensor: RenderableTensor, options: TensorRenderOption
       if (r < 0) return `<tr><th style="${HEAD_STYLE}">…</th>${colIdx.map(() => dots).join("")}</tr>`;
       const label = shape.length === 0 ? "" : `<th style="${HEAD_STYLE}">${escapeHtml(rowLabel(r, leading))}</th>`;
       const cells = colIdx
-        .map((c) => (c < 0 ? dots : `<td style="${CELL_STYLE}">${escapeHtml(formatCell(values[r * cols + c], tensor.dtype))}</td>`))
+        .map((c) =>
+          c < 0 ? dots : `<td style="${CELL_STYLE}">${escapeHtml(formatCell(values[r * cols + c], tensor.dtype))}</td>`,
+        )
         .join("");
       return `<tr>${label}${cells}</tr>`;
     })

@@ -57,7 +57,10 @@ export class VegaLiteChart implements Displayable {
 
   constructor(spec: VegaLiteSpec) {
     if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
-      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `vegaLite() takes a Vega-Lite spec object, got ${Array.isArray(spec) ? "an array" : typeof spec}.`);
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `vegaLite() takes a Vega-Lite spec object, got ${Array.isArray(spec) ? "an array" : typeof spec}.`,
+      );
     }
     this.spec = { $schema: SCHEMA, ...(JSON.parse(JSON.stringify(spec)) as Record<string, unknown>) };
   }
@@ -67,7 +70,12 @@ export class VegaLiteChart implements Displayable {
     try {
       return vegaLiteLib().compile(this.spec as never).spec as unknown as Record<string, unknown>;
     } catch (error) {
-      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `vegaLite(): the spec does not compile: ${(error as Error).message}`, {}, { cause: error });
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `vegaLite(): the spec does not compile: ${(error as Error).message}`,
+        {},
+        { cause: error },
+      );
     }
   }
 
@@ -99,12 +107,14 @@ export class VegaLiteChart implements Displayable {
     const view = this.view();
     view.run();
     const internals = view as unknown as ViewInternals;
-    if (internals._viewWidth === undefined || internals._viewHeight === undefined || !internals._origin) return undefined;
+    if (internals._viewWidth === undefined || internals._viewHeight === undefined || !internals._origin)
+      return undefined;
     const padding = view.padding() as { left: number; right: number; top: number; bottom: number };
     const width = Math.max(0, internals._viewWidth + padding.left + padding.right);
     const height = Math.max(0, internals._viewHeight + padding.top + padding.bottom);
     const origin = [padding.left + internals._origin[0], padding.top + internals._origin[1]];
-    const SVGStringRenderer = (v as unknown as { SVGStringRenderer: new (loader: unknown) => unknown }).SVGStringRenderer;
+    const SVGStringRenderer = (v as unknown as { SVGStringRenderer: new (loader: unknown) => unknown })
+      .SVGStringRenderer;
     const renderer = new SVGStringRenderer(view.loader()) as {
       initialize(el: null, w: number, h: number, o: number[], scale: number): { background(bg: unknown): unknown };
       render(scene: unknown): unknown;
@@ -122,7 +132,10 @@ export class VegaLiteChart implements Displayable {
     const mark = this.spec.mark;
     const markName = typeof mark === "string" ? mark : (mark as { type?: string } | undefined)?.type;
     const values = (this.spec.data as { values?: unknown[] } | undefined)?.values;
-    const parts = [markName ? `${markName} chart` : "chart", Array.isArray(values) ? `${values.length} data rows` : undefined];
+    const parts = [
+      markName ? `${markName} chart` : "chart",
+      Array.isArray(values) ? `${values.length} data rows` : undefined,
+    ];
     const title = typeof this.spec.title === "string" ? ` "${this.spec.title}"` : "";
     return `<Vega-Lite${title}: ${parts.filter(Boolean).join(", ")}>`;
   }

@@ -72,7 +72,9 @@ export function sameEncoding(a: FixedPointEncoding, b: FixedPointEncoding): bool
 }
 
 export function describeEncoding(enc: FixedPointEncoding): string {
-  return enc.base === 2 ? `base 2, ${enc.precisionFractional} fractional bits` : `base ${enc.base}, ${enc.precisionFractional} fractional digits`;
+  return enc.base === 2
+    ? `base 2, ${enc.precisionFractional} fractional bits`
+    : `base ${enc.base}, ${enc.precisionFractional} fractional digits`;
 }
 
 /**

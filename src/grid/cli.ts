@@ -25,7 +25,14 @@ import { getConfig } from "../core/config";
 import type { TF } from "../tensors/plain-ops";
 import { startGateway } from "./gateway";
 import { httpJson, toHttp } from "./http-util";
-import { DEFAULT_GRID, gridStateDir, readGridState, startLocalGrid, stopDetachedGrid, type GridMember } from "./local-grid";
+import {
+  DEFAULT_GRID,
+  gridStateDir,
+  readGridState,
+  startLocalGrid,
+  stopDetachedGrid,
+  type GridMember,
+} from "./local-grid";
 import { startNode } from "./node";
 import type { ListeningInfo } from "./processes";
 
@@ -85,7 +92,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 type Flags = Record<string, string | boolean | undefined>;
 
 function parse(args: readonly string[], options: Record<string, { type: "string" | "boolean" }>): Flags {
-  return parseArgs({ args: [...args], options: { ...options, "exit-with-parent": { type: "boolean" } }, allowPositionals: false, strict: true }).values as Flags;
+  return parseArgs({
+    args: [...args],
+    options: { ...options, "exit-with-parent": { type: "boolean" } },
+    allowPositionals: false,
+    strict: true,
+  }).values as Flags;
 }
 
 /** A string flag's value (parseArgs has checked its type). */
@@ -97,7 +109,8 @@ function str(flags: Flags, name: string): string | undefined {
 function portOf(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`Expected a port between 0 and 65535, got ${JSON.stringify(value)}.`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`Expected a port between 0 and 65535, got ${JSON.stringify(value)}.`);
   return port;
 }
 
@@ -120,10 +133,8 @@ function untilStopped(exitWithParent: boolean): Promise<string> {
 }
 
 async function loadTf(backend: string): Promise<TF> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tf = require("@tensorflow/tfjs") as TF;
   if (backend === "wasm") {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require("@tensorflow/tfjs-backend-wasm");
     await tf.setBackend("wasm");
   } else if (backend !== "cpu") {
@@ -154,7 +165,9 @@ async function runNode(args: readonly string[]): Promise<number> {
     tf,
   });
   announce({ role: "node", id: node.id, port: node.port, url: node.url });
-  console.error(`tsyft node ${node.id} listening on ${node.url} (health: ${toHttp(node.url)}/health)${values.gateway ? `, joined ${values.gateway}` : ""}`);
+  console.error(
+    `tsyft node ${node.id} listening on ${node.url} (health: ${toHttp(node.url)}/health)${values.gateway ? `, joined ${values.gateway}` : ""}`,
+  );
   const reason = await untilStopped(values["exit-with-parent"] === true);
   console.error(`tsyft node ${node.id}: stopping (${reason})`);
   await node.close();
@@ -162,9 +175,15 @@ async function runNode(args: readonly string[]): Promise<number> {
 }
 
 async function runGateway(args: readonly string[]): Promise<number> {
-  const values = parse(args, { port: { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" }, "heartbeat-ms": { type: "string" } });
+  const values = parse(args, {
+    port: { type: "string" },
+    host: { type: "string" },
+    "data-dir": { type: "string" },
+    "heartbeat-ms": { type: "string" },
+  });
   const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
-  if (heartbeatMs !== undefined && !(heartbeatMs > 0)) throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
+  if (heartbeatMs !== undefined && !(heartbeatMs > 0))
+    throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
   const gateway = await startGateway({
     port: portOf(values.port, DEFAULT_GRID.gateway.port),
     host: str(values, "host") ?? "0.0.0.0",
@@ -182,10 +201,23 @@ async function runGateway(args: readonly string[]): Promise<number> {
 function printMembers(members: readonly GridMember[], health?: ReadonlyMap<string, string>): void {
   const rows = [
     ["ROLE", "ID", "URL", "PORT", "PID", ...(health ? ["STATUS"] : [])],
-    ...members.map((m) => [m.role, m.id, m.url, String(m.port), m.pid === undefined ? "-" : String(m.pid), ...(health ? [health.get(m.id) ?? "?"] : [])]),
+    ...members.map((m) => [
+      m.role,
+      m.id,
+      m.url,
+      String(m.port),
+      m.pid === undefined ? "-" : String(m.pid),
+      ...(health ? [health.get(m.id) ?? "?"] : []),
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    );
 }
 
 async function gridUp(args: readonly string[]): Promise<number> {
@@ -196,17 +228,28 @@ async function gridUp(args: readonly string[]): Promise<number> {
     "state-dir": { type: "string" },
   });
   const ports = str(values, "ports") ?? "default";
-  if (ports !== "default" && ports !== "random") throw new UsageError(`--ports: expected default or random, got ${JSON.stringify(ports)}.`);
+  if (ports !== "default" && ports !== "random")
+    throw new UsageError(`--ports: expected default or random, got ${JSON.stringify(ports)}.`);
   const stateDir = gridStateDir({ stateDir: str(values, "state-dir"), dataDir: str(values, "data-dir") });
   const detach = values.detach === true;
   if (detach && readGridState(stateDir)) {
-    throw new UsageError(`A detached grid is already recorded in ${stateDir}; stop it first with tsyft grid down --state-dir ${stateDir}.`);
+    throw new UsageError(
+      `A detached grid is already recorded in ${stateDir}; stop it first with tsyft grid down --state-dir ${stateDir}.`,
+    );
   }
   console.error(`Starting a gateway and ${DEFAULT_GRID.nodes.map((n) => n.id).join(", ")}...`);
-  const grid = await startLocalGrid({ ports, dataDir: str(values, "data-dir"), detach, stateDir, startTimeoutMs: Math.max(90_000, getConfig().timeoutMs) });
+  const grid = await startLocalGrid({
+    ports,
+    dataDir: str(values, "data-dir"),
+    detach,
+    stateDir,
+    startTimeoutMs: Math.max(90_000, getConfig().timeoutMs),
+  });
   printMembers([grid.gateway, ...grid.nodes]);
   if (detach) {
-    console.log(`Detached; state in ${grid.stateFile}. Stop with: tsyft grid down${values["state-dir"] || values["data-dir"] ? ` --state-dir ${stateDir}` : ""}`);
+    console.log(
+      `Detached; state in ${grid.stateFile}. Stop with: tsyft grid down${values["state-dir"] || values["data-dir"] ? ` --state-dir ${stateDir}` : ""}`,
+    );
     return 0;
   }
   console.log("Ctrl-C stops the grid.");
@@ -235,17 +278,36 @@ async function gridStatus(args: readonly string[]): Promise<number> {
   const members: GridMember[] = state
     ? [state.gateway, ...state.nodes]
     : [
-        { id: "gateway", role: "gateway", port: DEFAULT_GRID.gateway.port, url: `http://localhost:${DEFAULT_GRID.gateway.port}` },
-        ...DEFAULT_GRID.nodes.map((n) => ({ id: n.id, role: "node" as const, port: n.port, url: `ws://localhost:${n.port}` })),
+        {
+          id: "gateway",
+          role: "gateway",
+          port: DEFAULT_GRID.gateway.port,
+          url: `http://localhost:${DEFAULT_GRID.gateway.port}`,
+        },
+        ...DEFAULT_GRID.nodes.map((n) => ({
+          id: n.id,
+          role: "node" as const,
+          port: n.port,
+          url: `ws://localhost:${n.port}`,
+        })),
       ];
   const health = new Map<string, string>();
   await Promise.all(
     members.map(async (m) => {
       try {
-        const { status, body } = await httpJson<{ objects?: number; peers?: string[]; nodes?: number }>("GET", `http://127.0.0.1:${m.port}/health`, undefined, 2_000);
+        const { status, body } = await httpJson<{ objects?: number; peers?: string[]; nodes?: number }>(
+          "GET",
+          `http://127.0.0.1:${m.port}/health`,
+          undefined,
+          2_000,
+        );
         health.set(
           m.id,
-          status !== 200 ? `unhealthy (${status})` : m.role === "node" ? `up, ${body.objects} objects, peers [${(body.peers ?? []).join(", ")}]` : `up, ${body.nodes} nodes joined`,
+          status !== 200
+            ? `unhealthy (${status})`
+            : m.role === "node"
+              ? `up, ${body.objects} objects, peers [${(body.peers ?? []).join(", ")}]`
+              : `up, ${body.nodes} nodes joined`,
         );
       } catch {
         health.set(m.id, "down");

@@ -112,15 +112,22 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
     options: GridClientOptions,
   ) {
     if (typeof options?.id !== "string" || options.id.length === 0) {
-      throw new CommunicationError(ErrorCode.WORKER_ID, `WebsocketGridClient: expected { id: "the node's id" }, got ${JSON.stringify(options?.id)}.`);
+      throw new CommunicationError(
+        ErrorCode.WORKER_ID,
+        `WebsocketGridClient: expected { id: "the node's id" }, got ${JSON.stringify(options?.id)}.`,
+      );
     }
     if (typeof url !== "string" || !/^wss?:\/\//.test(url)) {
-      throw new CommunicationError(ErrorCode.INVALID_ARGUMENT, `WebsocketGridClient: expected a ws:// or wss:// url, got ${JSON.stringify(url)}.`);
+      throw new CommunicationError(
+        ErrorCode.INVALID_ARGUMENT,
+        `WebsocketGridClient: expected a ws:// or wss:// url, got ${JSON.stringify(url)}.`,
+      );
     }
     this.id = options.id;
     this.url = url.replace(/\/+$/, "");
     this.maxMessageBytes = options.maxMessageBytes ?? getConfig().maxMessageBytes;
-    if (options.reconnect !== false) this.backoff = new Backoff(typeof options.reconnect === "object" ? options.reconnect : {});
+    if (options.reconnect !== false)
+      this.backoff = new Backoff(typeof options.reconnect === "object" ? options.reconnect : {});
     this.rpc = new WorkerClient(this.id, (bytes) => this.sendFrame(Channel.Request, bytes));
     this.control = new PendingCalls(this.id);
     // Fetched plans name their holders by id: the hook finds this client by its node's id.
@@ -138,7 +145,10 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
    * another node does.
    */
   async connect(): Promise<this> {
-    if (this.state === "closed") throw new CommunicationError(ErrorCode.CONNECTION, `The client of ${this.id} was closed; make a new one.`, { worker: this.id });
+    if (this.state === "closed")
+      throw new CommunicationError(ErrorCode.CONNECTION, `The client of ${this.id} was closed; make a new one.`, {
+        worker: this.id,
+      });
     if (this.state === "open") return this;
     if (this.state === "reconnecting") {
       clearTimeout(this.reconnectTimer);
@@ -329,8 +339,10 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
       timeoutMs,
       say: {
         timeout: `No welcome from node ${this.id} at ${this.url} within ${timeoutMs} ms.`,
-        unreachable: (error) => `Cannot connect to node ${this.id} at ${this.url}: ${error.message}. Is it running? (tsyft node --id ${this.id} --port ...)`,
-        closed: (code, reason) => `Node ${this.id} at ${this.url} closed the link before welcoming (${code} ${reason}).`,
+        unreachable: (error) =>
+          `Cannot connect to node ${this.id} at ${this.url}: ${error.message}. Is it running? (tsyft node --id ${this.id} --port ...)`,
+        closed: (code, reason) =>
+          `Node ${this.id} at ${this.url} closed the link before welcoming (${code} ${reason}).`,
         wrongId: (answered) => `Expected node "${this.id}" at ${this.url}, but "${answered}" answered.`,
       },
       gone: () => (this.state === "closed" ? `The client of ${this.id} was closed.` : undefined),
@@ -379,7 +391,10 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
       return;
     }
     this.rpc.unsolicited.push(
-      new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Node ${this.id} sent a ${name} frame to a client; clients only take replies and control messages.`),
+      new CommunicationError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `Node ${this.id} sent a ${name} frame to a client; clients only take replies and control messages.`,
+      ),
     );
   }
 
@@ -406,7 +421,10 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
 
   private scheduleReconnect(): void {
     clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => void this.attempt().catch(() => this.scheduleReconnect()), this.backoff!.next());
+    this.reconnectTimer = setTimeout(
+      () => void this.attempt().catch(() => this.scheduleReconnect()),
+      this.backoff!.next(),
+    );
   }
 
   private async attempt(): Promise<void> {

@@ -39,7 +39,14 @@ export type ControlMessage =
 
 export type ControlType = ControlMessage["t"];
 
-const controlTypes: ReadonlySet<string> = new Set<ControlType>(["hello", "welcome", "refused", "link", "status", "result"]);
+const controlTypes: ReadonlySet<string> = new Set<ControlType>([
+  "hello",
+  "welcome",
+  "refused",
+  "link",
+  "status",
+  "result",
+]);
 
 /**
  * Encodes a control message.
@@ -64,13 +71,19 @@ export function encodeControl(message: ControlMessage): Uint8Array {
  */
 export function decodeControl(bytes: Uint8Array): ControlMessage {
   const message = decodeMessage(bytes) as Record<string, unknown> | null;
-  if (typeof message !== "object" || message === null || typeof message.t !== "string" || !controlTypes.has(message.t)) {
+  if (
+    typeof message !== "object" ||
+    message === null ||
+    typeof message.t !== "string" ||
+    !controlTypes.has(message.t)
+  ) {
     throw malformed(`a control message with t among ${[...controlTypes].join(", ")}`, message);
   }
   const has = (key: string, type: string) => typeof message[key] === type;
   const ok =
     message.t === "hello"
-      ? (message.role === "client" || message.role === "peer") && (message.role === "client" || (has("from", "string") && has("url", "string")))
+      ? (message.role === "client" || message.role === "peer") &&
+        (message.role === "client" || (has("from", "string") && has("url", "string")))
       : message.t === "welcome"
         ? has("id", "string") && has("boot", "string")
         : message.t === "refused"
@@ -85,6 +98,11 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
 }
 
 function malformed(expected: string, got: unknown): CommunicationError {
-  const shown = JSON.stringify(got, (_k, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v));
-  return new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Malformed control message: expected ${expected}, got ${shown?.slice(0, 160)}.`);
+  const shown = JSON.stringify(got, (_k, v) =>
+    typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v,
+  );
+  return new CommunicationError(
+    ErrorCode.MALFORMED_MESSAGE,
+    `Malformed control message: expected ${expected}, got ${shown?.slice(0, 160)}.`,
+  );
 }

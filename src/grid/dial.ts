@@ -43,10 +43,17 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
       socket.terminate();
       reject(error);
     };
-    const timer = setTimeout(() => fail(new CommunicationError(ErrorCode.TIMEOUT, say.timeout, { worker: expect })), options.timeoutMs);
+    const timer = setTimeout(
+      () => fail(new CommunicationError(ErrorCode.TIMEOUT, say.timeout, { worker: expect })),
+      options.timeoutMs,
+    );
     timer.unref?.();
-    socket.on("error", (error) => fail(new CommunicationError(ErrorCode.CONNECTION, say.unreachable(error), { worker: expect }, { cause: error })));
-    socket.on("close", (code, reason) => fail(new CommunicationError(ErrorCode.CONNECTION, say.closed(code, reason.toString()), { worker: expect })));
+    socket.on("error", (error) =>
+      fail(new CommunicationError(ErrorCode.CONNECTION, say.unreachable(error), { worker: expect }, { cause: error })),
+    );
+    socket.on("close", (code, reason) =>
+      fail(new CommunicationError(ErrorCode.CONNECTION, say.closed(code, reason.toString()), { worker: expect })),
+    );
     socket.on("open", () => socket.send(encodeGridFrame(Channel.Control, encodeControl(options.hello))));
     socket.on("message", (data) => {
       let message: ControlMessage;
@@ -59,7 +66,8 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
       }
       if (message.t === "refused") return fail(deserializeError(message.error));
       if (message.t !== "welcome") return;
-      if (message.id !== expect) return fail(new CommunicationError(ErrorCode.WORKER_ID, say.wrongId(message.id), { worker: expect }));
+      if (message.id !== expect)
+        return fail(new CommunicationError(ErrorCode.WORKER_ID, say.wrongId(message.id), { worker: expect }));
       const gone = options.gone?.();
       if (gone !== undefined) return fail(new CommunicationError(ErrorCode.CONNECTION, gone, { worker: expect }));
       if (settled) return;

@@ -81,7 +81,10 @@ export function encodeGridFrame(channel: Channel, payload: Uint8Array): Uint8Arr
  */
 export function decodeGridFrame(data: Uint8Array): { channel: Channel; payload: Uint8Array } {
   if (data.byteLength < FRAME_HEADER_BYTES) {
-    throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, "Malformed grid frame: empty message; expected a channel byte then a payload.");
+    throw new CommunicationError(
+      ErrorCode.MALFORMED_MESSAGE,
+      "Malformed grid frame: empty message; expected a channel byte then a payload.",
+    );
   }
   const channel = data[0]!;
   if (!(channel in channelNames)) {

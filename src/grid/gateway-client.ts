@@ -51,7 +51,12 @@ export class GatewayClient {
 
   /** The model `id`, or undefined when the gateway has none. */
   async model(id: string): Promise<HostedModelInfo | undefined> {
-    const { status, body } = await httpJson<HostedModelInfo>("GET", `${this.url}/models/${encodeURIComponent(id)}`, undefined, this.timeoutMs);
+    const { status, body } = await httpJson<HostedModelInfo>(
+      "GET",
+      `${this.url}/models/${encodeURIComponent(id)}`,
+      undefined,
+      this.timeoutMs,
+    );
     return status === 404 ? undefined : this.check(status, body);
   }
 
@@ -63,7 +68,12 @@ export class GatewayClient {
 
   /** Removes a model's metadata; false when there was none. */
   async deleteModel(id: string): Promise<boolean> {
-    const { status, body } = await httpJson("DELETE", `${this.url}/models/${encodeURIComponent(id)}`, undefined, this.timeoutMs);
+    const { status, body } = await httpJson(
+      "DELETE",
+      `${this.url}/models/${encodeURIComponent(id)}`,
+      undefined,
+      this.timeoutMs,
+    );
     if (status === 404) return false;
     this.check(status, body);
     return true;

@@ -58,7 +58,11 @@ export interface GatewayHealth {
   url: string;
 }
 
-type GatewayEvent = { type: "event"; event: "joined" | "left" | "stale" | "online"; node: RegisteredNode | { id: string } };
+type GatewayEvent = {
+  type: "event";
+  event: "joined" | "left" | "stale" | "online";
+  node: RegisteredNode | { id: string };
+};
 
 const MAX_JSON_BYTES = 1 << 20;
 
@@ -118,7 +122,13 @@ export class Gateway {
   }
 
   async health(): Promise<GatewayHealth> {
-    return { role: "gateway", nodes: this.nodes.size, models: (await this.models.list()).length, uptime: (Date.now() - this.startedAt) / 1000, url: this.url };
+    return {
+      role: "gateway",
+      nodes: this.nodes.size,
+      models: (await this.models.list()).length,
+      uptime: (Date.now() - this.startedAt) / 1000,
+      url: this.url,
+    };
   }
 
   close(): Promise<void> {
@@ -176,15 +186,21 @@ export class Gateway {
     try {
       if (method === "GET" && (path === "/health" || path === "/")) return sendJson(res, 200, await this.health());
       if (method === "GET" && path === "/nodes") return sendJson(res, 200, { nodes: this.nodes.list() });
-      if (method === "POST" && path === "/join") return sendJson(res, 200, this.join((await readJsonBody(req, MAX_JSON_BYTES)) as object));
+      if (method === "POST" && path === "/join")
+        return sendJson(res, 200, this.join((await readJsonBody(req, MAX_JSON_BYTES)) as object));
       if (method === "POST" && (path === "/heartbeat" || path === "/leave")) {
         const { id } = (await readJsonBody(req, MAX_JSON_BYTES)) as { id?: unknown };
         const known = path === "/heartbeat" ? this.heartbeat(id) : this.leave(id);
         if (known) return sendJson(res, 200, { ok: true });
-        return sendError(res, 404, new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(id)} in the registry; POST /join first.`));
+        return sendError(
+          res,
+          404,
+          new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(id)} in the registry; POST /join first.`),
+        );
       }
       if (path === "/models" && method === "GET") return sendJson(res, 200, { models: await this.models.list() });
-      if (path === "/models/search" && method === "GET") return sendJson(res, 200, { models: await this.models.search(searchOf(url.searchParams)) });
+      if (path === "/models/search" && method === "GET")
+        return sendJson(res, 200, { models: await this.models.search(searchOf(url.searchParams)) });
       if (path === "/models" && method === "POST") {
         const overwrite = ["1", "true"].includes(url.searchParams.get("overwrite") ?? "");
         return sendJson(res, 201, await this.models.register(await readJsonBody(req, MAX_JSON_BYTES), { overwrite }));
@@ -204,7 +220,14 @@ export class Gateway {
           return sendError(res, 404, noModel(id));
         }
       }
-      sendError(res, 404, new TsyftError(ErrorCode.INVALID_ARGUMENT, `Gateway: no route ${method} ${path}. See GET /nodes, /models, /health.`));
+      sendError(
+        res,
+        404,
+        new TsyftError(
+          ErrorCode.INVALID_ARGUMENT,
+          `Gateway: no route ${method} ${path}. See GET /nodes, /models, /health.`,
+        ),
+      );
     } catch (error) {
       const status =
         error instanceof TsyftError && error.details.conflict === true
@@ -223,13 +246,18 @@ export class Gateway {
     socket.on("close", () => this.subscribers.delete(socket));
     socket.on("message", (data, isBinary) => {
       let message: { type?: unknown; rid?: unknown; [key: string]: unknown };
-      const reply = (body: object) => socket.readyState === WebSocket.OPEN && socket.send(JSON.stringify({ type: message?.type, rid: message?.rid, ...body }));
+      const reply = (body: object) =>
+        socket.readyState === WebSocket.OPEN &&
+        socket.send(JSON.stringify({ type: message?.type, rid: message?.rid, ...body }));
       try {
         message = JSON.parse(isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString());
         if (typeof message !== "object" || message === null) throw new Error("not an object");
       } catch {
         message = {};
-        return reply({ ok: false, error: { code: ErrorCode.MALFORMED_MESSAGE, message: "Expected a JSON object with a type." } });
+        return reply({
+          ok: false,
+          error: { code: ErrorCode.MALFORMED_MESSAGE, message: "Expected a JSON object with a type." },
+        });
       }
       void this.onWsMessage(message).then(
         (body) => reply({ ok: true, ...body }),
@@ -244,10 +272,15 @@ export class Gateway {
       case "join":
         return this.join({ id: message.id, address: message.address });
       case "heartbeat":
-        if (!this.heartbeat(message.id)) throw new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(message.id)} in the registry; join first.`);
+        if (!this.heartbeat(message.id))
+          throw new TsyftError(
+            ErrorCode.WORKER_ID,
+            `No node ${JSON.stringify(message.id)} in the registry; join first.`,
+          );
         return {};
       case "leave":
-        if (!this.leave(message.id)) throw new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(message.id)} in the registry.`);
+        if (!this.leave(message.id))
+          throw new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(message.id)} in the registry.`);
         return {};
       case "nodes":
         return { nodes: this.nodes.list() };
@@ -265,7 +298,9 @@ export class Gateway {
 }
 
 function noModel(id: string): TsyftError {
-  return new TsyftError(ErrorCode.INVALID_ARGUMENT, `No model "${id}" on this gateway. GET /models lists them.`, { id });
+  return new TsyftError(ErrorCode.INVALID_ARGUMENT, `No model "${id}" on this gateway. GET /models lists them.`, {
+    id,
+  });
 }
 
 function searchOf(params: URLSearchParams): ModelSearch {

@@ -18,7 +18,10 @@ import { CommunicationError, ErrorCode, serializeError } from "../core/errors";
 /** Answers `status` with `body` as JSON. */
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -47,7 +50,9 @@ export function readJsonBody(req: http.IncomingMessage, limit = 1 << 20): Promis
       try {
         resolve(JSON.parse(text));
       } catch (error) {
-        reject(new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Request body is not JSON: ${(error as Error).message}.`));
+        reject(
+          new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Request body is not JSON: ${(error as Error).message}.`),
+        );
       }
     });
     req.on("error", reject);
@@ -57,9 +62,15 @@ export function readJsonBody(req: http.IncomingMessage, limit = 1 << 20): Promis
 /** Listens on `port` (0: any free port) and `host`; resolves with the port bound. */
 export function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(
-      new CommunicationError(ErrorCode.CONNECTION, `Cannot listen on ${host}:${port}: ${error.message}. Is the port taken? Use another --port, or 0 for any.`, {}, { cause: error }),
-    );
+    const onError = (error: Error) =>
+      reject(
+        new CommunicationError(
+          ErrorCode.CONNECTION,
+          `Cannot listen on ${host}:${port}: ${error.message}. Is the port taken? Use another --port, or 0 for any.`,
+          {},
+          { cause: error },
+        ),
+      );
     server.once("error", onError);
     server.listen(port, host, () => {
       server.off("error", onError);
@@ -99,12 +110,21 @@ export function toWs(url: string): string {
  * const { status, body } = await httpJson("POST", "http://localhost:5000/join", { id: "bob", address: "ws://localhost:3000" });
  * ```
  */
-export function httpJson<T = unknown>(method: string, url: string, body?: unknown, timeoutMs = 5_000): Promise<{ status: number; body: T }> {
+export function httpJson<T = unknown>(
+  method: string,
+  url: string,
+  body?: unknown,
+  timeoutMs = 5_000,
+): Promise<{ status: number; body: T }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(
       toHttp(url),
-      { method, headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}, timeout: timeoutMs },
+      {
+        method,
+        headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
+        timeout: timeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -123,7 +143,14 @@ export function httpJson<T = unknown>(method: string, url: string, body?: unknow
     );
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on("error", (error) =>
-      reject(new CommunicationError(ErrorCode.CONNECTION, `${method} ${url} failed: ${error.message}.`, {}, { cause: error })),
+      reject(
+        new CommunicationError(
+          ErrorCode.CONNECTION,
+          `${method} ${url} failed: ${error.message}.`,
+          {},
+          { cause: error },
+        ),
+      ),
     );
     req.end(payload);
   });

@@ -25,7 +25,13 @@ export { ObjectPersistence, registerPersistedType, type PersistedTypeCodec } fro
 export { GatewayMembership } from "./membership";
 export { Gateway, startGateway, type GatewayOptions, type GatewayHealth } from "./gateway";
 export { NodeRegistry, type RegisteredNode, type NodeStatus } from "./node-registry";
-export { ModelRegistry, checkModelInfo, type HostedModelInfo, type ModelPlacement, type ModelSearch } from "./model-registry";
+export {
+  ModelRegistry,
+  checkModelInfo,
+  type HostedModelInfo,
+  type ModelPlacement,
+  type ModelSearch,
+} from "./model-registry";
 export {
   startLocalGrid,
   stopDetachedGrid,

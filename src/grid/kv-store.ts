@@ -119,7 +119,6 @@ export class LevelKeyValueStore implements KeyValueStore {
   static async open(dir: string): Promise<LevelKeyValueStore> {
     fs.mkdirSync(dir, { recursive: true });
     // Loaded on first use: importing tsyft does not load the native binding unless a data dir is used.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { ClassicLevel: Level } = require("classic-level") as typeof import("classic-level");
     const db = new Level<string, Uint8Array>(dir, { keyEncoding: "utf8", valueEncoding: "view" });
     try {
@@ -151,11 +150,18 @@ export class LevelKeyValueStore implements KeyValueStore {
 
   batch(operations: readonly KeyValueOperation[]): Promise<void> {
     if (operations.length === 0) return Promise.resolve();
-    return this.db.batch(operations.map((op) => (op.type === "put" ? { type: "put" as const, key: op.key, value: op.value } : { type: "del" as const, key: op.key })));
+    return this.db.batch(
+      operations.map((op) =>
+        op.type === "put"
+          ? { type: "put" as const, key: op.key, value: op.value }
+          : { type: "del" as const, key: op.key },
+      ),
+    );
   }
 
   async *entries(prefix: string): AsyncIterable<[string, Uint8Array]> {
-    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) yield [key, plainView(value)];
+    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) }))
+      yield [key, plainView(value)];
   }
 
   clear(prefix: string): Promise<void> {

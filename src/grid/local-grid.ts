@@ -119,7 +119,15 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
   const host = options.host ?? "127.0.0.1";
   return options.inProcess
     ? startInProcess(ids, portOf, gatewayPort, dataDirOf, host, options.tf)
-    : startChildren(ids, portOf, gatewayPort, dataDirOf, host, timeoutMs, options.detach ? gridStateDir(options) : undefined);
+    : startChildren(
+        ids,
+        portOf,
+        gatewayPort,
+        dataDirOf,
+        host,
+        timeoutMs,
+        options.detach ? gridStateDir(options) : undefined,
+      );
 }
 
 function makeGrid(gateway: GridMember, nodes: GridMember[], stop: () => Promise<void>, stateFile?: string): LocalGrid {
@@ -151,7 +159,8 @@ async function startInProcess(
   const gateway: Gateway = await startGateway({ port: gatewayPort, host, dataDir: dataDirOf("gateway") });
   const nodes: GridNode[] = [];
   try {
-    for (const id of ids) nodes.push(await startNode({ id, port: portOf(id), host, dataDir: dataDirOf(id), gateway: gateway.url, tf }));
+    for (const id of ids)
+      nodes.push(await startNode({ id, port: portOf(id), host, dataDir: dataDirOf(id), gateway: gateway.url, tf }));
   } catch (error) {
     await Promise.all(nodes.map((n) => n.close()));
     await gateway.close();
@@ -190,17 +199,39 @@ async function startChildren(
     const child = spawnCli(args, { detach, logFile, env });
     children.push(child);
     if (child.pid === undefined) throw new Error(`Could not start ${id}: ${args.join(" ")}.`);
-    const info = detach ? await waitListeningInLog(logFile!, id, child.pid, timeoutMs) : await waitListening(child, id, timeoutMs);
+    const info = detach
+      ? await waitListeningInLog(logFile!, id, child.pid, timeoutMs)
+      : await waitListening(child, id, timeoutMs);
     const httpUrl = `http://127.0.0.1:${info.port}/health`;
     await waitHealthy(httpUrl, timeoutMs);
     return { id, role, port: info.port, url: info.url, pid: child.pid };
   };
   const dataArgs = (id: string) => (dataDirOf(id) ? ["--data-dir", dataDirOf(id)!] : []);
   try {
-    const gateway = await launch("gateway", "gateway", ["gateway", "--port", String(gatewayPort), "--host", host, ...dataArgs("gateway")]);
+    const gateway = await launch("gateway", "gateway", [
+      "gateway",
+      "--port",
+      String(gatewayPort),
+      "--host",
+      host,
+      ...dataArgs("gateway"),
+    ]);
     // Nodes start in parallel: each spends its first seconds loading TensorFlow.js.
     const nodes = await Promise.all(
-      ids.map((id) => launch("node", id, ["node", "--id", id, "--port", String(portOf(id)), "--host", host, "--gateway", gateway.url, ...dataArgs(id)])),
+      ids.map((id) =>
+        launch("node", id, [
+          "node",
+          "--id",
+          id,
+          "--port",
+          String(portOf(id)),
+          "--host",
+          host,
+          "--gateway",
+          gateway.url,
+          ...dataArgs(id),
+        ]),
+      ),
     );
     members.push(gateway, ...nodes);
     let stateFile: string | undefined;

@@ -68,17 +68,25 @@ export function checkModelInfo(value: unknown): HostedModelInfo {
     if (typeof v[flag] !== "boolean") throw bad(`a boolean ${flag}`, v[flag]);
   }
   const nodes = v.nodes as Partial<ModelPlacement> | undefined;
-  if (typeof nodes !== "object" || nodes === null || typeof nodes.host !== "string") throw bad("nodes: { host, holders, provider? }", nodes);
-  if (!Array.isArray(nodes.holders) || !nodes.holders.every((h) => typeof h === "string")) throw bad("nodes.holders: a list of node ids", nodes.holders);
-  if (nodes.provider !== undefined && typeof nodes.provider !== "string") throw bad("nodes.provider: a node id", nodes.provider);
+  if (typeof nodes !== "object" || nodes === null || typeof nodes.host !== "string")
+    throw bad("nodes: { host, holders, provider? }", nodes);
+  if (!Array.isArray(nodes.holders) || !nodes.holders.every((h) => typeof h === "string"))
+    throw bad("nodes.holders: a list of node ids", nodes.holders);
+  if (nodes.provider !== undefined && typeof nodes.provider !== "string")
+    throw bad("nodes.provider: a node id", nodes.provider);
   if (v.mpc && nodes.holders.length < 2) throw bad("at least 2 holders for an mpc model", nodes.holders);
-  if (v.description !== undefined && typeof v.description !== "string") throw bad("a string description", v.description);
+  if (v.description !== undefined && typeof v.description !== "string")
+    throw bad("a string description", v.description);
   return {
     id: v.id,
     mpc: v.mpc!,
     allowRemoteInference: v.allowRemoteInference!,
     allowDownload: v.allowDownload!,
-    nodes: { host: nodes.host, holders: [...nodes.holders], ...(nodes.provider !== undefined ? { provider: nodes.provider } : {}) },
+    nodes: {
+      host: nodes.host,
+      holders: [...nodes.holders],
+      ...(nodes.provider !== undefined ? { provider: nodes.provider } : {}),
+    },
     ...(v.description !== undefined ? { description: v.description } : {}),
     ...(v.registeredAt !== undefined ? { registeredAt: v.registeredAt } : {}),
   };
@@ -100,7 +108,11 @@ export class ModelRegistry {
   async register(info: unknown, options: { overwrite?: boolean } = {}): Promise<HostedModelInfo> {
     const model = checkModelInfo(info);
     if (!options.overwrite && (await this.namespace.get(model.id))) {
-      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `A model "${model.id}" is already registered. Delete it first, or register with overwrite.`, { id: model.id, conflict: true });
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `A model "${model.id}" is already registered. Delete it first, or register with overwrite.`,
+        { id: model.id, conflict: true },
+      );
     }
     const stored = { ...model, registeredAt: new Date().toISOString() };
     await this.namespace.put(model.id, encodeMessage(stored));
@@ -122,11 +134,16 @@ export class ModelRegistry {
     const query = search.query?.toLowerCase();
     return (await this.list()).filter(
       (m) =>
-        (query === undefined || m.id.toLowerCase().includes(query) || (m.description ?? "").toLowerCase().includes(query)) &&
+        (query === undefined ||
+          m.id.toLowerCase().includes(query) ||
+          (m.description ?? "").toLowerCase().includes(query)) &&
         (search.mpc === undefined || m.mpc === search.mpc) &&
         (search.allowRemoteInference === undefined || m.allowRemoteInference === search.allowRemoteInference) &&
         (search.allowDownload === undefined || m.allowDownload === search.allowDownload) &&
-        (search.node === undefined || m.nodes.host === search.node || m.nodes.holders.includes(search.node) || m.nodes.provider === search.node),
+        (search.node === undefined ||
+          m.nodes.host === search.node ||
+          m.nodes.holders.includes(search.node) ||
+          m.nodes.provider === search.node),
     );
   }
 

@@ -65,14 +65,25 @@ export class NodeRegistry {
   /** Registers (or re-registers) a node. */
   join(id: unknown, address: unknown): RegisteredNode {
     if (typeof id !== "string" || id.length === 0 || /[/\s]/.test(id)) {
-      throw new TsyftError(ErrorCode.WORKER_ID, `join: expected a node id without spaces or "/", got ${JSON.stringify(id)}.`);
+      throw new TsyftError(
+        ErrorCode.WORKER_ID,
+        `join: expected a node id without spaces or "/", got ${JSON.stringify(id)}.`,
+      );
     }
     if (typeof address !== "string" || !/^(wss?|https?):\/\//.test(address)) {
-      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `join: expected an address like ws://host:port, got ${JSON.stringify(address)}.`);
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `join: expected an address like ws://host:port, got ${JSON.stringify(address)}.`,
+      );
     }
     const now = this.now();
     const previous = this.nodes.get(id);
-    this.nodes.set(id, { id, address, joinedAt: previous?.address === address ? previous.joinedAt : now, lastSeen: now });
+    this.nodes.set(id, {
+      id,
+      address,
+      joinedAt: previous?.address === address ? previous.joinedAt : now,
+      lastSeen: now,
+    });
     return this.describe(this.nodes.get(id)!);
   }
 

@@ -88,7 +88,6 @@ const CLOSE_SHUTDOWN = 1001;
 
 function defaultTf(): TF {
   // Loaded on demand: a node given its own tf (tests, notebooks) never loads a second copy.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require("@tensorflow/tfjs") as TF;
 }
 
@@ -144,8 +143,16 @@ export class GridNode {
 
   /** Starts a node (see {@link startNode}). */
   static async start(options: NodeOptions): Promise<GridNode> {
-    if (typeof options?.id !== "string" || options.id.length === 0 || /[/\s\u0000|]/.test(options.id)) {
-      throw new TsyftError(ErrorCode.WORKER_ID, `startNode: expected { id: "a name without spaces, / or |" }, got ${JSON.stringify(options?.id)}.`);
+    if (
+      typeof options?.id !== "string" ||
+      options.id.length === 0 ||
+      /[/\s|]/.test(options.id) ||
+      options.id.includes("\0")
+    ) {
+      throw new TsyftError(
+        ErrorCode.WORKER_ID,
+        `startNode: expected { id: "a name without spaces, / or |" }, got ${JSON.stringify(options?.id)}.`,
+      );
     }
     const node = new GridNode(options, options.tf ?? defaultTf());
     try {
@@ -205,7 +212,11 @@ export class GridNode {
 
   /** Bytes and frames seen on client sockets and on each peer link. */
   traffic(): NodeTraffic {
-    return { clients: { ...this.clientStats }, peers: this.peers.stats(), malformed: this.malformed + this.worker.stats.malformed };
+    return {
+      clients: { ...this.clientStats },
+      peers: this.peers.stats(),
+      malformed: this.malformed + this.worker.stats.malformed,
+    };
   }
 
   /** Resolves once every object change so far is on disk (no-op without a data dir). */
@@ -242,7 +253,14 @@ export class GridNode {
   private onHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && (path === "/health" || path === "/")) return sendJson(res, 200, this.health());
-    sendError(res, 404, new TsyftError(ErrorCode.INVALID_ARGUMENT, `Node ${this.id}: no route ${req.method} ${path}. Try GET /health, or a WebSocket on ${this.url}.`));
+    sendError(
+      res,
+      404,
+      new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Node ${this.id}: no route ${req.method} ${path}. Try GET /health, or a WebSocket on ${this.url}.`,
+      ),
+    );
   }
 
   private onConnection(socket: WebSocket): void {
@@ -258,7 +276,14 @@ export class GridNode {
         this.clientStats.framesIn++;
       }
       if (!isBinary) {
-        return this.refuseFrame(socket, peer, new CommunicationError(ErrorCode.MALFORMED_MESSAGE, "Malformed grid frame: a text message; tsyft frames are binary."));
+        return this.refuseFrame(
+          socket,
+          peer,
+          new CommunicationError(
+            ErrorCode.MALFORMED_MESSAGE,
+            "Malformed grid frame: a text message; tsyft frames are binary.",
+          ),
+        );
       }
       let frame;
       try {
@@ -274,7 +299,10 @@ export class GridNode {
             return this.refuseFrame(
               socket,
               peer,
-              new CommunicationError(ErrorCode.MALFORMED_MESSAGE, "A peer frame on a client socket: only nodes linked as peers (hello role peer) send peer frames."),
+              new CommunicationError(
+                ErrorCode.MALFORMED_MESSAGE,
+                "A peer frame on a client socket: only nodes linked as peers (hello role peer) send peer frames.",
+              ),
             );
           }
           return this.peers.receive(peer, frame.payload, bytes.byteLength);
@@ -298,7 +326,14 @@ export class GridNode {
           return this.onControl(socket, message);
         }
         case Channel.Reply:
-          return this.refuseFrame(socket, peer, new CommunicationError(ErrorCode.MALFORMED_MESSAGE, "A reply frame sent to a node: nodes answer requests, they take no replies."));
+          return this.refuseFrame(
+            socket,
+            peer,
+            new CommunicationError(
+              ErrorCode.MALFORMED_MESSAGE,
+              "A reply frame sent to a node: nodes answer requests, they take no replies.",
+            ),
+          );
       }
     });
   }
@@ -331,9 +366,13 @@ export class GridNode {
   /** Answers a hello; returns the peer id when the socket became a peer link. */
   private onHello(socket: WebSocket, hello: Hello): string | undefined {
     if (hello.expect !== undefined && hello.expect !== this.id) {
-      const error = new CommunicationError(ErrorCode.WORKER_ID, `Expected node "${hello.expect}", but this is node "${this.id}" (${this.url}).`, {
-        worker: this.id,
-      });
+      const error = new CommunicationError(
+        ErrorCode.WORKER_ID,
+        `Expected node "${hello.expect}", but this is node "${this.id}" (${this.url}).`,
+        {
+          worker: this.id,
+        },
+      );
       this.send(socket, Channel.Control, encodeControl({ t: "refused", error: serializeError(error) }));
       socket.close(CLOSE_WRONG_ID, "wrong node id");
       return undefined;
@@ -341,7 +380,10 @@ export class GridNode {
     if (hello.role === "peer") {
       const from = hello.from!;
       if (from === this.id) {
-        const error = new CommunicationError(ErrorCode.WORKER_ID, `Node ${this.id} cannot link to itself (is another node using the id "${from}"?).`);
+        const error = new CommunicationError(
+          ErrorCode.WORKER_ID,
+          `Node ${this.id} cannot link to itself (is another node using the id "${from}"?).`,
+        );
         this.send(socket, Channel.Control, encodeControl({ t: "refused", error: serializeError(error) }));
         socket.close(CLOSE_WRONG_ID, "same node id");
         return undefined;
@@ -358,18 +400,29 @@ export class GridNode {
     const answer = (rid: number, work: Promise<unknown>) =>
       work.then(
         (value) => this.send(socket, Channel.Control, encodeControl({ t: "result", rid, ok: true, value })),
-        (error) => this.send(socket, Channel.Control, encodeControl({ t: "result", rid, ok: false, error: serializeError(error) })),
+        (error) =>
+          this.send(
+            socket,
+            Channel.Control,
+            encodeControl({ t: "result", rid, ok: false, error: serializeError(error) }),
+          ),
       );
     switch (message.t) {
       case "link":
-        return void answer(message.rid, this.peers.dial(message.id, message.url).then(() => ({ id: message.id })));
+        return void answer(
+          message.rid,
+          this.peers.dial(message.id, message.url).then(() => ({ id: message.id })),
+        );
       case "status":
         return void answer(message.rid, Promise.resolve(this.health()));
       default:
         return this.refuseFrame(
           socket,
           undefined,
-          new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `A "${message.t}" control message sent to node ${this.id}: nodes take hello, link and status.`),
+          new CommunicationError(
+            ErrorCode.MALFORMED_MESSAGE,
+            `A "${message.t}" control message sent to node ${this.id}: nodes take hello, link and status.`,
+          ),
         );
     }
   }

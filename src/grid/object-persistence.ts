@@ -219,7 +219,10 @@ export class ObjectPersistence {
     try {
       if (clear) await this.namespace.clear();
       await this.namespace.batch(operations);
-      for (const op of operations) op.type === "put" ? this.stats.written++ : this.stats.deleted++;
+      for (const op of operations) {
+        if (op.type === "put") this.stats.written++;
+        else this.stats.deleted++;
+      }
     } catch (error) {
       this.lastError = error as Error;
     }

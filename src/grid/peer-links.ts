@@ -148,9 +148,12 @@ export class PeerLinks implements PeerTransport {
    * registered it. Keeps redialing it with backoff if it drops later.
    */
   dial(peer: string, url: string, timeoutMs = getConfig().timeoutMs): Promise<void> {
-    if (this.closed) return Promise.reject(new CommunicationError(ErrorCode.CONNECTION, `${this.options.self} is closed.`));
+    if (this.closed)
+      return Promise.reject(new CommunicationError(ErrorCode.CONNECTION, `${this.options.self} is closed.`));
     if (peer === this.options.self) {
-      return Promise.reject(new CommunicationError(ErrorCode.WORKER_ID, `${this.options.self} cannot link to itself.`, { worker: peer }));
+      return Promise.reject(
+        new CommunicationError(ErrorCode.WORKER_ID, `${this.options.self} cannot link to itself.`, { worker: peer }),
+      );
     }
     const target = this.targets.get(peer);
     if (target) target.url = url;
@@ -216,7 +219,13 @@ export class PeerLinks implements PeerTransport {
     if (frame.channel === Channel.Peer) this.options.worker().receiveFrame(frame.payload);
   }
 
-  private attach(peer: string, socket: WebSocket, dialed: boolean, boot: string | undefined, url: string | undefined): LinkStats {
+  private attach(
+    peer: string,
+    socket: WebSocket,
+    dialed: boolean,
+    boot: string | undefined,
+    url: string | undefined,
+  ): LinkStats {
     const worker = this.options.worker();
     const previous = this.links.get(peer);
     if (previous && previous.socket !== socket) {
@@ -235,7 +244,9 @@ export class PeerLinks implements PeerTransport {
     const target = this.targets.get(peer);
     target?.backoff.reset();
     socket.on("error", () => undefined); // a close event follows every error
-    socket.on("close", (code, reason) => this.onClose(peer, socket, `${code}${reason.length ? ` ${reason.toString()}` : ""}`));
+    socket.on("close", (code, reason) =>
+      this.onClose(peer, socket, `${code}${reason.length ? ` ${reason.toString()}` : ""}`),
+    );
     return stats;
   }
 

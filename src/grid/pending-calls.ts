@@ -42,9 +42,13 @@ export class PendingCalls {
       const timer = setTimeout(() => {
         this.pending.delete(rid);
         reject(
-          new CommunicationError(ErrorCode.TIMEOUT, `No answer from ${this.node} to ${what} within ${timeoutMs} ms. Is it alive? (timeoutMs is configurable)`, {
-            worker: this.node,
-          }),
+          new CommunicationError(
+            ErrorCode.TIMEOUT,
+            `No answer from ${this.node} to ${what} within ${timeoutMs} ms. Is it alive? (timeoutMs is configurable)`,
+            {
+              worker: this.node,
+            },
+          ),
         );
       }, timeoutMs);
       timer.unref?.();
@@ -74,10 +78,17 @@ export class PendingCalls {
   }
 
   /** The link is gone: every call fails now, naming the node. */
-  failAll(reason: string, code: typeof ErrorCode.CONNECTION | typeof ErrorCode.MESSAGE_TOO_LARGE = ErrorCode.CONNECTION): void {
+  failAll(
+    reason: string,
+    code: typeof ErrorCode.CONNECTION | typeof ErrorCode.MESSAGE_TOO_LARGE = ErrorCode.CONNECTION,
+  ): void {
     for (const [rid, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(new CommunicationError(code, `Lost the link to ${this.node} (${reason}) while waiting for ${pending.what}.`, { worker: this.node }));
+      pending.reject(
+        new CommunicationError(code, `Lost the link to ${this.node} (${reason}) while waiting for ${pending.what}.`, {
+          worker: this.node,
+        }),
+      );
       this.pending.delete(rid);
     }
   }

@@ -27,6 +27,11 @@ registerPersistedType("plan", {
   },
   decode: (bytes) => {
     const record = decodeMessage(bytes) as HostedPlanRecord;
-    return { bytes: record.bytes, plan: planFromBytes(record.bytes), token: record.token, fetchedOnce: record.fetchedOnce === true };
+    return {
+      bytes: record.bytes,
+      plan: planFromBytes(record.bytes),
+      token: record.token,
+      fetchedOnce: record.fetchedOnce === true,
+    };
   },
 });

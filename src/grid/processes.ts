@@ -35,7 +35,6 @@ export interface ListeningInfo {
   pid: number;
 }
 
-
 /**
  * The command line that runs the CLI with `args`: the compiled entry when
  * this module is compiled, else the TypeScript entry through vite-node.
@@ -63,7 +62,12 @@ export function spawnCli(args: readonly string[], options: SpawnCliOptions = {})
     fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
     const fd = fs.openSync(options.logFile, "a");
     const { command, args: argv } = cliCommand(args);
-    const child = spawn(command, argv, { detached: true, stdio: ["ignore", fd, fd], env: options.env ?? process.env, cwd: options.cwd });
+    const child = spawn(command, argv, {
+      detached: true,
+      stdio: ["ignore", fd, fd],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+    });
     fs.closeSync(fd);
     child.unref();
     return child;
@@ -93,7 +97,13 @@ export function waitListening(child: ChildProcess, id: string, timeoutMs: number
     });
     const timer = setTimeout(() => {
       cleanup();
-      reject(new CommunicationError(ErrorCode.TIMEOUT, `${id} did not start listening within ${timeoutMs} ms. Its output:\n${stderr.join("").slice(-2000)}`, { worker: id }));
+      reject(
+        new CommunicationError(
+          ErrorCode.TIMEOUT,
+          `${id} did not start listening within ${timeoutMs} ms. Its output:\n${stderr.join("").slice(-2000)}`,
+          { worker: id },
+        ),
+      );
     }, timeoutMs);
     const onLine = (line: string) => {
       const info = parseListening(line.trim(), id);
@@ -104,7 +114,13 @@ export function waitListening(child: ChildProcess, id: string, timeoutMs: number
     };
     const onExit = (code: number | null, signal: string | null) => {
       cleanup();
-      reject(new CommunicationError(ErrorCode.CONNECTION, `${id} exited (${signal ?? code}) before listening. Its output:\n${stderr.join("").slice(-2000)}`, { worker: id }));
+      reject(
+        new CommunicationError(
+          ErrorCode.CONNECTION,
+          `${id} exited (${signal ?? code}) before listening. Its output:\n${stderr.join("").slice(-2000)}`,
+          { worker: id },
+        ),
+      );
     };
     const cleanup = () => {
       clearTimeout(timer);
@@ -117,7 +133,12 @@ export function waitListening(child: ChildProcess, id: string, timeoutMs: number
 }
 
 /** Resolves with the listening line a detached child wrote to its log file. */
-export async function waitListeningInLog(logFile: string, id: string, pid: number, timeoutMs: number): Promise<ListeningInfo> {
+export async function waitListeningInLog(
+  logFile: string,
+  id: string,
+  pid: number,
+  timeoutMs: number,
+): Promise<ListeningInfo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : "";
@@ -126,9 +147,18 @@ export async function waitListeningInLog(logFile: string, id: string, pid: numbe
       if (info && info.pid === pid) return info;
     }
     if (!isAlive(pid)) {
-      throw new CommunicationError(ErrorCode.CONNECTION, `${id} (pid ${pid}) exited before listening. See ${logFile}:\n${text.slice(-2000)}`, { worker: id });
+      throw new CommunicationError(
+        ErrorCode.CONNECTION,
+        `${id} (pid ${pid}) exited before listening. See ${logFile}:\n${text.slice(-2000)}`,
+        { worker: id },
+      );
     }
-    if (Date.now() > deadline) throw new CommunicationError(ErrorCode.TIMEOUT, `${id} did not start listening within ${timeoutMs} ms. See ${logFile}.`, { worker: id });
+    if (Date.now() > deadline)
+      throw new CommunicationError(
+        ErrorCode.TIMEOUT,
+        `${id} did not start listening within ${timeoutMs} ms. See ${logFile}.`,
+        { worker: id },
+      );
     await sleep(100);
   }
 }
@@ -145,7 +175,11 @@ export async function waitHealthy(url: string, timeoutMs: number): Promise<unkno
     } catch (error) {
       last = (error as Error).message;
     }
-    if (Date.now() > deadline) throw new CommunicationError(ErrorCode.TIMEOUT, `${url} was not healthy within ${timeoutMs} ms (${String(last)}).`);
+    if (Date.now() > deadline)
+      throw new CommunicationError(
+        ErrorCode.TIMEOUT,
+        `${url} was not healthy within ${timeoutMs} ms (${String(last)}).`,
+      );
     await sleep(100);
   }
 }

@@ -72,7 +72,12 @@ export class PublicGridNetwork {
     if (!client) {
       client = (async () => {
         const node = (await this.onlineNodes()).find((n) => n.id === id);
-        if (!node) throw new CommunicationError(ErrorCode.CONNECTION, `Node "${id}" is not online in the grid at ${this.gateway.url}.`, { worker: id });
+        if (!node)
+          throw new CommunicationError(
+            ErrorCode.CONNECTION,
+            `Node "${id}" is not online in the grid at ${this.gateway.url}.`,
+            { worker: id },
+          );
         return new WebsocketGridClient(this.hook, node.address, { id }).connect();
       })();
       client.catch(() => this.clients.delete(id));
@@ -87,7 +92,11 @@ export class PublicGridNetwork {
    */
   async serveModel(model: Plan | tfjs.LayersModel, options: ServeModelOptions = {}): Promise<HostedModelInfo> {
     const plan = model instanceof Plan ? model : await Plan.fromModel(model, { id: options.id }).build();
-    if (!plan.isBuilt) throw new PlanError(ErrorCode.PLAN_NOT_BUILT, `serveModel: build the plan first: await model.build(exampleInput).`);
+    if (!plan.isBuilt)
+      throw new PlanError(
+        ErrorCode.PLAN_NOT_BUILT,
+        `serveModel: build the plan first: await model.build(exampleInput).`,
+      );
     const id = options.id ?? plan.id;
     const nodes = await this.onlineNodes();
     const mpc = options.mpc ?? false;
@@ -99,13 +108,19 @@ export class PublicGridNetwork {
           ". Start more nodes (npx tsyft grid up starts four).",
       );
     }
-    if (nodes.length === 0) throw new CommunicationError(ErrorCode.CONNECTION, `No node is online in the grid at ${this.gateway.url}.`);
+    if (nodes.length === 0)
+      throw new CommunicationError(ErrorCode.CONNECTION, `No node is online in the grid at ${this.gateway.url}.`);
     if (!options.overwrite && (await this.gateway.model(id))) {
-      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `A model "${id}" is already served; pick another id or pass { overwrite: true }.`, { id });
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `A model "${id}" is already served; pick another id or pass { overwrite: true }.`,
+        { id },
+      );
     }
     // Placement: the host first, then the holders, then the provider, in id order (stable across runs).
     const [host, holderA, holderB, provider] = nodes.map((n) => n.id);
-    const toServe = plan instanceof Plan && plan.id === id ? plan : Plan.deserialize({ ...plan.serialize(), id }, this.hook);
+    const toServe =
+      plan instanceof Plan && plan.id === id ? plan : Plan.deserialize({ ...plan.serialize(), id }, this.hook);
     if (mpc) {
       const [h0, h1, p] = await Promise.all([this.node(holderA!), this.node(holderB!), this.node(provider!)]);
       await Promise.all([h0.connectGridNode(h1), h0.connectGridNode(p), h1.connectGridNode(p)]);
@@ -132,7 +147,11 @@ export class PublicGridNetwork {
   async runRemoteInference(id: string, data: tfjs.Tensor, options: RemoteInferenceOptions = {}): Promise<tfjs.Tensor> {
     const info = await this.modelInfo(id);
     if (!info.allowRemoteInference) {
-      throw new AuthError(ErrorCode.AUTH, `Model "${id}" does not allow remote inference (its owner served it with allowRemoteInference: false).`, { id });
+      throw new AuthError(
+        ErrorCode.AUTH,
+        `Model "${id}" does not allow remote inference (its owner served it with allowRemoteInference: false).`,
+        { id },
+      );
     }
     const mpc = options.mpc ?? false;
     if (mpc !== info.mpc) {
@@ -145,11 +164,17 @@ export class PublicGridNetwork {
     if (!mpc) {
       const host = await this.node(info.nodes.host);
       const bytes = await host.fetchPlanBytes(id, { copy: true });
-      const pointer = new PointerPlan(this.hook, host, id, planFromBytes(bytes), Promise.resolve()).run(data) as PointerTensor;
+      const pointer = new PointerPlan(this.hook, host, id, planFromBytes(bytes), Promise.resolve()).run(
+        data,
+      ) as PointerTensor;
       return pointer.get();
     }
     const plan = await this.fetchedPlan(info);
-    const [h0, h1, p] = await Promise.all([this.node(info.nodes.holders[0]!), this.node(info.nodes.holders[1]!), this.node(info.nodes.provider!)]);
+    const [h0, h1, p] = await Promise.all([
+      this.node(info.nodes.holders[0]!),
+      this.node(info.nodes.holders[1]!),
+      this.node(info.nodes.provider!),
+    ]);
     const shared = data.fixPrecision().share(h0, h1, { cryptoProvider: p });
     const out = plan.run(shared) as AnyTensor;
     return ((await (out as FixedPrecisionTensor).get()) as FixedPrecisionTensor).floatPrecision();
@@ -158,7 +183,8 @@ export class PublicGridNetwork {
   /** Deals ahead, for `runs` future queries on inputs of this shape, the material of a served mpc model. */
   async preprocess(id: string, runs: number, inputShape: number[]): Promise<number> {
     const info = await this.modelInfo(id);
-    if (!info.mpc) throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `Model "${id}" is not served with mpc; nothing to deal ahead.`);
+    if (!info.mpc)
+      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `Model "${id}" is not served with mpc; nothing to deal ahead.`);
     return (await this.fetchedPlan(info)).preprocess(runs, inputShape);
   }
 
@@ -184,7 +210,8 @@ export class PublicGridNetwork {
     const plan = this.fetched.get(id) ?? (await this.fetchPlanAnyway(info));
     if (plan) {
       for (const [, value] of plan.state) {
-        if (value instanceof FixedPrecisionTensor && value.child instanceof AdditiveSharingTensor) value.child.release();
+        if (value instanceof FixedPrecisionTensor && value.child instanceof AdditiveSharingTensor)
+          value.child.release();
       }
     }
     (await this.node(info.nodes.host)).release([id]);
@@ -203,7 +230,11 @@ export class PublicGridNetwork {
     const info = await this.gateway.model(id);
     if (!info) {
       const known = (await this.gateway.models()).map((m) => m.id);
-      throw new TsyftError(ErrorCode.OBJECT_NOT_FOUND, `No model "${id}" is served on this grid (served: ${known.join(", ") || "none"}).`, { id });
+      throw new TsyftError(
+        ErrorCode.OBJECT_NOT_FOUND,
+        `No model "${id}" is served on this grid (served: ${known.join(", ") || "none"}).`,
+        { id },
+      );
     }
     return info;
   }
@@ -212,7 +243,9 @@ export class PublicGridNetwork {
     let plan = this.fetched.get(info.id);
     if (!plan) {
       // The holders and provider must be known to the hook before the plan's share references are rebuilt.
-      await Promise.all([...info.nodes.holders, ...(info.nodes.provider ? [info.nodes.provider] : [])].map((n) => this.node(n)));
+      await Promise.all(
+        [...info.nodes.holders, ...(info.nodes.provider ? [info.nodes.provider] : [])].map((n) => this.node(n)),
+      );
       const bytes = await (await this.node(info.nodes.host)).fetchPlanBytes(info.id, { copy: true });
       plan = Plan.fromBytes(bytes, this.hook);
       this.fetched.set(info.id, plan);

@@ -97,7 +97,10 @@ export class Mailbox {
     if (failure) return Promise.reject(failure);
     if (this.waiting.has(key)) {
       return Promise.reject(
-        new TsyftError(ErrorCode.PROTOCOL_DESYNC, `${this.self} is already waiting for "${tag}" from ${from}: tags must be unique.`),
+        new TsyftError(
+          ErrorCode.PROTOCOL_DESYNC,
+          `${this.self} is already waiting for "${tag}" from ${from}: tags must be unique.`,
+        ),
       );
     }
     return new Promise<PeerFrame>((resolve, reject) => {
@@ -163,7 +166,9 @@ export class Mailbox {
   close(reason: string): void {
     for (const [key, waiter] of this.waiting) {
       clearTimeout(waiter.timer);
-      waiter.reject(new CommunicationError(ErrorCode.CONNECTION, `${this.self} closed (${reason}) while waiting for ${key}.`));
+      waiter.reject(
+        new CommunicationError(ErrorCode.CONNECTION, `${this.self} closed (${reason}) while waiting for ${key}.`),
+      );
     }
     this.waiting.clear();
     this.buffered.clear();
@@ -185,7 +190,10 @@ export class Mailbox {
     }
     const reason = this.aborted.get(mailKey(from, scopeOf(tag)));
     if (reason !== undefined) {
-      return new TsyftError(ErrorCode.PROTOCOL_ABORTED, `${from} aborted "${scopeOf(tag)}": ${reason}`, { worker: from, tag });
+      return new TsyftError(ErrorCode.PROTOCOL_ABORTED, `${from} aborted "${scopeOf(tag)}": ${reason}`, {
+        worker: from,
+        tag,
+      });
     }
     return undefined;
   }

@@ -35,7 +35,10 @@ export class PartyContext {
   ) {
     this.rank = holders.indexOf(comm.self);
     if (this.rank < 0) {
-      throw new ProtocolError(ErrorCode.HOLDERS_MISMATCH, `${comm.self} is not among the share holders [${holders.join(", ")}].`);
+      throw new ProtocolError(
+        ErrorCode.HOLDERS_MISMATCH,
+        `${comm.self} is not among the share holders [${holders.join(", ")}].`,
+      );
     }
   }
 
@@ -54,7 +57,15 @@ export class PartyContext {
 
   /** A context for a nested run (a plan op) sharing links, provider and counters' uniqueness. */
   child(scope: string): PartyContext {
-    return new PartyContext(this.comm, this.holders, scope, this.materialSource, this.provider, this.stats, this.openedMasks);
+    return new PartyContext(
+      this.comm,
+      this.holders,
+      scope,
+      this.materialSource,
+      this.provider,
+      this.stats,
+      this.openedMasks,
+    );
   }
 
   get material(): MaterialSource {
@@ -107,7 +118,9 @@ export class PartyContext {
     this.stats.rounds++;
     const frames = await Promise.all(others.map((peer) => this.comm.recv(peer, tag)));
     return frames.map((frame) => {
-      const fits = frame.tensors.length === values.length && values.every((mine, i) => sameShape(frame.tensors[i]!.shape, mine.shape));
+      const fits =
+        frame.tensors.length === values.length &&
+        values.every((mine, i) => sameShape(frame.tensors[i]!.shape, mine.shape));
       if (!fits) {
         throw new ProtocolError(
           ErrorCode.PROTOCOL_DESYNC,

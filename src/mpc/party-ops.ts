@@ -25,7 +25,8 @@ import { applyBeaverOp, type BeaverOp } from "./provider/provider";
  * A holder's operand. `fixed` names a shared value that is used again and
  * again unchanged (a plan's weight): products then reuse its opened mask.
  */
-export type Operand = { shared: true; value: ring.RingTensor; fixed?: string } | { shared: false; value: ring.RingTensor };
+export type Operand =
+  { shared: true; value: ring.RingTensor; fixed?: string } | { shared: false; value: ring.RingTensor };
 
 export type PartyOp<O extends OpName> = (
   ctx: PartyContext,
@@ -53,13 +54,21 @@ function binary(inputs: readonly Operand[], op: string): [Operand, Operand] {
 function unary(inputs: readonly Operand[], op: string): ring.RingTensor {
   const x = inputs[0];
   if (inputs.length !== 1 || !x?.shared) {
-    throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `${op} takes 1 shared operand, got ${inputs.length} (${inputs.map((i) => (i.shared ? "shared" : "public"))}).`);
+    throw new ProtocolError(
+      ErrorCode.INVALID_ARGUMENT,
+      `${op} takes 1 shared operand, got ${inputs.length} (${inputs.map((i) => (i.shared ? "shared" : "public"))}).`,
+    );
   }
   return x.value;
 }
 
 /** A bilinear op: Beaver when both are shared, local when one is public; then truncation. */
-async function bilinear(ctx: PartyContext, inputs: readonly Operand[], op: BeaverOp, enc: FixedPointEncoding): Promise<ring.RingTensor> {
+async function bilinear(
+  ctx: PartyContext,
+  inputs: readonly Operand[],
+  op: BeaverOp,
+  enc: FixedPointEncoding,
+): Promise<ring.RingTensor> {
   const [x, y] = binary(inputs, op.kind);
   const scale = scaleBigInt(enc);
   const product =
@@ -78,7 +87,10 @@ function comparison(op: ComparisonOp): PartyOp<ComparisonOp> {
 
 function divide(ctx: PartyContext, x: ring.RingTensor, divisor: number, enc: FixedPointEncoding): ring.RingTensor {
   if (!(divisor > 0) || !Number.isFinite(divisor)) {
-    throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `Division of a shared tensor needs a positive finite public divisor, got ${divisor}. For a negative one, divide by its magnitude and negate.`);
+    throw new ProtocolError(
+      ErrorCode.INVALID_ARGUMENT,
+      `Division of a shared tensor needs a positive finite public divisor, got ${divisor}. For a negative one, divide by its magnitude and negate.`,
+    );
   }
   if (Number.isInteger(divisor)) return divPublicInteger(ctx, x, BigInt(divisor));
   const scale = scaleBigInt(enc);
@@ -110,7 +122,11 @@ export const partyOps: Registry = {
   [Op.Reshape]: (_ctx, inputs, attrs) => ring.reshape(unary(inputs, "reshape"), attrs.shape),
   [Op.Transpose]: (_ctx, inputs, attrs) => ring.transpose(unary(inputs, "transpose"), attrs.perm ?? undefined),
   [Op.Slice]: (_ctx, inputs, attrs) => ring.slice(unary(inputs, "slice"), attrs.begin, attrs.size),
-  [Op.Concat]: (ctx, inputs, attrs) => ring.concat(inputs.map((i) => asShare(ctx, i)), attrs.axis),
+  [Op.Concat]: (ctx, inputs, attrs) =>
+    ring.concat(
+      inputs.map((i) => asShare(ctx, i)),
+      attrs.axis,
+    ),
   [Op.Div]: (ctx, inputs, attrs, enc) => divide(ctx, unary(inputs, "div"), attrs.divisor, enc),
   [Op.Lt]: comparison(Op.Lt),
   [Op.Gt]: comparison(Op.Gt),

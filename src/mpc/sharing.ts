@@ -32,7 +32,8 @@ export function share(secret: ring.RingTensor, n: number): ring.RingTensor[] {
 
 /** Sums shares back into the secret. */
 export function reconstruct(shares: readonly ring.RingTensor[]): ring.RingTensor {
-  if (shares.length === 0) throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, "reconstruct: expected at least one share, got none.");
+  if (shares.length === 0)
+    throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, "reconstruct: expected at least one share, got none.");
   return shares.reduce((acc, s) => ring.add(acc, s));
 }
 

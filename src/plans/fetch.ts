@@ -14,7 +14,12 @@ export interface FetchPlanOptions {
   token?: string;
 }
 
-export async function fetchPlan(hook: Hook, id: string, location: PlanHost, options: FetchPlanOptions = {}): Promise<Plan> {
+export async function fetchPlan(
+  hook: Hook,
+  id: string,
+  location: PlanHost,
+  options: FetchPlanOptions = {},
+): Promise<Plan> {
   const bytes = await location.fetchPlanBytes(id, { copy: options.copy ?? false, token: options.token });
   return Plan.fromBytes(bytes, hook);
 }

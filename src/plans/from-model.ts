@@ -32,7 +32,10 @@ function unsupported(layer: tfjs.layers.Layer, why: string): PlanError {
 function activation(layer: tfjs.layers.Layer, name: unknown): Step | undefined {
   if (name === undefined || name === null || name === "linear") return undefined;
   if (name === "relu") return (x) => F.relu(x);
-  throw unsupported(layer, `activation "${String(name)}" has no secure version here (use "relu" or "linear"; apply argmax to logits instead of softmax)`);
+  throw unsupported(
+    layer,
+    `activation "${String(name)}" has no secure version here (use "relu" or "linear"; apply argmax to logits instead of softmax)`,
+  );
 }
 
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [Number(v), Number(v)]);
@@ -69,8 +72,13 @@ export function convertModel(model: tfjs.LayersModel): Converted {
         const [kernel, bias] = weights;
         state[key("kernel")] = kernel!;
         if (bias) state[key("bias")] = bias;
-        const options = { strides: pair(config.strides), padding: config.padding as Padding, dilations: pair(config.dilationRate ?? 1) };
-        if (options.padding !== "same" && options.padding !== "valid") throw unsupported(layer, `padding "${String(config.padding)}"`);
+        const options = {
+          strides: pair(config.strides),
+          padding: config.padding as Padding,
+          dilations: pair(config.dilationRate ?? 1),
+        };
+        if (options.padding !== "same" && options.padding !== "valid")
+          throw unsupported(layer, `padding "${String(config.padding)}"`);
         const act = activation(layer, config.activation);
         steps.push((x, s) => {
           let y = F.conv2d(x, s[key("kernel")]!, options);

@@ -4,5 +4,11 @@ export { PointerPlan } from "./pointer-plan";
 export { fetchPlan, type FetchPlanOptions } from "./fetch";
 export { isPlanHost, type PlanHost } from "./host";
 export { readableCode, inferPlanShapes, validateIR, type PlanIR, type PlanOp, type ValueRef } from "./ir";
-export { planToBytes, planFromBytes, PLAN_FORMAT_VERSION, type SerializedPlan, type SerializedState } from "./serialize";
+export {
+  planToBytes,
+  planFromBytes,
+  PLAN_FORMAT_VERSION,
+  type SerializedPlan,
+  type SerializedState,
+} from "./serialize";
 export type { RunPlanCommand, RunHostedPlanCommand } from "./commands";

@@ -15,7 +15,12 @@ export interface PlanBackend<V> {
 }
 
 /** Runs `ir` on `inputs` and `state`; resolves with the output values. */
-export async function interpret<V>(ir: PlanIR, inputs: readonly V[], state: readonly V[], backend: PlanBackend<V>): Promise<V[]> {
+export async function interpret<V>(
+  ir: PlanIR,
+  inputs: readonly V[],
+  state: readonly V[],
+  backend: PlanBackend<V>,
+): Promise<V[]> {
   const values: V[] = [...inputs, ...state];
   const constants = new Map<number, V>();
   const constantAt = (i: number) => {
@@ -27,7 +32,9 @@ export async function interpret<V>(ir: PlanIR, inputs: readonly V[], state: read
     return c;
   };
   for (const [index, op] of ir.ops.entries()) {
-    const args = op.inputs.map((ref) => ("v" in ref ? values[ref.v]! : "constant" in ref ? constantAt(ref.constant) : backend.scalar(ref.scalar)));
+    const args = op.inputs.map((ref) =>
+      "v" in ref ? values[ref.v]! : "constant" in ref ? constantAt(ref.constant) : backend.scalar(ref.scalar),
+    );
     values[op.output] = await backend.run(op.op, args, op.attrs, index);
   }
   return ir.outputs.map((o) => values[o]!);
@@ -38,11 +45,18 @@ export interface SyncPlanBackend<V> extends PlanBackend<V> {
   run(op: OpName, inputs: V[], attrs: Record<string, unknown>, index: number): V;
 }
 
-export function interpretSync<V>(ir: PlanIR, inputs: readonly V[], state: readonly V[], backend: SyncPlanBackend<V>): V[] {
+export function interpretSync<V>(
+  ir: PlanIR,
+  inputs: readonly V[],
+  state: readonly V[],
+  backend: SyncPlanBackend<V>,
+): V[] {
   const values: V[] = [...inputs, ...state];
   const constants = ir.constants.map((c, i) => backend.constant(c, i));
   for (const [index, op] of ir.ops.entries()) {
-    const args = op.inputs.map((ref) => ("v" in ref ? values[ref.v]! : "constant" in ref ? constants[ref.constant]! : backend.scalar(ref.scalar)));
+    const args = op.inputs.map((ref) =>
+      "v" in ref ? values[ref.v]! : "constant" in ref ? constants[ref.constant]! : backend.scalar(ref.scalar),
+    );
     values[op.output] = backend.run(op.op, args, op.attrs, index);
   }
   return ir.outputs.map((o) => values[o]!);

@@ -23,14 +23,27 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, PlanError } from "../core/errors";
-import { encoding as resolveEncoding, sameEncoding, describeEncoding, type FixedPointEncoding, type FixedPointOptions } from "../encoding/fixed-point";
+import {
+  encoding as resolveEncoding,
+  sameEncoding,
+  describeEncoding,
+  type FixedPointEncoding,
+  type FixedPointOptions,
+} from "../encoding/fixed-point";
 import { dispatch, shapeOf, type Operand, type AnyTensor } from "../tensors/base";
 import { FixedPrecisionTensor, inputRefOf } from "../tensors/fixed-precision";
 import type { InputRef, WorkerHandle } from "../tensors/handle";
 import { currentHook, fromTensorData, type Hook } from "../tensors/hook";
 import { runPlainOp } from "../tensors/plain-ops";
 import { PointerTensor } from "../tensors/pointer";
-import { AdditiveSharingTensor, describeGroup, parseShareArgs, sameGroup, type ShareOptions, type SharingGroup } from "../tensors/shared";
+import {
+  AdditiveSharingTensor,
+  describeGroup,
+  parseShareArgs,
+  sameGroup,
+  type ShareOptions,
+  type SharingGroup,
+} from "../tensors/shared";
 import type { RunPlanCommand } from "./commands";
 import type { PlanHost } from "./host";
 import { PointerPlan } from "./pointer-plan";
@@ -72,8 +85,17 @@ export class Plan {
       return (callable as unknown as Plan).run(...inputs);
     } as unknown as Plan;
     Object.setPrototypeOf(callable, new.target.prototype);
-    Object.defineProperty(callable, "name", { value: options.name ?? new.target.name, writable: true, configurable: true, enumerable: false });
-    Object.defineProperty(callable, "id", { value: options.id ?? currentHook().ids.next(), writable: false, enumerable: false });
+    Object.defineProperty(callable, "name", {
+      value: options.name ?? new.target.name,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+    Object.defineProperty(callable, "id", {
+      value: options.id ?? currentHook().ids.next(),
+      writable: false,
+      enumerable: false,
+    });
     // The constructor returns `callable`, so Plan's own fields must be set on it here, not by initializers.
     Object.defineProperty(callable, "preprocessedRuns", { value: new Map<string, string[]>(), enumerable: false });
     return callable;
@@ -82,7 +104,10 @@ export class Plan {
   /** The computation; override it in a subclass (or give a function to `func2plan`). */
   forward(...inputs: AnyTensor[]): AnyTensor | AnyTensor[];
   forward(): AnyTensor | AnyTensor[] {
-    throw new PlanError(ErrorCode.PLAN_INVALID, `${this.name} has no forward: override forward(x) in your Plan subclass, or use sy.func2plan(fn).`);
+    throw new PlanError(
+      ErrorCode.PLAN_INVALID,
+      `${this.name} has no forward: override forward(x) in your Plan subclass, or use sy.func2plan(fn).`,
+    );
   }
 
   get hook(): Hook {
@@ -131,12 +156,18 @@ export class Plan {
   async build(...examples: Operand[]): Promise<this> {
     if (examples.length === 0 && this.defaultInputShape) examples = [this.hook.tf.zeros(this.defaultInputShape)];
     if (examples.length === 0) {
-      throw new PlanError(ErrorCode.PLAN_INVALID, `${this.name}.build needs example inputs to know their shapes, e.g. build(tf.zeros([1, 784])).`);
+      throw new PlanError(
+        ErrorCode.PLAN_INVALID,
+        `${this.name}.build needs example inputs to know their shapes, e.g. build(tf.zeros([1, 784])).`,
+      );
     }
     const state = this.state;
     this.ir = trace(
       this.hook,
-      { inputs: examples.map((e, i) => ({ name: `arg_${i + 1}`, shape: shapeOf(e) })), state: state.map(([name, v]) => ({ name, shape: v.shape })) },
+      {
+        inputs: examples.map((e, i) => ({ name: `arg_${i + 1}`, shape: shapeOf(e) })),
+        state: state.map(([name, v]) => ({ name, shape: v.shape })),
+      },
       (inputs, statePlaceholders) => {
         if (this.forwardFn) {
           return this.forwardFn(inputs, Object.fromEntries(state.map(([name], i) => [name, statePlaceholders[i]!])));
@@ -160,7 +191,10 @@ export class Plan {
 
   protected requireBuilt(): PlanIR {
     if (!this.ir) {
-      throw new PlanError(ErrorCode.PLAN_NOT_BUILT, `${this.name} is not built: call await ${this.name.charAt(0).toLowerCase() + this.name.slice(1)}.build(exampleInput) first.`);
+      throw new PlanError(
+        ErrorCode.PLAN_NOT_BUILT,
+        `${this.name} is not built: call await ${this.name.charAt(0).toLowerCase() + this.name.slice(1)}.build(exampleInput) first.`,
+      );
     }
     return this.ir;
   }
@@ -185,7 +219,8 @@ export class Plan {
     this.fixPrecision();
     for (const [name, value] of this.state) {
       const fpt = value as FixedPrecisionTensor;
-      if (fpt.isShared) throw new PlanError(ErrorCode.PLAN_INVALID, `${this.name}.${name} is already shared; a plan is shared once.`);
+      if (fpt.isShared)
+        throw new PlanError(ErrorCode.PLAN_INVALID, `${this.name}.${name} is already shared; a plan is shared once.`);
       this.setState(name, fpt.share(...args));
     }
     return this;
@@ -224,12 +259,21 @@ export class Plan {
   async preprocess(runs: number, ...inputShapes: number[][]): Promise<number> {
     const ir = this.requireBuilt();
     const stateValues = this.state.map(([, v]) => v);
-    const shared = stateValues.filter((v): v is FixedPrecisionTensor => v instanceof FixedPrecisionTensor && v.isShared);
+    const shared = stateValues.filter(
+      (v): v is FixedPrecisionTensor => v instanceof FixedPrecisionTensor && v.isShared,
+    );
     const group = shared[0]?.group;
     if (!group?.provider) {
-      throw new PlanError(ErrorCode.NO_CRYPTO_PROVIDER, `${this.name}.preprocess needs a plan whose state is shared with a crypto provider: share(bob, charlie, { cryptoProvider: dan }).`);
+      throw new PlanError(
+        ErrorCode.NO_CRYPTO_PROVIDER,
+        `${this.name}.preprocess needs a plan whose state is shared with a crypto provider: share(bob, charlie, { cryptoProvider: dan }).`,
+      );
     }
-    inferPlanShapes(ir, inputShapes, stateValues.map((s) => s.shape));
+    inferPlanShapes(
+      ir,
+      inputShapes,
+      stateValues.map((s) => s.shape),
+    );
     const hook = this.hook;
     const runIds = Array.from({ length: runs }, () => hook.ids.next());
     const output = hook.ids.next();
@@ -241,7 +285,9 @@ export class Plan {
       sharedInputs: inputShapes.map(() => true),
       stateShapes: stateValues.map((s) => [...s.shape]),
       sharedState: stateValues.map((s) => s instanceof FixedPrecisionTensor && s.isShared),
-      stateIds: stateValues.map((s) => (s instanceof FixedPrecisionTensor && s.child instanceof AdditiveSharingTensor ? s.child.id : null)),
+      stateIds: stateValues.map((s) =>
+        s instanceof FixedPrecisionTensor && s.child instanceof AdditiveSharingTensor ? s.child.id : null,
+      ),
       runIds,
       holders: group.holders.map((h) => h.id),
       provider: group.provider.id,
@@ -266,11 +312,16 @@ export class Plan {
   runEagerly(...inputs: Operand[]): AnyTensor | AnyTensor[] {
     const ir = this.requireBuilt();
     const tf = this.hook.tf;
-    const outputs = interpretSync<Operand>(ir, inputs, this.state.map(([, v]) => v), {
-      constant: (data) => fromTensorData(tf, data),
-      scalar: (value) => value,
-      run: (op, args, attrs) => dispatch(op, args, attrs as never),
-    }) as AnyTensor[];
+    const outputs = interpretSync<Operand>(
+      ir,
+      inputs,
+      this.state.map(([, v]) => v),
+      {
+        constant: (data) => fromTensorData(tf, data),
+        scalar: (value) => value,
+        run: (op, args, attrs) => dispatch(op, args, attrs as never),
+      },
+    ) as AnyTensor[];
     return outputs.length === 1 ? outputs[0]! : outputs;
   }
 
@@ -322,7 +373,10 @@ export class Plan {
 
   [DISPLAY](): MimeBundle {
     const text = this.ir ? `${this.toString()}\n${this.code}` : this.toString();
-    return { "text/plain": text, "text/html": `<b>${escapeHtml(this.toString())}</b>${this.ir ? `<pre>${escapeHtml(this.code)}</pre>` : ""}` };
+    return {
+      "text/plain": text,
+      "text/html": `<b>${escapeHtml(this.toString())}</b>${this.ir ? `<pre>${escapeHtml(this.code)}</pre>` : ""}`,
+    };
   }
 }
 
@@ -342,7 +396,8 @@ export function func2plan(
   const plan = new Plan({ name: options.name ?? (fn.name || "plan"), id: options.id });
   const withState = options.state !== undefined;
   (plan as unknown as { explicitState: Record<string, StateTensor> }).explicitState = { ...(options.state ?? {}) };
-  (plan as unknown as { forwardFn: Plan["forwardFn"] }).forwardFn = (inputs, state) => (withState ? fn(...inputs, state) : fn(...inputs));
+  (plan as unknown as { forwardFn: Plan["forwardFn"] }).forwardFn = (inputs, state) =>
+    withState ? fn(...inputs, state) : fn(...inputs);
   return plan;
 }
 
@@ -351,7 +406,14 @@ function shapeKey(shapes: ReadonlyArray<readonly number[]>): string {
 }
 
 function isStateTensor(value: unknown): value is StateTensor {
-  return value instanceof FixedPrecisionTensor || (value !== null && typeof value === "object" && typeof (value as tfjs.Tensor).dataSync === "function" && Array.isArray((value as tfjs.Tensor).shape) && !(value instanceof PointerTensor));
+  return (
+    value instanceof FixedPrecisionTensor ||
+    (value !== null &&
+      typeof value === "object" &&
+      typeof (value as tfjs.Tensor).dataSync === "function" &&
+      Array.isArray((value as tfjs.Tensor).shape) &&
+      !(value instanceof PointerTensor))
+  );
 }
 
 function tensorDataOf(t: tfjs.Tensor) {
@@ -365,7 +427,10 @@ function stateFromWire(hook: Hook, s: SerializedState): StateTensor {
     case "fixed":
       return new FixedPrecisionTensor(hook, s.value, s.encoding);
     case "shared": {
-      const group: SharingGroup = { holders: s.holders.map((id) => hook.resolveWorker(id)), provider: s.provider ? hook.resolveWorker(s.provider) : undefined };
+      const group: SharingGroup = {
+        holders: s.holders.map((id) => hook.resolveWorker(id)),
+        provider: s.provider ? hook.resolveWorker(s.provider) : undefined,
+      };
       return new FixedPrecisionTensor(hook, new AdditiveSharingTensor(hook, group, s.id, s.shape), s.encoding);
     }
   }
@@ -392,7 +457,8 @@ export function runPlan(
   const shared = all.filter((v): v is FixedPrecisionTensor => v instanceof FixedPrecisionTensor && v.isShared);
   if (shared.length > 0) return runShared(hook, ir, inputs, state, shared, preprocessedRun);
   const tf = hook.tf;
-  const decodeLocal = (v: Operand) => (v instanceof FixedPrecisionTensor ? v.floatPrecision() : hook.toTf(v as tfjs.Tensor | number));
+  const decodeLocal = (v: Operand) =>
+    v instanceof FixedPrecisionTensor ? v.floatPrecision() : hook.toTf(v as tfjs.Tensor | number);
   return tf.tidy(() =>
     interpretSync<tfjs.Tensor>(ir, inputs.map(decodeLocal), state.map(decodeLocal), {
       constant: (data) => fromTensorData(tf, data),
@@ -414,19 +480,29 @@ function runShared(
   let enc: FixedPointEncoding = shared[0]!.encoding;
   for (const v of shared) {
     if (!sameGroup(v.group!, group)) {
-      throw new PlanError(ErrorCode.HOLDERS_MISMATCH, `Plan inputs and state are shared among different parties: ${describeGroup(group)} and ${describeGroup(v.group!)}.`);
+      throw new PlanError(
+        ErrorCode.HOLDERS_MISMATCH,
+        `Plan inputs and state are shared among different parties: ${describeGroup(group)} and ${describeGroup(v.group!)}.`,
+      );
     }
   }
   for (const v of [...inputs, ...state]) {
     if (v instanceof FixedPrecisionTensor) {
       if (!sameEncoding(v.encoding, enc)) {
-        throw new PlanError(ErrorCode.PRECISION_MISMATCH, `Plan operands have different encodings: ${describeEncoding(enc)} and ${describeEncoding(v.encoding)}.`);
+        throw new PlanError(
+          ErrorCode.PRECISION_MISMATCH,
+          `Plan operands have different encodings: ${describeEncoding(enc)} and ${describeEncoding(v.encoding)}.`,
+        );
       }
       enc = v.encoding;
     }
   }
   const toRef = (v: Operand): InputRef => inputRefOf(hook, v, enc, "plan");
-  const outShapes = inferPlanShapes(ir, inputs.map(shapeOf), state.map((s) => s.shape));
+  const outShapes = inferPlanShapes(
+    ir,
+    inputs.map(shapeOf),
+    state.map((s) => s.shape),
+  );
   const runId = preprocessedRun() ?? hook.ids.next();
   const outputs = outShapes.map(() => hook.ids.next());
   const command: RunPlanCommand = {
@@ -441,5 +517,7 @@ function runShared(
     encoding: enc,
   };
   for (const holder of group.holders) holder.submit(command);
-  return outputs.map((id, i) => new FixedPrecisionTensor(hook, new AdditiveSharingTensor(hook, group, id, outShapes[i]!), enc));
+  return outputs.map(
+    (id, i) => new FixedPrecisionTensor(hook, new AdditiveSharingTensor(hook, group, id, outShapes[i]!), enc),
+  );
 }

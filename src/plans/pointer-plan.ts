@@ -52,13 +52,19 @@ export class PointerPlan {
     const refs: InputRef[] = inputs.map((x) => {
       if (x instanceof PointerTensor) {
         if (x.location.id !== this.location.id) {
-          throw new PlanError(ErrorCode.HOLDERS_MISMATCH, `Input is on ${x.location.id} but the plan lives on ${this.location.id}: move it first.`);
+          throw new PlanError(
+            ErrorCode.HOLDERS_MISMATCH,
+            `Input is on ${x.location.id} but the plan lives on ${this.location.id}: move it first.`,
+          );
         }
         return { kind: "object", id: x.id };
       }
       return { kind: "plain", value: tensorData(this.hook.toTf(x as never)) };
     });
-    const shapes = inferPlanShapes(this.sent.ir, inputs.map((x) => (typeof x === "number" ? [] : x.shape)));
+    const shapes = inferPlanShapes(
+      this.sent.ir,
+      inputs.map((x) => (typeof x === "number" ? [] : x.shape)),
+    );
     const outputs = shapes.map(() => this.hook.ids.next());
     this.location.submit({ type: "run-hosted-plan", planId: this.id, inputs: refs, outputs, token: this.token });
     const pointers = outputs.map((id, i) => new PointerTensor(this.hook, this.location, id, shapes[i]!));

@@ -16,7 +16,15 @@ export const PLAN_FORMAT_VERSION = 1;
 export type SerializedState =
   | { kind: "plain"; name: string; data: PlainTensorData }
   | { kind: "fixed"; name: string; encoding: FixedPointEncoding; value: RingTensor }
-  | { kind: "shared"; name: string; encoding: FixedPointEncoding; id: string; shape: number[]; holders: string[]; provider?: string };
+  | {
+      kind: "shared";
+      name: string;
+      encoding: FixedPointEncoding;
+      id: string;
+      shape: number[];
+      holders: string[];
+      provider?: string;
+    };
 
 export interface SerializedPlan {
   id: string;
@@ -36,7 +44,10 @@ export function planToBytes(plan: SerializedPlan): Uint8Array {
 
 export function planFromBytes(bytes: Uint8Array): SerializedPlan {
   if (!(bytes instanceof Uint8Array) || bytes.length < MAGIC.length + 1 || !MAGIC.every((b, i) => bytes[i] === b)) {
-    throw new PlanError(ErrorCode.SERIALIZATION, "These bytes are not a tsyft plan (no TSYFTPLN header). Make them with plan.toBytes().");
+    throw new PlanError(
+      ErrorCode.SERIALIZATION,
+      "These bytes are not a tsyft plan (no TSYFTPLN header). Make them with plan.toBytes().",
+    );
   }
   const version = bytes[MAGIC.length]!;
   if (version !== PLAN_FORMAT_VERSION) {
@@ -50,14 +61,22 @@ export function planFromBytes(bytes: Uint8Array): SerializedPlan {
   try {
     plan = decodeMessage(bytes.subarray(MAGIC.length + 1)) as SerializedPlan;
   } catch (error) {
-    throw new PlanError(ErrorCode.SERIALIZATION, `Corrupt plan bytes: ${(error as Error).message}`, {}, { cause: error });
+    throw new PlanError(
+      ErrorCode.SERIALIZATION,
+      `Corrupt plan bytes: ${(error as Error).message}`,
+      {},
+      { cause: error },
+    );
   }
   if (!plan || typeof plan.id !== "string" || !Array.isArray(plan.state)) {
     throw new PlanError(ErrorCode.SERIALIZATION, "Corrupt plan: missing id or state.");
   }
   validateIR(plan.ir);
   if (plan.state.length !== plan.ir.state.length) {
-    throw new PlanError(ErrorCode.SERIALIZATION, `Corrupt plan: ${plan.state.length} state entries for ${plan.ir.state.length} state slots.`);
+    throw new PlanError(
+      ErrorCode.SERIALIZATION,
+      `Corrupt plan: ${plan.state.length} state entries for ${plan.ir.state.length} state slots.`,
+    );
   }
   return plan;
 }

@@ -36,7 +36,10 @@ class Tracer implements OpRecorder {
     if (typeof operand === "number") return { scalar: operand };
     if (operand instanceof PlaceholderTensor) {
       if (operand.recorder !== this) {
-        throw new PlanError(ErrorCode.PLAN_INVALID, `${op}: a placeholder of another plan's trace was used; plans cannot share traced values.`);
+        throw new PlanError(
+          ErrorCode.PLAN_INVALID,
+          `${op}: a placeholder of another plan's trace was used; plans cannot share traced values.`,
+        );
       }
       return { v: operand.ref };
     }
@@ -70,10 +73,15 @@ export function trace(
   const first = spec.inputs.length + spec.state.length;
   const tracer = new Tracer(hook, first);
   const inputs = spec.inputs.map((x, i) => new PlaceholderTensor(tracer, i, x.shape, x.name));
-  const state = spec.state.map((s, i) => new PlaceholderTensor(tracer, spec.inputs.length + i, s.shape, `self.${s.name}`));
+  const state = spec.state.map(
+    (s, i) => new PlaceholderTensor(tracer, spec.inputs.length + i, s.shape, `self.${s.name}`),
+  );
   const result = forward(inputs, state);
   if (result instanceof Promise) {
-    throw new PlanError(ErrorCode.PLAN_INVALID, "forward returned a Promise: plans are traced synchronously; make forward a plain (non-async) function.");
+    throw new PlanError(
+      ErrorCode.PLAN_INVALID,
+      "forward returned a Promise: plans are traced synchronously; make forward a plain (non-async) function.",
+    );
   }
   const outputs = (Array.isArray(result) ? result : [result]).map((out, i) => {
     if (!(out instanceof PlaceholderTensor) || out.recorder !== tracer) {

@@ -55,11 +55,16 @@ function isSeeded(t: BinaryTriple): t is SeededTriple {
 /** Words of a triple share; throws on anything that is not one. */
 function tripleLength(t: BinaryTriple, op: string): number {
   if (t && isSeeded(t)) {
-    if (!Number.isInteger(t.length) || t.length < 0) throw argumentError(`${op}: expected a seeded triple's length as a count, got ${describe(t.length)}.`, { op });
+    if (!Number.isInteger(t.length) || t.length < 0)
+      throw argumentError(`${op}: expected a seeded triple's length as a count, got ${describe(t.length)}.`, { op });
     if (t.c !== undefined) checkLength(t.c, t.length, "the triple's c", op);
     return t.length;
   }
-  if (!(t?.a instanceof RingTensor)) throw argumentError(`${op}: expected a binary triple share ({ a, b, c } or { seed, length }), got ${describe(t)}.`, { op });
+  if (!(t?.a instanceof RingTensor))
+    throw argumentError(
+      `${op}: expected a binary triple share ({ a, b, c } or { seed, length }), got ${describe(t)}.`,
+      { op },
+    );
   checkLength(t.b, t.a.size, "the triple's b", op);
   if (t.c !== undefined) checkLength(t.c, t.a.size, "the triple's c", op);
   return t.a.size;
@@ -84,12 +89,20 @@ function operand(x: BitOperand, op: string): ShiftedWords {
 }
 
 /** The x and y operands, each run as long as the triple. */
-function operandRuns(xs: readonly BitOperand[], ys: readonly BitOperand[], m: number, op: string): [ShiftedWords[], ShiftedWords[]] {
+function operandRuns(
+  xs: readonly BitOperand[],
+  ys: readonly BitOperand[],
+  m: number,
+  op: string,
+): [ShiftedWords[], ShiftedWords[]] {
   const x = Array.from(xs, (o) => operand(o, op));
   const y = Array.from(ys, (o) => operand(o, op));
   const [xn, yn] = [x, y].map((run) => run.reduce((n, p) => n + p.data.length, 0));
   if (xn !== m || yn !== m) {
-    throw argumentError(`${op}: expected x and y operands of ${m} elements in all (the triple's length), got ${xn} and ${yn}.`, { op });
+    throw argumentError(
+      `${op}: expected x and y operands of ${m} elements in all (the triple's length), got ${xn} and ${yn}.`,
+      { op },
+    );
   }
   return [x, y];
 }
@@ -124,7 +137,8 @@ function sliceRun(parts: readonly ShiftedWords[], lo: number, hi: number): Shift
   let start = 0;
   for (const { data, shift } of parts) {
     const end = start + data.length;
-    if (end > lo && start < hi) out.push({ data: data.subarray(Math.max(lo, start) - start, Math.min(hi, end) - start), shift });
+    if (end > lo && start < hi)
+      out.push({ data: data.subarray(Math.max(lo, start) - start, Math.min(hi, end) - start), shift });
     start = end;
   }
   return out;
@@ -133,7 +147,8 @@ function sliceRun(parts: readonly ShiftedWords[], lo: number, hi: number): Shift
 /** Words [lo, hi) of [0, length) in pieces of at most BATCH_WORDS; one piece (0, length) when it fits. */
 function batches(length: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  for (let lo = 0; lo < length || out.length === 0; lo += BATCH_WORDS) out.push([lo, Math.min(length, lo + BATCH_WORDS)]);
+  for (let lo = 0; lo < length || out.length === 0; lo += BATCH_WORDS)
+    out.push([lo, Math.min(length, lo + BATCH_WORDS)]);
   return out;
 }
 
@@ -205,10 +220,14 @@ export function andCombine(
 ): RingTensor {
   const op = "andCombine";
   const m = tripleLength(triple, op);
-  if (!Array.isArray(masked) || masked.length === 0) throw argumentError(`${op}: expected every holder's masks, this holder's first, got ${describe(masked)}.`, { op });
+  if (!Array.isArray(masked) || masked.length === 0)
+    throw argumentError(`${op}: expected every holder's masks, this holder's first, got ${describe(masked)}.`, { op });
   masked.forEach((t) => checkLength(t, 2 * m, "masks", op));
   if (addend !== undefined && (!(addend instanceof RingTensor) || addend.size > m)) {
-    throw argumentError(`${op}: expected an addend of at most ${m} elements, got ${addend instanceof RingTensor ? `${addend.size} elements` : describe(addend)}.`, { op });
+    throw argumentError(
+      `${op}: expected an addend of at most ${m} elements, got ${addend instanceof RingTensor ? `${addend.size} elements` : describe(addend)}.`,
+      { op },
+    );
   }
   const [x, y] = operandRuns(xs, ys, m, op);
   let c: BigInt64Array | Encrypt;
@@ -247,11 +266,14 @@ export function andCombine(
 export function andCorrection(others: readonly SeededTriple[], last: SeededTriple): RingTensor {
   const op = "andCorrection";
   const m = tripleLength(last, op);
-  if (!Array.isArray(others) || others.length === 0) throw argumentError(`${op}: expected the other holders' shares, got ${describe(others)}.`, { op });
+  if (!Array.isArray(others) || others.length === 0)
+    throw argumentError(`${op}: expected the other holders' shares, got ${describe(others)}.`, { op });
   for (const t of others) {
-    if (!t || !isSeeded(t) || tripleLength(t, op) !== m) throw argumentError(`${op}: expected seeded shares of ${m} words, got ${describe(t)}.`, { op });
+    if (!t || !isSeeded(t) || tripleLength(t, op) !== m)
+      throw argumentError(`${op}: expected seeded shares of ${m} words, got ${describe(t)}.`, { op });
   }
-  if (!isSeeded(last)) throw argumentError(`${op}: expected the last holder's share as a seed, got ${describe(last)}.`, { op });
+  if (!isSeeded(last))
+    throw argumentError(`${op}: expected the last holder's share as a seed, got ${describe(last)}.`, { op });
   // [A, B]: every holder's stream 0 applied in turn.
   let ab = keystream(last.seed, 0, TRIPLE_SKIP + 16 * m);
   for (const t of others) ab = keystreamXor(t.seed, 0)(ab);
@@ -259,7 +281,9 @@ export function andCorrection(others: readonly SeededTriple[], last: SeededTripl
   const cs = others.map((t) => keystreamXor(t.seed, 1));
   const encrypt: Encrypt = (plain) => cs.reduce((acc, mask) => mask(acc), plain);
   const k = kernels();
-  const pieces = batches(m).map(([lo, hi]) => k.andCorrection(a.subarray(lo, hi), b.subarray(lo, hi), lo === 0 ? TRIPLE_SKIP : 0, encrypt));
+  const pieces = batches(m).map(([lo, hi]) =>
+    k.andCorrection(a.subarray(lo, hi), b.subarray(lo, hi), lo === 0 ? TRIPLE_SKIP : 0, encrypt),
+  );
   return sendable(joined(pieces), m);
 }
 
@@ -274,7 +298,10 @@ export function andCorrection(others: readonly SeededTriple[], last: SeededTripl
  */
 export function expandTriple(triple: SeededTriple, withC: boolean): { a: RingTensor; b: RingTensor; c?: RingTensor } {
   const m = tripleLength(triple, "expandTriple");
-  if (!isSeeded(triple)) throw argumentError(`expandTriple: expected a seeded triple share, got ${describe(triple)}.`, { op: "expandTriple" });
+  if (!isSeeded(triple))
+    throw argumentError(`expandTriple: expected a seeded triple share, got ${describe(triple)}.`, {
+      op: "expandTriple",
+    });
   const skip = TRIPLE_SKIP / 8;
   const ab = expand(triple.seed, [skip + 2 * m], 0).data;
   const a = new RingTensor(ab.slice(skip, skip + m), [m]);

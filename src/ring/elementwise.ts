@@ -23,7 +23,10 @@ function binary(op: string, a: RingTensor, b: RingTensor, run: BinaryKernel): Ri
 
 function checkTensor(t: unknown, op: string): asserts t is RingTensor {
   if (!(t instanceof RingTensor)) {
-    throw argumentError(`${op}: expected a RingTensor operand, got ${describe(t)}. Build one with fromInts or fromBigInts.`, { op });
+    throw argumentError(
+      `${op}: expected a RingTensor operand, got ${describe(t)}. Build one with fromInts or fromBigInts.`,
+      { op },
+    );
   }
 }
 

@@ -91,7 +91,14 @@ function sumAxis(x: BigInt64Array, outer: number, r: number, inner: number): Big
 function conv2d(x: BigInt64Array, w: BigInt64Array, g: WindowGeometry, outChannels: number): BigInt64Array {
   const columns = im2col(x, g, 0n);
   const depth = g.filterH * g.filterW * g.channels;
-  return matmul(columns, w, { batch: 1, m: g.batch * g.outH * g.outW, k: depth, n: outChannels, aStride: 0, bStride: 0 });
+  return matmul(columns, w, {
+    batch: 1,
+    m: g.batch * g.outH * g.outW,
+    k: depth,
+    n: outChannels,
+    aStride: 0,
+    bStride: 0,
+  });
 }
 
 /** The shifted operands end to end. */
@@ -115,9 +122,14 @@ function andMask(xs: readonly ShiftedWords[], ys: readonly ShiftedWords[], skip:
 }
 
 function andCombine(
-  es: readonly BigInt64Array[], fs: readonly BigInt64Array[],
-  xs: readonly ShiftedWords[], ys: readonly ShiftedWords[],
-  c: BigInt64Array | Encrypt, skip: number, withProduct: boolean, addend?: BigInt64Array,
+  es: readonly BigInt64Array[],
+  fs: readonly BigInt64Array[],
+  xs: readonly ShiftedWords[],
+  ys: readonly ShiftedWords[],
+  c: BigInt64Array | Encrypt,
+  skip: number,
+  withProduct: boolean,
+  addend?: BigInt64Array,
 ): Uint8Array {
   const x = shiftedRun(xs);
   const y = shiftedRun(ys);
@@ -129,11 +141,21 @@ function andCombine(
     const extra = (withProduct ? e[i] & f[i] : 0n) ^ (addend && i < addend.length ? addend[i] : 0n);
     return (e[i] & b) ^ (a & f[i]) ^ extra;
   });
-  return typeof c === "function" ? c(laidOut(skip, t)) : laidOut(0, t.map((v, i) => v ^ c[i]));
+  return typeof c === "function"
+    ? c(laidOut(skip, t))
+    : laidOut(
+        0,
+        t.map((v, i) => v ^ c[i]),
+      );
 }
 
 function andCorrection(a: BigInt64Array, b: BigInt64Array, skip: number, encrypt: Encrypt): Uint8Array {
-  return encrypt(laidOut(skip, Array.from(a, (v, i) => v & b[i])));
+  return encrypt(
+    laidOut(
+      skip,
+      Array.from(a, (v, i) => v & b[i]),
+    ),
+  );
 }
 
 /** The reference kernels (selected by `withConfig({ ringKernels: "js" }, ...)`). */

@@ -83,9 +83,14 @@ export interface RingKernels {
    * through `c` when it is a keystream (c's), else t ^ c (then skip is 0).
    */
   andCombine(
-    es: readonly BigInt64Array[], fs: readonly BigInt64Array[],
-    xs: readonly ShiftedWords[], ys: readonly ShiftedWords[],
-    c: BigInt64Array | Encrypt, skip: number, withProduct: boolean, addend?: BigInt64Array,
+    es: readonly BigInt64Array[],
+    fs: readonly BigInt64Array[],
+    xs: readonly ShiftedWords[],
+    ys: readonly ShiftedWords[],
+    c: BigInt64Array | Encrypt,
+    skip: number,
+    withProduct: boolean,
+    addend?: BigInt64Array,
   ): Uint8Array;
   /** The dealer's side: returns `encrypt` of [`skip` zero bytes, a & b]. */
   andCorrection(a: BigInt64Array, b: BigInt64Array, skip: number, encrypt: Encrypt): Uint8Array;

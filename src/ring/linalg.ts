@@ -40,7 +40,9 @@ export function matmul(a: RingTensor, b: RingTensor): RingTensor {
   }
   const data = kernels().matmul(a.data, b.data, {
     batch: Math.max(batchA, batchB),
-    m, k, n,
+    m,
+    k,
+    n,
     aStride: batchA === 1 ? 0 : m * k,
     bStride: k * n,
   });
@@ -58,11 +60,7 @@ export function matmul(a: RingTensor, b: RingTensor): RingTensor {
  * const y = conv2d(x, w, { strides: 1, padding: "same" }); // x [1,32,32,3], w [5,5,3,32] -> [1,32,32,32]
  * ```
  */
-export function conv2d(
-  x: RingTensor,
-  w: RingTensor,
-  opts: Conv2dOptions,
-): RingTensor {
+export function conv2d(x: RingTensor, w: RingTensor, opts: Conv2dOptions): RingTensor {
   if (!(x instanceof RingTensor) || !(w instanceof RingTensor)) {
     throw argumentError(`conv2d: expected two RingTensors, got ${describe(x)} and ${describe(w)}.`, { op: "conv2d" });
   }
@@ -82,16 +80,15 @@ export function conv2d(
  * // x [1,28,28,8] -> p [1,14,14,4,8]; sum(p, 3) is 4 * avgPool
  * ```
  */
-export function extractPatches(
-  x: RingTensor,
-  opts: PoolOptions & { padValue?: bigint },
-): RingTensor {
+export function extractPatches(x: RingTensor, opts: PoolOptions & { padValue?: bigint }): RingTensor {
   if (!(x instanceof RingTensor)) {
     throw argumentError(`extractPatches: expected a RingTensor, got ${describe(x)}.`, { op: "extractPatches" });
   }
   const padValue = opts?.padValue ?? 0n;
   if (typeof padValue !== "bigint") {
-    throw argumentError(`extractPatches: expected padValue as a bigint, got ${describe(padValue)}.`, { op: "extractPatches" });
+    throw argumentError(`extractPatches: expected padValue as a bigint, got ${describe(padValue)}.`, {
+      op: "extractPatches",
+    });
   }
   const g = poolGeometry(x.shape, opts, "extractPatches");
   const data = kernels().im2col(x.data, g, BigInt.asIntN(64, padValue));

@@ -21,7 +21,8 @@ const KEYSTREAM_CHUNK = 1 << 23;
 let zeroBlock = new Uint8Array(0);
 
 function zeroBytes(length: number): Uint8Array {
-  if (zeroBlock.byteLength < length) zeroBlock = new Uint8Array(Math.min(KEYSTREAM_CHUNK, Math.max(length, 2 * zeroBlock.byteLength)));
+  if (zeroBlock.byteLength < length)
+    zeroBlock = new Uint8Array(Math.min(KEYSTREAM_CHUNK, Math.max(length, 2 * zeroBlock.byteLength)));
   return zeroBlock.subarray(0, length);
 }
 
@@ -113,10 +114,14 @@ export function xorKeystream(seed: Uint8Array, stream: number | bigint, plain: U
 export function keystreamXor(seed: Uint8Array, stream: number | bigint): (plain: Uint8Array) => Uint8Array {
   const cipher = cipherFor(seed, stream, "xorKeystream");
   return (plain) => {
-    if (!(plain instanceof Uint8Array)) throw argumentError(`xorKeystream: expected the bytes to mask as a Uint8Array, got ${describe(plain)}.`, { op: "xorKeystream" });
+    if (!(plain instanceof Uint8Array))
+      throw argumentError(`xorKeystream: expected the bytes to mask as a Uint8Array, got ${describe(plain)}.`, {
+        op: "xorKeystream",
+      });
     if (plain.byteLength <= MAX_FILL) return cipher.update(plain);
     const out = new Uint8Array(plain.byteLength);
-    for (let at = 0; at < plain.byteLength; at += MAX_FILL) out.set(cipher.update(plain.subarray(at, at + MAX_FILL)), at);
+    for (let at = 0; at < plain.byteLength; at += MAX_FILL)
+      out.set(cipher.update(plain.subarray(at, at + MAX_FILL)), at);
     return out;
   };
 }

@@ -21,7 +21,7 @@ export function sum(a: RingTensor, axes?: number | number[], keepDims = false): 
   let data = a.data;
   let shape = [...a.shape];
   // From the last axis down, merging runs of neighbouring reduced axes into one call.
-  for (let i = reduced.length - 1; i >= 0; ) {
+  for (let i = reduced.length - 1; i >= 0;) {
     let first = i;
     while (first > 0 && reduced[first - 1] === reduced[first] - 1) first--;
     const lo = reduced[first];

@@ -28,7 +28,12 @@ const SHORT_RUN = 16;
  * Copies a strided view of `src` into a new row-major array of shape `outShape`:
  * out[i0..ir] = src[offset + sum(i_d * srcStrides[d])]. A stride of 0 repeats.
  */
-export function stridedCopy(src: BigInt64Array, offset: number, outShape: Shape, srcStrides: readonly number[]): BigInt64Array {
+export function stridedCopy(
+  src: BigInt64Array,
+  offset: number,
+  outShape: Shape,
+  srcStrides: readonly number[],
+): BigInt64Array {
   const n = size(outShape);
   const out = new BigInt64Array(n);
   if (n === 0) return out;
@@ -101,8 +106,10 @@ export function reshape(a: RingTensor, shape: readonly number[]): RingTensor {
  * ```
  */
 export function split(a: RingTensor, sizes: readonly number[]): RingTensor[] {
-  if (!(a instanceof RingTensor)) throw argumentError(`split: expected a RingTensor, got ${describe(a)}.`, { op: "split" });
-  const total = Array.isArray(sizes) && sizes.every((n) => Number.isInteger(n) && n >= 0) ? sizes.reduce((x, y) => x + y, 0) : -1;
+  if (!(a instanceof RingTensor))
+    throw argumentError(`split: expected a RingTensor, got ${describe(a)}.`, { op: "split" });
+  const total =
+    Array.isArray(sizes) && sizes.every((n) => Number.isInteger(n) && n >= 0) ? sizes.reduce((x, y) => x + y, 0) : -1;
   if (total !== a.size) {
     throw shapeError(
       `split: expected sizes of non-negative integers adding up to ${a.size} (the elements of ${fmtShape(a.shape)}), got ${describe(sizes)}.`,
@@ -126,7 +133,15 @@ export function transpose(a: RingTensor, perm?: readonly number[]): RingTensor {
   const p = permutation(a.shape, perm);
   const strides = stridesOf(a.shape);
   const outShape = p.map((axis) => a.shape[axis]);
-  return new RingTensor(stridedCopy(a.data, 0, outShape, p.map((axis) => strides[axis])), outShape);
+  return new RingTensor(
+    stridedCopy(
+      a.data,
+      0,
+      outShape,
+      p.map((axis) => strides[axis]),
+    ),
+    outShape,
+  );
 }
 
 /**
@@ -157,7 +172,10 @@ export function concat(list: readonly RingTensor[], axis: number): RingTensor {
   if (!Array.isArray(list) || list.length === 0 || !list.every((t) => t instanceof RingTensor)) {
     throw argumentError(`concat: expected a non-empty array of RingTensors, got ${describe(list)}.`, { op: "concat" });
   }
-  const outShape = concatShape(list.map((t) => t.shape), axis);
+  const outShape = concatShape(
+    list.map((t) => t.shape),
+    axis,
+  );
   const ax = normalizeAxis(axis, outShape.length, "concat");
   const outer = size(outShape.slice(0, ax));
   const inner = size(outShape.slice(ax + 1));

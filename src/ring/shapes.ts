@@ -144,8 +144,7 @@ export function broadcast(a: Shape, b: Shape, op = "broadcast"): number[] {
 export function broadcastTo(from: Shape, to: Shape, op = "broadcastTo"): number[] {
   const target = [...checkShape(to, op)];
   const ok =
-    from.length <= target.length &&
-    from.every((d, i) => d === 1 || d === target[target.length - from.length + i]);
+    from.length <= target.length && from.every((d, i) => d === 1 || d === target[target.length - from.length + i]);
   if (!ok) {
     throw shapeError(
       `${op}: cannot broadcast ${fmtShape(from)} to ${fmtShape(target)}: expected each dimension to equal the ` +
@@ -168,10 +167,11 @@ export function broadcastTo(from: Shape, to: Shape, op = "broadcastTo"): number[
 export function matmul(a: Shape, b: Shape): number[] {
   const explain = `expected [m, k] or [batch, m, k] times [k, n] or [batch, k, n]`;
   if (a.length < 2 || a.length > 3 || b.length < 2 || b.length > 3) {
-    throw shapeError(
-      `matmul: ${explain}, got ${fmtShape(a)} and ${fmtShape(b)}. Reshape operands to rank 2 or 3.`,
-      { op: "matmul", a: [...a], b: [...b] },
-    );
+    throw shapeError(`matmul: ${explain}, got ${fmtShape(a)} and ${fmtShape(b)}. Reshape operands to rank 2 or 3.`, {
+      op: "matmul",
+      a: [...a],
+      b: [...b],
+    });
   }
   const [m, k] = a.slice(-2);
   const [k2, n] = b.slice(-2);
@@ -195,14 +195,18 @@ export function matmul(a: Shape, b: Shape): number[] {
   return [Math.max(batchA, batchB), m, n];
 }
 
-function pair(value: number | [number, number] | undefined, fallback: number, what: string, op: string): [number, number] {
+function pair(
+  value: number | [number, number] | undefined,
+  fallback: number,
+  what: string,
+  op: string,
+): [number, number] {
   const p: [number, number] =
     value === undefined ? [fallback, fallback] : typeof value === "number" ? [value, value] : [value[0], value[1]];
   if (!(Array.isArray(value) ? value.length === 2 : true) || !p.every((v) => Number.isInteger(v) && v >= 1)) {
-    throw argumentError(
-      `${op}: expected ${what} as a positive integer or a pair of them, got ${describe(value)}.`,
-      { op },
-    );
+    throw argumentError(`${op}: expected ${what} as a positive integer or a pair of them, got ${describe(value)}.`, {
+      op,
+    });
   }
   return p;
 }
@@ -216,7 +220,11 @@ function checkPadding(padding: unknown, op: string): Padding {
 
 /** Output size and leading padding along one axis, as TensorFlow computes them. */
 function windowAxis(
-  input: number, filter: number, stride: number, dilation: number, padding: Padding,
+  input: number,
+  filter: number,
+  stride: number,
+  dilation: number,
+  padding: Padding,
 ): { out: number; padBefore: number } {
   const effective = (filter - 1) * dilation + 1;
   if (padding === "same") {
@@ -256,17 +264,29 @@ export function windowGeometry(
     );
   }
   return {
-    batch, inH, inW, channels,
-    filterH: filter[0], filterW: filter[1],
-    strideH: strides[0], strideW: strides[1],
-    dilationH: dilations[0], dilationW: dilations[1],
-    padTop: h.padBefore, padLeft: w.padBefore,
-    outH: h.out, outW: w.out,
+    batch,
+    inH,
+    inW,
+    channels,
+    filterH: filter[0],
+    filterW: filter[1],
+    strideH: strides[0],
+    strideW: strides[1],
+    dilationH: dilations[0],
+    dilationW: dilations[1],
+    padTop: h.padBefore,
+    padLeft: w.padBefore,
+    outH: h.out,
+    outW: w.out,
   };
 }
 
 /** Checks conv2d operands and returns the window geometry and the filter's output channels. */
-export function conv2dGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOptions): WindowGeometry & { outChannels: number } {
+export function conv2dGeometry(
+  xShape: Shape,
+  wShape: Shape,
+  opts: Conv2dOptions,
+): WindowGeometry & { outChannels: number } {
   const op = "conv2d";
   if (wShape.length !== 4) {
     throw shapeError(
@@ -414,7 +434,11 @@ export function concat(shapesList: readonly Shape[], axis: number): number[] {
 }
 
 /** Resolves slice arguments to full-rank begin and size (size -1 means to the end). */
-export function sliceBounds(shape: Shape, begin: readonly number[], sizes: readonly number[]): { begin: number[]; size: number[] } {
+export function sliceBounds(
+  shape: Shape,
+  begin: readonly number[],
+  sizes: readonly number[],
+): { begin: number[]; size: number[] } {
   const rank = shape.length;
   if (!Array.isArray(begin) || begin.length > rank || !Array.isArray(sizes) || sizes.length > rank) {
     throw argumentError(

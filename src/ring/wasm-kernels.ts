@@ -23,33 +23,49 @@ function makeKernels(wasm: RingWasm): RingKernels {
    * An elementwise binary op: equal lengths go to `full`; a broadcast left or right
    * operand goes to the scalar kernels (`left(b, x)` computes x op b[i]).
    */
-  const binary = (
-    full: ArrayKernel,
-    right: ScalarKernel,
-    left: ScalarKernel,
-  ) => (a: BigInt64Array, b: BigInt64Array): BigInt64Array => {
-    if (a.length === b.length) {
+  const binary =
+    (full: ArrayKernel, right: ScalarKernel, left: ScalarKernel) =>
+    (a: BigInt64Array, b: BigInt64Array): BigInt64Array => {
+      if (a.length === b.length) {
+        if (a.length === 0) return new BigInt64Array(0);
+        return wasm.call([a, b], a.length, ([pa, pb], out) => full(pa, pb, out, a.length), { outOver: 0 });
+      }
+      if (b.length === 1) return withScalar(right, a, b[0]);
+      return withScalar(left, b, a[0]);
+    };
+
+  const unary =
+    (kernel: UnaryKernel) =>
+    (a: BigInt64Array): BigInt64Array => {
       if (a.length === 0) return new BigInt64Array(0);
-      return wasm.call([a, b], a.length, ([pa, pb], out) => full(pa, pb, out, a.length), { outOver: 0 });
-    }
-    if (b.length === 1) return withScalar(right, a, b[0]);
-    return withScalar(left, b, a[0]);
-  };
+      return wasm.call([a], a.length, ([pa], out) => kernel(pa, out, a.length), { outOver: 0 });
+    };
 
-  const unary = (kernel: UnaryKernel) => (a: BigInt64Array): BigInt64Array => {
-    if (a.length === 0) return new BigInt64Array(0);
-    return wasm.call([a], a.length, ([pa], out) => kernel(pa, out, a.length), { outOver: 0 });
-  };
-
-  const shift = (kernel: ShiftKernel) => (a: BigInt64Array, bits: number): BigInt64Array => {
-    if (a.length === 0) return new BigInt64Array(0);
-    return wasm.call([a], a.length, ([pa], out) => kernel(pa, bits, out, a.length), { outOver: 0 });
-  };
+  const shift =
+    (kernel: ShiftKernel) =>
+    (a: BigInt64Array, bits: number): BigInt64Array => {
+      if (a.length === 0) return new BigInt64Array(0);
+      return wasm.call([a], a.length, ([pa], out) => kernel(pa, bits, out, a.length), { outOver: 0 });
+    };
 
   const im2colInto = (x: number, out: number, g: WindowGeometry, padValue: bigint): void =>
     ex().im2col(
-      x, out, g.batch, g.inH, g.inW, g.channels, g.filterH, g.filterW,
-      g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW,
+      x,
+      out,
+      g.batch,
+      g.inH,
+      g.inW,
+      g.channels,
+      g.filterH,
+      g.filterW,
+      g.strideH,
+      g.strideW,
+      g.dilationH,
+      g.dilationW,
+      g.padTop,
+      g.padLeft,
+      g.outH,
+      g.outW,
       padValue,
     );
 
@@ -65,7 +81,13 @@ function makeKernels(wasm: RingWasm): RingKernels {
   };
 
   /** The XOR of arrays[1..] into wasm memory at `at` (zeros when there are none); `temp` is scratch for a third holder on. */
-  const foldOthers = (buffer: ArrayBuffer, arrays: readonly BigInt64Array[], at: number, temp: number, m: number): void => {
+  const foldOthers = (
+    buffer: ArrayBuffer,
+    arrays: readonly BigInt64Array[],
+    at: number,
+    temp: number,
+    m: number,
+  ): void => {
     if (arrays.length === 1) new Uint8Array(buffer, at, 8 * m).fill(0);
     else put(buffer, at, arrays[1]!);
     for (const more of arrays.slice(2)) {
@@ -151,15 +173,31 @@ function makeKernels(wasm: RingWasm): RingKernels {
     },
 
     andCombine(
-      es: readonly BigInt64Array[], fs: readonly BigInt64Array[],
-      xs: readonly ShiftedWords[], ys: readonly ShiftedWords[],
-      c: BigInt64Array | Encrypt, skip: number, withProduct: boolean, addend?: BigInt64Array,
+      es: readonly BigInt64Array[],
+      fs: readonly BigInt64Array[],
+      xs: readonly ShiftedWords[],
+      ys: readonly ShiftedWords[],
+      c: BigInt64Array | Encrypt,
+      skip: number,
+      withProduct: boolean,
+      addend?: BigInt64Array,
     ): Uint8Array {
       const m = es[0]!.length;
       const cWords = typeof c === "function" ? undefined : c;
       const tSkip = cWords ? 0 : skip;
       const words = 8 * m;
-      const regions = [words, words, words, words, words, words, tSkip + words, cWords ? words : 0, 8 * (addend?.length ?? 0), es.length > 2 ? words : 0];
+      const regions = [
+        words,
+        words,
+        words,
+        words,
+        words,
+        words,
+        tSkip + words,
+        cWords ? words : 0,
+        8 * (addend?.length ?? 0),
+        es.length > 2 ? words : 0,
+      ];
       return wasm.withMemory(regions, ([e0, e1, f0, f1, a, b, t, pc, pAddend, temp], buffer) => {
         put(buffer, e0!, es[0]!);
         put(buffer, f0!, fs[0]!);

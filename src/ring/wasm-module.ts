@@ -32,21 +32,51 @@ export interface RingWasmExports {
   shl(a: number, bits: number, out: number, n: number): void;
   divFloor(a: number, d: bigint, out: number, n: number): void;
   matmul(
-    a: number, b: number, c: number,
-    batch: number, m: number, k: number, n: number,
-    aStride: number, bStride: number, scratch: number,
+    a: number,
+    b: number,
+    c: number,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    aStride: number,
+    bStride: number,
+    scratch: number,
   ): void;
   im2col(
-    x: number, out: number,
-    batch: number, h: number, w: number, c: number,
-    kh: number, kw: number, strideH: number, strideW: number,
-    dilationH: number, dilationW: number, padTop: number, padLeft: number,
-    outH: number, outW: number, padValue: bigint,
+    x: number,
+    out: number,
+    batch: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    strideH: number,
+    strideW: number,
+    dilationH: number,
+    dilationW: number,
+    padTop: number,
+    padLeft: number,
+    outH: number,
+    outW: number,
+    padValue: bigint,
   ): void;
   sumAxis(x: number, out: number, outer: number, r: number, inner: number): void;
   shlXor(src: number, shift: number, mask: number, out: number, n: number): void;
   /** c = 0: no c. */
-  andCombine(e0: number, e1: number, f0: number, f1: number, a: number, b: number, c: number, product: bigint, out: number, n: number): void;
+  andCombine(
+    e0: number,
+    e1: number,
+    f0: number,
+    f1: number,
+    a: number,
+    b: number,
+    c: number,
+    product: bigint,
+    out: number,
+    n: number,
+  ): void;
 }
 
 /** The slice of the WebAssembly JS API used here (the project's lib settings omit its types). */
@@ -86,7 +116,10 @@ export class RingWasm {
   private readonly base: number;
   private top: number;
 
-  constructor(module: object, private readonly retainBytes: number = RETAIN_BYTES) {
+  constructor(
+    module: object,
+    private readonly retainBytes: number = RETAIN_BYTES,
+  ) {
     this.module = module;
     this.instance = instantiate(module);
     this.base = align(this.instance.heapBase());

@@ -30,13 +30,19 @@ registerExtension(
     const rank = bytes.byteLength > 0 ? view.getUint8(0) : -1;
     const header = 1 + 4 * rank;
     if (rank < 0 || bytes.byteLength < header || (bytes.byteLength - header) % 8 !== 0) {
-      throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Malformed ring tensor on the wire (${bytes.byteLength} bytes).`);
+      throw new CommunicationError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `Malformed ring tensor on the wire (${bytes.byteLength} bytes).`,
+      );
     }
     const shape = Array.from({ length: rank }, (_, i) => view.getUint32(1 + 4 * i, true));
     // Uint8Array.prototype.slice copies (a Node Buffer's own slice would be a view into its pool).
     const data = new BigInt64Array(Uint8Array.prototype.slice.call(bytes, header).buffer);
     if (shape.reduce((a, b) => a * b, 1) !== data.length) {
-      throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Malformed ring tensor on the wire: shape [${shape}] but ${data.length} values.`);
+      throw new CommunicationError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `Malformed ring tensor on the wire: shape [${shape}] but ${data.length} values.`,
+      );
     }
     return new RingTensor(data, shape);
   },

@@ -136,10 +136,18 @@ export abstract class TsyftTensor {
   relu(): this {
     return dispatch(Op.Relu, [this], {}) as this;
   }
-  maxPool2d(filterSize: number | [number, number], strides?: number | [number, number], padding: Padding = "valid"): this {
+  maxPool2d(
+    filterSize: number | [number, number],
+    strides?: number | [number, number],
+    padding: Padding = "valid",
+  ): this {
     return dispatch(Op.MaxPool2d, [this], poolAttrs(filterSize, strides, padding)) as this;
   }
-  avgPool2d(filterSize: number | [number, number], strides?: number | [number, number], padding: Padding = "valid"): this {
+  avgPool2d(
+    filterSize: number | [number, number],
+    strides?: number | [number, number],
+    padding: Padding = "valid",
+  ): this {
     return dispatch(Op.AvgPool2d, [this], poolAttrs(filterSize, strides, padding)) as this;
   }
   argmax(axis = -1): this {
@@ -158,7 +166,10 @@ export function isTsyftTensor(value: unknown): value is TsyftTensor {
 export function shapeOf(operand: Operand): readonly number[] {
   if (typeof operand === "number") return [];
   if (operand && Array.isArray((operand as { shape?: unknown }).shape)) return (operand as { shape: number[] }).shape;
-  throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `Expected a tensor or a number as operand, got ${describe(operand)}.`);
+  throw new ProtocolError(
+    ErrorCode.INVALID_ARGUMENT,
+    `Expected a tensor or a number as operand, got ${describe(operand)}.`,
+  );
 }
 
 export function describe(value: unknown): string {
@@ -168,7 +179,8 @@ export function describe(value: unknown): string {
 }
 
 /** Plaintext kernels, set by the hook: the fallback when no operand is a tsyft tensor. */
-let plainBackend: (<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>) => tfjs.Tensor) | undefined;
+let plainBackend:
+  (<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>) => tfjs.Tensor) | undefined;
 
 export function setPlainBackend(backend: typeof plainBackend): void {
   plainBackend = backend;
@@ -182,7 +194,10 @@ export function dispatch<O extends OpName>(op: O, operands: readonly Operand[], 
   }
   if (lead) return lead.applyOp(op, operands, attrs);
   if (!plainBackend) {
-    throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `sy.F.${op} on plaintext tensors needs the hook: call sy.hook(tf) first.`);
+    throw new ProtocolError(
+      ErrorCode.INVALID_ARGUMENT,
+      `sy.F.${op} on plaintext tensors needs the hook: call sy.hook(tf) first.`,
+    );
   }
   return plainBackend(op, operands, attrs);
 }
@@ -191,7 +206,11 @@ function axesAttr(axes: number | number[] | undefined): number[] | null {
   return axes === undefined ? null : typeof axes === "number" ? [axes] : [...axes];
 }
 
-export function poolAttrs(filterSize: number | [number, number], strides: number | [number, number] | undefined, padding: Padding) {
+export function poolAttrs(
+  filterSize: number | [number, number],
+  strides: number | [number, number] | undefined,
+  padding: Padding,
+) {
   const size = pair(filterSize, 1);
   return { filterSize: size, strides: strides === undefined ? size : pair(strides, 1), padding };
 }
@@ -201,7 +220,10 @@ export function matmul(a: AnyTensor, b: AnyTensor): AnyTensor {
   const sa = shapeOf(a);
   const sb = shapeOf(b);
   if (sa.length === 0 || sb.length === 0) {
-    throw new ProtocolError(ErrorCode.SHAPE_MISMATCH, `matmul needs operands of rank 1 or more, got ${fmtShape(sa)} and ${fmtShape(sb)}; use mul for scalars.`);
+    throw new ProtocolError(
+      ErrorCode.SHAPE_MISMATCH,
+      `matmul needs operands of rank 1 or more, got ${fmtShape(sa)} and ${fmtShape(sb)}; use mul for scalars.`,
+    );
   }
   const a2 = sa.length === 1 ? dispatch(Op.Reshape, [a], { shape: [1, sa[0]!] }) : a;
   const b2 = sb.length === 1 ? dispatch(Op.Reshape, [b], { shape: [sb[0]!, 1] }) : b;

@@ -77,9 +77,16 @@ export class FixedPrecisionTensor extends TsyftTensor {
   share(...args: Array<WorkerHandle | ShareOptions>): FixedPrecisionTensor {
     const group = parseShareArgs(args);
     if (this.child instanceof AdditiveSharingTensor) {
-      throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `This tensor is already shared among ${describeGroup(this.child.group)}; get() it first to re-share.`);
+      throw new ProtocolError(
+        ErrorCode.INVALID_ARGUMENT,
+        `This tensor is already shared among ${describeGroup(this.child.group)}; get() it first to re-share.`,
+      );
     }
-    return new FixedPrecisionTensor(this.hook, AdditiveSharingTensor.share(this.hook, this.child, group), this.encoding);
+    return new FixedPrecisionTensor(
+      this.hook,
+      AdditiveSharingTensor.share(this.hook, this.child, group),
+      this.encoding,
+    );
   }
 
   /** Reconstructs a shared tensor on the client and frees the shares. */
@@ -93,7 +100,10 @@ export class FixedPrecisionTensor extends TsyftTensor {
   /** Decodes local values to a float32 tf tensor (PySyft's `float_precision`). */
   floatPrecision(): tfjs.Tensor {
     if (this.child instanceof AdditiveSharingTensor) {
-      throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, "floatPrecision: this tensor is shared; reconstruct it first: (await x.get()).floatPrecision().");
+      throw new ProtocolError(
+        ErrorCode.INVALID_ARGUMENT,
+        "floatPrecision: this tensor is shared; reconstruct it first: (await x.get()).floatPrecision().",
+      );
     }
     return this.hook.tf.tensor(Float32Array.from(decode(this.child, this.encoding)), [...this.shape], "float32");
   }
@@ -152,10 +162,13 @@ export class FixedPrecisionTensor extends TsyftTensor {
     return enc ?? this.encoding;
   }
 
-
-
   /** Ops on values the client holds: decode, run in TensorFlow.js, encode. */
-  private applyLocally<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>, enc: FixedPointEncoding): FixedPrecisionTensor {
+  private applyLocally<O extends OpName>(
+    op: O,
+    operands: readonly Operand[],
+    attrs: AttrsOf<O>,
+    enc: FixedPointEncoding,
+  ): FixedPrecisionTensor {
     const tf = this.hook.tf;
     const result = tf.tidy(() => {
       const inputs = operands.map((o) => (o instanceof FixedPrecisionTensor ? o.floatPrecision() : this.hook.toTf(o)));
@@ -167,10 +180,18 @@ export class FixedPrecisionTensor extends TsyftTensor {
   }
 
   /** Validation mode: reconstructs inputs and output and compares with plaintext. */
-  private validate<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>, enc: FixedPointEncoding, result: AdditiveSharingTensor): void {
+  private validate<O extends OpName>(
+    op: O,
+    operands: readonly Operand[],
+    attrs: AttrsOf<O>,
+    enc: FixedPointEncoding,
+    result: AdditiveSharingTensor,
+  ): void {
     // Fetches are queued now, right behind the op, so later ops cannot free what they read.
     const inputs = operands.map((o) =>
-      o instanceof FixedPrecisionTensor && o.child instanceof AdditiveSharingTensor ? o.child.reconstruct({ remove: false }) : o,
+      o instanceof FixedPrecisionTensor && o.child instanceof AdditiveSharingTensor
+        ? o.child.reconstruct({ remove: false })
+        : o,
     );
     const output = result.reconstruct({ remove: false });
     const tf = this.hook.tf;
@@ -206,7 +227,8 @@ export class FixedPrecisionTensor extends TsyftTensor {
   }
 
   override toString(): string {
-    const where = this.child instanceof AdditiveSharingTensor ? `shared among ${describeGroup(this.child.group)}` : "local";
+    const where =
+      this.child instanceof AdditiveSharingTensor ? `shared among ${describeGroup(this.child.group)}` : "local";
     return `FixedPrecisionTensor ${fmtShape(this.shape)} (${describeEncoding(this.encoding)}), ${where}`;
   }
 
@@ -220,9 +242,17 @@ export class FixedPrecisionTensor extends TsyftTensor {
       rows.push(["crypto provider", this.child.group.provider?.id ?? "none"]);
       rows.push(["object id", this.child.id]);
     }
-    const body = rows.map(([k, v]) => `<tr><th style="text-align:left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("");
-    const title = this.child instanceof AdditiveSharingTensor ? "🔒 FixedPrecisionTensor &gt; AdditiveSharingTensor" : "FixedPrecisionTensor";
-    return { "text/plain": this.toString(), "text/html": `<table><caption style="text-align:left"><b>${title}</b></caption>${body}</table>` };
+    const body = rows
+      .map(([k, v]) => `<tr><th style="text-align:left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
+      .join("");
+    const title =
+      this.child instanceof AdditiveSharingTensor
+        ? "🔒 FixedPrecisionTensor &gt; AdditiveSharingTensor"
+        : "FixedPrecisionTensor";
+    return {
+      "text/plain": this.toString(),
+      "text/html": `<table><caption style="text-align:left"><b>${title}</b></caption>${body}</table>`,
+    };
   }
 }
 
@@ -236,13 +266,16 @@ function shapeOfOperand(o: Operand): readonly number[] {
  */
 export function inputRefOf(hook: Hook, o: Operand, enc: FixedPointEncoding, op: string): InputRef {
   if (o instanceof FixedPrecisionTensor) {
-    return o.child instanceof AdditiveSharingTensor ? { kind: "object", id: o.child.id } : { kind: "public", value: o.child };
+    return o.child instanceof AdditiveSharingTensor
+      ? { kind: "object", id: o.child.id }
+      : { kind: "public", value: o.child };
   }
   const t = hook.toTf(o);
   try {
     return { kind: "public", value: encode(t.dataSync(), t.shape, enc) };
   } catch (error) {
-    if (error instanceof TsyftError) throw new ProtocolError(error.code, `${op}: public operand: ${error.message}`, error.details);
+    if (error instanceof TsyftError)
+      throw new ProtocolError(error.code, `${op}: public operand: ${error.message}`, error.details);
     throw error;
   }
 }
@@ -252,7 +285,22 @@ const needsProvider = new Set<OpName>(["lt", "gt", "le", "ge", "eq", "relu", "ma
 /** Products: they need a provider only when both operands are shared. */
 const bilinear = new Set<OpName>(["mul", "matmul", "conv2d"]);
 /** Ops whose protocol (truncation, comparison) is for two holders only. */
-const twoHoldersOnly = new Set<OpName>(["mul", "matmul", "conv2d", "div", "mean", "avgPool2d", "lt", "gt", "le", "ge", "eq", "relu", "maxPool2d", "argmax"]);
+const twoHoldersOnly = new Set<OpName>([
+  "mul",
+  "matmul",
+  "conv2d",
+  "div",
+  "mean",
+  "avgPool2d",
+  "lt",
+  "gt",
+  "le",
+  "ge",
+  "eq",
+  "relu",
+  "maxPool2d",
+  "argmax",
+]);
 
 /**
  * Refuses, before anything is sent, a secure op its sharing cannot run:

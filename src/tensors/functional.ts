@@ -10,7 +10,16 @@
  * ```
  */
 import { Op, type Padding } from "../core/ops";
-import { conv2d, dispatch, matmul, poolAttrs, type Conv2dOptions, type OpResult, type Operand, type AnyTensor } from "./base";
+import {
+  conv2d,
+  dispatch,
+  matmul,
+  poolAttrs,
+  type Conv2dOptions,
+  type OpResult,
+  type Operand,
+  type AnyTensor,
+} from "./base";
 
 const axesAttr = (axes: number | number[] | undefined) => (axes === undefined ? null : ([] as number[]).concat(axes));
 
@@ -22,24 +31,38 @@ export const F = {
   /** torch.matmul: 1-D operands are promoted (vector·vector gives a scalar). */
   matmul: <A extends AnyTensor, B extends AnyTensor>(a: A, b: B) => matmul(a, b) as OpResult<A | B>,
   /** conv2d in TensorFlow.js layout: x [N,H,W,C], filter [KH,KW,C,OC]. */
-  conv2d: <A extends AnyTensor, B extends AnyTensor>(x: A, filter: B, options?: Conv2dOptions) => conv2d(x, filter, options) as OpResult<A | B>,
+  conv2d: <A extends AnyTensor, B extends AnyTensor>(x: A, filter: B, options?: Conv2dOptions) =>
+    conv2d(x, filter, options) as OpResult<A | B>,
   /** torch.nn.functional.linear: x · weightᵀ + bias, weight [out, in]. */
   linear: <A extends AnyTensor, B extends AnyTensor, C extends Operand = never>(x: A, weight: B, bias?: C) => {
     const y = matmul(x, dispatch(Op.Transpose, [weight], { perm: null }));
     return (bias === undefined ? y : dispatch(Op.Add, [y, bias], {})) as OpResult<A | B | C>;
   },
   relu: <A extends AnyTensor>(x: A) => dispatch(Op.Relu, [x], {}) as OpResult<A>,
-  maxPool2d: <A extends AnyTensor>(x: A, filterSize: number | [number, number], strides?: number | [number, number], padding: Padding = "valid") =>
-    dispatch(Op.MaxPool2d, [x], poolAttrs(filterSize, strides, padding)) as OpResult<A>,
-  avgPool2d: <A extends AnyTensor>(x: A, filterSize: number | [number, number], strides?: number | [number, number], padding: Padding = "valid") =>
-    dispatch(Op.AvgPool2d, [x], poolAttrs(filterSize, strides, padding)) as OpResult<A>,
+  maxPool2d: <A extends AnyTensor>(
+    x: A,
+    filterSize: number | [number, number],
+    strides?: number | [number, number],
+    padding: Padding = "valid",
+  ) => dispatch(Op.MaxPool2d, [x], poolAttrs(filterSize, strides, padding)) as OpResult<A>,
+  avgPool2d: <A extends AnyTensor>(
+    x: A,
+    filterSize: number | [number, number],
+    strides?: number | [number, number],
+    padding: Padding = "valid",
+  ) => dispatch(Op.AvgPool2d, [x], poolAttrs(filterSize, strides, padding)) as OpResult<A>,
   argmax: <A extends AnyTensor>(x: A, axis = -1) => dispatch(Op.ArgMax, [x], { axis }) as OpResult<A>,
-  sum: <A extends AnyTensor>(x: A, axes?: number | number[], keepDims = false) => dispatch(Op.Sum, [x], { axes: axesAttr(axes), keepDims }) as OpResult<A>,
-  mean: <A extends AnyTensor>(x: A, axes?: number | number[], keepDims = false) => dispatch(Op.Mean, [x], { axes: axesAttr(axes), keepDims }) as OpResult<A>,
-  reshape: <A extends AnyTensor>(x: A, shape: readonly number[]) => dispatch(Op.Reshape, [x], { shape: [...shape] }) as OpResult<A>,
+  sum: <A extends AnyTensor>(x: A, axes?: number | number[], keepDims = false) =>
+    dispatch(Op.Sum, [x], { axes: axesAttr(axes), keepDims }) as OpResult<A>,
+  mean: <A extends AnyTensor>(x: A, axes?: number | number[], keepDims = false) =>
+    dispatch(Op.Mean, [x], { axes: axesAttr(axes), keepDims }) as OpResult<A>,
+  reshape: <A extends AnyTensor>(x: A, shape: readonly number[]) =>
+    dispatch(Op.Reshape, [x], { shape: [...shape] }) as OpResult<A>,
   /** Keeps the first (batch) axis and flattens the rest, like Keras' Flatten; any batch size fits. */
-  flatten: <A extends AnyTensor>(x: A) => dispatch(Op.Reshape, [x], { shape: [-1, x.shape.slice(1).reduce((a, b) => a * b, 1)] }) as OpResult<A>,
-  transpose: <A extends AnyTensor>(x: A, perm?: readonly number[]) => dispatch(Op.Transpose, [x], { perm: perm ? [...perm] : null }) as OpResult<A>,
+  flatten: <A extends AnyTensor>(x: A) =>
+    dispatch(Op.Reshape, [x], { shape: [-1, x.shape.slice(1).reduce((a, b) => a * b, 1)] }) as OpResult<A>,
+  transpose: <A extends AnyTensor>(x: A, perm?: readonly number[]) =>
+    dispatch(Op.Transpose, [x], { perm: perm ? [...perm] : null }) as OpResult<A>,
   slice: <A extends AnyTensor>(x: A, begin: readonly number[], size: readonly number[]) =>
     dispatch(Op.Slice, [x], { begin: [...begin], size: [...size] }) as OpResult<A>,
   concat: <A extends AnyTensor>(xs: readonly A[], axis = 0) => dispatch(Op.Concat, xs, { axis }) as OpResult<A>,

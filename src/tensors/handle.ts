@@ -23,9 +23,7 @@ export type StoredValue = { kind: "share"; value: RingTensor } | { kind: "tensor
 
 /** An op's operand: an object on the worker, or a value every party knows. */
 export type InputRef =
-  | { kind: "object"; id: string }
-  | { kind: "public"; value: RingTensor }
-  | { kind: "plain"; value: PlainTensorData };
+  { kind: "object"; id: string } | { kind: "public"; value: RingTensor } | { kind: "plain"; value: PlainTensorData };
 
 /** An op on additive shares, run by every holder on its own share (SPMD). */
 export interface SharedOpCommand<O extends OpName = OpName> {

@@ -73,7 +73,10 @@ export class Hook {
   toTf(operand: Operand): tfjs.Tensor {
     if (typeof operand === "number") return this.tf.scalar(operand);
     if (operand instanceof this.tf.Tensor) return operand;
-    throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `Expected a plaintext tensor or number, got a ${operand.constructor.name} of shape [${shapeOf(operand)}].`);
+    throw new TsyftError(
+      ErrorCode.INVALID_ARGUMENT,
+      `Expected a plaintext tensor or number, got a ${operand.constructor.name} of shape [${shapeOf(operand)}].`,
+    );
   }
 }
 
@@ -89,7 +92,12 @@ export function currentHook(): Hook {
 export function activateHook(hook: Hook): void {
   current = hook;
   setPlainBackend(<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>) =>
-    runPlainOp(hook.tf, op, operands.map((o) => hook.toTf(o)), attrs),
+    runPlainOp(
+      hook.tf,
+      op,
+      operands.map((o) => hook.toTf(o)),
+      attrs,
+    ),
   );
 }
 
@@ -97,7 +105,12 @@ export function activateHook(hook: Hook): void {
 export function tensorData(t: tfjs.Tensor): PlainTensorData {
   const dtype = t.dtype === "int32" || t.dtype === "bool" ? t.dtype : "float32";
   const values = t.dataSync();
-  const typed = dtype === "bool" ? Uint8Array.from(values as Uint8Array) : dtype === "int32" ? Int32Array.from(values) : Float32Array.from(values);
+  const typed =
+    dtype === "bool"
+      ? Uint8Array.from(values as Uint8Array)
+      : dtype === "int32"
+        ? Int32Array.from(values)
+        : Float32Array.from(values);
   return { dtype, shape: [...t.shape], values: typed };
 }
 

@@ -41,7 +41,12 @@ export const plainOps: { [O in OpName]: PlainOp<O> } = {
 };
 
 /** Runs `op` on plaintext tensors (inside tf.tidy: intermediates are freed). */
-export function runPlainOp<O extends OpName>(tf: TF, op: O, inputs: readonly tfjs.Tensor[], attrs: AttrsOf<O>): tfjs.Tensor {
+export function runPlainOp<O extends OpName>(
+  tf: TF,
+  op: O,
+  inputs: readonly tfjs.Tensor[],
+  attrs: AttrsOf<O>,
+): tfjs.Tensor {
   const impl = plainOps[op] as PlainOp<O> | undefined;
   if (!impl) throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `No plaintext kernel for op "${op}".`);
   return tf.tidy(() => impl(tf, inputs, attrs));

@@ -48,7 +48,10 @@ export class PointerTensor extends TsyftTensor {
     this.spent = "get()";
     const value = await this.location.fetch(this.id, { remove: true });
     if (value.kind !== "tensor") {
-      throw new WorkerError(ErrorCode.PROTOCOL_DESYNC, `${this.location.id} holds a share under ${this.id}, not a plaintext tensor.`);
+      throw new WorkerError(
+        ErrorCode.PROTOCOL_DESYNC,
+        `${this.location.id} holds a share under ${this.id}, not a plaintext tensor.`,
+      );
     }
     return fromTensorData(this.hook.tf, value.value);
   }
@@ -88,10 +91,15 @@ export class PointerTensor extends TsyftTensor {
         }
         return { kind: "object", id: o.id };
       }
-      if (typeof o === "number" || o instanceof this.hook.tf.Tensor) return { kind: "plain", value: tensorData(this.hook.toTf(o)) };
+      if (typeof o === "number" || o instanceof this.hook.tf.Tensor)
+        return { kind: "plain", value: tensorData(this.hook.toTf(o)) };
       throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `${op}: cannot combine a pointer with a ${describe(o)}.`);
     });
-    const shape = inferShape(op, operands.map((o) => (typeof o === "number" ? [] : o.shape)), attrs);
+    const shape = inferShape(
+      op,
+      operands.map((o) => (typeof o === "number" ? [] : o.shape)),
+      attrs,
+    );
     const output = this.hook.ids.next();
     this.location.submit({ type: "plain-op", op, inputs, attrs, output } as PlainOpCommand);
     return new PointerTensor(this.hook, this.location, output, shape);

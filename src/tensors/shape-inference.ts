@@ -48,13 +48,20 @@ const rules: { [O in OpName]: ShapeRule<O> } = {
     const x = inputs[0]!;
     const axis = attrs.axis < 0 ? attrs.axis + x.length : attrs.axis;
     if (!(axis >= 0 && axis < x.length)) {
-      throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `argmax: axis ${attrs.axis} is out of range for a tensor of shape ${fmtShape(x)}.`);
+      throw new ProtocolError(
+        ErrorCode.INVALID_ARGUMENT,
+        `argmax: axis ${attrs.axis} is out of range for a tensor of shape ${fmtShape(x)}.`,
+      );
     }
     return x.filter((_, i) => i !== axis);
   },
 };
 
 /** The output shape of `op` on inputs of the given shapes; throws on misuse. */
-export function inferShape<O extends OpName>(op: O, inputs: readonly (readonly number[])[], attrs: AttrsOf<O>): number[] {
+export function inferShape<O extends OpName>(
+  op: O,
+  inputs: readonly (readonly number[])[],
+  attrs: AttrsOf<O>,
+): number[] {
   return (rules[op] as ShapeRule<O>)(inputs, attrs);
 }

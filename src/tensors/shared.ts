@@ -39,7 +39,10 @@ export function parseShareArgs(args: ReadonlyArray<WorkerHandle | ShareOptions>)
   }
   const ids = holders.map((h) => h.id);
   if (new Set(ids).size !== ids.length) {
-    throw new ProtocolError(ErrorCode.HOLDERS_MISMATCH, `share: each holder must be a different worker, got [${ids.join(", ")}].`);
+    throw new ProtocolError(
+      ErrorCode.HOLDERS_MISMATCH,
+      `share: each holder must be a different worker, got [${ids.join(", ")}].`,
+    );
   }
   const provider = options.cryptoProvider;
   if (provider !== undefined && !isWorkerHandle(provider)) {
@@ -55,12 +58,19 @@ export function parseShareArgs(args: ReadonlyArray<WorkerHandle | ShareOptions>)
 }
 
 export function isWorkerHandle(value: unknown): value is WorkerHandle {
-  return typeof value === "object" && value !== null && typeof (value as WorkerHandle).submit === "function" && typeof (value as WorkerHandle).id === "string";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as WorkerHandle).submit === "function" &&
+    typeof (value as WorkerHandle).id === "string"
+  );
 }
 
 export function describeGroup(group: SharingGroup): string {
   const holders = group.holders.map((h) => h.id).join(", ");
-  return group.provider ? `[${holders}] with crypto provider ${group.provider.id}` : `[${holders}] without crypto provider`;
+  return group.provider
+    ? `[${holders}] with crypto provider ${group.provider.id}`
+    : `[${holders}] without crypto provider`;
 }
 
 export function sameGroup(a: SharingGroup, b: SharingGroup): boolean {
@@ -87,11 +97,26 @@ export class AdditiveSharingTensor {
   }
 
   /** Sends `op` to every holder; returns the result's handle at once. */
-  run<O extends OpName>(op: O, inputs: InputRef[], attrs: AttrsOf<O>, encoding: FixedPointEncoding, shape: readonly number[]): AdditiveSharingTensor {
+  run<O extends OpName>(
+    op: O,
+    inputs: InputRef[],
+    attrs: AttrsOf<O>,
+    encoding: FixedPointEncoding,
+    shape: readonly number[],
+  ): AdditiveSharingTensor {
     const output = this.hook.ids.next();
     const holders = this.group.holders.map((h) => h.id);
     for (const holder of this.group.holders) {
-      holder.submit({ type: "shared-op", op, inputs, attrs, output, holders, provider: this.group.provider?.id, encoding } as SharedOpCommand);
+      holder.submit({
+        type: "shared-op",
+        op,
+        inputs,
+        attrs,
+        output,
+        holders,
+        provider: this.group.provider?.id,
+        encoding,
+      } as SharedOpCommand);
     }
     return new AdditiveSharingTensor(this.hook, this.group, output, shape);
   }
@@ -102,7 +127,10 @@ export class AdditiveSharingTensor {
     return reconstruct(
       shares.map((s, i) => {
         if (s.kind !== "share") {
-          throw new ProtocolError(ErrorCode.PROTOCOL_DESYNC, `${this.group.holders[i]!.id} holds a plaintext tensor under ${this.id}, not a share.`);
+          throw new ProtocolError(
+            ErrorCode.PROTOCOL_DESYNC,
+            `${this.group.holders[i]!.id} holds a plaintext tensor under ${this.id}, not a share.`,
+          );
         }
         return s.value;
       }),

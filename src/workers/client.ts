@@ -77,7 +77,8 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
   /** A hosted plan's bytes (PlanHost). */
   async fetchPlanBytes(id: string, options: { copy: boolean; token?: string }): Promise<Uint8Array> {
     const bytes = await this.call({ t: "fetch-plan", id, copy: options.copy, token: options.token });
-    if (!(bytes instanceof Uint8Array)) throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `${this.id} answered a plan fetch without plan bytes.`);
+    if (!(bytes instanceof Uint8Array))
+      throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `${this.id} answered a plan fetch without plan bytes.`);
     return bytes;
   }
 
@@ -98,9 +99,13 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
       const timer = setTimeout(() => {
         this.pending.delete(rid);
         reject(
-          new CommunicationError(ErrorCode.TIMEOUT, `No answer from ${this.id} to ${what} within ${timeoutMs} ms. Is it alive? (timeoutMs is configurable)`, {
-            worker: this.id,
-          }),
+          new CommunicationError(
+            ErrorCode.TIMEOUT,
+            `No answer from ${this.id} to ${what} within ${timeoutMs} ms. Is it alive? (timeoutMs is configurable)`,
+            {
+              worker: this.id,
+            },
+          ),
         );
       }, timeoutMs);
       timer.unref?.();
@@ -139,7 +144,11 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
   failAll(reason: string, code: ErrorCode = ErrorCode.CONNECTION): void {
     for (const [rid, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(new CommunicationError(code, `Lost the link to ${this.id} (${reason}) while waiting for ${pending.what}.`, { worker: this.id }));
+      pending.reject(
+        new CommunicationError(code, `Lost the link to ${this.id} (${reason}) while waiting for ${pending.what}.`, {
+          worker: this.id,
+        }),
+      );
       this.pending.delete(rid);
     }
   }

@@ -48,9 +48,13 @@ export class InProcessNetwork {
   get(id: string): Worker {
     const worker = this.workers.get(id);
     if (!worker) {
-      throw new CommunicationError(ErrorCode.CONNECTION, `No in-process worker "${id}". Known: ${[...this.workers.keys()].join(", ") || "none"}.`, {
-        worker: id,
-      });
+      throw new CommunicationError(
+        ErrorCode.CONNECTION,
+        `No in-process worker "${id}". Known: ${[...this.workers.keys()].join(", ") || "none"}.`,
+        {
+          worker: id,
+        },
+      );
     }
     return worker;
   }

@@ -61,7 +61,12 @@ export function encodeReply(reply: Reply): Uint8Array {
 
 export function decodeReply(bytes: Uint8Array): Reply {
   const message = decodeMessage(bytes) as Partial<Reply>;
-  if (typeof message !== "object" || message === null || typeof message.rid !== "number" || typeof message.ok !== "boolean") {
+  if (
+    typeof message !== "object" ||
+    message === null ||
+    typeof message.rid !== "number" ||
+    typeof message.ok !== "boolean"
+  ) {
     throw malformed("a reply with rid and ok", message);
   }
   return message as Reply;
@@ -94,7 +99,13 @@ const LENGTH_BYTES = 4;
 const alignUp = (n: number) => Math.ceil(n / 8) * 8;
 
 export function encodeFrame(frame: PeerFrame): Uint8Array {
-  const header = encodeMessage({ k: frame.kind, f: frame.from, t: frame.tag, s: frame.tensors.map((t) => [...t.shape]), m: frame.meta } satisfies FrameHeader);
+  const header = encodeMessage({
+    k: frame.kind,
+    f: frame.from,
+    t: frame.tag,
+    s: frame.tensors.map((t) => [...t.shape]),
+    m: frame.meta,
+  } satisfies FrameHeader);
   const start = alignUp(LENGTH_BYTES + header.byteLength);
   // A lone tensor made with headroom (the masks of an AND) is sent where it lies, header in front.
   const inPlace = frame.tensors.length === 1 ? claimHeadroom(frame.tensors[0]!, start) : undefined;
@@ -118,9 +129,15 @@ export function encodeFrame(frame: PeerFrame): Uint8Array {
  * afterwards.
  */
 export function decodeFrame(bytes: Uint8Array): PeerFrame {
-  const length = bytes.byteLength >= LENGTH_BYTES ? new DataView(bytes.buffer, bytes.byteOffset, LENGTH_BYTES).getUint32(0, true) : -1;
+  const length =
+    bytes.byteLength >= LENGTH_BYTES
+      ? new DataView(bytes.buffer, bytes.byteOffset, LENGTH_BYTES).getUint32(0, true)
+      : -1;
   if (length < 0 || LENGTH_BYTES + length > bytes.byteLength) {
-    throw malformed("a peer frame: a 4-byte header length then the header", `${bytes.byteLength} bytes, header length ${length}`);
+    throw malformed(
+      "a peer frame: a 4-byte header length then the header",
+      `${bytes.byteLength} bytes, header length ${length}`,
+    );
   }
   const header = decodeMessage(bytes.subarray(LENGTH_BYTES, LENGTH_BYTES + length)) as Partial<FrameHeader>;
   if (
@@ -138,7 +155,10 @@ export function decodeFrame(bytes: Uint8Array): PeerFrame {
   const start = alignUp(LENGTH_BYTES + length);
   const dataBytes = 8 * sizes.reduce((a, b) => a + b, 0);
   if (start > bytes.byteLength || bytes.byteLength - start !== dataBytes) {
-    throw malformed(`a peer frame with ${dataBytes} bytes of tensor data after the header`, `${Math.max(0, bytes.byteLength - start)} bytes`);
+    throw malformed(
+      `a peer frame with ${dataBytes} bytes of tensor data after the header`,
+      `${Math.max(0, bytes.byteLength - start)} bytes`,
+    );
   }
   let at = start;
   const tensors = header.s.map((shape, i) => fromBytes(bytes.subarray(at, (at += 8 * sizes[i]!)), shape));
@@ -147,11 +167,16 @@ export function decodeFrame(bytes: Uint8Array): PeerFrame {
 
 /** A shape that can be on the wire: up to 255 dimensions of u32 sizes. */
 function isShape(shape: unknown): shape is number[] {
-  return Array.isArray(shape) && shape.length <= 255 && shape.every((d) => Number.isInteger(d) && d >= 0 && d <= 0xffffffff);
+  return (
+    Array.isArray(shape) && shape.length <= 255 && shape.every((d) => Number.isInteger(d) && d >= 0 && d <= 0xffffffff)
+  );
 }
 
 function malformed(expected: string, got: unknown, rid?: unknown): CommunicationError {
-  const shown = typeof got === "object" ? JSON.stringify(got, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))?.slice(0, 120) : String(got);
+  const shown =
+    typeof got === "object"
+      ? JSON.stringify(got, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))?.slice(0, 120)
+      : String(got);
   return new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Malformed message: expected ${expected}, got ${shown}.`, {
     rid: typeof rid === "number" ? rid : null,
   });

@@ -13,7 +13,8 @@ export type StoredObject =
   | { kind: "other"; value: unknown; type: string };
 
 /** A change to a store, as its observers see it (persistence). */
-export type ObjectStoreChange = { type: "set"; id: string; object: StoredObject } | { type: "delete"; id: string } | { type: "clear" };
+export type ObjectStoreChange =
+  { type: "set"; id: string; object: StoredObject } | { type: "delete"; id: string } | { type: "clear" };
 
 export class ObjectStore {
   private readonly objects = new Map<string, StoredObject>();

@@ -38,7 +38,12 @@ export class PlanStore {
       throw new PlanError(ErrorCode.SERIALIZATION, "store-plan: expected a plan id and the plan's bytes.");
     }
     const plan = planFromBytes(bytes);
-    const hosted: HostedPlan = { bytes, plan, token: typeof token === "string" ? token : undefined, fetchedOnce: false };
+    const hosted: HostedPlan = {
+      bytes,
+      plan,
+      token: typeof token === "string" ? token : undefined,
+      fetchedOnce: false,
+    };
     this.owner.objects.set(id, { kind: "other", type: "plan", value: hosted });
   }
 
@@ -90,7 +95,10 @@ export class PlanStore {
   private get(id: string, token: string | undefined): HostedPlan {
     const object = this.owner.objects.get(id);
     if (object.kind !== "other" || object.type !== "plan") {
-      throw new WorkerError(ErrorCode.OBJECT_NOT_FOUND, `"${id}" on ${this.owner.id} is not a plan.`, { worker: this.owner.id, id });
+      throw new WorkerError(ErrorCode.OBJECT_NOT_FOUND, `"${id}" on ${this.owner.id} is not a plan.`, {
+        worker: this.owner.id,
+        id,
+      });
     }
     const hosted = object.value as HostedPlan;
     if (hosted.token !== undefined && hosted.token !== token) {

@@ -35,8 +35,16 @@ export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi, P
     readonly hook: Hook,
     options: VirtualWorkerOptions,
   ) {
-    if (typeof options?.id !== "string" || options.id.length === 0 || /[/\s\u0000]/.test(options.id)) {
-      throw new TsyftError(ErrorCode.WORKER_ID, `VirtualWorker: expected { id: "a name without spaces or /" }, got ${JSON.stringify(options?.id)}.`);
+    if (
+      typeof options?.id !== "string" ||
+      options.id.length === 0 ||
+      /[/\s]/.test(options.id) ||
+      options.id.includes("\0")
+    ) {
+      throw new TsyftError(
+        ErrorCode.WORKER_ID,
+        `VirtualWorker: expected { id: "a name without spaces or /" }, got ${JSON.stringify(options?.id)}.`,
+      );
     }
     const network = networkOf(hook);
     super(options.id, hook.tf, network.transportFor(options.id));

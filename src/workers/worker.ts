@@ -54,7 +54,13 @@ export class Worker {
   readonly dealer: TrustedDealer;
   readonly comm: Communicator;
   readonly plans: PlanStore;
-  readonly stats: WorkerStats = { requests: 0, commands: 0, failedCommands: 0, malformed: 0, party: { rounds: 0, bytesSent: 0, framesSent: 0 } };
+  readonly stats: WorkerStats = {
+    requests: 0,
+    commands: 0,
+    failedCommands: 0,
+    malformed: 0,
+    party: { rounds: 0, bytesSent: 0, framesSent: 0 },
+  };
   private queue: Promise<unknown> = Promise.resolve();
   private readonly materialSources = new Map<string, MaterialSource>();
   /** Opened masked weights (fixed operands of Beaver products), by mask tag. */
@@ -169,9 +175,15 @@ export class Worker {
 
   private storeValue(id: string, value: StoredValue): void {
     if (typeof id !== "string" || !value || (value.kind !== "share" && value.kind !== "tensor")) {
-      throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `store: expected an id and a share or tensor, got ${JSON.stringify(value?.kind)}.`);
+      throw new CommunicationError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `store: expected an id and a share or tensor, got ${JSON.stringify(value?.kind)}.`,
+      );
     }
-    this.objects.set(id, value.kind === "share" ? value : { kind: "tensor", value: fromTensorData(this.tf, value.value) });
+    this.objects.set(
+      id,
+      value.kind === "share" ? value : { kind: "tensor", value: fromTensorData(this.tf, value.value) },
+    );
   }
 
   private fetchValue(id: string, remove: boolean): StoredValue {
@@ -185,7 +197,10 @@ export class Worker {
         value = { kind: "tensor", value: tensorData(object.value) };
         break;
       default:
-        throw new WorkerError(ErrorCode.UNSUPPORTED_OP, `Object "${id}" on ${this.id} is a ${describeObject(object)}, not a tensor.`);
+        throw new WorkerError(
+          ErrorCode.UNSUPPORTED_OP,
+          `Object "${id}" on ${this.id} is a ${describeObject(object)}, not a tensor.`,
+        );
     }
     if (remove) this.objects.delete(id);
     return value;
@@ -208,17 +223,26 @@ export class Worker {
         case "run-hosted-plan":
           return this.plans.runHosted(command);
         default:
-          throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Unknown command type ${JSON.stringify((command as { type?: unknown }).type)}.`);
+          throw new CommunicationError(
+            ErrorCode.MALFORMED_MESSAGE,
+            `Unknown command type ${JSON.stringify((command as { type?: unknown }).type)}.`,
+          );
       }
     } catch (error) {
       this.stats.failedCommands++;
       const op = (command as { op?: unknown }).op;
-      const failed: StoredObject = { kind: "failed", error: serializeError(error), op: typeof op === "string" ? op : command.type };
+      const failed: StoredObject = {
+        kind: "failed",
+        error: serializeError(error),
+        op: typeof op === "string" ? op : command.type,
+      };
       if (typeof output === "string") this.objects.set(output, failed);
       const outputs = (command as { outputs?: unknown }).outputs;
       if (Array.isArray(outputs)) outputs.forEach((id) => typeof id === "string" && this.objects.set(id, failed));
-      if (command.type === "shared-op" && Array.isArray(command.holders)) this.abortPeers(command.holders, command.output, error);
-      if (command.type === "run-plan" && Array.isArray(command.holders)) this.abortPeers(command.holders, command.runId, error);
+      if (command.type === "shared-op" && Array.isArray(command.holders))
+        this.abortPeers(command.holders, command.output, error);
+      if (command.type === "run-plan" && Array.isArray(command.holders))
+        this.abortPeers(command.holders, command.runId, error);
     }
   }
 
@@ -240,8 +264,18 @@ export class Worker {
       const o = operand(ref);
       return o.shared && ref.kind === "object" ? { ...o, fixed: ref.id } : o;
     });
-    const outputs = await interpret<Operand>(ir, command.inputs.map(operand), state, this.planBackend(ctx, command.encoding));
-    outputs.forEach((out, i) => this.objects.set(command.outputs[i]!, { kind: "share", value: out.shared ? out.value : publicAsShare(ctx, out.value) }));
+    const outputs = await interpret<Operand>(
+      ir,
+      command.inputs.map(operand),
+      state,
+      this.planBackend(ctx, command.encoding),
+    );
+    outputs.forEach((out, i) =>
+      this.objects.set(command.outputs[i]!, {
+        kind: "share",
+        value: out.shared ? out.value : publicAsShare(ctx, out.value),
+      }),
+    );
   }
 
   /** This holder's context for one protocol run: its links, its provider's material, its counters. */
@@ -271,7 +305,18 @@ export class Worker {
   private async preprocessPlan(command: PreprocessPlanCommand): Promise<void> {
     const ir = validateIR(command.ir);
     const key = createHash("sha256")
-      .update(encodeMessage([command.ir, command.inputShapes, command.stateShapes, command.sharedInputs, command.sharedState, command.stateIds, command.holders.length, command.encoding]))
+      .update(
+        encodeMessage([
+          command.ir,
+          command.inputShapes,
+          command.stateShapes,
+          command.sharedInputs,
+          command.sharedState,
+          command.stateIds,
+          command.holders.length,
+          command.encoding,
+        ]),
+      )
       .digest("hex");
     let recorded = this.dryRuns.get(key);
     if (!recorded) {
@@ -284,19 +329,36 @@ export class Worker {
           const fixed = ids?.[i];
           return fixed ? { shared: true, value: ring.zeros(s), fixed } : { shared: true, value: ring.zeros(s) };
         });
-      await interpret<Operand>(ir, zeros(command.inputShapes, command.sharedInputs), zeros(command.stateShapes, command.sharedState, command.stateIds), this.planBackend(ctx, command.encoding));
+      await interpret<Operand>(
+        ir,
+        zeros(command.inputShapes, command.sharedInputs),
+        zeros(command.stateShapes, command.sharedState, command.stateIds),
+        this.planBackend(ctx, command.encoding),
+      );
       recorded = recorder.recorded;
       this.dryRuns.set(key, recorded);
     }
     const source = this.materialSource(command.provider, command.holders) as DealerClient;
     const perRun = recorded;
-    await source.preload(command.runIds.flatMap((runId) => perRun.map((r) => ({ tag: `${runId}${r.suffix}`, spec: r.spec }))));
-    this.objects.set(command.output, { kind: "tensor", value: this.tf.tensor([perRun.length * command.runIds.length]) });
+    await source.preload(
+      command.runIds.flatMap((runId) => perRun.map((r) => ({ tag: `${runId}${r.suffix}`, spec: r.spec }))),
+    );
+    this.objects.set(command.output, {
+      kind: "tensor",
+      value: this.tf.tensor([perRun.length * command.runIds.length]),
+    });
   }
 
   private runPublic(op: OpName, args: Operand[], attrs: Record<string, unknown>, enc: FixedPointEncoding): RingTensor {
     const tf = this.tf;
-    const result = tf.tidy(() => runPlainOp(tf, op, args.map((a) => tf.tensor(Float32Array.from(decode(a.value, enc)), [...a.value.shape])), attrs as never));
+    const result = tf.tidy(() =>
+      runPlainOp(
+        tf,
+        op,
+        args.map((a) => tf.tensor(Float32Array.from(decode(a.value, enc)), [...a.value.shape])),
+        attrs as never,
+      ),
+    );
     const encoded = encode(result.dataSync(), result.shape, enc);
     result.dispose();
     return encoded;
@@ -306,7 +368,10 @@ export class Worker {
     checkOp(command.op);
     const inputs = command.inputs.map((ref) => this.plainInput(ref, command.op));
     try {
-      this.objects.set(command.output, { kind: "tensor", value: runPlainOp(this.tf, command.op, inputs, command.attrs) });
+      this.objects.set(command.output, {
+        kind: "tensor",
+        value: runPlainOp(this.tf, command.op, inputs, command.attrs),
+      });
     } finally {
       command.inputs.forEach((ref, i) => ref.kind === "plain" && inputs[i]!.dispose());
     }
@@ -317,9 +382,15 @@ export class Worker {
     if (ref.kind === "object") {
       const object = this.objects.get(ref.id);
       if (object.kind === "share") return { shared: true, value: object.value };
-      throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `${op}: "${ref.id}" on ${this.id} is a ${describeObject(object)}, not a share.`);
+      throw new ProtocolError(
+        ErrorCode.UNSUPPORTED_OP,
+        `${op}: "${ref.id}" on ${this.id} is a ${describeObject(object)}, not a share.`,
+      );
     }
-    throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `${op}: a secure op got a plaintext tensor operand; encode it with fixPrecision first.`);
+    throw new ProtocolError(
+      ErrorCode.UNSUPPORTED_OP,
+      `${op}: a secure op got a plaintext tensor operand; encode it with fixPrecision first.`,
+    );
   }
 
   /** A plaintext operand: a tensor held here, or one that came with the command. */
@@ -328,7 +399,10 @@ export class Worker {
     if (ref.kind === "object") {
       const object = this.objects.get(ref.id);
       if (object.kind === "tensor") return object.value;
-      throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `${op}: "${ref.id}" on ${this.id} is a ${describeObject(object)}, not a plaintext tensor.`);
+      throw new ProtocolError(
+        ErrorCode.UNSUPPORTED_OP,
+        `${op}: "${ref.id}" on ${this.id} is a ${describeObject(object)}, not a plaintext tensor.`,
+      );
     }
     throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `${op}: a plaintext op got a fixed-point value.`);
   }

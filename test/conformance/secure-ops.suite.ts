@@ -166,7 +166,12 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
         const y = randomTensor(tf, rng, [4, 2, 3], { max: 50 });
         const [xs, ys] = [share(x), share(y)];
         await check(xs.slice([1, 2, 0], [2, 3, 3]), tf.slice(x, [1, 2, 0], [2, 3, 3]), EXACT, "slice");
-        await check(sy.F.slice(xs, [0, 0, 1], [-1, 2, -1]), tf.slice(x, [0, 0, 1], [-1, 2, -1]), EXACT, "slice with -1");
+        await check(
+          sy.F.slice(xs, [0, 0, 1], [-1, 2, -1]),
+          tf.slice(x, [0, 0, 1], [-1, 2, -1]),
+          EXACT,
+          "slice with -1",
+        );
         await check(sy.F.concat([xs, ys], 1), tf.concat([x, y], 1), EXACT, "concat axis 1");
         await check(sy.F.concat([xs, xs, xs], 0), tf.concat([x, x, x], 0), EXACT, "concat axis 0");
         await check(sy.F.concat([xs, y], 1), tf.concat([x, y], 1), EXACT, "concat shared with tf");
@@ -226,11 +231,26 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
           [[7], [7]],
           [[4, 6], [6]],
           [[6], [6, 3]],
-          [[5, 8], [8, 3]],
-          [[1, 32], [32, 10]],
-          [[3, 4, 5], [3, 5, 2]],
-          [[2, 4, 5], [5, 3]],
-          [[4, 5], [2, 5, 3]],
+          [
+            [5, 8],
+            [8, 3],
+          ],
+          [
+            [1, 32],
+            [32, 10],
+          ],
+          [
+            [3, 4, 5],
+            [3, 5, 2],
+          ],
+          [
+            [2, 4, 5],
+            [5, 3],
+          ],
+          [
+            [4, 5],
+            [2, 5, 3],
+          ],
         ];
         for (const [sa, sb] of cases) {
           const a = randomTensor(tf, rng, sa, { max: PRODUCT_MAX });
@@ -261,8 +281,18 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
           const tol = dotTolerance(c.w[0]! * c.w[1]! * c.w[2]!, 4);
           const what = `conv2d x[${c.x}] w[${c.w}] s${c.strides} ${c.padding}`;
           await check(share(x).conv2d(share(w), { strides: c.strides, padding: c.padding }), want, tol, what);
-          await check(share(x).conv2d(w, { strides: c.strides, padding: c.padding }), want, tol, `${what}, public filter`);
-          await check(sy.F.conv2d(x, share(w), { strides: c.strides, padding: c.padding }), want, tol, `${what}, public input`);
+          await check(
+            share(x).conv2d(w, { strides: c.strides, padding: c.padding }),
+            want,
+            tol,
+            `${what}, public filter`,
+          );
+          await check(
+            sy.F.conv2d(x, share(w), { strides: c.strides, padding: c.padding }),
+            want,
+            tol,
+            `${what}, public input`,
+          );
         }
         const x = randomTensor(tf, rng, [1, 7, 7, 2], { max: 4 });
         const w = randomTensor(tf, rng, [3, 3, 2, 2], { max: 4 });
@@ -285,7 +315,12 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
         await check(sy.F.linear(share(x), share(w1), share(b1)), want1, tol, "linear all shared");
         await check(sy.F.linear(share(x), w1, b1), want1, tol, "linear public weights");
         await check(sy.F.linear(share(x), share(w1)), tf.matMul(x, w1, false, true), tol, "linear without bias");
-        await check(sy.F.linear(share(x), w1, 0.5), tf.add(tf.matMul(x, w1, false, true), 0.5), tol, "linear numeric bias");
+        await check(
+          sy.F.linear(share(x), w1, 0.5),
+          tf.add(tf.matMul(x, w1, false, true), 0.5),
+          tol,
+          "linear numeric bias",
+        );
         const hidden = sy.F.relu(sy.F.linear(share(x), share(w1), share(b1)));
         const want2 = tf.matMul(tf.relu(want1), w2, false, true);
         await check(sy.F.linear(hidden, share(w2)), want2, { atol: 1e-3, rtol: 1e-5 }, "linear-relu-linear");
@@ -310,7 +345,10 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
           // y: half copies of x (ties), half fresh values; include x = -y at the extremes.
           const fresh = randomTensor(tf, rng, shape, { max, fracBits: 2 }).dataSync();
           const xv = x.dataSync();
-          const y = tf.tensor(Array.from(xv, (v, i) => (i < 2 ? -v : i % 2 ? v : fresh[i]!)), shape);
+          const y = tf.tensor(
+            Array.from(xv, (v, i) => (i < 2 ? -v : i % 2 ? v : fresh[i]!)),
+            shape,
+          );
           const [xs, ys] = [share(x), share(y)];
           for (const op of ops) await check(xs[op](ys), plain[op](x, y), EXACT, `${op} max ${max}`);
         }
@@ -347,7 +385,12 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
     describe("pooling and argmax (comparison tournaments)", () => {
       it("maxPool2d: 2x2, 3x3 stride 2 same, 3x1 stride 1, 2x2 stride 1 (exact)", async () => {
         const rng = new Rng(41);
-        const cases: Array<{ x: number[]; f: number | [number, number]; s?: number | [number, number]; p: "same" | "valid" }> = [
+        const cases: Array<{
+          x: number[];
+          f: number | [number, number];
+          s?: number | [number, number];
+          p: "same" | "valid";
+        }> = [
           { x: [1, 4, 4, 2], f: 2, p: "valid" },
           { x: [2, 5, 5, 3], f: 3, s: 2, p: "same" },
           { x: [1, 6, 4, 1], f: [3, 1], s: 1, p: "valid" },
@@ -357,15 +400,38 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
         for (const c of cases) {
           const x = randomTensor(tf, rng, c.x, { max: c.x[1] === 6 && c.x[2] === 6 ? NEAR_LIMIT : 20, zeros: 0.2 });
           const want = tf.maxPool(x as tfjs.Tensor4D, c.f, c.s ?? c.f, c.p);
-          await check(share(x).maxPool2d(c.f, c.s, c.p), want, EXACT, `maxPool2d x[${c.x}] f${c.f} s${c.s ?? c.f} ${c.p}`);
+          await check(
+            share(x).maxPool2d(c.f, c.s, c.p),
+            want,
+            EXACT,
+            `maxPool2d x[${c.x}] f${c.f} s${c.s ?? c.f} ${c.p}`,
+          );
         }
         // All-negative windows with "same" padding: padding must never win.
         const neg = tf.neg(tf.add(tf.abs(randomTensor(tf, rng, [1, 3, 3, 1], { max: 5 })), 1));
-        await check(sy.F.maxPool2d(share(neg), 2, 2, "same"), tf.maxPool(neg as tfjs.Tensor4D, 2, 2, "same"), EXACT, "maxPool2d all negative, same");
+        await check(
+          sy.F.maxPool2d(share(neg), 2, 2, "same"),
+          tf.maxPool(neg as tfjs.Tensor4D, 2, 2, "same"),
+          EXACT,
+          "maxPool2d all negative, same",
+        );
         // ... not even when every value is near the negative end of the encodable range.
-        const deep = tf.tensor([-6e13, -6.5e13, -6.9e13, -5e13, -4e13, -6e13, -NEAR_LIMIT, -6.1e13, -6.2e13], [1, 3, 3, 1]);
-        await check(share(deep).maxPool2d(2, 2, "same"), tf.maxPool(deep as tfjs.Tensor4D, 2, 2, "same"), EXACT, "maxPool2d same, near -limit");
-        await check(share(deep).maxPool2d(3, 1, "same"), tf.maxPool(deep as tfjs.Tensor4D, 3, 1, "same"), EXACT, "maxPool2d 3x3 same, near -limit");
+        const deep = tf.tensor(
+          [-6e13, -6.5e13, -6.9e13, -5e13, -4e13, -6e13, -NEAR_LIMIT, -6.1e13, -6.2e13],
+          [1, 3, 3, 1],
+        );
+        await check(
+          share(deep).maxPool2d(2, 2, "same"),
+          tf.maxPool(deep as tfjs.Tensor4D, 2, 2, "same"),
+          EXACT,
+          "maxPool2d same, near -limit",
+        );
+        await check(
+          share(deep).maxPool2d(3, 1, "same"),
+          tf.maxPool(deep as tfjs.Tensor4D, 3, 1, "same"),
+          EXACT,
+          "maxPool2d 3x3 same, near -limit",
+        );
       });
 
       it("avgPool2d: valid and same, strides 1 and 2, windows 2x2 and 3x3", async () => {
@@ -400,7 +466,12 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
         ];
         for (const [shape, axis] of cases) {
           const x = distinctTensor(tf, rng, shape);
-          await check(share(x).argmax(axis), tf.argMax(x, axis).cast("float32"), EXACT, `argmax [${shape}] axis ${axis}`);
+          await check(
+            share(x).argmax(axis),
+            tf.argMax(x, axis).cast("float32"),
+            EXACT,
+            `argmax [${shape}] axis ${axis}`,
+          );
         }
         const ties = tf.tensor([
           [1, 3, 3, 0],
@@ -435,10 +506,20 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
         await check(xs.div(2.5), tf.div(x, 2.5), { atol: 50 * 5e-4 + 2.5e-3, rtol: 0 }, "pysyft div 2.5");
         await check(xs.mean(1), tf.mean(x, 1), PYSYFT_TOL, "pysyft mean");
         const img = randomTensor(tf, rng, [1, 4, 4, 2], { max: 50, fracBits: 3 });
-        await check(share(img, pysyft).avgPool2d(2), tf.avgPool(img as tfjs.Tensor4D, 2, 2, "valid"), PYSYFT_TOL, "pysyft avgPool2d");
+        await check(
+          share(img, pysyft).avgPool2d(2),
+          tf.avgPool(img as tfjs.Tensor4D, 2, 2, "valid"),
+          PYSYFT_TOL,
+          "pysyft avgPool2d",
+        );
         // A value with more digits than the encoding keeps is rounded to 3 digits.
         const fine = tf.tensor([0.12345, -7.0006]);
-        await check(share(fine, pysyft).add(0), rounded(fine), { atol: 0, rtol: 2 ** -22 }, "pysyft rounds to 3 digits");
+        await check(
+          share(fine, pysyft).add(0),
+          rounded(fine),
+          { atol: 0, rtol: 2 ** -22 },
+          "pysyft rounds to 3 digits",
+        );
       });
 
       it("relu, comparisons, maxPool2d and argmax", async () => {
@@ -505,7 +586,9 @@ export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixtu
           }
           expect(err, op).toBeInstanceOf(sy.ProtocolError);
           expect(err!.code, op).toBe("TSYFT_ERR_UNSUPPORTED_PARTIES");
-          expect(err!.message, op).toMatch(new RegExp(`^${op} on shares needs exactly 2 share holders .*shared among 3 \\(\\[alice, bob, charlie\\]`));
+          expect(err!.message, op).toMatch(
+            new RegExp(`^${op} on shares needs exactly 2 share holders .*shared among 3 \\(\\[alice, bob, charlie\\]`),
+          );
         }
         // The holders are still usable afterwards.
         await check(xs.add(1), tf.add(x, 1), EXACT, "after failures");

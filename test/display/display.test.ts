@@ -35,7 +35,11 @@ describe("display inside a kernel", () => {
         displayId: handle.displayId,
         metadata: { isolated: true },
       });
-      expect(kernel.sent[1]).toMatchObject({ kind: "update", displayId: handle.displayId, bundle: { "text/html": "<b>two</b>" } });
+      expect(kernel.sent[1]).toMatchObject({
+        kind: "update",
+        displayId: handle.displayId,
+        bundle: { "text/html": "<b>two</b>" },
+      });
     } finally {
       kernel.remove();
     }
@@ -49,7 +53,12 @@ describe("display inside a kernel", () => {
       const second = display("c").displayId;
       expect(first).not.toBe(second);
       updateDisplay("d", "fixed");
-      expect(kernel.sent.at(-1)).toEqual({ kind: "update", bundle: { "text/plain": "d" }, displayId: "fixed", metadata: undefined });
+      expect(kernel.sent.at(-1)).toEqual({
+        kind: "update",
+        bundle: { "text/plain": "d" },
+        displayId: "fixed",
+        metadata: undefined,
+      });
     } finally {
       kernel.remove();
     }

@@ -11,8 +11,10 @@ export interface Sent {
 export function installFakeKernel(): { sent: Sent[]; remove: () => void } {
   const sent: Sent[] = [];
   const bridge: KernelBridge = {
-    display: (bundle, options) => sent.push({ kind: "display", bundle, displayId: options?.displayId, metadata: options?.metadata }),
-    updateDisplay: (bundle, options) => sent.push({ kind: "update", bundle, displayId: options.displayId, metadata: options.metadata }),
+    display: (bundle, options) =>
+      sent.push({ kind: "display", bundle, displayId: options?.displayId, metadata: options?.metadata }),
+    updateDisplay: (bundle, options) =>
+      sent.push({ kind: "update", bundle, displayId: options.displayId, metadata: options.metadata }),
   };
   const global = globalThis as Record<symbol, unknown>;
   const previous = global[KERNEL_BRIDGE];

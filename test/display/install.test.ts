@@ -12,7 +12,10 @@ beforeAll(async () => {
 describe("installDisplays", () => {
   it("gives tensors an HTML grid with shape and dtype, and tf's toString as text", () => {
     installDisplays(tf);
-    const t = tf.tensor([[1.5, -2.25, 3], [0.5, 4, -1]]);
+    const t = tf.tensor([
+      [1.5, -2.25, 3],
+      [0.5, 4, -1],
+    ]);
     expect(isDisplayable(t)).toBe(true);
     const bundle = mimeBundle(t);
     const html = bundle["text/html"] as string;

@@ -27,7 +27,10 @@ describe("table", () => {
   });
 
   it("renders an arquero table and truncates to maxRows", () => {
-    const dt = aq.table({ id: Array.from({ length: 50 }, (_, i) => i), name: Array.from({ length: 50 }, (_, i) => `row${i}`) });
+    const dt = aq.table({
+      id: Array.from({ length: 50 }, (_, i) => i),
+      name: Array.from({ length: 50 }, (_, i) => `row${i}`),
+    });
     const t = table(dt, { maxRows: 5, caption: "ids" });
     expect(t.rows).toHaveLength(5);
     expect(t.totalRows).toBe(50);
@@ -39,7 +42,13 @@ describe("table", () => {
   });
 
   it("names array columns and escapes HTML in values", () => {
-    const bundle = table([[1, "<b>x</b>"], [2, "y & z"]], { columns: ["n", "text"] })[DISPLAY]();
+    const bundle = table(
+      [
+        [1, "<b>x</b>"],
+        [2, "y & z"],
+      ],
+      { columns: ["n", "text"] },
+    )[DISPLAY]();
     expect(bundle["text/html"]).toContain("&lt;b&gt;x&lt;/b&gt;");
     expect(bundle["text/html"]).toContain("y &amp; z");
     expect(bundle["text/html"]).not.toContain("<b>x</b>");

@@ -5,7 +5,13 @@ import { VEGALITE_MIME, vegaLite } from "../../src/display";
 
 const spec = {
   title: "ops",
-  data: { values: [{ op: "mul", ms: 3 }, { op: "matmul", ms: 12 }, { op: "relu", ms: 7 }] },
+  data: {
+    values: [
+      { op: "mul", ms: 3 },
+      { op: "matmul", ms: 12 },
+      { op: "relu", ms: 7 },
+    ],
+  },
   mark: "bar",
   encoding: { x: { field: "op", type: "nominal" }, y: { field: "ms", type: "quantitative" } },
 };
@@ -14,7 +20,10 @@ describe("vegaLite", () => {
   it("bundles the spec, an SVG rendered in Node, and a text summary", () => {
     const bundle = vegaLite(spec)[DISPLAY]();
     expect(Object.keys(bundle).sort()).toEqual(["image/svg+xml", "text/plain", VEGALITE_MIME].sort());
-    expect(bundle[VEGALITE_MIME]).toMatchObject({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", mark: "bar" });
+    expect(bundle[VEGALITE_MIME]).toMatchObject({
+      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+      mark: "bar",
+    });
     const svg = bundle["image/svg+xml"] as string;
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("</svg>");

@@ -48,7 +48,10 @@ describe("startLocalGrid: a gateway and four nodes as child processes", () => {
     expect(new Set(members.map((m) => m.port)).size).toBe(5);
     await expectAllHealthy(members);
     await eventually(
-      async () => (await httpJson<{ nodes: grid.RegisteredNode[] }>("GET", `${local.gateway.url}/nodes`)).body.nodes.filter((n) => n.status === "online").length === 4,
+      async () =>
+        (await httpJson<{ nodes: grid.RegisteredNode[] }>("GET", `${local.gateway.url}/nodes`)).body.nodes.filter(
+          (n) => n.status === "online",
+        ).length === 4,
       30_000,
       "four nodes online in the gateway",
     );
@@ -57,13 +60,25 @@ describe("startLocalGrid: a gateway and four nodes as child processes", () => {
     const clients = local.clients(hook);
     cleanups.push(() => Promise.all(clients.map((c) => c.close())));
     await grid.connectAllNodes(clients);
-    const [alice, bob, charlie, dan] = clients as [grid.WebsocketGridClient, grid.WebsocketGridClient, grid.WebsocketGridClient, grid.WebsocketGridClient];
+    const [alice, bob, charlie, dan] = clients as [
+      grid.WebsocketGridClient,
+      grid.WebsocketGridClient,
+      grid.WebsocketGridClient,
+      grid.WebsocketGridClient,
+    ];
 
     const p = tf.tensor([1, 2, 3]).send(alice);
     expect(Array.from((await p.add(p).mul(3).get()).dataSync())).toEqual([6, 12, 18]);
 
-    const x = tf.tensor([[1.5, -2.25, 0], [3, -0.5, 7]]);
-    const w = tf.tensor([[0.5, -1], [2, 0.25], [-1.5, 1]]);
+    const x = tf.tensor([
+      [1.5, -2.25, 0],
+      [3, -0.5, 7],
+    ]);
+    const w = tf.tensor([
+      [0.5, -1],
+      [2, 0.25],
+      [-1.5, 1],
+    ]);
     const share = (t: tf.Tensor) => t.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
     const xs = share(x);
     const reveal = async (t: sy.TensorLike) => (await (t as sy.FixedPrecisionTensor).get()).floatPrecision();
@@ -79,10 +94,13 @@ describe("startLocalGrid: a gateway and four nodes as child processes", () => {
       const bigShared = share(big);
       await bigShared.add(0).get(); // the shares have arrived: what follows is the protocol alone
       const started = Date.now();
-      const pending = bigShared.relu().get().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const pending = bigShared
+        .relu()
+        .get()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       await new Promise((r) => setTimeout(r, 300));
       process.kill(local.node("charlie").pid!, "SIGKILL");
       const error = await pending;

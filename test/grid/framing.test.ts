@@ -59,16 +59,32 @@ describe("control messages", () => {
       { t: "link", rid: 1, id: "alice", url: "ws://127.0.0.1:3001" },
       { t: "status", rid: 2 },
       { t: "result", rid: 2, ok: true, value: { id: "bob" } },
-      { t: "result", rid: 3, ok: false, error: { name: "CommunicationError", code: sy.ErrorCode.CONNECTION, message: "gone" } },
+      {
+        t: "result",
+        rid: 3,
+        ok: false,
+        error: { name: "CommunicationError", code: sy.ErrorCode.CONNECTION, message: "gone" },
+      },
     ];
     for (const message of messages) expect(decodeControl(encodeControl(message))).toEqual(message);
   });
 
   it("refuses unknown types and missing fields, saying what was expected", () => {
-    const bad = [{ t: "shutdown" }, { t: "hello", role: "peer" }, { t: "hello", role: "admin" }, { t: "link", rid: 1, id: "x" }, { t: "welcome", id: 3 }, [1, 2], "hello"];
+    const bad = [
+      { t: "shutdown" },
+      { t: "hello", role: "peer" },
+      { t: "hello", role: "admin" },
+      { t: "link", rid: 1, id: "x" },
+      { t: "welcome", id: 3 },
+      [1, 2],
+      "hello",
+    ];
     for (const message of bad) {
       expect(() => decodeControl(encodeMessage(message)), JSON.stringify(message)).toThrow(
-        expect.objectContaining({ code: sy.ErrorCode.MALFORMED_MESSAGE, message: expect.stringMatching(/Malformed control message: expected/) }),
+        expect.objectContaining({
+          code: sy.ErrorCode.MALFORMED_MESSAGE,
+          message: expect.stringMatching(/Malformed control message: expected/),
+        }),
       );
     }
   });

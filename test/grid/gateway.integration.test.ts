@@ -27,7 +27,11 @@ describe("node registry", () => {
     const g = await gateway({ heartbeatMs: 50 });
     const bob = await grid.startNode({ id: "bob", port: 0, tf, gateway: g.url });
     cleanups.push(() => bob.close());
-    await eventually(async () => (await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes.length === 1, 10_000, "bob joined");
+    await eventually(
+      async () => (await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes.length === 1,
+      10_000,
+      "bob joined",
+    );
     const { body } = await httpJson<NodesBody>("GET", `${g.url}/nodes`);
     expect(body.nodes[0]).toMatchObject({ id: "bob", address: bob.url, status: "online" });
     await eventually(() => (bob.gateway?.beats ?? 0) >= 3, 10_000, "three heartbeats");
@@ -38,9 +42,15 @@ describe("node registry", () => {
 
   it("a node that stops beating is listed as stale; an unknown heartbeat is told to join", async () => {
     const g = await gateway({ heartbeatMs: 50, missedHeartbeats: 2 });
-    expect((await httpJson("POST", `${g.url}/join`, { id: "ghost", address: "ws://10.0.0.9:3000" })).body).toMatchObject({ ok: true, heartbeatMs: 50 });
+    expect(
+      (await httpJson("POST", `${g.url}/join`, { id: "ghost", address: "ws://10.0.0.9:3000" })).body,
+    ).toMatchObject({ ok: true, heartbeatMs: 50 });
     expect((await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes[0]!.status).toBe("online");
-    await eventually(async () => (await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes[0]!.status === "stale", 5_000, "ghost stale");
+    await eventually(
+      async () => (await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes[0]!.status === "stale",
+      5_000,
+      "ghost stale",
+    );
     expect((await httpJson("POST", `${g.url}/heartbeat`, { id: "ghost" })).status).toBe(200);
     expect((await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes[0]!.status).toBe("online");
     const unknown = await httpJson<{ error: sy.SerializedError }>("POST", `${g.url}/heartbeat`, { id: "nobody" });
@@ -77,13 +87,23 @@ describe("node registry", () => {
       return messages.find((m) => m.rid === rid)!;
     };
     expect(await ask({ type: "subscribe" })).toMatchObject({ ok: true, nodes: [] });
-    expect(await ask({ type: "join", id: "alice", address: "ws://127.0.0.1:3001" })).toMatchObject({ ok: true, heartbeatMs: 1_000 });
+    expect(await ask({ type: "join", id: "alice", address: "ws://127.0.0.1:3001" })).toMatchObject({
+      ok: true,
+      heartbeatMs: 1_000,
+    });
     await eventually(() => messages.some((m) => m.type === "event" && m.event === "joined"), 5_000, "joined event");
     expect(await ask({ type: "heartbeat", id: "alice" })).toMatchObject({ ok: true });
     expect(await ask({ type: "nodes" })).toMatchObject({ ok: true, nodes: [{ id: "alice", status: "online" }] });
-    expect(await ask({ type: "frobnicate" })).toMatchObject({ ok: false, error: { code: sy.ErrorCode.MALFORMED_MESSAGE } });
+    expect(await ask({ type: "frobnicate" })).toMatchObject({
+      ok: false,
+      error: { code: sy.ErrorCode.MALFORMED_MESSAGE },
+    });
     socket.send("not json");
-    await eventually(() => messages.some((m) => m.ok === false && (m.error as { message: string }).message.includes("JSON")), 5_000, "bad json answer");
+    await eventually(
+      () => messages.some((m) => m.ok === false && (m.error as { message: string }).message.includes("JSON")),
+      5_000,
+      "bad json answer",
+    );
     expect(await ask({ type: "leave", id: "alice" })).toMatchObject({ ok: true });
     await eventually(() => messages.some((m) => m.type === "event" && m.event === "left"), 5_000, "left event");
   });
@@ -116,9 +136,14 @@ describe("model registry", () => {
     expect(typeof created.body.registeredAt).toBe("string");
     expect((await httpJson("POST", `${g.url}/models`, plainNet)).status).toBe(201);
     expect((await httpJson("POST", `${g.url}/models`, convnet)).status).toBe(409);
-    expect((await httpJson("POST", `${g.url}/models?overwrite=1`, { ...convnet, allowDownload: true })).status).toBe(201);
+    expect((await httpJson("POST", `${g.url}/models?overwrite=1`, { ...convnet, allowDownload: true })).status).toBe(
+      201,
+    );
 
-    const ids = async (path: string) => (await httpJson<{ models: grid.HostedModelInfo[] }>("GET", `${g.url}${path}`)).body.models.map((m) => m.id).sort();
+    const ids = async (path: string) =>
+      (await httpJson<{ models: grid.HostedModelInfo[] }>("GET", `${g.url}${path}`)).body.models
+        .map((m) => m.id)
+        .sort();
     expect(await ids("/models")).toEqual(["convnet", "mnist-dense"]);
     expect(await ids("/models/search?query=lesion")).toEqual(["convnet"]);
     expect(await ids("/models/search?mpc=false")).toEqual(["mnist-dense"]);

@@ -20,7 +20,10 @@ export interface NodesFixture {
 }
 
 /** Starts in-process nodes on free ports, connects a client to each and links every pair. */
-export async function startNodes(ids: readonly string[] = ["alice", "bob", "charlie", "dan"], options: Partial<grid.NodeOptions> = {}): Promise<NodesFixture> {
+export async function startNodes(
+  ids: readonly string[] = ["alice", "bob", "charlie", "dan"],
+  options: Partial<grid.NodeOptions> = {},
+): Promise<NodesFixture> {
   const hook = sy.hook(tf);
   const nodes = await Promise.all(ids.map((id) => grid.startNode({ id, port: 0, tf, ...options })));
   const clients = nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }));
@@ -118,7 +121,11 @@ export class RawSocket {
 }
 
 /** Polls `ready` until true, or fails after `timeoutMs`. */
-export async function eventually(ready: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = "condition"): Promise<void> {
+export async function eventually(
+  ready: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ready())) {
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);

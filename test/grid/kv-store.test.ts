@@ -49,7 +49,10 @@ function kvSuite(name: string, open: (dir: string) => Promise<grid.KeyValueStore
         for await (const [k, v] of ns.entries()) out.push([k, Array.from(v)]);
         return out;
       };
-      expect(await list(objects)).toEqual([["a", [1]], ["b", [2]]]);
+      expect(await list(objects)).toEqual([
+        ["a", [1]],
+        ["b", [2]],
+      ]);
       expect(await list(peers)).toEqual([["a", [9]]]);
       await objects.clear();
       expect(await list(objects)).toEqual([]);
@@ -74,7 +77,10 @@ describe("LevelKeyValueStore", () => {
     const dir = tempDir("lock");
     const first = await grid.LevelKeyValueStore.open(dir.dir);
     try {
-      await expect(grid.LevelKeyValueStore.open(dir.dir)).rejects.toMatchObject({ code: "TSYFT_ERR_CONNECTION", message: expect.stringMatching(/another node/) });
+      await expect(grid.LevelKeyValueStore.open(dir.dir)).rejects.toMatchObject({
+        code: "TSYFT_ERR_CONNECTION",
+        message: expect.stringMatching(/another node/),
+      });
     } finally {
       await first.close();
       dir.remove();
@@ -90,11 +96,22 @@ describe("ObjectPersistence", () => {
     expect(back.kind === "share" && Array.from(back.value.data)).toEqual([1n, -2n, 2n ** 62n]);
     const tensor = decodeStoredObject(encodeStoredObject({ kind: "tensor", value: tf.tensor([[1.5, -2]]) })!, tf)!;
     expect(tensor.kind === "tensor" && tensor.value.arraySync()).toEqual([[1.5, -2]]);
-    const failed = { kind: "failed" as const, error: { name: "WorkerError", code: "TSYFT_ERR_REMOTE_OP_FAILED", message: "boom" }, op: "mul" };
+    const failed = {
+      kind: "failed" as const,
+      error: { name: "WorkerError", code: "TSYFT_ERR_REMOTE_OP_FAILED", message: "boom" },
+      op: "mul",
+    };
     expect(decodeStoredObject(encodeStoredObject(failed)!, tf)).toEqual(failed);
     expect(encodeStoredObject({ kind: "other", type: "mystery", value: {} })).toBeUndefined();
-    grid.registerPersistedType("note", { encode: (v) => new TextEncoder().encode(String(v)), decode: (b) => new TextDecoder().decode(b) });
-    expect(decodeStoredObject(encodeStoredObject({ kind: "other", type: "note", value: "hi" })!, tf)).toEqual({ kind: "other", type: "note", value: "hi" });
+    grid.registerPersistedType("note", {
+      encode: (v) => new TextEncoder().encode(String(v)),
+      decode: (b) => new TextDecoder().decode(b),
+    });
+    expect(decodeStoredObject(encodeStoredObject({ kind: "other", type: "note", value: "hi" })!, tf)).toEqual({
+      kind: "other",
+      type: "note",
+      value: "hi",
+    });
   });
 
   it("writes changes in batches, restores them, and ignores the store's clear once stopped", async () => {

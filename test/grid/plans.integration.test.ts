@@ -24,14 +24,20 @@ describe("plans on grid nodes", () => {
   it("the design's example: an encrypted plan hosted on alice, run on shares among bob, charlie and dan", async () => {
     const fx: NodesFixture = await startNodes();
     cleanups.push(() => fx.teardown());
-    const [alice, bob, charlie, dan] = ["alice", "bob", "charlie", "dan"].map((id) => fx.client(id)) as grid.WebsocketGridClient[];
+    const [alice, bob, charlie, dan] = ["alice", "bob", "charlie", "dan"].map((id) =>
+      fx.client(id),
+    ) as grid.WebsocketGridClient[];
     const me = (fx.hook as sy.SyHook).localWorker;
     const model = new Net({ id: "convnet" });
     await model.build(tf.tensor([1.0, 2]));
     await model.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! }).send(alice!).ready();
     const fetched = await me.fetchPlan("convnet", alice!, { copy: true });
     const x = tf.tensor([1.5, -2.25]);
-    const out = (await (fetched.run(x.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! })) as sy.FixedPrecisionTensor).get()).floatPrecision();
+    const out = (
+      await (
+        fetched.run(x.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! })) as sy.FixedPrecisionTensor
+      ).get()
+    ).floatPrecision();
     expect(maxDiff(out, tf.tensor([994]))).toBeLessThan(1e-2);
     // Fetch-once over the wire: the first plain fetch works, the second fails with its code.
     await me.fetchPlan("convnet", alice!);
@@ -44,7 +50,10 @@ describe("plans on grid nodes", () => {
     const hook = sy.hook(tf);
     let node = await grid.startNode({ id: "alice", port: 0, tf, dataDir: data.dir });
     const port = node.port;
-    const alice = await new grid.WebsocketGridClient(hook, node.url, { id: "alice", reconnect: { initialMs: 20 } }).connect();
+    const alice = await new grid.WebsocketGridClient(hook, node.url, {
+      id: "alice",
+      reconnect: { initialMs: 20 },
+    }).connect();
     cleanups.push(async () => {
       await alice.close();
       await node.close();

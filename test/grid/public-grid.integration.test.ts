@@ -65,13 +65,19 @@ describe("PublicGridNetwork on a local grid", () => {
     const model = new Net({ id: "private-toy" });
     await model.build(tf.tensor([1.0, 2]));
     await network.serveModel(model, { id: "private-toy", mpc: true, description: "no remote inference" });
-    await expect(network.runRemoteInference("private-toy", tf.tensor([5, 3]), { mpc: true })).rejects.toMatchObject({ code: "TSYFT_ERR_AUTH" });
-    await expect(network.runRemoteInference("convnet", tf.tensor([5, 3]), { mpc: false })).rejects.toThrow(/served with mpc/);
+    await expect(network.runRemoteInference("private-toy", tf.tensor([5, 3]), { mpc: true })).rejects.toMatchObject({
+      code: "TSYFT_ERR_AUTH",
+    });
+    await expect(network.runRemoteInference("convnet", tf.tensor([5, 3]), { mpc: false })).rejects.toThrow(
+      /served with mpc/,
+    );
     await expect(network.download("convnet")).rejects.toMatchObject({ code: "TSYFT_ERR_AUTH" });
     expect((await network.models()).map((m) => m.id).sort()).toEqual(["convnet", "plain-toy", "private-toy"]);
     expect((await network.search("remote")).map((m) => m.id)).toEqual(["private-toy"]);
     expect(await network.deleteModel("private-toy")).toBe(true);
-    await expect(network.runRemoteInference("private-toy", tf.tensor([5, 3]), { mpc: true })).rejects.toThrow(/No model "private-toy"/);
+    await expect(network.runRemoteInference("private-toy", tf.tensor([5, 3]), { mpc: true })).rejects.toThrow(
+      /No model "private-toy"/,
+    );
     await expect(network.serveModel(model, { id: "convnet", mpc: true })).rejects.toThrow(/already served/);
   });
 
@@ -81,7 +87,9 @@ describe("PublicGridNetwork on a local grid", () => {
       const net = new sy.PublicGridNetwork(hook, small.gateway.url);
       const model = new Net({ id: "toy-small" });
       await model.build(tf.tensor([1.0, 2]));
-      await expect(net.serveModel(model, { mpc: true })).rejects.toThrow(/needs 4 online nodes .* has 2 \(bob, charlie\)/);
+      await expect(net.serveModel(model, { mpc: true })).rejects.toThrow(
+        /needs 4 online nodes .* has 2 \(bob, charlie\)/,
+      );
       await net.close();
     } finally {
       await small.stop();

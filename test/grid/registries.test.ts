@@ -21,7 +21,9 @@ describe("NodeRegistry", () => {
     expect(registry.leave("bob")).toBe(true);
     expect(registry.leave("bob")).toBe(false);
     expect(() => registry.join("a b", "ws://x:1")).toThrow(expect.objectContaining({ code: sy.ErrorCode.WORKER_ID }));
-    expect(() => registry.join("x", "localhost:1")).toThrow(expect.objectContaining({ code: sy.ErrorCode.INVALID_ARGUMENT }));
+    expect(() => registry.join("x", "localhost:1")).toThrow(
+      expect.objectContaining({ code: sy.ErrorCode.INVALID_ARGUMENT }),
+    );
   });
 });
 
@@ -35,7 +37,13 @@ describe("ModelRegistry", () => {
       nodes: { host: "alice", holders: ["bob", "charlie"], provider: "dan", extra: 1 },
       junk: true,
     });
-    expect(info).toEqual({ id: "m", mpc: true, allowRemoteInference: false, allowDownload: false, nodes: { host: "alice", holders: ["bob", "charlie"], provider: "dan" } });
+    expect(info).toEqual({
+      id: "m",
+      mpc: true,
+      allowRemoteInference: false,
+      allowDownload: false,
+      nodes: { host: "alice", holders: ["bob", "charlie"], provider: "dan" },
+    });
     expect(() => grid.checkModelInfo({ ...info, allowDownload: 1 })).toThrow(/allowDownload/);
     expect(() => grid.checkModelInfo({ ...info, nodes: { host: "alice", holders: "bob" } })).toThrow(/nodes.holders/);
     expect(() => grid.checkModelInfo(null)).toThrow(/an object/);
@@ -46,7 +54,10 @@ describe("ModelRegistry", () => {
     const base = { mpc: false, allowRemoteInference: true, allowDownload: false, nodes: { host: "bob", holders: [] } };
     await models.register({ ...base, id: "a", description: "Skin lesions" });
     await models.register({ ...base, id: "b", mpc: true, nodes: { host: "alice", holders: ["bob", "charlie"] } });
-    await expect(models.register({ ...base, id: "a" })).rejects.toMatchObject({ code: sy.ErrorCode.INVALID_ARGUMENT, details: { conflict: true } });
+    await expect(models.register({ ...base, id: "a" })).rejects.toMatchObject({
+      code: sy.ErrorCode.INVALID_ARGUMENT,
+      details: { conflict: true },
+    });
     await models.register({ ...base, id: "a", description: "Skin lesions", allowDownload: true }, { overwrite: true });
     expect((await models.get("a"))!.allowDownload).toBe(true);
     expect((await models.search({ query: "LESION" })).map((m) => m.id)).toEqual(["a"]);

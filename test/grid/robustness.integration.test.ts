@@ -6,7 +6,6 @@ import * as sy from "../../src";
 import * as grid from "../../src/grid";
 import { encodeMessage } from "../../src/core/codec";
 import { encodeControl } from "../../src/grid/control";
-import { encodeRequest } from "../../src/workers/messages";
 import { RawSocket, eventually, maxDiff, startNodes, tempDir, type NodesFixture } from "./helpers";
 
 const cleanups: Array<() => unknown> = [];
@@ -45,12 +44,36 @@ describe("malformed input: an error reply, and the node keeps serving", () => {
       ["a text frame", "hello?", /text message/],
       ["an empty frame", new Uint8Array(0), /empty message/],
       ["an unknown channel", Uint8Array.of(0x7f, 1, 2, 3), /unknown channel 0x7f/],
-      ["a request that is not MessagePack", grid.encodeGridFrame(grid.Channel.Request, Uint8Array.of(0xc1, 0xff, 0x00)), /Malformed message/],
-      ["a request that is not an object", grid.encodeGridFrame(grid.Channel.Request, encodeMessage([1, 2, 3])), /type field/],
-      ["a reply sent to a node", grid.encodeGridFrame(grid.Channel.Reply, encodeMessage({ rid: 1, ok: true })), /take no replies/],
-      ["a peer frame from a client", grid.encodeGridFrame(grid.Channel.Peer, encodeMessage({ k: "data", f: "x", t: "s/0", x: [] })), /client socket/],
-      ["a control message that is not one", grid.encodeGridFrame(grid.Channel.Control, encodeMessage({ t: "nonsense" })), /control message/],
-      ["a result sent to a node", grid.encodeGridFrame(grid.Channel.Control, encodeControl({ t: "result", rid: 1, ok: true })), /nodes take hello/],
+      [
+        "a request that is not MessagePack",
+        grid.encodeGridFrame(grid.Channel.Request, Uint8Array.of(0xc1, 0xff, 0x00)),
+        /Malformed message/,
+      ],
+      [
+        "a request that is not an object",
+        grid.encodeGridFrame(grid.Channel.Request, encodeMessage([1, 2, 3])),
+        /type field/,
+      ],
+      [
+        "a reply sent to a node",
+        grid.encodeGridFrame(grid.Channel.Reply, encodeMessage({ rid: 1, ok: true })),
+        /take no replies/,
+      ],
+      [
+        "a peer frame from a client",
+        grid.encodeGridFrame(grid.Channel.Peer, encodeMessage({ k: "data", f: "x", t: "s/0", x: [] })),
+        /client socket/,
+      ],
+      [
+        "a control message that is not one",
+        grid.encodeGridFrame(grid.Channel.Control, encodeMessage({ t: "nonsense" })),
+        /control message/,
+      ],
+      [
+        "a result sent to a node",
+        grid.encodeGridFrame(grid.Channel.Control, encodeControl({ t: "result", rid: 1, ok: true })),
+        /nodes take hello/,
+      ],
     ];
     for (const [what, bytes, message] of cases) {
       socket.send(bytes);
@@ -119,7 +142,9 @@ describe("oversized messages", () => {
     const bob = new grid.WebsocketGridClient(hook, node.url, { id: "bob", reconnect: { initialMs: 20 } });
     cleanups.push(() => bob.close());
     await bob.connect();
-    const error = await bob.rpc.call({ t: "store-plan", id: "big", plan: new Uint8Array(10_000) }).catch((e: unknown) => e);
+    const error = await bob.rpc
+      .call({ t: "store-plan", id: "big", plan: new Uint8Array(10_000) })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(sy.CommunicationError);
     expect((error as sy.TsyftError).code).toBe(sy.ErrorCode.MESSAGE_TOO_LARGE);
     expect((error as Error).message).toMatch(/bob/);
@@ -165,8 +190,15 @@ describe("connecting", () => {
     const node = await oneNode();
     const hook = sy.hook(tf);
     const big = await new grid.WebsocketGridClient(hook, node.url, { id: "bob" }).connect();
-    const small = await new grid.WebsocketGridClient(hook, node.url, { id: "bob", maxMessageBytes: 2_000, reconnect: { initialMs: 20 } }).connect();
-    cleanups.push(() => big.close(), () => small.close());
+    const small = await new grid.WebsocketGridClient(hook, node.url, {
+      id: "bob",
+      maxMessageBytes: 2_000,
+      reconnect: { initialMs: 20 },
+    }).connect();
+    cleanups.push(
+      () => big.close(),
+      () => small.close(),
+    );
     big.store("large", { kind: "tensor", value: { dtype: "float32", shape: [1000], values: new Float32Array(1000) } });
     await big.ping();
     const error = await small.fetch("large", { remove: false }).catch((e: unknown) => e);
@@ -177,29 +209,42 @@ describe("connecting", () => {
 
   it("linking to a node that is not there fails with CONNECTION naming it, and is not retried", async () => {
     const fx = fixture(await startNodes(["bob"]));
-    const error = await fx.client("bob").connectGridNode({ id: "alice", url: "ws://127.0.0.1:1" }).catch((e: unknown) => e);
+    const error = await fx
+      .client("bob")
+      .connectGridNode({ id: "alice", url: "ws://127.0.0.1:1" })
+      .catch((e: unknown) => e);
     expect((error as sy.TsyftError).code).toBe(sy.ErrorCode.CONNECTION);
     expect((error as Error).message).toMatch(/bob could not open a peer link to alice/);
-    expect(() => fx.node("bob").peers.sendTo("alice", new Uint8Array(1))).toThrow(/bob has no link to alice\. Link the nodes first/);
+    expect(() => fx.node("bob").peers.sendTo("alice", new Uint8Array(1))).toThrow(
+      /bob has no link to alice\. Link the nodes first/,
+    );
   });
 
   it("connect() checks the node's id, and fails with CONNECTION where nothing listens", async () => {
     const node = await oneNode();
     const hook = sy.hook(tf);
     const wrong = new grid.WebsocketGridClient(hook, node.url, { id: "alice" });
-    await expect(wrong.connect()).rejects.toMatchObject({ code: sy.ErrorCode.WORKER_ID, message: expect.stringMatching(/alice.*bob/) });
+    await expect(wrong.connect()).rejects.toMatchObject({
+      code: sy.ErrorCode.WORKER_ID,
+      message: expect.stringMatching(/alice.*bob/),
+    });
     await wrong.close();
     const port = node.port;
     await node.close();
     const nobody = new grid.WebsocketGridClient(hook, `ws://127.0.0.1:${port}`, { id: "bob" });
-    await expect(nobody.connect()).rejects.toMatchObject({ code: sy.ErrorCode.CONNECTION, message: expect.stringMatching(/bob/) });
+    await expect(nobody.connect()).rejects.toMatchObject({
+      code: sy.ErrorCode.CONNECTION,
+      message: expect.stringMatching(/bob/),
+    });
     await nobody.close();
   });
 
   it("a secure op between nodes with no link fails at get(), naming the missing link", async () => {
     const hook = sy.hook(tf);
     const nodes = await Promise.all(["bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf })));
-    const clients = await Promise.all(nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }).connect()));
+    const clients = await Promise.all(
+      nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }).connect()),
+    );
     cleanups.push(async () => {
       await Promise.all(clients.map((c) => c.close()));
       await Promise.all(nodes.map((n) => n.close()));
@@ -223,10 +268,13 @@ describe("a node dies mid-protocol", () => {
     await sy.withConfig({ timeoutMs: 8_000 }, async () => {
       const xs = x.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! });
       const started = Date.now();
-      const pending = xs.relu().get().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const pending = xs
+        .relu()
+        .get()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       // Wait until bob is inside the protocol (it has sent a round), then kill charlie.
       const bobWorker = fx.node("bob").worker;
       const rounds = bobWorker.stats.party.rounds;
@@ -256,7 +304,10 @@ describe("restarts", () => {
     const hook = fx.hook;
     let bobNode = await grid.startNode({ id: "bob", port: 0, tf, dataDir: data.dir });
     const port = bobNode.port;
-    const bob = new grid.WebsocketGridClient(hook, bobNode.url, { id: "bob", reconnect: { initialMs: 20, maxMs: 200 } });
+    const bob = new grid.WebsocketGridClient(hook, bobNode.url, {
+      id: "bob",
+      reconnect: { initialMs: 20, maxMs: 200 },
+    });
     cleanups.push(async () => {
       await bob.close();
       await bobNode.close();
@@ -265,7 +316,10 @@ describe("restarts", () => {
     const charlie = fx.client("charlie");
     const dan = fx.client("dan");
 
-    const plain = tf.tensor([[1.5, -2], [0.25, 4]]);
+    const plain = tf.tensor([
+      [1.5, -2],
+      [0.25, 4],
+    ]);
     const p = plain.send(bob);
     const xs = plain.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
     const ys = xs.mul(xs); // computed before the restart, kept on disk
@@ -283,7 +337,11 @@ describe("restarts", () => {
     // The plaintext tensor and the shares came back.
     expect(maxDiff(await p.get(), plain)).toBe(0);
     // bob redials the peers it had dialed; alice redials bob: every link is back.
-    await eventually(() => ["alice", "charlie", "dan"].every((peer) => bobNode.peers.has(peer)), 15_000, "bob's links back");
+    await eventually(
+      () => ["alice", "charlie", "dan"].every((peer) => bobNode.peers.has(peer)),
+      15_000,
+      "bob's links back",
+    );
     expect(maxDiff((await ys.get()).floatPrecision(), tf.mul(plain, plain))).toBeLessThan(1e-3);
     // And new secure ops run on the restored shares.
     expect(maxDiff((await xs.relu().get()).floatPrecision(), tf.relu(plain))).toBeLessThan(1e-3);
@@ -294,7 +352,10 @@ describe("restarts", () => {
     const hook = fx.hook;
     let danNode = await grid.startNode({ id: "dan", port: 0, tf });
     const port = danNode.port;
-    const dan = new grid.WebsocketGridClient(hook, danNode.url, { id: "dan", reconnect: { initialMs: 20, maxMs: 200 } });
+    const dan = new grid.WebsocketGridClient(hook, danNode.url, {
+      id: "dan",
+      reconnect: { initialMs: 20, maxMs: 200 },
+    });
     cleanups.push(async () => {
       await dan.close();
       await danNode.close();

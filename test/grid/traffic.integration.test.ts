@@ -66,7 +66,11 @@ describe("the client never relays protocol traffic", () => {
   it("relu on N elements: client bytes ~ 2 holders x 8 bytes x N in and out, whatever the rounds", async () => {
     // Warm up: the dealer's keys are fetched once per sharing group.
     await measure(16, "relu");
-    const rows: Array<{ n: number; relu: Awaited<ReturnType<typeof measure>>; add: Awaited<ReturnType<typeof measure>> }> = [];
+    const rows: Array<{
+      n: number;
+      relu: Awaited<ReturnType<typeof measure>>;
+      add: Awaited<ReturnType<typeof measure>>;
+    }> = [];
     for (const n of [512, 2048, 8192]) rows.push({ n, relu: await measure(n, "relu"), add: await measure(n, "add") });
 
     for (const { n, relu, add } of rows) {

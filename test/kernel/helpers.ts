@@ -18,14 +18,18 @@ export const PYTHON = process.env.TSYFT_PYTHON ?? "/usr/bin/python3";
 /** Why the compiled kernel cannot be used, or undefined when it can. */
 export function distProblem(): string | undefined {
   for (const file of [LAUNCHER, RUNNER, path.join(REPO, "dist", "kernel", "engine", "worker.js")]) {
-    if (!fs.existsSync(file)) return `${path.relative(REPO, file)} is missing: run \`npm run build\` (npm test does) before these tests`;
+    if (!fs.existsSync(file))
+      return `${path.relative(REPO, file)} is missing: run \`npm run build\` (npm test does) before these tests`;
   }
   return undefined;
 }
 
 /** Why Python cannot drive Jupyter here (missing modules), or undefined. */
 export function pythonProblem(modules: string[]): string | undefined {
-  const result = spawnSync(PYTHON, ["-c", modules.map((m) => `import ${m}`).join("; ")], { encoding: "utf8", env: pythonEnv() });
+  const result = spawnSync(PYTHON, ["-c", modules.map((m) => `import ${m}`).join("; ")], {
+    encoding: "utf8",
+    env: pythonEnv(),
+  });
   if (result.error) return `${PYTHON} not found (${result.error.message}); install Debian's python3-jupyter-client`;
   if (result.status !== 0) {
     return `${PYTHON} cannot import ${modules.join(", ")} (apt-get install -y jupyter-notebook python3-nbconvert python3-nbclient): ${result.stderr.trim().split("\n").pop()}`;
@@ -39,12 +43,18 @@ export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
 
 /** The TypeScript version that compiles cells (tslab's fork). */
 export function cellCompilerVersion(): string {
-  const pkg = require.resolve("@tslab/typescript-for-tslab/package.json", { paths: [path.dirname(require.resolve("tslab/package.json"))] });
+  const pkg = require.resolve("@tslab/typescript-for-tslab/package.json", {
+    paths: [path.dirname(require.resolve("tslab/package.json"))],
+  });
   return JSON.parse(fs.readFileSync(pkg, "utf8")).version;
 }
 
 /** A temp folder holding kernels/tsyft/kernel.json, plus a runtime dir for connection files. */
-export function tempJupyterPath(interruptMode: "signal" | "message" = "signal"): { jupyterPath: string; runtimeDir: string; cleanup: () => void } {
+export function tempJupyterPath(interruptMode: "signal" | "message" = "signal"): {
+  jupyterPath: string;
+  runtimeDir: string;
+  cleanup: () => void;
+} {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-jupyter-"));
   const spec = path.join(root, "kernels", "tsyft");
   fs.mkdirSync(spec, { recursive: true });

@@ -43,14 +43,18 @@ describe("kernel:install", () => {
 
   it("installs the kernelspec for the user (JUPYTER_DATA_DIR)", async () => {
     const data = tempDir();
-    const result = await run(process.execPath, [INSTALL], { env: { ...process.env, JUPYTER_DATA_DIR: data }, timeoutMs: 60_000 });
+    const result = await run(process.execPath, [INSTALL], {
+      env: { ...process.env, JUPYTER_DATA_DIR: data },
+      timeoutMs: 60_000,
+    });
     expect(result.code, result.stderr).toBe(0);
     const file = path.join(data, "kernels", "tsyft", "kernel.json");
     expect(result.stdout).toContain(path.dirname(file));
     const spec = JSON.parse(fs.readFileSync(file, "utf8"));
     expect(spec.argv).toEqual([process.execPath, LAUNCHER, "{connection_file}"]);
     expect(spec.display_name).toBe("Syft (TypeScript)");
-    if (!pythonProblem(["jupyter_client"])) expect(result.stdout).toMatch(/via .*(jupyter kernelspec|jupyter_client\.kernelspecapp)/);
+    if (!pythonProblem(["jupyter_client"]))
+      expect(result.stdout).toMatch(/via .*(jupyter kernelspec|jupyter_client\.kernelspecapp)/);
   }, 90_000);
 
   it("writes the kernelspec directly when no Jupyter is found", async () => {
@@ -76,14 +80,20 @@ describe("lab", () => {
     expect(result.stderr).toContain("apt-get install -y jupyter-notebook python3-nbconvert python3-nbclient");
   });
 
-  it.skipIf(!!pythonProblem(["notebook"]))("would start Jupyter on notebooks/ (dry run)", async () => {
-    const data = tempDir();
-    const result = await run(process.execPath, [LAB, "--dry-run", "--no-browser"], {
-      env: { ...process.env, JUPYTER_DATA_DIR: data, JUPYTER_PATH: "" },
-      timeoutMs: 60_000,
-    });
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/Would install the tsyft kernelspec|Using the tsyft kernelspec/);
-    expect(result.stdout).toMatch(new RegExp(`Would start: .*(lab|notebook) --notebook-dir=${path.join(REPO, "notebooks")} --no-browser`));
-  }, 90_000);
+  it.skipIf(!!pythonProblem(["notebook"]))(
+    "would start Jupyter on notebooks/ (dry run)",
+    async () => {
+      const data = tempDir();
+      const result = await run(process.execPath, [LAB, "--dry-run", "--no-browser"], {
+        env: { ...process.env, JUPYTER_DATA_DIR: data, JUPYTER_PATH: "" },
+        timeoutMs: 60_000,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/Would install the tsyft kernelspec|Using the tsyft kernelspec/);
+      expect(result.stdout).toMatch(
+        new RegExp(`Would start: .*(lab|notebook) --notebook-dir=${path.join(REPO, "notebooks")} --no-browser`),
+      );
+    },
+    90_000,
+  );
 });

@@ -13,42 +13,52 @@ import { checkExecutedTour } from "./tour-checks";
 const skipReason = pythonProblem(["jupyter_client", "nbconvert", "nbclient"]);
 if (skipReason) console.warn(`nbconvert test skipped: ${skipReason}`);
 
-if (!skipReason) describe("notebooks/00-kernel-tour.ipynb through nbconvert --execute", () => {
-  const children = new Set<ChildProcess>();
-  const cleanups: Array<() => void> = [];
+if (!skipReason)
+  describe("notebooks/00-kernel-tour.ipynb through nbconvert --execute", () => {
+    const children = new Set<ChildProcess>();
+    const cleanups: Array<() => void> = [];
 
-  afterAll(() => {
-    for (const child of children) killTree(child);
-    for (const cleanup of cleanups) cleanup();
+    afterAll(() => {
+      for (const child of children) killTree(child);
+      for (const cleanup of cleanups) cleanup();
+    });
+
+    it("executes with the tsyft kernel and saves rich outputs", async () => {
+      const problem = distProblem();
+      if (problem) throw new Error(problem);
+      const jupyter = tempJupyterPath();
+      cleanups.push(jupyter.cleanup);
+      const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-nbconvert-"));
+      cleanups.push(() => fs.rmSync(outDir, { recursive: true, force: true }));
+      const result = await run(
+        PYTHON,
+        [
+          "-m",
+          "nbconvert",
+          "--to",
+          "notebook",
+          "--execute",
+          "--ExecutePreprocessor.kernel_name=tsyft",
+          "--ExecutePreprocessor.timeout=600",
+          "--output-dir",
+          outDir,
+          TOUR,
+        ],
+        {
+          env: pythonEnv({
+            JUPYTER_PATH: jupyter.jupyterPath,
+            JUPYTER_RUNTIME_DIR: jupyter.runtimeDir,
+            TSYFT_QUICK: "1",
+          }),
+          timeoutMs: 600_000,
+          track: children,
+        },
+      );
+      expect(result.code, `nbconvert failed:\n${result.stderr.slice(-4000)}`).toBe(0);
+      const executed = JSON.parse(fs.readFileSync(path.join(outDir, path.basename(TOUR)), "utf8"));
+      checkExecutedTour(executed);
+    }, 660_000);
   });
-
-  it("executes with the tsyft kernel and saves rich outputs", async () => {
-    const problem = distProblem();
-    if (problem) throw new Error(problem);
-    const jupyter = tempJupyterPath();
-    cleanups.push(jupyter.cleanup);
-    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-nbconvert-"));
-    cleanups.push(() => fs.rmSync(outDir, { recursive: true, force: true }));
-    const result = await run(
-      PYTHON,
-      [
-        "-m", "nbconvert", "--to", "notebook", "--execute",
-        "--ExecutePreprocessor.kernel_name=tsyft",
-        "--ExecutePreprocessor.timeout=600",
-        "--output-dir", outDir,
-        TOUR,
-      ],
-      {
-        env: pythonEnv({ JUPYTER_PATH: jupyter.jupyterPath, JUPYTER_RUNTIME_DIR: jupyter.runtimeDir, TSYFT_QUICK: "1" }),
-        timeoutMs: 600_000,
-        track: children,
-      },
-    );
-    expect(result.code, `nbconvert failed:\n${result.stderr.slice(-4000)}`).toBe(0);
-    const executed = JSON.parse(fs.readFileSync(path.join(outDir, path.basename(TOUR)), "utf8"));
-    checkExecutedTour(executed);
-  }, 660_000);
-});
 
 if (skipReason) {
   describe("nbconvert (skipped)", () => {

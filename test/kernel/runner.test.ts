@@ -36,7 +36,11 @@ function notebook(cells: Array<string | { source: string; tags: string[] }>): st
 }
 
 function runner(args: string[], env: Record<string, string> = {}) {
-  return run(process.execPath, [RUNNER, ...args], { env: { ...process.env, ...env }, timeoutMs: 300_000, track: children });
+  return run(process.execPath, [RUNNER, ...args], {
+    env: { ...process.env, ...env },
+    timeoutMs: 300_000,
+    track: children,
+  });
 }
 
 beforeAll(() => {
@@ -85,7 +89,11 @@ describe("notebook runner", () => {
     expect(cells.map((c: { execution_count: number | null }) => c.execution_count)).toEqual([1, 2, 3, 4, null]);
     expect(text(cells[0].outputs[0].text)).toBe("quick 1\n");
     expect(cells[1].outputs[0]).toMatchObject({ output_type: "error", ename: "Error", evalue: "expected one" });
-    expect(cells[2].outputs[0]).toMatchObject({ output_type: "execute_result", execution_count: 3, data: { "text/plain": ["42"] } });
+    expect(cells[2].outputs[0]).toMatchObject({
+      output_type: "execute_result",
+      execution_count: 3,
+      data: { "text/plain": ["42"] },
+    });
     expect(cells[3].outputs[0]).toMatchObject({ output_type: "error", ename: "SyntaxError" });
     expect(cells[4].outputs).toEqual([]);
 

@@ -75,7 +75,9 @@ export function checkExecutedTour(notebook: { cells: Cell[]; metadata: Record<st
   // a display updated through its handle, and console output from async code
   expect(outputs.some((o) => html(o).includes("bob answered"))).toBe(true);
   expect(outputs.some((o) => html(o).includes("waiting for bob"))).toBe(false);
-  expect(outputs.some((o) => o.output_type === "stream" && text(o.text).includes("asking bob for his share"))).toBe(true);
+  expect(outputs.some((o) => o.output_type === "stream" && text(o.text).includes("asking bob for his share"))).toBe(
+    true,
+  );
 
   // the error of the raises-exception cell, and no other
   const errors = code.filter((c) => (c.outputs ?? []).some((o) => o.output_type === "error"));

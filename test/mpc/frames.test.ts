@@ -17,7 +17,12 @@ function sample(): PeerFrame {
     kind: "data",
     from: "bob",
     tag: "op-1/3:and.ltz.ks4",
-    tensors: [ring.fromInts([1, -2, 3, -4, 5, -6], [2, 3]), ring.scalar(-(1n << 63n)), ring.zeros([0, 4]), ring.fromInts([7], [1])],
+    tensors: [
+      ring.fromInts([1, -2, 3, -4, 5, -6], [2, 3]),
+      ring.scalar(-(1n << 63n)),
+      ring.zeros([0, 4]),
+      ring.fromInts([7], [1]),
+    ],
     meta: { key: new Uint8Array([1, 2, 3]), note: "x", n: 5 },
   };
 }
@@ -97,8 +102,16 @@ describe("frames", () => {
       ["shapes not a list", withHeader({ k: "data", f: "a", t: "b", s: 3 }), /peer frame header/],
       ["negative dimension", withHeader({ k: "data", f: "a", t: "b", s: [[-1]] }), /peer frame header/],
       ["fractional dimension", withHeader({ k: "data", f: "a", t: "b", s: [[1.5]] }), /peer frame header/],
-      ["data too short", withHeader({ k: "data", f: "a", t: "b", s: [[2]] }, new Uint8Array(8)), /16 bytes of tensor data.*got 8 bytes/],
-      ["data too long", withHeader({ k: "data", f: "a", t: "b", s: [[1]] }, new Uint8Array(16)), /8 bytes of tensor data/],
+      [
+        "data too short",
+        withHeader({ k: "data", f: "a", t: "b", s: [[2]] }, new Uint8Array(8)),
+        /16 bytes of tensor data.*got 8 bytes/,
+      ],
+      [
+        "data too long",
+        withHeader({ k: "data", f: "a", t: "b", s: [[1]] }, new Uint8Array(16)),
+        /8 bytes of tensor data/,
+      ],
       ["truncated", good.subarray(0, good.byteLength - 3), /bytes of tensor data/],
     ];
     for (const [what, bytes, message] of cases) {

@@ -25,7 +25,23 @@ import { Rng } from "../conformance/oracle";
 const MIN = -(1n << 63n);
 const MAX = (1n << 63n) - 1n;
 /** Values at the edges of the ring and around zero. */
-const SPECIAL = [0n, 1n, -1n, 2n, -2n, MAX, MIN, MAX - 1n, MIN + 1n, 1n << 62n, -(1n << 62n), 1n << 32n, -(1n << 32n), 65536n, -65536n];
+const SPECIAL = [
+  0n,
+  1n,
+  -1n,
+  2n,
+  -2n,
+  MAX,
+  MIN,
+  MAX - 1n,
+  MIN + 1n,
+  1n << 62n,
+  -(1n << 62n),
+  1n << 32n,
+  -(1n << 32n),
+  65536n,
+  -65536n,
+];
 
 let hook: sy.Hook;
 let workers: Map<string, sy.VirtualWorker>;
@@ -80,12 +96,18 @@ function randomRing(rng: Rng, n: number, bound?: bigint): ring.RingTensor {
 }
 
 const bigints = (t: ring.RingTensor) => ring.toBigInts(t);
-const dealerFrames = () => events.filter((e) => e.from === "dan").map((e) => ({ to: e.to, frame: decodeFrame(e.bytes), bytes: e.bytes.byteLength }));
+const dealerFrames = () =>
+  events
+    .filter((e) => e.from === "dan")
+    .map((e) => ({ to: e.to, frame: decodeFrame(e.bytes), bytes: e.bytes.byteLength }));
 
 describe("ltz: A2B with a Kogge-Stone adder", () => {
   it("is exact on the whole ring, edges included; 8 rounds, 25 words (200 bytes) per element from each holder", async () => {
     const rng = new Rng(1);
-    const x = ring.concat([ring.fromBigInts(SPECIAL, [SPECIAL.length]), randomRing(rng, 1000), randomRing(rng, 200, 1000n)], 0);
+    const x = ring.concat(
+      [ring.fromBigInts(SPECIAL, [SPECIAL.length]), randomRing(rng, 1000), randomRing(rng, 200, 1000n)],
+      0,
+    );
     const n = x.size;
     const { results, stats } = await runParties(["bob", "charlie"], [share(x, 2)], (ctx, [mine]) => ltz(ctx, mine!));
     expect(bigints(reconstruct(results))).toEqual(bigints(x).map((v) => (v < 0n ? 1n : 0n)));
@@ -95,7 +117,9 @@ describe("ltz: A2B with a Kogge-Stone adder", () => {
       expect(s.bytesSent).toBe(200 * n);
     }
     // On the wire (header, tags, framing included) the overhead stays small.
-    const peerBytes = events.filter((e) => e.channel === "peer" && e.from !== "dan" && e.to !== "dan").reduce((a, e) => a + e.bytes.byteLength, 0);
+    const peerBytes = events
+      .filter((e) => e.channel === "peer" && e.from !== "dan" && e.to !== "dan")
+      .reduce((a, e) => a + e.bytes.byteLength, 0);
     expect(peerBytes / (2 * n)).toBeGreaterThanOrEqual(200);
     expect(peerBytes / (2 * n)).toBeLessThan(202);
   });
@@ -103,7 +127,9 @@ describe("ltz: A2B with a Kogge-Stone adder", () => {
   it("runs the same on the JS reference kernels, and sends each AND's masks without copying them", async () => {
     const rng = new Rng(12);
     const x = ring.concat([ring.fromBigInts(SPECIAL, [SPECIAL.length]), randomRing(rng, 40)], 0);
-    const { results } = await withConfig({ ringKernels: "js" }, () => runParties(["bob", "charlie"], [share(x, 2)], (ctx, [mine]) => ltz(ctx, mine!)));
+    const { results } = await withConfig({ ringKernels: "js" }, () =>
+      runParties(["bob", "charlie"], [share(x, 2)], (ctx, [mine]) => ltz(ctx, mine!)),
+    );
     expect(bigints(reconstruct(results))).toEqual(bigints(x).map((v) => (v < 0n ? 1n : 0n)));
     // The masks of an AND and the dealer's corrections leave with their header written in front of them:
     // the frame is a view into a larger buffer (the tensor's own), not a copy.
@@ -159,7 +185,10 @@ describe("ltz: A2B with a Kogge-Stone adder", () => {
 describe("relu and comparisons", () => {
   it("relu: exact, 9 rounds, 27 words (216 bytes) per element; dealer 15 words per element to the last holder only", async () => {
     const rng = new Rng(3);
-    const x = ring.concat([randomRing(rng, 1000, 1n << 50n), ring.fromBigInts([0n, 1n, -1n, 1n << 61n, -(1n << 61n)], [5])], 0);
+    const x = ring.concat(
+      [randomRing(rng, 1000, 1n << 50n), ring.fromBigInts([0n, 1n, -1n, 1n << 61n, -(1n << 61n)], [5])],
+      0,
+    );
     const n = x.size;
     const { results, stats } = await runParties(["bob", "charlie"], [share(x, 2)], (ctx, [mine]) => relu(ctx, mine!));
     expect(bigints(reconstruct(results))).toEqual(bigints(x).map((v) => (v > 0n ? v : 0n)));
@@ -182,9 +211,17 @@ describe("relu and comparisons", () => {
       bigints(a).map((v, i) => (i % 3 === 0 ? v : i % 3 === 1 ? v + 1n : v - 5n)),
       [n],
     );
-    const plain = { lt: (x: bigint, y: bigint) => x < y, gt: (x: bigint, y: bigint) => x > y, le: (x: bigint, y: bigint) => x <= y, ge: (x: bigint, y: bigint) => x >= y, eq: (x: bigint, y: bigint) => x === y };
+    const plain = {
+      lt: (x: bigint, y: bigint) => x < y,
+      gt: (x: bigint, y: bigint) => x > y,
+      le: (x: bigint, y: bigint) => x <= y,
+      ge: (x: bigint, y: bigint) => x >= y,
+      eq: (x: bigint, y: bigint) => x === y,
+    };
     for (const op of ["lt", "gt", "le", "ge", "eq"] as const) {
-      const { results, stats } = await runParties(["bob", "charlie"], [share(a, 2), share(b, 2)], (ctx, [x, y]) => compareBits(ctx, op, x!, y!));
+      const { results, stats } = await runParties(["bob", "charlie"], [share(a, 2), share(b, 2)], (ctx, [x, y]) =>
+        compareBits(ctx, op, x!, y!),
+      );
       const av = bigints(a);
       const bv = bigints(b);
       expect(bigints(reconstruct(results)), op).toEqual(av.map((v, i) => (plain[op](v, bv[i]!) ? 1n : 0n)));
@@ -197,7 +234,12 @@ describe("relu and comparisons", () => {
 describe("Beaver multiplication", () => {
   it("mul, matmul, conv2d: exact products in 1 round, |x| + |y| words from each holder", async () => {
     const rng = new Rng(5);
-    const cases: Array<{ x: number[]; y: number[]; op: Parameters<typeof beaver>[3]; plain: (a: ring.RingTensor, b: ring.RingTensor) => ring.RingTensor }> = [
+    const cases: Array<{
+      x: number[];
+      y: number[];
+      op: Parameters<typeof beaver>[3];
+      plain: (a: ring.RingTensor, b: ring.RingTensor) => ring.RingTensor;
+    }> = [
       { x: [257], y: [257], op: { kind: "mul" }, plain: ring.mul },
       { x: [3, 1, 4], y: [5, 1], op: { kind: "mul" }, plain: ring.mul },
       { x: [16, 32], y: [32, 8], op: { kind: "matmul" }, plain: ring.matmul },
@@ -213,7 +255,9 @@ describe("Beaver multiplication", () => {
       const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
       const x = ring.reshape(randomRing(rng, size(c.x)), c.x);
       const y = ring.reshape(randomRing(rng, size(c.y)), c.y);
-      const { results, stats } = await runParties(["bob", "charlie"], [share(x, 2), share(y, 2)], (ctx, [a, b]) => beaver(ctx, a!, b!, c.op));
+      const { results, stats } = await runParties(["bob", "charlie"], [share(x, 2), share(y, 2)], (ctx, [a, b]) =>
+        beaver(ctx, a!, b!, c.op),
+      );
       const what = `${c.op.kind} [${c.x}]·[${c.y}]`;
       expect(ring.equal(reconstruct(results), c.plain(x, y)), what).toBe(true);
       expect(stats[0]!.rounds, what).toBe(1);
@@ -226,7 +270,9 @@ describe("Beaver multiplication", () => {
     const x = ring.reshape(randomRing(rng, 24), [4, 6]);
     const y = ring.reshape(randomRing(rng, 18), [6, 3]);
     const holders = ["alice", "bob", "charlie"];
-    const { results, stats } = await runParties(holders, [share(x, 3), share(y, 3)], (ctx, [a, b]) => beaver(ctx, a!, b!, { kind: "matmul" }));
+    const { results, stats } = await runParties(holders, [share(x, 3), share(y, 3)], (ctx, [a, b]) =>
+      beaver(ctx, a!, b!, { kind: "matmul" }),
+    );
     expect(ring.equal(reconstruct(results), ring.matmul(x, y))).toBe(true);
     for (const s of stats) {
       expect(s.rounds).toBe(1);
@@ -281,7 +327,13 @@ describe("building blocks", () => {
     const run = await Promise.all(
       ["bob", "charlie"].map((h, i) => {
         const comm = workers.get(h)!.comm;
-        const ctx = new PartyContext(comm, ["bob", "charlie"], "and", new DealerClient(comm, "dan", ["bob", "charlie"]), "dan");
+        const ctx = new PartyContext(
+          comm,
+          ["bob", "charlie"],
+          "and",
+          new DealerClient(comm, "dan", ["bob", "charlie"]),
+          "dan",
+        );
         return andShared(
           ctx,
           pairs.map((_, k) => [binX[k]![i]!, binY[k]![i]!] as const),
@@ -300,7 +352,9 @@ describe("building blocks", () => {
   it("b2a: XOR-shared bits become additive shares in 1 round", async () => {
     const bits = ring.fromInts([0, 1, 1, 0, 1], [5]);
     const r = ring.and(ring.sample([5]), ring.scalar(1n));
-    const { results, stats } = await runParties(["bob", "charlie"], [[ring.xor(bits, r), r]], (ctx, [mine]) => b2a(ctx, mine!));
+    const { results, stats } = await runParties(["bob", "charlie"], [[ring.xor(bits, r), r]], (ctx, [mine]) =>
+      b2a(ctx, mine!),
+    );
     expect(bigints(reconstruct(results))).toEqual([0n, 1n, 1n, 0n, 1n]);
     expect(stats[0]!.rounds).toBe(1);
     expect(stats[0]!.bytesSent).toBe(8 * 5);
@@ -311,7 +365,11 @@ describe("building blocks", () => {
     const clients = holders.map((h) => new DealerClient(workers.get(h)!.comm, "dan", holders));
     const beaverSpec = { kind: "beaver" as const, op: { kind: "matmul" as const }, xShape: [3, 4], yShape: [4, 2] };
     const triples = await Promise.all(clients.map((c) => c.triple("m/0:t", beaverSpec)));
-    const [a, b, c] = [reconstruct(triples.map((t) => t.a)), reconstruct(triples.map((t) => t.b)), reconstruct(await Promise.all(triples.map((t) => t.c)))];
+    const [a, b, c] = [
+      reconstruct(triples.map((t) => t.a)),
+      reconstruct(triples.map((t) => t.b)),
+      reconstruct(await Promise.all(triples.map((t) => t.c))),
+    ];
     expect(ring.equal(c, ring.matmul(a, b))).toBe(true);
     const bin = await Promise.all(clients.map((cl) => cl.triple("m/1:t", { kind: "binaryTriple", shape: [64] })));
     const [ba, bb, bc] = [
@@ -349,14 +407,21 @@ describe("pooling and argmax", () => {
     for (let oh = 0; oh < 2; oh++)
       for (let ow = 0; ow < 2; ow++)
         for (let c = 0; c < 3; c++) {
-          const window = [at(2 * oh, 2 * ow, c), at(2 * oh, 2 * ow + 1, c), at(2 * oh + 1, 2 * ow, c), at(2 * oh + 1, 2 * ow + 1, c)];
+          const window = [
+            at(2 * oh, 2 * ow, c),
+            at(2 * oh, 2 * ow + 1, c),
+            at(2 * oh + 1, 2 * ow, c),
+            at(2 * oh + 1, 2 * ow + 1, c),
+          ];
           want.push(window.reduce((m, v) => (v > m ? v : m)));
         }
     expect(bigints(reconstruct(pool.results))).toEqual(want);
     expect(pool.stats[0]!.rounds).toBe(18);
 
     const logits = ring.reshape(randomRing(rng, 16 * 10, 1n << 40n), [16, 10]);
-    const am = await runParties(["bob", "charlie"], [share(logits, 2)], (ctx, [mine]) => argmax(ctx, mine!, 1, 1n << 16n));
+    const am = await runParties(["bob", "charlie"], [share(logits, 2)], (ctx, [mine]) =>
+      argmax(ctx, mine!, 1, 1n << 16n),
+    );
     const lv = bigints(logits);
     const wantIdx = Array.from({ length: 16 }, (_, r) => {
       const row = lv.slice(r * 10, r * 10 + 10);

@@ -49,7 +49,10 @@ function chiSquareTwoSample(a: Float64Array, b: Float64Array): number {
 
 /** The worst statistic over all bytes and each of the 8 byte positions of a 64-bit word. */
 function worstUniform(bytes: Uint8Array): number {
-  return Math.max(chiSquareUniform(histogram(bytes)), ...Array.from({ length: 8 }, (_, p) => chiSquareUniform(histogram(bytes, p))));
+  return Math.max(
+    chiSquareUniform(histogram(bytes)),
+    ...Array.from({ length: 8 }, (_, p) => chiSquareUniform(histogram(bytes, p))),
+  );
 }
 
 function worstTwoSample(a: Uint8Array, b: Uint8Array): number {
@@ -144,17 +147,21 @@ describe("one holder's view does not depend on the secret", () => {
       expect(stat, holder.id).toBeLessThan(THRESHOLD_255);
     }
     // With three holders, each holder's view is just as independent of the secret.
-    const [ya, yb] = [a, b].map((t) => t.fixPrecision().share(alice, bob, charlie)) as [sy.FixedPrecisionTensor, sy.FixedPrecisionTensor];
+    const [ya, yb] = [a, b].map((t) => t.fixPrecision().share(alice, bob, charlie)) as [
+      sy.FixedPrecisionTensor,
+      sy.FixedPrecisionTensor,
+    ];
     for (const holder of [alice, bob, charlie]) {
-      expect(worstTwoSample(bytesOf(await shareOf(holder, ya)), bytesOf(await shareOf(holder, yb))), `3 holders, ${holder.id}`).toBeLessThan(
-        THRESHOLD_255,
-      );
+      expect(
+        worstTwoSample(bytesOf(await shareOf(holder, ya)), bytesOf(await shareOf(holder, yb))),
+        `3 holders, ${holder.id}`,
+      ).toBeLessThan(THRESHOLD_255);
     }
     // The test has power: the two encodings are told apart at once.
     const enc = encoding();
-    expect(worstTwoSample(bytesOf(encode(a.dataSync(), [N], enc)), bytesOf(encode(b.dataSync(), [N], enc)))).toBeGreaterThan(
-      100 * THRESHOLD_255,
-    );
+    expect(
+      worstTwoSample(bytesOf(encode(a.dataSync(), [N], enc)), bytesOf(encode(b.dataSync(), [N], enc))),
+    ).toBeGreaterThan(100 * THRESHOLD_255);
   });
 
   it("sharing the same secret twice gives unrelated shares", async () => {
@@ -270,7 +277,10 @@ describe("no message carries a secret (tap on the in-process network)", () => {
 
     const toDan = events.filter((e) => e.to === "dan");
     expect(toDan.length).toBeGreaterThan(0);
-    expect(toDan.every((e) => e.channel === "peer"), "the client sends the crypto provider nothing").toBe(true);
+    expect(
+      toDan.every((e) => e.channel === "peer"),
+      "the client sends the crypto provider nothing",
+    ).toBe(true);
     for (const e of toDan) {
       const frame = decodeFrame(e.bytes);
       expect(frame.kind).toBe("request");

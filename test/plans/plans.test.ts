@@ -120,7 +120,9 @@ describe("Plan build and run", () => {
     await plan.build(tf.zeros([1, 12]));
     plan.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
     const before = hook.ids.next();
-    expect(() => plan.run(share(tf.zeros([1, 5])))).toThrow(expect.objectContaining({ code: "TSYFT_ERR_SHAPE_MISMATCH" }));
+    expect(() => plan.run(share(tf.zeros([1, 5])))).toThrow(
+      expect.objectContaining({ code: "TSYFT_ERR_SHAPE_MISMATCH" }),
+    );
     expect(before).toBeTruthy();
   });
 });
@@ -151,7 +153,9 @@ describe("Plan.fromModel", () => {
   });
 
   it("refuses an unsupported layer, naming it", () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: "softmax", name: "probs" })] });
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: "softmax", name: "probs" })],
+    });
     expect(() => sy.Plan.fromModel(model)).toThrow(expect.objectContaining({ code: "TSYFT_ERR_UNSUPPORTED_LAYER" }));
     expect(() => sy.Plan.fromModel(model)).toThrow(/Layer "probs" \(Dense\).*softmax/);
     const lstm = tf.sequential({ layers: [tf.layers.lstm({ inputShape: [3, 2], units: 2, name: "rnn" })] });
@@ -173,7 +177,9 @@ describe("Plan serialization and readable form", () => {
     const plan = new Net();
     await plan.build(tf.zeros([2]));
     const bytes = plan.toBytes();
-    expect(() => sy.Plan.fromBytes(bytes.slice(0, 12))).toThrow(expect.objectContaining({ code: "TSYFT_ERR_SERIALIZATION" }));
+    expect(() => sy.Plan.fromBytes(bytes.slice(0, 12))).toThrow(
+      expect.objectContaining({ code: "TSYFT_ERR_SERIALIZATION" }),
+    );
     expect(() => sy.Plan.fromBytes(new TextEncoder().encode("not a plan at all"))).toThrow(/no TSYFTPLN header/);
     const future = bytes.slice();
     future[8] = 99;
@@ -241,7 +247,9 @@ describe("Sending and fetching plans", () => {
     await model.build(tf.tensor([1.0, 2]));
     model.fixPrecision().share(bob, charlie, { cryptoProvider: dan }).send(alice, { token: "s3cret" });
     await expect(me.fetchPlan("secret", alice, { copy: true })).rejects.toMatchObject({ code: "TSYFT_ERR_AUTH" });
-    await expect(me.fetchPlan("secret", alice, { copy: true, token: "wrong" })).rejects.toMatchObject({ code: "TSYFT_ERR_AUTH" });
+    await expect(me.fetchPlan("secret", alice, { copy: true, token: "wrong" })).rejects.toMatchObject({
+      code: "TSYFT_ERR_AUTH",
+    });
     const plan = await me.fetchPlan("secret", alice, { copy: true, token: "s3cret" });
     expect(plan.isBuilt).toBe(true);
   });
@@ -295,7 +303,9 @@ describe("Dealing ahead of time (offline/online)", () => {
     for (let run = 0; run < 2; run++) {
       const xSh = share(x);
       const toDealer: string[] = [];
-      const untap = bob.network.tap((e) => e.channel === "peer" && (e.to === "dan" || e.from === "dan") && toDealer.push(`${e.from}->${e.to}`));
+      const untap = bob.network.tap(
+        (e) => e.channel === "peer" && (e.to === "dan" || e.from === "dan") && toDealer.push(`${e.from}->${e.to}`),
+      );
       const y = await decrypt(model.run(xSh));
       untap();
       expect(toDealer).toEqual([]);
@@ -320,7 +330,9 @@ describe("Fixed weights: masks opened once", () => {
     const expected = model.predict(x) as tf.Tensor;
     const peerBytes = async () => {
       let bytes = 0;
-      const untap = bob.network.tap((e) => e.channel === "peer" && (e.from === "bob" || e.from === "charlie") && (bytes += e.bytes.byteLength));
+      const untap = bob.network.tap(
+        (e) => e.channel === "peer" && (e.from === "bob" || e.from === "charlie") && (bytes += e.bytes.byteLength),
+      );
       const y = await decrypt(plan.run(share(x)));
       untap();
       expect(maxDiff(y, expected)).toBeLessThan(1e-2);

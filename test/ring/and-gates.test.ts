@@ -12,7 +12,9 @@ const values = (t: ring.RingTensor) => ring.toBigInts(t);
 
 /** The operands of a batch end to end, each shifted: the oracle's X or Y. */
 function run(parts: ring.BitOperand[]): bigint[] {
-  return parts.flatMap((p) => (p instanceof ring.RingTensor ? values(p) : values(p.tensor).map((v) => wrap(v << BigInt(p.shl)))));
+  return parts.flatMap((p) =>
+    p instanceof ring.RingTensor ? values(p) : values(p.tensor).map((v) => wrap(v << BigInt(p.shl))),
+  );
 }
 
 function xorAll(lists: bigint[][]): bigint[] {
@@ -23,7 +25,7 @@ function xorAll(lists: bigint[][]): bigint[] {
 function batch(rng: Rng, m: number): { xs: ring.BitOperand[]; ys: ring.BitOperand[] } {
   const shifts = [0, 1, 7, 31, 32, 33, 62, 63];
   const sizes: number[] = [];
-  for (let left = m; left > 0; ) {
+  for (let left = m; left > 0;) {
     const n = Math.min(left, rng.int(1, Math.max(1, Math.ceil(m / 2))));
     sizes.push(n);
     left -= n;
@@ -99,7 +101,9 @@ describe("andMasks, andCombine, andCorrection: wasm = js = oracle", () => {
         const c2 = ring.andCorrection(seeds.slice(0, 2), seeds[2]!);
         const triples = [seeds[0]!, seeds[1]!, { ...seeds[2]!, c: c2 }];
         const masks = shares.map((s, i) => ring.andMasks([s.x], [s.y], triples[i]!));
-        return shares.map((s, i) => ring.andCombine([masks[i]!, ...masks.filter((_, j) => j !== i)], [s.x], [s.y], triples[i]!, i === 0));
+        return shares.map((s, i) =>
+          ring.andCombine([masks[i]!, ...masks.filter((_, j) => j !== i)], [s.x], [s.y], triples[i]!, i === 0),
+        );
       })[kernelSet];
       const x = xorAll(shares.map((s) => values(s.x)));
       const y = xorAll(shares.map((s) => values(s.y)));
@@ -124,7 +128,10 @@ describe("andMasks, andCombine, andCorrection: wasm = js = oracle", () => {
   it("masks and corrections leave zeroed headroom for one frame header in front of their data", () => {
     const x = ring.fromInts([1, 2, 3], [3]);
     const seeded = { seed: ring.randomSeed(), length: 3 };
-    for (const t of [ring.andMasks([x], [x], seeded), ring.andCorrection([seeded], { seed: ring.randomSeed(), length: 3 })]) {
+    for (const t of [
+      ring.andMasks([x], [x], seeded),
+      ring.andCorrection([seeded], { seed: ring.randomSeed(), length: 3 }),
+    ]) {
       expect(t.data.byteOffset).toBe(TRIPLE_SKIP);
       expect(new Uint8Array(t.data.buffer, 0, TRIPLE_SKIP).every((v) => v === 0)).toBe(true);
       expect(ring.claimHeadroom(t, TRIPLE_SKIP + 8)).toBeUndefined(); // more than there is
@@ -147,7 +154,10 @@ describe("andMasks, andCombine, andCorrection: wasm = js = oracle", () => {
     const xs: ring.BitOperand[] = [half, { tensor: rest, shl: 33 }];
     const ys: ring.BitOperand[] = [{ tensor: rest, shl: 1 }, half].reverse();
     const [x1, y1] = [ring.expand(ring.randomSeed(), [m], 0), ring.expand(ring.randomSeed(), [m], 0)];
-    const [s0, s1] = [{ seed: ring.randomSeed(), length: m }, { seed: ring.randomSeed(), length: m }];
+    const [s0, s1] = [
+      { seed: ring.randomSeed(), length: m },
+      { seed: ring.randomSeed(), length: m },
+    ];
     const addend = rng.tensor([5]);
     const c1 = ring.andCorrection([s0], s1);
     const m0 = ring.andMasks(xs, ys, s0);
@@ -165,7 +175,18 @@ describe("andMasks, andCombine, andCorrection: wasm = js = oracle", () => {
       throw new Error("out of range");
     };
     // Around the batch boundary, at both ends, and a sample in between.
-    const picks = [0, 1, 2, half.size - 1, half.size, BATCH_WORDS - 2, BATCH_WORDS - 1, BATCH_WORDS, BATCH_WORDS + 1, m - 1];
+    const picks = [
+      0,
+      1,
+      2,
+      half.size - 1,
+      half.size,
+      BATCH_WORDS - 2,
+      BATCH_WORDS - 1,
+      BATCH_WORDS,
+      BATCH_WORDS + 1,
+      m - 1,
+    ];
     for (let i = 0; i < 2000; i++) picks.push(rng.int(0, m - 1));
     for (const i of picks) {
       expect(m0.data[i]).toBe(at(xs, i) ^ a.data[i]!);
@@ -217,15 +238,21 @@ describe("errors", () => {
     expect(() => ring.andMasks([t4], [{ tensor: t4, shl: 1.5 }], triple)).toThrow(/shift of 0 to 63 bits/);
     expect(() => ring.andMasks([t4], [t4], { seed: new Uint8Array(3), length: 4 })).toThrow(/16-byte Uint8Array seed/);
     expect(() => ring.andMasks([t4], [t4], { seed: triple.seed, length: -1 })).toThrow(/length as a count/);
-    expect(() => ring.andMasks([t4], [t4], { a: t4, b: ring.zeros([3]) })).toThrow(/the triple's b of 4 elements, got 3/);
+    expect(() => ring.andMasks([t4], [t4], { a: t4, b: ring.zeros([3]) })).toThrow(
+      /the triple's b of 4 elements, got 3/,
+    );
     expect(() => ring.andMasks([t4], [t4], {} as ring.BinaryTriple)).toThrow(/binary triple share/);
   });
 
   it("masks of the wrong length, a missing c, an addend too long", () => {
     expect(() => ring.andCombine([ring.zeros([7])], [t4], [t4], triple, true)).toThrow(/masks of 8 elements, got 7/);
     expect(() => ring.andCombine([], [t4], [t4], triple, true)).toThrow(/every holder's masks/);
-    expect(() => ring.andCombine([ring.zeros([8])], [t4], [t4], { a: t4, b: t4 }, true)).toThrow(/c has not been given/);
-    expect(() => ring.andCombine([ring.zeros([8])], [t4], [t4], triple, true, ring.zeros([5]))).toThrow(/addend of at most 4 elements, got 5/);
+    expect(() => ring.andCombine([ring.zeros([8])], [t4], [t4], { a: t4, b: t4 }, true)).toThrow(
+      /c has not been given/,
+    );
+    expect(() => ring.andCombine([ring.zeros([8])], [t4], [t4], triple, true, ring.zeros([5]))).toThrow(
+      /addend of at most 4 elements, got 5/,
+    );
     expect(() => ring.andCorrection([], triple)).toThrow(/the other holders' shares/);
     expect(() => ring.andCorrection([{ seed: triple.seed, length: 5 }], triple)).toThrow(/seeded shares of 4 words/);
   });

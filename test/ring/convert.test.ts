@@ -25,7 +25,20 @@ describe("construction", () => {
   });
 
   it("fromInts takes exact integers up to 2^53 in both signs", () => {
-    const values = [0, 1, -1, 2 ** 32, -(2 ** 32), 2 ** 32 - 1, -(2 ** 32) + 1, 2 ** 31, -(2 ** 31), 2 ** 53 - 1, -(2 ** 53 - 1), -0];
+    const values = [
+      0,
+      1,
+      -1,
+      2 ** 32,
+      -(2 ** 32),
+      2 ** 32 - 1,
+      -(2 ** 32) + 1,
+      2 ** 31,
+      -(2 ** 31),
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      -0,
+    ];
     expect(toBigInts(ring.fromInts(values, [values.length]))).toEqual(values.map((v) => BigInt(v)));
     expect(toBigInts(ring.fromInts(new Int32Array([-3, 4]), [2]))).toEqual([-3n, 4n]);
   });
@@ -58,12 +71,21 @@ describe("fixed point: fromFloat / toFloat", () => {
   });
 
   it("is exact for products of 2^53 and more, up to the ring's edges", () => {
-    const values = [2 ** 53, -(2 ** 53), 2 ** 60 + 2 ** 10, -(2 ** 62) - 2 ** 20, 2 ** 63 - 1024, -(2 ** 63), 1e18, -1e18];
+    const values = [
+      2 ** 53,
+      -(2 ** 53),
+      2 ** 60 + 2 ** 10,
+      -(2 ** 62) - 2 ** 20,
+      2 ** 63 - 1024,
+      -(2 ** 63),
+      1e18,
+      -1e18,
+    ];
     const t = ring.fromFloat(values, [values.length], 1);
     expect(toBigInts(t)).toEqual(values.map((v) => BigInt(v)));
     expect(Array.from(ring.toFloat(t, 1))).toEqual(values);
     const scaled = ring.fromFloat([2 ** 40 + 0.25, -(2 ** 45) - 0.75], [2], scale);
-    expect(toBigInts(scaled)).toEqual([(2n ** 40n) * 65536n + 16384n, -(2n ** 45n) * 65536n - 49152n]);
+    expect(toBigInts(scaled)).toEqual([2n ** 40n * 65536n + 16384n, -(2n ** 45n) * 65536n - 49152n]);
   });
 
   it("decodes every 64-bit value as its signed value divided", () => {

@@ -19,7 +19,11 @@ const binaryOps: [string, (a: RingTensor, b: RingTensor) => RingTensor, (x: bigi
 ];
 
 /** numpy broadcasting, element by element, as the oracle. */
-function broadcastOracle(a: RingTensor, b: RingTensor, f: (x: bigint, y: bigint) => bigint): { shape: number[]; values: bigint[] } {
+function broadcastOracle(
+  a: RingTensor,
+  b: RingTensor,
+  f: (x: bigint, y: bigint) => bigint,
+): { shape: number[]; values: bigint[] } {
   const rank = Math.max(a.rank, b.rank);
   const pad = (s: readonly number[]) => [...Array(rank - s.length).fill(1), ...s];
   const sa = pad(a.shape);
@@ -92,7 +96,10 @@ describe("elementwise binary ops", () => {
       const a = rng.tensor([7]);
       for (const k of SPECIAL) {
         const s = ring.scalar(k);
-        for (const [x, y] of [[a, s], [s, a]] as const) {
+        for (const [x, y] of [
+          [a, s],
+          [s, a],
+        ] as const) {
           const { wasm, js } = bothKernels(() => op(x, y));
           const expected = broadcastOracle(x, y, oracle).values;
           expect(toBigInts(wasm)).toEqual(expected);
@@ -142,7 +149,11 @@ describe("elementwise unary, scalar and shift ops", () => {
   for (const bits of [0, 1, 7, 16, 31, 32, 33, 62, 63]) {
     cases.push([`shr ${bits}`, () => ring.shr(a, bits), (x) => x >> BigInt(bits)]);
     cases.push([`shl ${bits}`, () => ring.shl(a, bits), (x) => wrap(x << BigInt(bits))]);
-    cases.push([`shrLogical ${bits}`, () => ring.shrLogical(a, bits), (x) => wrap(BigInt.asUintN(64, x) >> BigInt(bits))]);
+    cases.push([
+      `shrLogical ${bits}`,
+      () => ring.shrLogical(a, bits),
+      (x) => wrap(BigInt.asUintN(64, x) >> BigInt(bits)),
+    ]);
   }
   for (const d of [1n, 2n, 3n, 7n, 16n, 1000n, 1n << 40n, (1n << 62n) + 1n, MAX]) {
     cases.push([`divFloor ${d}`, () => ring.divFloor(a, d), (x) => floorDiv(x, d)]);

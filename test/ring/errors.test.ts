@@ -30,16 +30,45 @@ describe("errors: shapes disagree", () => {
   });
 
   it("matmul names both shapes", () => {
-    expectProtocolError(() => ring.matmul(ring.zeros([2, 3]), ring.zeros([4, 5])), SHAPE, /\[2, 3\] x \[4, 5\]/, /got 3 and 4/);
-    expectProtocolError(() => ring.matmul(ring.zeros([3]), ring.zeros([3, 2])), SHAPE, /\[3\] and \[3, 2\]/, /rank 2 or 3/);
+    expectProtocolError(
+      () => ring.matmul(ring.zeros([2, 3]), ring.zeros([4, 5])),
+      SHAPE,
+      /\[2, 3\] x \[4, 5\]/,
+      /got 3 and 4/,
+    );
+    expectProtocolError(
+      () => ring.matmul(ring.zeros([3]), ring.zeros([3, 2])),
+      SHAPE,
+      /\[3\] and \[3, 2\]/,
+      /rank 2 or 3/,
+    );
     expectProtocolError(() => ring.matmul(ring.zeros([2, 2, 3]), ring.zeros([3, 3, 4])), SHAPE, /batch/, /got 2 and 3/);
   });
 
   it("conv2d and pooling check layout, channels and window fit", () => {
-    expectProtocolError(() => ring.conv2d(ring.zeros([4, 4, 3]), ring.zeros([3, 3, 3, 2]), { padding: "same" }), SHAPE, /NHWC/, /\[4, 4, 3\]/);
-    expectProtocolError(() => ring.conv2d(ring.zeros([1, 4, 4, 3]), ring.zeros([3, 3, 2, 2]), { padding: "same" }), SHAPE, /3 channels/, /expects 2/);
-    expectProtocolError(() => ring.conv2d(ring.zeros([1, 4, 4, 1]), ring.zeros([5, 5, 1, 1]), { padding: "valid" }), SHAPE, /does not fit/, /"same"/);
-    expectProtocolError(() => ring.conv2d(ring.zeros([1, 4, 4, 1]), ring.zeros([3, 3, 1]), { padding: "valid" }), SHAPE, /HWIO/);
+    expectProtocolError(
+      () => ring.conv2d(ring.zeros([4, 4, 3]), ring.zeros([3, 3, 3, 2]), { padding: "same" }),
+      SHAPE,
+      /NHWC/,
+      /\[4, 4, 3\]/,
+    );
+    expectProtocolError(
+      () => ring.conv2d(ring.zeros([1, 4, 4, 3]), ring.zeros([3, 3, 2, 2]), { padding: "same" }),
+      SHAPE,
+      /3 channels/,
+      /expects 2/,
+    );
+    expectProtocolError(
+      () => ring.conv2d(ring.zeros([1, 4, 4, 1]), ring.zeros([5, 5, 1, 1]), { padding: "valid" }),
+      SHAPE,
+      /does not fit/,
+      /"same"/,
+    );
+    expectProtocolError(
+      () => ring.conv2d(ring.zeros([1, 4, 4, 1]), ring.zeros([3, 3, 1]), { padding: "valid" }),
+      SHAPE,
+      /HWIO/,
+    );
     expectProtocolError(
       () => ring.extractPatches(ring.zeros([1, 2, 2, 1]), { filterSize: [3, 3], strides: [1, 1], padding: "valid" }),
       SHAPE,
@@ -50,7 +79,12 @@ describe("errors: shapes disagree", () => {
   it("reshape, concat, slice, fromBytes, fromInts report sizes", () => {
     expectProtocolError(() => ring.reshape(ring.zeros([2, 3]), [4, 2]), SHAPE, /6 elements/, /8 elements/);
     expectProtocolError(() => ring.reshape(ring.zeros([2, 3]), [4, -1]), SHAPE, /divide 6/);
-    expectProtocolError(() => ring.concat([ring.zeros([2, 3]), ring.zeros([2, 4])], 0), SHAPE, /tensor 1 has shape \[2, 4\]/, /axis 0/);
+    expectProtocolError(
+      () => ring.concat([ring.zeros([2, 3]), ring.zeros([2, 4])], 0),
+      SHAPE,
+      /tensor 1 has shape \[2, 4\]/,
+      /axis 0/,
+    );
     expectProtocolError(() => ring.slice(ring.zeros([4, 5]), [3, 0], [2, 5]), SHAPE, /axis 0/, /begin \+ size <= 4/);
     expectProtocolError(() => ring.fromBytes(new Uint8Array(12), [2]), SHAPE, /needs 16 bytes/, /got 12/);
     expectProtocolError(() => ring.fromInts([1, 2, 3], [2, 2]), SHAPE, /needs 4 values/, /got 3/);
@@ -75,7 +109,11 @@ describe("errors: bad arguments", () => {
     expectProtocolError(() => ring.divFloor(ring.zeros([2]), 0n), ARG, /positive bigint divisor/);
     expectProtocolError(() => ring.divFloor(ring.zeros([2]), 2n ** 63n), ARG, /below 2\^63/);
     expectProtocolError(() => ring.addScalar(ring.zeros([2]), 3 as unknown as bigint), ARG, /bigint scalar/);
-    expectProtocolError(() => ring.conv2d(ring.zeros([1, 4, 4, 1]), ring.zeros([2, 2, 1, 1]), { padding: "full" as "same" }), ARG, /"same" or "valid"/);
+    expectProtocolError(
+      () => ring.conv2d(ring.zeros([1, 4, 4, 1]), ring.zeros([2, 2, 1, 1]), { padding: "full" as "same" }),
+      ARG,
+      /"same" or "valid"/,
+    );
     expectProtocolError(
       () => ring.conv2d(ring.zeros([1, 4, 4, 1]), ring.zeros([2, 2, 1, 1]), { padding: "same", strides: 0 }),
       ARG,
@@ -92,7 +130,11 @@ describe("errors: bad arguments", () => {
     expectProtocolError(() => shapes.broadcast([2, 3], [4]), SHAPE, /\[2, 3\]/);
     expectProtocolError(() => shapes.matmul([2, 3], [4, 5]), SHAPE, /\[2, 3\] x \[4, 5\]/);
     expectProtocolError(() => shapes.reshape([2, 3], [5]), SHAPE);
-    expectProtocolError(() => shapes.pool([1, 4, 4, 1], { filterSize: [2, 2], strides: [0, 1], padding: "same" }), ARG, /strides/);
+    expectProtocolError(
+      () => shapes.pool([1, 4, 4, 1], { filterSize: [2, 2], strides: [0, 1], padding: "same" }),
+      ARG,
+      /strides/,
+    );
   });
 });
 

@@ -24,7 +24,16 @@ function matmulOracle(a: bigint[], b: bigint[], m: number, k: number, n: number)
 describe("matmul", () => {
   it("wasm = js = BigInt oracle with full-range values and wrap-around, odd sizes", () => {
     const rng = new Rng(1);
-    for (const [m, k, n] of [[1, 1, 1], [2, 3, 4], [3, 5, 7], [5, 1, 6], [8, 8, 8], [9, 17, 13], [1, 33, 2], [4, 0, 3]]) {
+    for (const [m, k, n] of [
+      [1, 1, 1],
+      [2, 3, 4],
+      [3, 5, 7],
+      [5, 1, 6],
+      [8, 8, 8],
+      [9, 17, 13],
+      [1, 33, 2],
+      [4, 0, 3],
+    ]) {
       const a = rng.tensor([m, k]);
       const b = rng.tensor([k, n]);
       const { wasm, js } = bothKernels(() => ring.matmul(a, b));
@@ -38,13 +47,34 @@ describe("matmul", () => {
   it("matches tf.matMul on small integers, 2-D and batched", async () => {
     const rng = new Rng(2);
     const cases: [number[], number[]][] = [
-      [[6, 7], [7, 5]],
-      [[3, 4, 5], [3, 5, 2]],
-      [[3, 4, 5], [5, 6]],
-      [[4, 5], [3, 5, 6]],
-      [[1, 4, 5], [3, 5, 2]],
-      [[3, 4, 5], [1, 5, 3]],
-      [[2, 31, 29], [2, 29, 30]],
+      [
+        [6, 7],
+        [7, 5],
+      ],
+      [
+        [3, 4, 5],
+        [3, 5, 2],
+      ],
+      [
+        [3, 4, 5],
+        [5, 6],
+      ],
+      [
+        [4, 5],
+        [3, 5, 6],
+      ],
+      [
+        [1, 4, 5],
+        [3, 5, 2],
+      ],
+      [
+        [3, 4, 5],
+        [1, 5, 3],
+      ],
+      [
+        [2, 31, 29],
+        [2, 29, 30],
+      ],
     ];
     for (const [sa, sb] of cases) {
       const av = rng.smallInts(sa.reduce((x, y) => x * y));
@@ -63,7 +93,11 @@ describe("matmul", () => {
 
   it("larger products agree across kernels (register tiles and edges)", () => {
     const rng = new Rng(3);
-    for (const [m, k, n] of [[33, 40, 35], [64, 64, 64], [7, 130, 9]]) {
+    for (const [m, k, n] of [
+      [33, 40, 35],
+      [64, 64, 64],
+      [7, 130, 9],
+    ]) {
       const a = rng.tensor([m, k]);
       const b = rng.tensor([k, n]);
       const { wasm, js } = bothKernels(() => ring.matmul(a, b));
@@ -101,13 +135,26 @@ describe("conv2d", () => {
   for (const c of cases) {
     it(`matches tf.conv2d: x ${c.x} w ${c.w} ${c.padding} strides ${c.strides ?? 1} dilations ${c.dilations ?? 1}`, async () => {
       const rng = new Rng(c.x.join("").length + c.w[0] * 10);
-      const xv = rng.smallInts(c.x.reduce((a, b) => a * b), 5);
-      const wv = rng.smallInts(c.w.reduce((a, b) => a * b), 5);
+      const xv = rng.smallInts(
+        c.x.reduce((a, b) => a * b),
+        5,
+      );
+      const wv = rng.smallInts(
+        c.w.reduce((a, b) => a * b),
+        5,
+      );
       const opts = { padding: c.padding, strides: c.strides, dilations: c.dilations };
       const x = fromInts(xv, c.x);
       const w = fromInts(wv, c.w);
       const { wasm, js } = bothKernels(() => ring.conv2d(x, w, opts));
-      const expected = tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.w), c.strides ?? 1, c.padding, "NHWC", c.dilations ?? 1);
+      const expected = tf.conv2d(
+        tf.tensor4d(xv, c.x),
+        tf.tensor4d(wv, c.w),
+        c.strides ?? 1,
+        c.padding,
+        "NHWC",
+        c.dilations ?? 1,
+      );
       expect(wasm.shape).toEqual(expected.shape);
       expect(ring.shapes.conv2d(c.x, c.w, opts)).toEqual(expected.shape);
       const values = await tfValues(expected);
@@ -135,7 +182,9 @@ describe("conv2d", () => {
     const expected: number[] = [];
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 4; j++) {
-        expected.push(at(2 * i, 2 * j) + 2 * at(2 * i, 2 * j + 2) + 3 * at(2 * i + 2, 2 * j) + 4 * at(2 * i + 2, 2 * j + 2));
+        expected.push(
+          at(2 * i, 2 * j) + 2 * at(2 * i, 2 * j + 2) + 3 * at(2 * i + 2, 2 * j) + 4 * at(2 * i + 2, 2 * j + 2),
+        );
       }
     }
     expect(toNumbers(y)).toEqual(expected);
@@ -143,7 +192,12 @@ describe("conv2d", () => {
 });
 
 describe("extractPatches", () => {
-  const cases: { x: [number, number, number, number]; f: [number, number]; s: [number, number]; p: "same" | "valid" }[] = [
+  const cases: {
+    x: [number, number, number, number];
+    f: [number, number];
+    s: [number, number];
+    p: "same" | "valid";
+  }[] = [
     { x: [1, 4, 4, 1], f: [2, 2], s: [2, 2], p: "valid" },
     { x: [2, 5, 5, 3], f: [2, 2], s: [2, 2], p: "same" },
     { x: [1, 7, 6, 2], f: [3, 3], s: [2, 2], p: "same" },
@@ -154,7 +208,10 @@ describe("extractPatches", () => {
   for (const c of cases) {
     it(`max and sum over windows match tf.maxPool/avgPool: x ${c.x} filter ${c.f} strides ${c.s} ${c.p}`, async () => {
       const rng = new Rng(c.x[1] * 7 + c.f[0]);
-      const xv = rng.smallInts(c.x.reduce((a, b) => a * b), 20);
+      const xv = rng.smallInts(
+        c.x.reduce((a, b) => a * b),
+        20,
+      );
       const x = fromInts(xv, c.x);
       const minValue = -(2n ** 63n);
       const { wasm, js } = bothKernels(() => ({
@@ -189,7 +246,9 @@ describe("extractPatches", () => {
       // the taps inside the input, so compare where the window lies fully inside).
       const sums = toNumbers(ring.sum(wasm.sumPatches, 3));
       const avg = Array.from(await tf.avgPool(tx, c.f, c.s, c.p).data());
-      const counts = toNumbers(ring.sum(ring.extractPatches(ring.fill(c.x, 1n), { filterSize: c.f, strides: c.s, padding: c.p }), 3));
+      const counts = toNumbers(
+        ring.sum(ring.extractPatches(ring.fill(c.x, 1n), { filterSize: c.f, strides: c.s, padding: c.p }), 3),
+      );
       sums.forEach((s, i) => expect(s).toBeCloseTo(avg[i] * counts[i], 3));
       tx.dispose();
     });
@@ -209,7 +268,18 @@ describe("sum (wasm and js reduce kernels)", () => {
     const shape = [3, 4, 5, 2];
     const v = rng.smallInts(120);
     const t = fromInts(v, shape);
-    const axesList: (number | number[] | undefined)[] = [undefined, 0, 1, 3, -1, [0, 1], [1, 3], [0, 2, 3], [], [0, 1, 2, 3]];
+    const axesList: (number | number[] | undefined)[] = [
+      undefined,
+      0,
+      1,
+      3,
+      -1,
+      [0, 1],
+      [1, 3],
+      [0, 2, 3],
+      [],
+      [0, 1, 2, 3],
+    ];
     for (const axes of axesList) {
       for (const keepDims of [false, true]) {
         const { wasm, js } = bothKernels(() => ring.sum(t, axes, keepDims));

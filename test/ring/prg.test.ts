@@ -53,7 +53,6 @@ describe("randomness", () => {
     const seed = new Uint8Array(16).map((_, i) => i);
     const t = ring.expand(seed, [4], 3);
     // Recompute with node:crypto independently: IV = stream (big-endian u64) || 0^64.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createCipheriv } = require("node:crypto") as typeof import("node:crypto");
     const iv = Buffer.alloc(16);
     iv[7] = 3;

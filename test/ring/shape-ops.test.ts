@@ -45,13 +45,31 @@ describe("slice", () => {
     const v = iota(120);
     const x = fromInts(v, shape);
     const cases: [number[], number[]][] = [
-      [[0, 0, 0], [4, 5, 6]],
-      [[1, 2, 3], [2, 2, 2]],
-      [[1, 0, 0], [-1, -1, 1]],
-      [[3, 4, 5], [1, 1, 1]],
+      [
+        [0, 0, 0],
+        [4, 5, 6],
+      ],
+      [
+        [1, 2, 3],
+        [2, 2, 2],
+      ],
+      [
+        [1, 0, 0],
+        [-1, -1, 1],
+      ],
+      [
+        [3, 4, 5],
+        [1, 1, 1],
+      ],
       [[2], [1]],
-      [[0, 1], [-1, 3]],
-      [[1, 1, 1], [0, 2, 2]],
+      [
+        [0, 1],
+        [-1, 3],
+      ],
+      [
+        [1, 1, 1],
+        [0, 2, 2],
+      ],
     ];
     for (const [begin, size] of cases) {
       const t = ring.slice(x, begin, size);
@@ -113,11 +131,20 @@ describe("reshape, expandDims, broadcastTo, gather", () => {
   it("broadcastTo matches tf.broadcastTo", async () => {
     const cases: [number[], number[]][] = [
       [[3], [2, 3]],
-      [[2, 1], [2, 5]],
-      [[1, 3, 1], [4, 3, 2]],
+      [
+        [2, 1],
+        [2, 5],
+      ],
+      [
+        [1, 3, 1],
+        [4, 3, 2],
+      ],
       [[], [2, 2]],
       [[1], [3, 1, 40]],
-      [[5, 1, 1], [5, 3, 17]],
+      [
+        [5, 1, 1],
+        [5, 3, 17],
+      ],
     ];
     for (const [from, to] of cases) {
       const v = iota(count(from));
@@ -154,6 +181,8 @@ describe("reshape, expandDims, broadcastTo, gather", () => {
     expect(toBigInts(ring.transpose(ring.transpose(t)))).toEqual(values);
     expect(toBigInts(ring.gather(t, [1, 0], 0))).toEqual([...values.slice(3), ...values.slice(0, 3)]);
     expect(toBigInts(ring.slice(t, [0, 1], [2, 2]))).toEqual([values[1], values[2], values[4], values[5]]);
-    expect(toBigInts(ring.broadcastTo(ring.slice(t, [0, 3 - 1], [1, 1]), [2, 2]))).toEqual(new Array(4).fill(values[2]));
+    expect(toBigInts(ring.broadcastTo(ring.slice(t, [0, 3 - 1], [1, 1]), [2, 2]))).toEqual(
+      new Array(4).fill(values[2]),
+    );
   });
 });

@@ -77,7 +77,9 @@ describe("DESIGN.md section 1", () => {
 
   it("sharing shows the holders and the provider, and frees shares after get()", async () => {
     const xSh = tf.tensor([1, 2, 3]).fixPrecision().share(bob, charlie, { cryptoProvider: dan });
-    expect(String(xSh)).toMatch(/FixedPrecisionTensor \[3\] \(base 2, 16 fractional bits\), shared among \[bob, charlie\] with crypto provider dan/);
+    expect(String(xSh)).toMatch(
+      /FixedPrecisionTensor \[3\] \(base 2, 16 fractional bits\), shared among \[bob, charlie\] with crypto provider dan/,
+    );
     expect(await bob.objectCount()).toBe(1);
     expect(await charlie.objectCount()).toBe(1);
     expect(await dan.objectCount()).toBe(0);
@@ -125,7 +127,9 @@ describe("errors: class, code and message", () => {
     tap.stop();
     expect(tap.events).toEqual([]);
     // share() itself refuses a repeated holder and a provider that also holds a share.
-    expect(thrown(() => tf.ones([1]).fixPrecision().share(bob, bob))).toMatchObject({ code: "TSYFT_ERR_HOLDERS_MISMATCH" });
+    expect(thrown(() => tf.ones([1]).fixPrecision().share(bob, bob))).toMatchObject({
+      code: "TSYFT_ERR_HOLDERS_MISMATCH",
+    });
     const self = thrown(() => tf.ones([1]).fixPrecision().share(bob, charlie, { cryptoProvider: bob }));
     expect(self).toMatchObject({ code: "TSYFT_ERR_HOLDERS_MISMATCH" });
     expect(self.message).toMatch(/crypto provider bob must not also hold a share/);
@@ -141,7 +145,9 @@ describe("errors: class, code and message", () => {
     expect(err).toBeInstanceOf(sy.ProtocolError);
     expect(err.code).toBe("TSYFT_ERR_NO_CRYPTO_PROVIDER");
     expect(err.details.op).toBe("mul");
-    expect(err.message).toMatch(/mul on shared tensors needs correlated randomness.*share\(bob, charlie, \{ cryptoProvider: dan \}\)/);
+    expect(err.message).toMatch(
+      /mul on shared tensors needs correlated randomness.*share\(bob, charlie, \{ cryptoProvider: dan \}\)/,
+    );
     // Multiplying by a public value and linear ops need no provider.
     expect(Array.from((await x.mul(3).get()).floatPrecision().dataSync())).toEqual([3, 6]);
     expect(Array.from((await x.add(x).get()).floatPrecision().dataSync())).toEqual([2, 4]);
@@ -151,7 +157,16 @@ describe("errors: class, code and message", () => {
     const x = tf.tensor([1, 2]).fixPrecision().share(bob, charlie);
     const child = x.child as sy.AdditiveSharingTensor;
     // A raw command, as a client that skips the checks would send it.
-    const y = child.run("mul", [{ kind: "object", id: child.id }, { kind: "object", id: child.id }], {}, x.encoding, [2]);
+    const y = child.run(
+      "mul",
+      [
+        { kind: "object", id: child.id },
+        { kind: "object", id: child.id },
+      ],
+      {},
+      x.encoding,
+      [2],
+    );
     const err = await rejected(new sy.FixedPrecisionTensor(x.hook, y, x.encoding).get());
     expect(err).toBeInstanceOf(sy.WorkerError);
     expect(err.code).toBe("TSYFT_ERR_REMOTE_OP_FAILED");
@@ -232,7 +247,9 @@ describe("errors: class, code and message", () => {
     );
     const chained = await rejected(r.get());
     expect(chained.details).toMatchObject({ worker: "bob", id: r.id, op: "mul", cause: "TSYFT_ERR_OBJECT_NOT_FOUND" });
-    expect(chained.message).toMatch(new RegExp(`^Op "mul" producing "${r.id}" failed on bob: Op "add" producing "${q.id}" failed on bob`));
+    expect(chained.message).toMatch(
+      new RegExp(`^Op "mul" producing "${r.id}" failed on bob: Op "add" producing "${q.id}" failed on bob`),
+    );
   });
 
   it("a failed secure op does not hang the other holder and leaves the workers usable", async () => {
@@ -264,10 +281,17 @@ describe("pointers", () => {
     const q = p.add(p).mul(3); // runs on bob
     expect([...q.shape]).toEqual([2]);
     expect(Array.from((await q.get()).dataSync())).toEqual([6, 12]);
-    const m = tf.tensor([[1, 2], [3, 4]]).send(bob);
+    const m = tf
+      .tensor([
+        [1, 2],
+        [3, 4],
+      ])
+      .send(bob);
     const v = tf.tensor([[1], [1]]);
     expect(Array.from((await m.matmul(v).get()).dataSync())).toEqual([3, 7]);
-    expect(Array.from((await (sy.F.relu(tf.tensor([-1, 2]).send(bob)) as sy.PointerTensor).get()).dataSync())).toEqual([0, 2]);
+    expect(Array.from((await (sy.F.relu(tf.tensor([-1, 2]).send(bob)) as sy.PointerTensor).get()).dataSync())).toEqual([
+      0, 2,
+    ]);
   });
 
   it("copy keeps the original; move transfers the value and spends the old pointer", async () => {
@@ -335,7 +359,12 @@ describe("validation mode: sy.withConfig({ validate: true }, ...)", () => {
     const x = tf.tensor([1.5, -2.25, 0, 3]);
     const result = await sy.withConfig({ validate: true }, async () => {
       const xSh = x.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
-      const y = xSh.mul(xSh).add(xSh).relu().matmul(xSh.reshape([4, 1])).div(3);
+      const y = xSh
+        .mul(xSh)
+        .add(xSh)
+        .relu()
+        .matmul(xSh.reshape([4, 1]))
+        .div(3);
       return (await y.get()).floatPrecision();
     });
     const want = tf.div(tf.matMul(tf.relu(tf.add(tf.mul(x, x), x)).reshape([1, 4]), x.reshape([4, 1])), 3).reshape([1]);
@@ -356,10 +385,14 @@ describe("validation mode: sy.withConfig({ validate: true }, ...)", () => {
     });
     expect(err).toBeInstanceOf(sy.ProtocolError);
     expect(err.code).toBe("TSYFT_ERR_VALIDATION_FAILED");
-    expect(err.message).toMatch(/^Validation: secure add \([^)]+\) differs from plaintext by 1 at element 0 \(secure 3, plaintext 2; tolerance 0.01\)\./);
+    expect(err.message).toMatch(
+      /^Validation: secure add \([^)]+\) differs from plaintext by 1 at element 0 \(secure 3, plaintext 2; tolerance 0.01\)\./,
+    );
     expect(err.details).toMatchObject({ op: "add", worst: 1, index: 0 });
     // Without validation the same wrong result goes unnoticed.
-    const silent = (await tf.tensor([1]).fixPrecision().share(bob, charlie, { cryptoProvider: dan }).add(0).get()).floatPrecision();
+    const silent = (
+      await tf.tensor([1]).fixPrecision().share(bob, charlie, { cryptoProvider: dan }).add(0).get()
+    ).floatPrecision();
     expect(silent.dataSync()[0]).toBe(2);
   });
 

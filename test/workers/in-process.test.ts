@@ -76,7 +76,11 @@ describe("InProcessNetwork", () => {
 
 describe("a worker facing bad input keeps serving", () => {
   it("a malformed request gets a MALFORMED_MESSAGE reply", async () => {
-    for (const bytes of [new Uint8Array([0xc1]), encodeRequest({ t: "nonsense", rid: 7 } as never), new Uint8Array([0x92, 0x01, 0x02])]) {
+    for (const bytes of [
+      new Uint8Array([0xc1]),
+      encodeRequest({ t: "nonsense", rid: 7 } as never),
+      new Uint8Array([0x92, 0x01, 0x02]),
+    ]) {
       const reply = decodeReply((await bob.network.request("client", "bob", bytes))!);
       expect(reply.ok).toBe(false);
       expect(reply.ok === false && reply.error.code).toBe("TSYFT_ERR_MALFORMED_MESSAGE");

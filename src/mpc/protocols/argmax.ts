@@ -8,7 +8,12 @@ import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { selectMax } from "./select-tree";
 
-export async function argmax(ctx: PartyContext, x: ring.RingTensor, axis: number, scale: bigint): Promise<ring.RingTensor> {
+export async function argmax(
+  ctx: PartyContext,
+  x: ring.RingTensor,
+  axis: number,
+  scale: bigint,
+): Promise<ring.RingTensor> {
   const rank = x.shape.length;
   const ax = axis < 0 ? axis + rank : axis;
   const perm = [ax, ...x.shape.map((_, i) => i).filter((i) => i !== ax)];
@@ -19,7 +24,16 @@ export async function argmax(ctx: PartyContext, x: ring.RingTensor, axis: number
   const rows = ring.reshape(moved, [k, m]);
   // Index k held by holder 0 as public k·scale; the others hold zeros.
   const indices = ctx.isFirst
-    ? ring.broadcastTo(ring.mulScalar(ring.fromInts(Array.from({ length: k }, (_, i) => i), [k, 1]), scale), [k, m])
+    ? ring.broadcastTo(
+        ring.mulScalar(
+          ring.fromInts(
+            Array.from({ length: k }, (_, i) => i),
+            [k, 1],
+          ),
+          scale,
+        ),
+        [k, m],
+      )
     : ring.zeros([k, m]);
   const { payload } = await selectMax(ctx, rows, indices);
   return ring.reshape(payload!, outShape);

@@ -15,7 +15,14 @@ export function avgPool2d(ctx: PartyContext, x: ring.RingTensor, attrs: Pool2dAt
   const sums = ring.sum(patches, 3);
   if (attrs.padding === "valid") return divPublicInteger(ctx, sums, BigInt(attrs.filterSize[0] * attrs.filterSize[1]));
   const [, h, w] = x.shape as [number, number, number, number];
-  const counts = ring.toFloat(ring.sum(ring.extractPatches(ring.fill([1, h, w, 1], 1n), { ...attrs, padValue: 0n }), 3), 1);
-  const reciprocals = ring.fromFloat(Array.from(counts, (count) => 1 / count), [1, sums.shape[1]!, sums.shape[2]!, 1], Number(scale));
+  const counts = ring.toFloat(
+    ring.sum(ring.extractPatches(ring.fill([1, h, w, 1], 1n), { ...attrs, padValue: 0n }), 3),
+    1,
+  );
+  const reciprocals = ring.fromFloat(
+    Array.from(counts, (count) => 1 / count),
+    [1, sums.shape[1]!, sums.shape[2]!, 1],
+    Number(scale),
+  );
   return truncate(ctx, ring.mul(sums, reciprocals), scale);
 }

@@ -38,12 +38,22 @@ export async function andShared(
     return tensorOf(x).size;
   });
   const m = sizes.reduce((n, s) => n + s, 0);
-  const { triple, c } = await ctx.material.binaryTriple(ctx.tag(`triple.and.${label}`), { kind: "binaryTriple", shape: [m] });
+  const { triple, c } = await ctx.material.binaryTriple(ctx.tag(`triple.and.${label}`), {
+    kind: "binaryTriple",
+    shape: [m],
+  });
   const xs = pairs.map((p) => p[0]);
   const ys = pairs.map((p) => p[1]);
   const masked = ring.andMasks(xs, ys, triple);
   const theirs = await ctx.exchange([masked], `and.${label}`);
   const cShare = await c;
-  const z = ring.andCombine([masked, ...theirs.map(([t]) => t!)], xs, ys, cShare ? { ...triple, c: cShare } : triple, ctx.isFirst, addend);
+  const z = ring.andCombine(
+    [masked, ...theirs.map(([t]) => t!)],
+    xs,
+    ys,
+    cShare ? { ...triple, c: cShare } : triple,
+    ctx.isFirst,
+    addend,
+  );
   return ring.split(z, sizes).map((part, i) => ring.reshape(part, tensorOf(pairs[i]![0]).shape));
 }

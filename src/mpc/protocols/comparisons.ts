@@ -14,7 +14,12 @@ export function not(ctx: PartyContext, bit: ring.RingTensor): ring.RingTensor {
 }
 
 /** Unscaled 0/1 shares of the comparison `op` between shared x and y. */
-export async function compareBits(ctx: PartyContext, op: ComparisonOp, x: ring.RingTensor, y: ring.RingTensor): Promise<ring.RingTensor> {
+export async function compareBits(
+  ctx: PartyContext,
+  op: ComparisonOp,
+  x: ring.RingTensor,
+  y: ring.RingTensor,
+): Promise<ring.RingTensor> {
   switch (op) {
     case "lt":
       return ltz(ctx, ring.sub(x, y));
@@ -35,6 +40,12 @@ export async function compareBits(ctx: PartyContext, op: ComparisonOp, x: ring.R
 }
 
 /** Fixed-point 0/1 shares of the comparison. */
-export async function compare(ctx: PartyContext, op: ComparisonOp, x: ring.RingTensor, y: ring.RingTensor, scale: bigint): Promise<ring.RingTensor> {
+export async function compare(
+  ctx: PartyContext,
+  op: ComparisonOp,
+  x: ring.RingTensor,
+  y: ring.RingTensor,
+  scale: bigint,
+): Promise<ring.RingTensor> {
   return ring.mulScalar(await compareBits(ctx, op, x, y), scale);
 }

@@ -18,7 +18,10 @@ export async function maxPool2d(ctx: PartyContext, x: ring.RingTensor, attrs: Po
   const pad = ctx.isFirst ? PAD_VALUE : 0n;
   const patches = ring.extractPatches(x, { ...attrs, padValue: pad }); // [N, OH, OW, K, C]
   const [n, oh, ow, k, c] = patches.shape as [number, number, number, number, number];
-  const rows = ring.reshape(ring.transpose(ring.reshape(patches, [n * oh * ow, k, c]), [1, 0, 2]), [k, n * oh * ow * c]);
+  const rows = ring.reshape(ring.transpose(ring.reshape(patches, [n * oh * ow, k, c]), [1, 0, 2]), [
+    k,
+    n * oh * ow * c,
+  ]);
   const { values } = await selectMax(ctx, rows);
   return ring.reshape(values, [n, oh, ow, c]);
 }

@@ -53,7 +53,10 @@ export async function selectMax(
 }
 
 /** Splits rows [K, M] into left [n, M] (rows 0,2,..), right [n, M] (rows 1,3,..) and an odd last row. */
-function splitPairs(t: ring.RingTensor, pairs: number): [ring.RingTensor, ring.RingTensor, ring.RingTensor | undefined] {
+function splitPairs(
+  t: ring.RingTensor,
+  pairs: number,
+): [ring.RingTensor, ring.RingTensor, ring.RingTensor | undefined] {
   const width = t.shape[1]!;
   const paired = ring.reshape(ring.slice(t, [0, 0], [pairs * 2, width]), [pairs, 2, width]);
   const left = ring.reshape(ring.slice(paired, [0, 0, 0], [pairs, 1, width]), [pairs, width]);

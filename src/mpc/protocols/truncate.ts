@@ -15,7 +15,10 @@ import type { PartyContext } from "../context";
 /** Divides shared values by a public positive integer, locally (two holders). */
 export function divPublicInteger(ctx: PartyContext, z: ring.RingTensor, divisor: bigint): ring.RingTensor {
   if (divisor <= 0n) {
-    throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `Division of shared values needs a positive public divisor, got ${divisor}.`);
+    throw new ProtocolError(
+      ErrorCode.INVALID_ARGUMENT,
+      `Division of shared values needs a positive public divisor, got ${divisor}.`,
+    );
   }
   if (divisor === 1n) return z;
   ctx.requireTwoHolders("Truncation and division by a public value");

@@ -12,10 +12,7 @@ import * as ring from "../../ring";
 type RingTensor = ring.RingTensor;
 
 /** The bilinear map a Beaver triple is made for: c = op(a, b). */
-export type BeaverOp =
-  | { kind: "mul" }
-  | { kind: "matmul" }
-  | { kind: "conv2d"; attrs: Conv2dAttrs };
+export type BeaverOp = { kind: "mul" } | { kind: "matmul" } | { kind: "conv2d"; attrs: Conv2dAttrs };
 
 /** One piece of material a protocol needs. */
 export type MaterialSpec =

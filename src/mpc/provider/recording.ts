@@ -49,7 +49,10 @@ export class RecordingMaterialSource implements MaterialSource {
   async binaryTriple(tag: string, spec: Extract<MaterialSpec, { kind: "binaryTriple" }>): Promise<BinaryTripleShare> {
     this.record(tag, spec);
     const size = ring.shapes.size(spec.shape);
-    return { triple: { a: ring.zeros([size]), b: ring.zeros([size]), c: ring.zeros([size]) }, c: Promise.resolve(undefined) };
+    return {
+      triple: { a: ring.zeros([size]), b: ring.zeros([size]), c: ring.zeros([size]) },
+      c: Promise.resolve(undefined),
+    };
   }
 
   async randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare> {

@@ -72,7 +72,13 @@ function seededTriple(seed: Uint8Array, spec: Extract<MaterialSpec, { kind: "bin
 }
 
 /** The parts of a holder's share that come from its PRG (c only for non-last holders). */
-function expandShare(key: Uint8Array, tag: string, spec: MaterialSpec, withCorrelated: boolean, masks: MaskCache): ring.RingTensor[] {
+function expandShare(
+  key: Uint8Array,
+  tag: string,
+  spec: MaterialSpec,
+  withCorrelated: boolean,
+  masks: MaskCache,
+): ring.RingTensor[] {
   const seed = seedFor(key, tag);
   switch (spec.kind) {
     case "beaver": {
@@ -160,7 +166,10 @@ export class DealerClient implements MaterialSource {
       this.key = this.comm.recv(this.dealer, tag).then((frame) => {
         const key = (frame.meta as { key?: unknown } | undefined)?.key;
         if (!(key instanceof Uint8Array) || key.length !== 16) {
-          throw new ProtocolError(ErrorCode.PROTOCOL_DESYNC, `Crypto provider ${this.dealer} answered a key request without a 16-byte key.`);
+          throw new ProtocolError(
+            ErrorCode.PROTOCOL_DESYNC,
+            `Crypto provider ${this.dealer} answered a key request without a 16-byte key.`,
+          );
         }
         return key;
       });
@@ -195,12 +204,19 @@ export class DealerClient implements MaterialSource {
 
   private async preloadBatch(items: ReadonlyArray<{ tag: string; spec: MaterialSpec }>): Promise<void> {
     const tag = `pre-${this.comm.self}-${this.batchRequests++}/materials`;
-    const request: MaterialsRequest = { type: "materials", holders: [...this.holders], items: items.map((i) => ({ tag: i.tag, spec: i.spec })) };
+    const request: MaterialsRequest = {
+      type: "materials",
+      holders: [...this.holders],
+      items: items.map((i) => ({ tag: i.tag, spec: i.spec })),
+    };
     this.comm.send(this.dealer, { kind: "request", tag, tensors: [], meta: request });
     const frame = await this.comm.recv(this.dealer, tag);
     const counts = (frame.meta as { counts?: number[] } | undefined)?.counts;
     if (!Array.isArray(counts) || counts.length !== items.length) {
-      throw new ProtocolError(ErrorCode.PROTOCOL_DESYNC, `Crypto provider ${this.dealer} answered ${counts?.length ?? 0} of ${items.length} preprocessed items.`);
+      throw new ProtocolError(
+        ErrorCode.PROTOCOL_DESYNC,
+        `Crypto provider ${this.dealer} answered ${counts?.length ?? 0} of ${items.length} preprocessed items.`,
+      );
     }
     let offset = 0;
     counts.forEach((n, i) => {
@@ -208,7 +224,6 @@ export class DealerClient implements MaterialSource {
       offset += n;
     });
   }
-
 
   /** How many preprocessed corrections are waiting to be used. */
   get preloadedCount(): number {
@@ -290,10 +305,18 @@ export class TrustedDealer {
         this.stats.elementsDealt += dealt.flat().reduce((n, t) => n + t.size, 0);
         return { kind: "reply", tag: frame.tag, tensors: dealt.flat(), meta: { counts: dealt.map((d) => d.length) } };
       }
-      throw new ProtocolError(ErrorCode.MALFORMED_MESSAGE, `Unknown crypto-provider request ${JSON.stringify(request)}.`);
+      throw new ProtocolError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `Unknown crypto-provider request ${JSON.stringify(request)}.`,
+      );
     } catch (error) {
       const scope = frame.tag.split("/")[0]!;
-      return { kind: "abort", tag: scope, tensors: [], meta: `crypto provider ${this.self}: ${(error as Error).message}` };
+      return {
+        kind: "abort",
+        tag: scope,
+        tensors: [],
+        meta: `crypto provider ${this.self}: ${(error as Error).message}`,
+      };
     }
   }
 

@@ -4,9 +4,10 @@
 
 /** out = (src << shift) ^ mask over n words, shift in 0..63 (out may be src). */
 export function shlXor(src: usize, shift: i32, mask: usize, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
-  for (; o + 16 <= end; o += 16) v128.store(out + o, v128.xor(i64x2.shl(v128.load(src + o), shift), v128.load(mask + o)));
+  for (; o + 16 <= end; o += 16)
+    v128.store(out + o, v128.xor(i64x2.shl(v128.load(src + o), shift), v128.load(mask + o)));
   if (o < end) store<i64>(out + o, (load<i64>(src + o) << shift) ^ load<i64>(mask + o));
 }
 
@@ -16,10 +17,18 @@ export function shlXor(src: usize, shift: i32, mask: usize, out: usize, n: i32):
  * product is all ones on the one holder that adds e & f, zero elsewhere.
  */
 export function andCombine(
-  e0: usize, e1: usize, f0: usize, f1: usize,
-  a: usize, b: usize, c: usize, product: i64, out: usize, n: i32,
+  e0: usize,
+  e1: usize,
+  f0: usize,
+  f1: usize,
+  a: usize,
+  b: usize,
+  c: usize,
+  product: i64,
+  out: usize,
+  n: i32,
 ): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   const pv = i64x2.splat(product);
   const zero = i64x2.splat(0);
   let o: usize = 0;

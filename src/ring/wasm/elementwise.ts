@@ -7,35 +7,35 @@
 // ---- two arrays of equal length ----
 
 export function add(a: usize, b: usize, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.add(v128.load(a + o), v128.load(b + o)));
   if (o < end) store<i64>(out + o, load<i64>(a + o) + load<i64>(b + o));
 }
 
 export function sub(a: usize, b: usize, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.sub(v128.load(a + o), v128.load(b + o)));
   if (o < end) store<i64>(out + o, load<i64>(a + o) - load<i64>(b + o));
 }
 
 export function mul(a: usize, b: usize, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.mul(v128.load(a + o), v128.load(b + o)));
   if (o < end) store<i64>(out + o, load<i64>(a + o) * load<i64>(b + o));
 }
 
 export function xor(a: usize, b: usize, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, v128.xor(v128.load(a + o), v128.load(b + o)));
   if (o < end) store<i64>(out + o, load<i64>(a + o) ^ load<i64>(b + o));
 }
 
 export function and(a: usize, b: usize, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, v128.and(v128.load(a + o), v128.load(b + o)));
   if (o < end) store<i64>(out + o, load<i64>(a + o) & load<i64>(b + o));
@@ -44,7 +44,7 @@ export function and(a: usize, b: usize, out: usize, n: i32): void {
 // ---- an array and one public or broadcast value ----
 
 export function addScalar(a: usize, k: i64, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   const kv = i64x2.splat(k);
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.add(v128.load(a + o), kv));
@@ -53,7 +53,7 @@ export function addScalar(a: usize, k: i64, out: usize, n: i32): void {
 
 /** out = k - a (a broadcast value minus an array). */
 export function rsubScalar(a: usize, k: i64, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   const kv = i64x2.splat(k);
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.sub(kv, v128.load(a + o)));
@@ -61,7 +61,7 @@ export function rsubScalar(a: usize, k: i64, out: usize, n: i32): void {
 }
 
 export function mulScalar(a: usize, k: i64, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   const kv = i64x2.splat(k);
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.mul(v128.load(a + o), kv));
@@ -69,7 +69,7 @@ export function mulScalar(a: usize, k: i64, out: usize, n: i32): void {
 }
 
 export function xorScalar(a: usize, k: i64, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   const kv = i64x2.splat(k);
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, v128.xor(v128.load(a + o), kv));
@@ -77,7 +77,7 @@ export function xorScalar(a: usize, k: i64, out: usize, n: i32): void {
 }
 
 export function andScalar(a: usize, k: i64, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   const kv = i64x2.splat(k);
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, v128.and(v128.load(a + o), kv));
@@ -87,14 +87,14 @@ export function andScalar(a: usize, k: i64, out: usize, n: i32): void {
 // ---- one array ----
 
 export function neg(a: usize, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.neg(v128.load(a + o)));
   if (o < end) store<i64>(out + o, -load<i64>(a + o));
 }
 
 export function not(a: usize, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, v128.not(v128.load(a + o)));
   if (o < end) store<i64>(out + o, ~load<i64>(a + o));
@@ -102,7 +102,7 @@ export function not(a: usize, out: usize, n: i32): void {
 
 /** Arithmetic shift right by `bits` (0..63). */
 export function shr(a: usize, bits: i32, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.shr_s(v128.load(a + o), bits));
   if (o < end) store<i64>(out + o, load<i64>(a + o) >> bits);
@@ -110,15 +110,15 @@ export function shr(a: usize, bits: i32, out: usize, n: i32): void {
 
 /** Logical shift right by `bits` (0..63). */
 export function shrLogical(a: usize, bits: i32, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.shr_u(v128.load(a + o), bits));
-  if (o < end) store<i64>(out + o, <i64>(<u64>load<i64>(a + o) >>> bits));
+  if (o < end) store<i64>(out + o, <i64>((<u64>load<i64>(a + o)) >>> bits));
 }
 
 /** Shift left by `bits` (0..63). */
 export function shl(a: usize, bits: i32, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   let o: usize = 0;
   for (; o + 16 <= end; o += 16) v128.store(out + o, i64x2.shl(v128.load(a + o), bits));
   if (o < end) store<i64>(out + o, load<i64>(a + o) << bits);
@@ -126,7 +126,7 @@ export function shl(a: usize, bits: i32, out: usize, n: i32): void {
 
 /** Signed floor division by a positive divisor `d` (no SIMD integer division exists). */
 export function divFloor(a: usize, d: i64, out: usize, n: i32): void {
-  const end = <usize>n << 3;
+  const end = (<usize>n) << 3;
   if ((d & (d - 1)) == 0) {
     // A power of two: floor division is an arithmetic shift.
     const bits = <i32>ctz<i64>(d);

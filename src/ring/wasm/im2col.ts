@@ -5,16 +5,25 @@
 // reshaped to [KH*KW*C, OC]. Window taps that fall in the padding get `padValue`.
 
 export function im2col(
-  x: usize, out: usize,
-  batch: i32, h: i32, w: i32, c: i32,
-  kh: i32, kw: i32,
-  strideH: i32, strideW: i32,
-  dilationH: i32, dilationW: i32,
-  padTop: i32, padLeft: i32,
-  outH: i32, outW: i32,
+  x: usize,
+  out: usize,
+  batch: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  kh: i32,
+  kw: i32,
+  strideH: i32,
+  strideW: i32,
+  dilationH: i32,
+  dilationW: i32,
+  padTop: i32,
+  padLeft: i32,
+  outH: i32,
+  outW: i32,
   padValue: i64,
 ): void {
-  const tapBytes = <usize>c << 3;
+  const tapBytes = (<usize>c) << 3;
   const imageBytes = <usize>h * <usize>w * tapBytes;
   let dst = out;
   for (let b = 0; b < batch; b++) {
