@@ -82,3 +82,220 @@ export function pair(value: number | readonly [number, number] | undefined, fall
   if (value === undefined) return [fallback, fallback];
   return typeof value === "number" ? [value, value] : [value[0], value[1]];
 }
+
+/**
+ * When an op on shares needs correlated randomness from a crypto provider:
+ * never, always, or only when both operands are shared (a product with a
+ * public operand is local).
+ */
+export type ProviderNeed = "never" | "always" | "whenBothShared";
+
+/**
+ * The protocols written for exactly two holders; an op that runs one refuses
+ * any other number. "truncation": local truncation (mpc/protocols/truncate.ts),
+ * after products and for division by a public value. "comparison": ltz
+ * (mpc/protocols/ltz.ts), under comparisons, relu, max pooling and argmax.
+ */
+export type TwoHolderProtocol = "truncation" | "comparison";
+
+/** How a refusal names each two-holder protocol. */
+export const twoHolderProtocolNames: Readonly<Record<TwoHolderProtocol, string>> = {
+  truncation: "Truncation and division by a public value",
+  comparison: "Comparison (ltz)",
+};
+
+/**
+ * What an op costs online. `per` says what the counts are per:
+ * - "element": `rounds` in all; words per element of the output;
+ * - "product" (Beaver, both operands shared): `rounds` in all; `holderWords`
+ *   per element of each operand as given (|x| + |y|, before broadcasting),
+ *   `providerWords` per element of the output;
+ * - "comparison" (a tournament over K candidates per output element, see
+ *   `candidates`): `rounds` per level, ceil(log2 K) levels; words per
+ *   comparison, K - 1 comparisons per output element.
+ */
+export type OpCost<O extends OpName> =
+  | { per: "element" | "product"; rounds: number; holderWords: number; providerWords: number }
+  | {
+      per: "comparison";
+      rounds: number;
+      holderWords: number;
+      providerWords: number;
+      /** K, the candidates each output element is the winner of, from the attributes and the input's shape. */
+      candidates: (attrs: AttrsOf<O>, inputShape: readonly number[]) => number;
+    };
+
+/** What running an op on shares requires and costs; see {@link opFacts}. */
+export interface OpFacts<O extends OpName> {
+  provider: ProviderNeed;
+  /** The two-holder protocol the op runs, or null if it works for any number of holders. */
+  twoHolders: TwoHolderProtocol | null;
+  /** Attributes for which the op skips its two-holder protocol (division by 1 is the identity). */
+  anyHoldersWhen?: (attrs: AttrsOf<O>) => boolean;
+  cost: OpCost<O>;
+}
+
+const local = { per: "element", rounds: 0, holderWords: 0, providerWords: 0 } as const;
+const product = { per: "product", rounds: 1, holderWords: 1, providerWords: 1 } as const;
+/** ltz (ltz.ts): 8 rounds; 25 words from each holder, 14 from the provider. */
+const ltzCost = { rounds: 8, holderWords: 25, providerWords: 14 } as const;
+
+/**
+ * The facts of every op on shares, in one place: whether it needs a crypto
+ * provider, whether it needs exactly two holders, and its online cost.
+ *
+ * Units. A word is one ring element (8 bytes). Rounds are holder-to-holder
+ * exchanges (`PartyStats.rounds`); the dealer's replies overlap them and are
+ * not rounds. Holder words are what each holder sends to each other holder,
+ * so with n holders it sends 8·words·(n - 1) bytes (`PartyStats.bytesSent`).
+ * Provider words go to the last holder only (`TrustedDealer.stats
+ * .elementsDealt`): its correction terms. Every holder also receives, the first
+ * time it needs material from a provider, a key of {@link providerKeyBytes}
+ * bytes from which it expands the rest; holders other than the last receive
+ * nothing else. What a count is per is given by the cost's `per` ({@link
+ * OpCost}); {@link predictTraffic} does the arithmetic.
+ *
+ * Costs are for one op on fresh operands. In a plan run, a shared weight's
+ * masked value is opened once and reused (mpc/protocols/beaver.ts), so later
+ * runs send only the other operand.
+ *
+ * @example
+ * ```ts
+ * opFacts.relu.cost; // { per: "element", rounds: 9, holderWords: 27, providerWords: 15 }
+ * predictTraffic("relu", {}, [{ shape: [1024], shared: true }], [1024]).providerWords; // 15 * 1024
+ * ```
+ */
+export const opFacts: { readonly [O in OpName]: OpFacts<O> } = {
+  add: { provider: "never", twoHolders: null, cost: local },
+  sub: { provider: "never", twoHolders: null, cost: local },
+  neg: { provider: "never", twoHolders: null, cost: local },
+  mul: { provider: "whenBothShared", twoHolders: "truncation", cost: product },
+  matmul: { provider: "whenBothShared", twoHolders: "truncation", cost: product },
+  conv2d: { provider: "whenBothShared", twoHolders: "truncation", cost: product },
+  sum: { provider: "never", twoHolders: null, cost: local },
+  mean: { provider: "never", twoHolders: "truncation", cost: local },
+  reshape: { provider: "never", twoHolders: null, cost: local },
+  transpose: { provider: "never", twoHolders: null, cost: local },
+  slice: { provider: "never", twoHolders: null, cost: local },
+  concat: { provider: "never", twoHolders: null, cost: local },
+  div: { provider: "never", twoHolders: "truncation", anyHoldersWhen: (attrs) => attrs.divisor === 1, cost: local },
+  lt: { provider: "always", twoHolders: "comparison", cost: { per: "element", ...ltzCost } },
+  gt: { provider: "always", twoHolders: "comparison", cost: { per: "element", ...ltzCost } },
+  le: { provider: "always", twoHolders: "comparison", cost: { per: "element", ...ltzCost } },
+  ge: { provider: "always", twoHolders: "comparison", cost: { per: "element", ...ltzCost } },
+  // One ltz over [x - y, y - x]: twice the words, the same rounds.
+  eq: {
+    provider: "always",
+    twoHolders: "comparison",
+    cost: { per: "element", rounds: 8, holderWords: 50, providerWords: 28 },
+  },
+  // ltz, then x · bit by one Beaver product: +1 round, +2 words from each holder, +1 from the provider.
+  relu: {
+    provider: "always",
+    twoHolders: "comparison",
+    cost: { per: "element", rounds: 9, holderWords: 27, providerWords: 15 },
+  },
+  // Each comparison: ltz and one Beaver select of the difference, as relu.
+  maxPool2d: {
+    provider: "always",
+    twoHolders: "comparison",
+    cost: {
+      per: "comparison",
+      rounds: 9,
+      holderWords: 27,
+      providerWords: 15,
+      candidates: (attrs) => attrs.filterSize[0] * attrs.filterSize[1],
+    },
+  },
+  avgPool2d: { provider: "never", twoHolders: "truncation", cost: local },
+  // Each comparison: ltz and one Beaver select of the value and its index (2 words of each operand).
+  argmax: {
+    provider: "always",
+    twoHolders: "comparison",
+    cost: {
+      per: "comparison",
+      rounds: 9,
+      holderWords: 29,
+      providerWords: 16,
+      candidates: (attrs, inputShape) => inputShape[attrs.axis < 0 ? attrs.axis + inputShape.length : attrs.axis]!,
+    },
+  },
+  copy: { provider: "never", twoHolders: null, cost: local },
+};
+
+/** Bytes of the key each holder receives once from a crypto provider (a PRG seed, see trusted-dealer.ts). */
+export const providerKeyBytes = 16;
+
+/** Whether `op` on shares needs a crypto provider, with `sharedOperands` of its operands shared. */
+export function needsProvider(op: OpName, sharedOperands: number): boolean {
+  const { provider } = opFacts[op];
+  return provider === "always" || (provider === "whenBothShared" && sharedOperands === 2);
+}
+
+/** The two-holder protocol `op` runs with these attributes, or null if any number of holders will do. */
+export function twoHolderProtocolOf<O extends OpName>(op: O, attrs: AttrsOf<O>): TwoHolderProtocol | null {
+  const facts: OpFacts<O> = opFacts[op];
+  return facts.anyHoldersWhen?.(attrs) ? null : facts.twoHolders;
+}
+
+/** The ops that run `protocol`, in `allOps` order; with null, the ops that work for any number of holders. */
+export function opsRunning(protocol: TwoHolderProtocol | null): OpName[] {
+  return allOps.filter((op) => opFacts[op].twoHolders === protocol);
+}
+
+/** The ops that need a crypto provider whenever they run on shares (`always`), or only on two shared operands. */
+export function opsNeedingProvider(need: Exclude<ProviderNeed, "never">): OpName[] {
+  return allOps.filter((op) => opFacts[op].provider === need);
+}
+
+/** An op's online traffic, as {@link opFacts} counts it. */
+export interface Traffic {
+  rounds: number;
+  /** Words each holder sends to each other holder. */
+  holderWords: number;
+  /** Words the provider sends to the last holder (the one-time key aside). */
+  providerWords: number;
+}
+
+/**
+ * The traffic {@link opFacts} predicts for one run of `op` on shares, given
+ * its operands' shapes (and which are shared) and its output's shape.
+ */
+export function predictTraffic<O extends OpName>(
+  op: O,
+  attrs: AttrsOf<O>,
+  operands: ReadonlyArray<{ shape: readonly number[]; shared: boolean }>,
+  outputShape: readonly number[],
+): Traffic {
+  const cost: OpCost<O> = opFacts[op].cost;
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const outputs = size(outputShape);
+  switch (cost.per) {
+    case "element":
+      return {
+        rounds: cost.rounds,
+        holderWords: cost.holderWords * outputs,
+        providerWords: cost.providerWords * outputs,
+      };
+    case "product": {
+      if (!operands.every((o) => o.shared)) return { rounds: 0, holderWords: 0, providerWords: 0 };
+      const masked = operands.reduce((n, o) => n + size(o.shape), 0);
+      return {
+        rounds: cost.rounds,
+        holderWords: cost.holderWords * masked,
+        providerWords: cost.providerWords * outputs,
+      };
+    }
+    case "comparison": {
+      const k = cost.candidates(attrs, operands[0]!.shape);
+      const comparisons = (k - 1) * outputs;
+      let levels = 0;
+      for (let left = k; left > 1; left = Math.ceil(left / 2)) levels++;
+      return {
+        rounds: cost.rounds * levels,
+        holderWords: cost.holderWords * comparisons,
+        providerWords: cost.providerWords * comparisons,
+      };
+    }
+  }
+}

@@ -7,6 +7,7 @@
  * sequence of tags; `open` is the one communication step the protocols need.
  */
 import { ErrorCode, ProtocolError } from "../core/errors";
+import { opsNeedingProvider, opsRunning, twoHolderProtocolNames, type TwoHolderProtocol } from "../core/ops";
 import * as ring from "../ring";
 import type { Communicator } from "./communicator";
 import type { MaterialSource } from "./provider/provider";
@@ -72,20 +73,23 @@ export class PartyContext {
     if (!this.materialSource) {
       throw new ProtocolError(
         ErrorCode.NO_CRYPTO_PROVIDER,
-        "This op needs correlated randomness but the tensor was shared without a crypto provider. " +
-          "Share with share(bob, charlie, { cryptoProvider: dan }).",
+        `This op needs correlated randomness from a crypto provider (as ${opsNeedingProvider("always").join(", ")} ` +
+          `do on shares, and ${opsNeedingProvider("whenBothShared").join(", ")} on two shared operands), ` +
+          "but the tensor was shared without one. Share with share(bob, charlie, { cryptoProvider: dan }).",
       );
     }
     return this.materialSource;
   }
 
-  /** Refuses protocols written for exactly two holders when there are more. */
-  requireTwoHolders(what: string): void {
+  /** Refuses a protocol written for exactly two holders (core/ops.ts names them) when there are more. */
+  requireTwoHolders(protocol: TwoHolderProtocol): void {
     if (this.holders.length !== 2) {
       throw new ProtocolError(
         ErrorCode.UNSUPPORTED_PARTIES,
-        `${what} needs exactly 2 share holders (plus a crypto provider), got ${this.holders.length} [${this.holders.join(", ")}]. ` +
-          "Linear ops (add, sub, sum, reshape, ...) work for any number of holders; share among 2 for the rest.",
+        `${twoHolderProtocolNames[protocol]}, run by ${opsRunning(protocol).join(", ")}, ` +
+          `needs exactly 2 share holders (plus a crypto provider), got ${this.holders.length} ` +
+          `[${this.holders.join(", ")}]. Linear ops (${opsRunning(null).join(", ")}) work for any number of holders; ` +
+          "share among 2 for the rest.",
         { holders: [...this.holders] },
       );
     }

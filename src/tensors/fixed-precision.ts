@@ -17,7 +17,7 @@ import type * as tfjs from "@tensorflow/tfjs";
 import { getConfig } from "../core/config";
 import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, ProtocolError, TsyftError, fmtShape } from "../core/errors";
-import type { AttrsOf, OpName } from "../core/ops";
+import { needsProvider, opsRunning, twoHolderProtocolOf, type AttrsOf, type OpName } from "../core/ops";
 import {
   decode,
   describeEncoding,
@@ -280,49 +280,32 @@ export function inputRefOf(hook: Hook, o: Operand, enc: FixedPointEncoding, op: 
   }
 }
 
-/** Ops that need correlated randomness from a crypto provider when they run on shares. */
-const needsProvider = new Set<OpName>(["lt", "gt", "le", "ge", "eq", "relu", "maxPool2d", "argmax"]);
-/** Products: they need a provider only when both operands are shared. */
-const bilinear = new Set<OpName>(["mul", "matmul", "conv2d"]);
-/** Ops whose protocol (truncation, comparison) is for two holders only. */
-const twoHoldersOnly = new Set<OpName>([
-  "mul",
-  "matmul",
-  "conv2d",
-  "div",
-  "mean",
-  "avgPool2d",
-  "lt",
-  "gt",
-  "le",
-  "ge",
-  "eq",
-  "relu",
-  "maxPool2d",
-  "argmax",
-]);
-
 /**
- * Refuses, before anything is sent, a secure op its sharing cannot run:
- * no crypto provider for an op that needs one, or too many holders.
+ * Refuses, before anything is sent, a secure op its sharing cannot run (the
+ * requirements are the op's facts, core/ops.ts): no crypto provider for an op
+ * that needs one, or a number of holders its protocol was not written for.
  */
-function checkSupported(op: OpName, operands: readonly Operand[], group: SharingGroup, attrs: unknown): void {
+function checkSupported<O extends OpName>(
+  op: O,
+  operands: readonly Operand[],
+  group: SharingGroup,
+  attrs: AttrsOf<O>,
+): void {
   const sharedCount = operands.filter((o) => o instanceof FixedPrecisionTensor && o.isShared).length;
-  const needs = needsProvider.has(op) || (bilinear.has(op) && sharedCount === 2);
-  if (needs && !group.provider) {
+  if (needsProvider(op, sharedCount) && !group.provider) {
     throw new ProtocolError(
       ErrorCode.NO_CRYPTO_PROVIDER,
-      `${op} on shared tensors needs correlated randomness, but they were shared without a crypto provider (${describeGroup(group)}). ` +
-        "Share with share(bob, charlie, { cryptoProvider: dan }).",
+      `${op} on shared tensors needs correlated randomness, but they were shared without a crypto provider ` +
+        `(${describeGroup(group)}). Share with share(bob, charlie, { cryptoProvider: dan }).`,
       { op },
     );
   }
-  const divisorIsOne = op === "div" && (attrs as { divisor?: number }).divisor === 1;
-  if (twoHoldersOnly.has(op) && group.holders.length !== 2 && !divisorIsOne) {
+  if (twoHolderProtocolOf(op, attrs) && group.holders.length !== 2) {
     throw new ProtocolError(
       ErrorCode.UNSUPPORTED_PARTIES,
-      `${op} on shares needs exactly 2 share holders (plus a crypto provider); this tensor is shared among ${group.holders.length} (${describeGroup(group)}). ` +
-        "Linear ops (add, sub, neg, sum, reshape, transpose, slice, concat) work for any number of holders; share among 2 for the rest.",
+      `${op} on shares needs exactly 2 share holders (plus a crypto provider); ` +
+        `this tensor is shared among ${group.holders.length} (${describeGroup(group)}). ` +
+        `Linear ops (${opsRunning(null).join(", ")}) work for any number of holders; share among 2 for the rest.`,
       { op, holders: group.holders.map((h) => h.id) },
     );
   }

@@ -3,7 +3,7 @@
 // checked for correctness against plaintext ring arithmetic, and for its cost:
 // rounds, bytes per element, and where the dealer's traffic goes.
 import * as tf from "@tensorflow/tfjs";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import { withConfig } from "../../src/core/config";
 import { PartyContext, type PartyStats } from "../../src/mpc/context";
@@ -21,6 +21,7 @@ import { reconstruct, reconstructBinary, share } from "../../src/mpc/sharing";
 import * as ring from "../../src/ring";
 import { decodeFrame } from "../../src/workers/messages";
 import { Rng } from "../conformance/oracle";
+import { dealerFrames as dealtAmong, startParties, wordsIn, type Parties } from "./parties";
 
 const MIN = -(1n << 63n);
 const MAX = (1n << 63n) - 1n;
@@ -43,17 +44,16 @@ const SPECIAL = [
   -65536n,
 ];
 
-let hook: sy.Hook;
+let parties: Parties;
 let workers: Map<string, sy.VirtualWorker>;
 let events: sy.TapEvent[];
 let scopes = 0;
 
 beforeEach(() => {
-  hook = sy.hook(tf);
-  workers = new Map(["alice", "bob", "charlie", "dan"].map((id) => [id, new sy.VirtualWorker(hook, { id })]));
-  events = [];
-  workers.get("bob")!.network.tap((e) => events.push(e));
+  parties = startParties();
+  ({ workers, events } = parties);
 });
+afterEach(() => parties.teardown());
 
 interface PartyRun {
   results: ring.RingTensor[];
@@ -96,10 +96,7 @@ function randomRing(rng: Rng, n: number, bound?: bigint): ring.RingTensor {
 }
 
 const bigints = (t: ring.RingTensor) => ring.toBigInts(t);
-const dealerFrames = () =>
-  events
-    .filter((e) => e.from === "dan")
-    .map((e) => ({ to: e.to, frame: decodeFrame(e.bytes), bytes: e.bytes.byteLength }));
+const dealerFrames = () => dealtAmong(events);
 
 describe("ltz: A2B with a Kogge-Stone adder", () => {
   it("is exact on the whole ring, edges included; 8 rounds, 25 words (200 bytes) per element from each holder", async () => {
@@ -160,7 +157,7 @@ describe("ltz: A2B with a Kogge-Stone adder", () => {
     const toCharlie = frames.filter((f) => f.to === "charlie");
     // 1 key + 7 binary triples (g, 5 double levels, the last level) + 1 random-bit pair.
     expect(toCharlie).toHaveLength(9);
-    const words = toCharlie.reduce((a, f) => a + f.frame.tensors.reduce((m, t) => m + t.size, 0), 0);
+    const words = wordsIn(toCharlie);
     expect(words).toBe(14 * n); // 12n for the AND triples' c, 2n for the random bits (binary and arithmetic)
     expect(workers.get("dan")!.dealer.stats.elementsDealt).toBe(14 * n);
     expect(frames.every((f) => f.to === "bob" || f.to === "charlie")).toBe(true);
@@ -196,9 +193,7 @@ describe("relu and comparisons", () => {
       expect(s.rounds).toBe(9);
       expect(s.bytesSent).toBe(216 * n);
     }
-    const words = dealerFrames()
-      .filter((f) => f.to === "charlie")
-      .reduce((a, f) => a + f.frame.tensors.reduce((m, t) => m + t.size, 0), 0);
+    const words = wordsIn(dealerFrames().filter((f) => f.to === "charlie"));
     expect(words).toBe(15 * n);
     expect(dealerFrames().filter((f) => f.to === "bob")).toHaveLength(1);
   });

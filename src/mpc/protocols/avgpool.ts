@@ -4,6 +4,7 @@
  * integer (local, truncate.ts). "same": border windows have fewer elements, as
  * in TensorFlow; each output is multiplied by the public fixed-point
  * reciprocal of its own count and truncated. 0 rounds.
+ * Provider: nothing.
  */
 import type { Pool2dAttrs } from "../../core/ops";
 import * as ring from "../../ring";

@@ -6,6 +6,8 @@
  * 1. open c = s ^ r (1 round, 1 word per bit);
  * 2. s = c ^ r = c + r - 2cr, so holder i's additive share is
  *    [i = 0]·c + r_i·(1 - 2c).
+ * Provider: 2 words per bit to the last holder (its XOR and additive shares of
+ * r); the other holders expand theirs from their key.
  */
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";

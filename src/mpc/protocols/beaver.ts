@@ -9,6 +9,8 @@
  * e and f are uniformly masked, so opening them reveals nothing. Works for
  * any number of holders. The result carries the product of both scales: the
  * caller truncates (truncate.ts) when both operands were fixed point.
+ * Provider: 1 word per element of z to the last holder (its share of c); a, b
+ * and the other holders' shares of c come from their 16-byte keys, sent once.
  *
  * Fixed operands (a plan's weights, named by `fixed`) get a mask bound to the
  * value rather than to the op: x - a is then the same every time, so it is

@@ -11,6 +11,8 @@
  * Each step is one fused pass (ring.andMasks, ring.andCombine): the triple
  * stays a PRG seed that the cipher applies as it masks, and the masks are
  * sent from where they lie. The results are views of z, one per pair.
+ * Provider: 1 word per AND to the last holder (its share of c); the others
+ * expand their whole triple from their key.
  */
 import { ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";

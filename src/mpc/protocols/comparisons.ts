@@ -1,7 +1,9 @@
 /**
  * Comparisons, each a one-liner over ltz. Results are fixed-point 0/1 values
  * (the bit times the scale), so they compose with every other op.
- * lt, gt, le, ge: 8 rounds. eq: one ltz over [x - y, y - x] batched, 8 rounds.
+ * lt, gt, le, ge: 8 rounds, 25 words per element from each holder. eq: one ltz
+ * over [x - y, y - x] batched, 8 rounds, 50 words.
+ * Provider: ltz's 14 words per element to the last holder (28 for eq).
  */
 import type { ComparisonOp } from "../../core/ops";
 import * as ring from "../../ring";

@@ -13,6 +13,8 @@
  * 4. convert it to additive shares (b2a.ts, 1 round).
  * Rounds: 8. Words sent per element by each holder: 2 + 5·4 + 2 + 1 = 25
  * (200 bytes). The result is an unscaled 0/1 ring value.
+ * Provider: 14 words per element to the last holder: 1 + 5·2 + 1 = 12 for the
+ * AND triples' c (steps 1 and 2), 2 for the random bit of b2a (step 4).
  */
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";
@@ -22,7 +24,7 @@ import { b2a } from "./b2a";
 const KOGGE_STONE_SHIFTS = [1, 2, 4, 8, 16, 32] as const;
 
 export async function ltz(ctx: PartyContext, x: ring.RingTensor): Promise<ring.RingTensor> {
-  ctx.requireTwoHolders("Comparison (ltz, and so relu, max pooling, argmax, lt/gt/eq)");
+  ctx.requireTwoHolders("comparison");
   const mine = ring.reshape(x, [x.size]);
   const zero = ring.zeros(mine.shape);
   const fromHolder0 = ctx.isFirst ? mine : zero;

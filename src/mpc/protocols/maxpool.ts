@@ -2,6 +2,8 @@
  * Max pooling: gather each window (local), then a tournament over the window
  * (select-tree.ts): ceil(log2(kh·kw)) levels of 9 rounds; 2x2 windows take 18.
  * Padded positions ("same") hold a very negative public value so they never win.
+ * kh·kw - 1 comparisons per output element, each 27 words from each holder.
+ * Provider: 15 words per comparison to the last holder (as relu).
  */
 import type { Pool2dAttrs } from "../../core/ops";
 import * as ring from "../../ring";

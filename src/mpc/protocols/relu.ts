@@ -4,6 +4,8 @@
  * 2. x · b by one Beaver multiplication (1 round), no truncation since b is
  *    unscaled.
  * Rounds: 9. Words per element from each holder: 25 + 2.
+ * Provider: 15 words per element to the last holder: 14 for ltz, 1 for the
+ * product's c.
  */
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";

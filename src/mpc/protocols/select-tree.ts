@@ -7,7 +7,10 @@
  * 2. winner = right + b · (left - right), and the same select for any carried
  *    payload (e.g. indices), in one Beaver multiplication (1 round).
  * ceil(log2 K) levels of 9 rounds for K rows; ties go to the lower index, as
- * in TensorFlow's argMax.
+ * in TensorFlow's argMax. Every comparison knocks one row out: K - 1 per
+ * column in all, each 25 + 2·(1 + P) words from each holder, for P payload
+ * rows per value row (argmax: 1, its index).
+ * Provider: 14 + 1 + P words per comparison to the last holder (ltz, then c).
  */
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";

@@ -7,6 +7,7 @@
  * the result is within 1 of z / s except with probability about |z| / 2^63.
  * The same holds for any public positive divisor (avgPool, mean, div).
  * With more holders this local trick fails; they are refused.
+ * Provider: nothing.
  */
 import { ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";
@@ -21,7 +22,7 @@ export function divPublicInteger(ctx: PartyContext, z: ring.RingTensor, divisor:
     );
   }
   if (divisor === 1n) return z;
-  ctx.requireTwoHolders("Truncation and division by a public value");
+  ctx.requireTwoHolders("truncation");
   const isPow2 = (divisor & (divisor - 1n)) === 0n;
   const bits = isPow2 ? divisor.toString(2).length - 1 : 0;
   const floorDiv = (t: ring.RingTensor) => (isPow2 ? ring.shr(t, bits) : ring.divFloor(t, divisor));
