@@ -1,5 +1,16 @@
 /** Plans: traced models that can be encrypted, sent, fetched and run as one command. */
-export { Plan, func2plan, runPlan, type PlanOptions, type SendOptions, type StateTensor } from "./plan";
+export {
+  Plan,
+  func2plan,
+  type PlanConstructor,
+  type PlanDefinition,
+  type PlanFunction,
+  type PlanOptions,
+  type SendOptions,
+  type StatefulPlanFunction,
+  type StateTensor,
+} from "./plan";
+export { runPlan } from "./run";
 export { PointerPlan } from "./pointer-plan";
 export { fetchPlan, type FetchPlanOptions } from "./fetch";
 export { isPlanHost, type PlanHost } from "./host";

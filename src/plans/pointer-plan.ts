@@ -12,8 +12,8 @@ import { tensorData, type Hook } from "../tensors/hook";
 import { PointerTensor } from "../tensors/pointer";
 import type { PlanHost } from "./host";
 import { inferPlanShapes } from "./ir";
-import { Plan } from "./plan";
-import type { SerializedPlan } from "./serialize";
+import { runPlan, unwrapOutputs } from "./run";
+import { stateFromWire, type SerializedPlan } from "./serialize";
 
 export class PointerPlan {
   constructor(
@@ -47,7 +47,8 @@ export class PointerPlan {
   run(...inputs: Operand[]): AnyTensor | AnyTensor[] {
     if (this.encrypted) {
       // Same path as a fetched copy: the state is referenced by share ids.
-      return Plan.deserialize(this.sent, this.hook).run(...inputs);
+      const state = this.sent.state.map((s) => stateFromWire(this.hook, s));
+      return unwrapOutputs(runPlan(this.hook, this.sent.ir, inputs, state));
     }
     const refs: InputRef[] = inputs.map((x) => {
       if (x instanceof PointerTensor) {
@@ -67,8 +68,7 @@ export class PointerPlan {
     );
     const outputs = shapes.map(() => this.hook.ids.next());
     this.location.submit({ type: "run-hosted-plan", planId: this.id, inputs: refs, outputs, token: this.token });
-    const pointers = outputs.map((id, i) => new PointerTensor(this.hook, this.location, id, shapes[i]!));
-    return pointers.length === 1 ? pointers[0]! : pointers;
+    return unwrapOutputs(outputs.map((id, i) => new PointerTensor(this.hook, this.location, id, shapes[i]!)));
   }
 
   toString(): string {

@@ -101,3 +101,20 @@ export function trace(
     outputs,
   };
 }
+
+/**
+ * Traces `forward` on placeholders shaped like `examples` (named arg_1,
+ * arg_2...) and like the state entries (named after them).
+ */
+export function traceOnExamples(
+  hook: Hook,
+  examples: readonly Operand[],
+  state: ReadonlyArray<readonly [string, { readonly shape: readonly number[] }]>,
+  forward: (inputs: PlaceholderTensor[], state: PlaceholderTensor[]) => AnyTensor | AnyTensor[],
+): PlanIR {
+  const spec = {
+    inputs: examples.map((e, i) => ({ name: `arg_${i + 1}`, shape: shapeOf(e) })),
+    state: state.map(([name, v]) => ({ name, shape: v.shape })),
+  };
+  return trace(hook, spec, forward);
+}

@@ -118,48 +118,16 @@ export class FixedPrecisionTensor extends TsyftTensor {
   }
 
   applyOp<O extends OpName>(op: O, operands: readonly Operand[], attrs: AttrsOf<O>): TsyftTensor {
-    const enc = this.encodingOf(operands, op);
+    refuseForeign(this.hook, operands, op);
+    const { encoding: enc = this.encoding, lead } = commonSharing(operands, op);
     const shape = inferShape(op, operands.map(shapeOfOperand), attrs);
-    const shared = operands.filter((o): o is FixedPrecisionTensor => o instanceof FixedPrecisionTensor && o.isShared);
-    if (shared.length === 0) return this.applyLocally(op, operands, attrs, enc);
+    if (!lead) return this.applyLocally(op, operands, attrs, enc);
 
-    const lead = shared[0]!.child as AdditiveSharingTensor;
-    for (const other of shared) {
-      if (!sameGroup((other.child as AdditiveSharingTensor).group, lead.group)) {
-        throw new ProtocolError(
-          ErrorCode.HOLDERS_MISMATCH,
-          `${op}: operands are shared among different parties: ${describeGroup(lead.group)} and ${describeGroup((other.child as AdditiveSharingTensor).group)}. ` +
-            "Share both tensors with the same holders and crypto provider.",
-        );
-      }
-    }
     checkSupported(op, operands, lead.group, attrs);
     const inputs = operands.map((o) => inputRefOf(this.hook, o, enc, op));
     const result = lead.run(op, inputs, attrs, enc, shape);
     if (getConfig().validate) this.validate(op, operands, attrs, enc, result);
     return new FixedPrecisionTensor(this.hook, result, enc);
-  }
-
-  private encodingOf(operands: readonly Operand[], op: string): FixedPointEncoding {
-    let enc: FixedPointEncoding | undefined;
-    for (const o of operands) {
-      if (o instanceof FixedPrecisionTensor) {
-        if (enc && !sameEncoding(enc, o.encoding)) {
-          throw new ProtocolError(
-            ErrorCode.PRECISION_MISMATCH,
-            `${op}: operands have different fixed-point encodings (${describeEncoding(enc)} and ${describeEncoding(o.encoding)}). ` +
-              "Encode both with the same fixPrecision options.",
-          );
-        }
-        enc = o.encoding;
-      } else if (typeof o !== "number" && !(o instanceof this.hook.tf.Tensor)) {
-        throw new ProtocolError(
-          ErrorCode.UNSUPPORTED_OP,
-          `${op}: cannot combine a fixed-precision tensor with a ${describe(o)}. Operands must be fixed-precision tensors, tf tensors or numbers.`,
-        );
-      }
-    }
-    return enc ?? this.encoding;
   }
 
   /** Ops on values the client holds: decode, run in TensorFlow.js, encode. */
@@ -258,6 +226,61 @@ export class FixedPrecisionTensor extends TsyftTensor {
 
 function shapeOfOperand(o: Operand): readonly number[] {
   return typeof o === "number" ? [] : o.shape;
+}
+
+/** Refuses operands a fixed-precision op cannot take, such as pointers. */
+function refuseForeign(hook: Hook, operands: readonly Operand[], op: string): void {
+  for (const o of operands) {
+    if (typeof o !== "number" && !(o instanceof FixedPrecisionTensor) && !(o instanceof hook.tf.Tensor)) {
+      throw new ProtocolError(
+        ErrorCode.UNSUPPORTED_OP,
+        `${op}: cannot combine a fixed-precision tensor with a ${describe(o)}. Operands must be fixed-precision tensors, tf tensors or numbers.`,
+      );
+    }
+  }
+}
+
+/** What the fixed-point operands of one op (or one plan run) have in common. */
+export interface CommonSharing {
+  /** The encoding of every fixed-point operand; undefined when none is fixed point. */
+  encoding?: FixedPointEncoding;
+  /** The shares of the first shared operand, whose group is every shared operand's; undefined when none is shared. */
+  lead?: AdditiveSharingTensor;
+}
+
+/**
+ * Checks, before anything is sent, that operands can be computed on together:
+ * every fixed-point operand has one encoding, and every shared one has one
+ * sharing group (the same holders in the same order, the same crypto
+ * provider). `what` names the op or the plan in the error.
+ *
+ * @example
+ * ```ts
+ * const { encoding, lead } = commonSharing([xSh, ySh], "add");   // lead.group: where the op runs
+ * ```
+ */
+export function commonSharing(operands: readonly Operand[], what: string): CommonSharing {
+  const fixed = operands.filter((o): o is FixedPrecisionTensor => o instanceof FixedPrecisionTensor);
+  const encoding = fixed[0]?.encoding;
+  const otherEncoding = encoding && fixed.find((o) => !sameEncoding(encoding, o.encoding))?.encoding;
+  if (encoding && otherEncoding) {
+    throw new ProtocolError(
+      ErrorCode.PRECISION_MISMATCH,
+      `${what}: operands have different fixed-point encodings (${describeEncoding(encoding)} and ${describeEncoding(otherEncoding)}). ` +
+        "Encode both with the same fixPrecision options.",
+    );
+  }
+  const shares = fixed.flatMap((o) => (o.child instanceof AdditiveSharingTensor ? [o.child] : []));
+  const lead = shares[0];
+  const otherGroup = lead && shares.find((s) => !sameGroup(lead.group, s.group))?.group;
+  if (lead && otherGroup) {
+    throw new ProtocolError(
+      ErrorCode.HOLDERS_MISMATCH,
+      `${what}: operands are shared among different parties: ${describeGroup(lead.group)} and ${describeGroup(otherGroup)}. ` +
+        "Share both tensors with the same holders and crypto provider.",
+    );
+  }
+  return { encoding, lead };
 }
 
 /**

@@ -363,3 +363,84 @@ describe("Dealing ahead in batches", () => {
     for (let run = 0; run < 3; run++) expect(maxDiff(await decrypt(model.run(share(x))), expected)).toBeLessThan(1e-2);
   });
 });
+
+describe("Plans are callable instances of sy.Plan", () => {
+  it("subclasses, func2plan, fromModel and fetched plans alike; plan(x) is plan.run(x)", async () => {
+    const net = new Net({ id: "callable-net" });
+    await net.build(tf.tensor([1.0, 2]));
+    // Untyped parameters: func2plan gives a function without state its inputs' type.
+    const fn = sy.func2plan((x, y) => sy.F.mul(x, y).sub(1), { id: "callable-fn" });
+    await fn.build(tf.zeros([2]), tf.zeros([2]));
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [2], units: 1, kernelInitializer: "ones" })],
+    });
+    const converted = sy.Plan.fromModel(model, { id: "callable-model" });
+    await converted.build();
+    const back = sy.Plan.fromBytes(net.toBytes());
+    const x = tf.tensor([5, 3]);
+    for (const [plan, inputs] of [
+      [net, [x]],
+      [fn, [x, x]],
+      [converted, [x.reshape([1, 2])]],
+      [back, [x]],
+    ] as const) {
+      expect(plan).toBeInstanceOf(sy.Plan);
+      expect(typeof plan).toBe("function");
+      const called = plan(...inputs) as tf.Tensor;
+      expect(Array.from(called.dataSync())).toEqual(Array.from((plan.run(...inputs) as tf.Tensor).dataSync()));
+    }
+    expect(Array.from((net(x) as tf.Tensor).dataSync())).toEqual([1022]);
+    // What a plan keeps for itself is not among its own enumerable properties, where state fields are.
+    expect(Object.keys(net)).toEqual(["fc1", "bias", "ir"]);
+    expect(Object.keys(fn)).toEqual(["ir"]);
+  });
+});
+
+describe("One sharing and encoding check for ops and plans", () => {
+  const refusal = (run: () => unknown): sy.TsyftError => {
+    try {
+      run();
+    } catch (error) {
+      return error as sy.TsyftError;
+    }
+    throw new Error("expected a refusal");
+  };
+
+  it("a plan run refuses inputs shared among other parties, in the words of a single op, sending nothing", async () => {
+    const model = new Net({ id: "other-parties" });
+    await model.build(tf.tensor([1.0, 2]));
+    model.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+    const xElsewhere = tf.tensor([5, 3]).fixPrecision().share(alice, charlie, { cryptoProvider: dan });
+    const sent: sy.TapEvent[] = [];
+    const untap = bob.network.tap((e) => sent.push(e));
+    const inPlan = refusal(() => model(xElsewhere));
+    const inOp = refusal(() => xElsewhere.add(model.state[0]![1] as sy.FixedPrecisionTensor));
+    untap();
+    expect(sent).toEqual([]);
+    for (const error of [inPlan, inOp]) {
+      expect(error).toBeInstanceOf(sy.ProtocolError);
+      expect(error.code).toBe("TSYFT_ERR_HOLDERS_MISMATCH");
+    }
+    expect(inPlan.message).toMatch(
+      /^plan: operands are shared among different parties: \[alice, charlie\] with crypto provider dan and \[bob, charlie\] with crypto provider dan\. Share both tensors with the same holders and crypto provider\.$/,
+    );
+    expect(inPlan.message.replace(/^plan: /, "")).toBe(inOp.message.replace(/^add: /, ""));
+  });
+
+  it("a plan run refuses inputs in another fixed-point encoding, in the words of a single op", async () => {
+    const model = new Net({ id: "other-encoding" });
+    await model.build(tf.tensor([1.0, 2]));
+    model.fixPrecision().share(bob, charlie, { cryptoProvider: dan });
+    const pysyft = tf.tensor([5, 3]).fixPrecision({ base: 10, precisionFractional: 3 });
+    const xPysyft = pysyft.share(bob, charlie, { cryptoProvider: dan });
+    const inPlan = refusal(() => model.run(xPysyft));
+    const inOp = refusal(() => xPysyft.add(model.state[0]![1] as sy.FixedPrecisionTensor));
+    for (const error of [inPlan, inOp]) {
+      expect(error).toBeInstanceOf(sy.ProtocolError);
+      expect(error.code).toBe("TSYFT_ERR_PRECISION_MISMATCH");
+    }
+    expect(inPlan.message).toMatch(/^plan: operands have different fixed-point encodings \(base 10, 3 fractional/);
+    expect(inPlan.message.replace(/^plan: /, "")).toBe(inOp.message.replace(/^add: /, ""));
+    await xPysyft.get();
+  });
+});
