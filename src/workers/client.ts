@@ -149,7 +149,8 @@ type Constructor = abstract new (...args: any[]) => object;
  *
  * @example
  * ```ts
- * class LoopbackWorker extends ClientHandle(Object) {
+ * class LoopbackWorker extends ClientHandle(Object) implements WorkerHandle {
+ *   readonly id = "bob";
  *   readonly rpc = new WorkerClient("bob", (bytes) => link.send(bytes));
  * }
  * ```

@@ -4,6 +4,9 @@
  * It is both the executing worker and the client's handle on it; every
  * message still goes through the binary encoding and the in-process network,
  * so code written against VirtualWorkers runs unchanged against grid nodes.
+ * It stays a Worker by inheritance (tests and notebooks read its objects,
+ * stats and dealer directly), and takes the client's calls from ClientHandle,
+ * the same forwarding to a WorkerClient as the grid's clients.
  *
  * @example
  * ```ts
