@@ -75,6 +75,10 @@ export class Engine {
   private running: Run | undefined;
   private lastSink: OutputSink | undefined;
   private nextId = 1;
+  // Requests to the worker thread keep their own bookkeeping rather than src/workers/rpc.ts's, because the
+  // kernel depends on tslab and not on the library its cells use (DESIGN.md §5), so a broken src/ never breaks
+  // the kernel. They need no timeouts either: a thread that stops answering is interrupted or replaced, and
+  // failPendingReplies ends every wait then.
   private nextRid = 1;
   private readonly replies = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private interrupting: Promise<void> | undefined;

@@ -16,7 +16,8 @@
 export { Channel, encodeGridFrame, decodeGridFrame, channelName } from "./framing";
 export { type ControlMessage } from "./control";
 export { GridNode, startNode, type NodeOptions, type NodeHealth, type NodeTraffic } from "./node";
-export { WebsocketGridClient, type GridClientOptions, type NodeAddress, type ClientTraffic } from "./client";
+export { WebsocketGridClient, type GridClientOptions, type NodeAddress } from "./client";
+export { type ClientTraffic } from "./client-link";
 export { connectAllNodes } from "./connect-all";
 export { PeerLinks, type LinkStats } from "./peer-links";
 export { Backoff, type BackoffOptions } from "./backoff";

@@ -1,19 +1,12 @@
 /**
  * A grid node: a Worker behind a WebSocket server (PyGrid's node).
  *
- * One socket kind per role, one framing (framing.ts) for all:
- * - clients send requests (0x01) that go to `worker.handleRequest`; replies
- *   (0x02) come back on the same socket, matched by rid;
- * - other nodes say hello as peers, and from then on their socket is this
- *   node's link to them (peer frames 0x03 both ways, see peer-links.ts);
- * - control messages (0x04) say who is who and ask for peer links.
- *
- * Whatever arrives, the node keeps serving: a text or empty message, an
- * unknown channel, a malformed request or an unknown object id is answered
- * with an error reply (rid -1 when the request had none); a message over
- * `maxMessageBytes` is refused by the socket layer (close code 1009, which
- * the client reports as TSYFT_ERR_MESSAGE_TOO_LARGE) and the node goes on
- * with its other sockets and new ones.
+ * Its sockets (node-sockets.ts) carry client requests and replies, peer
+ * frames between nodes and control messages, one framing for all; whatever
+ * arrives, the node keeps serving. A message over `maxMessageBytes` is
+ * refused by the socket layer (close code 1009, which the client reports as
+ * TSYFT_ERR_MESSAGE_TOO_LARGE) and the node goes on with its other sockets
+ * and new ones.
  *
  * Over HTTP on the same port: `GET /health` answers
  * `{ id, objects, peers, uptime }`.
@@ -30,18 +23,17 @@
  */
 import { randomBytes } from "node:crypto";
 import * as http from "node:http";
-import WebSocket, { WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { getConfig } from "../core/config";
-import { CommunicationError, ErrorCode, TsyftError, serializeError } from "../core/errors";
+import { ErrorCode, TsyftError } from "../core/errors";
 import type { TF } from "../tensors/plain-ops";
-import { encodeReply } from "../workers/messages";
 import { Worker } from "../workers/worker";
-import { decodeControl, encodeControl, type ControlMessage, type Hello } from "./control";
-import { Channel, FRAME_HEADER_BYTES, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
+import { FRAME_HEADER_BYTES } from "./framing";
 import { closeServer, listen, publicHost, sendError, sendJson } from "./http-util";
 import { openKeyValueStore, type KeyValueStore, type Namespace } from "./kv-store";
 import { GatewayMembership } from "./membership";
+import { NodeSockets } from "./node-sockets";
 import { ObjectPersistence } from "./object-persistence";
 import "./persisted-plans";
 import { PeerLinks, type LinkStats } from "./peer-links";
@@ -83,9 +75,6 @@ export interface NodeTraffic {
   malformed: number;
 }
 
-const CLOSE_WRONG_ID = 4001;
-const CLOSE_SHUTDOWN = 1001;
-
 function defaultTf(): TF {
   // Loaded on demand: a node given its own tf (tests, notebooks) never loads a second copy.
   return require("@tensorflow/tfjs") as TF;
@@ -110,9 +99,7 @@ export class GridNode {
   readonly maxMessageBytes: number;
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
-  private readonly clients = new Set<WebSocket>();
-  private readonly clientStats: LinkStats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
-  private malformed = 0;
+  private readonly sockets: NodeSockets;
   private boundPort = 0;
   private closing?: Promise<void>;
   private db?: KeyValueStore;
@@ -137,7 +124,8 @@ export class GridNode {
     this.worker = new Worker(this.id, tf, this.peers);
     this.http = http.createServer((req, res) => this.onHttp(req, res));
     this.wss = new WebSocketServer({ server: this.http, maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES });
-    this.wss.on("connection", (socket) => this.onConnection(socket));
+    this.sockets = new NodeSockets(this);
+    this.wss.on("connection", (socket) => this.sockets.accept(socket));
     this.wss.on("error", () => undefined); // the http server reports listen errors
   }
 
@@ -213,9 +201,9 @@ export class GridNode {
   /** Bytes and frames seen on client sockets and on each peer link. */
   traffic(): NodeTraffic {
     return {
-      clients: { ...this.clientStats },
+      clients: { ...this.sockets.clientStats },
       peers: this.peers.stats(),
-      malformed: this.malformed + this.worker.stats.malformed,
+      malformed: this.sockets.malformed + this.worker.stats.malformed,
     };
   }
 
@@ -237,9 +225,7 @@ export class GridNode {
   private async shutdown(): Promise<void> {
     await this.membership?.stop();
     this.peers.close();
-    for (const socket of this.clients) socket.close(CLOSE_SHUTDOWN, "node shutting down");
-    const sockets = [...this.clients];
-    setTimeout(() => sockets.forEach((s) => s.terminate()), 200).unref();
+    this.sockets.closeClients();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await closeServer(this.http);
     if (this.persistence) {
@@ -261,170 +247,6 @@ export class GridNode {
         `Node ${this.id}: no route ${req.method} ${path}. Try GET /health, or a WebSocket on ${this.url}.`,
       ),
     );
-  }
-
-  private onConnection(socket: WebSocket): void {
-    /** Until a peer hello, a socket is a client's. */
-    let peer: string | undefined;
-    this.clients.add(socket);
-    socket.on("error", () => undefined); // e.g. an oversized message: ws closes the socket with 1009 itself
-    socket.on("close", () => this.clients.delete(socket));
-    socket.on("message", (data, isBinary) => {
-      const bytes = messageBytes(data as Buffer);
-      if (peer === undefined) {
-        this.clientStats.bytesIn += bytes.byteLength;
-        this.clientStats.framesIn++;
-      }
-      if (!isBinary) {
-        return this.refuseFrame(
-          socket,
-          peer,
-          new CommunicationError(
-            ErrorCode.MALFORMED_MESSAGE,
-            "Malformed grid frame: a text message; tsyft frames are binary.",
-          ),
-        );
-      }
-      let frame;
-      try {
-        frame = decodeGridFrame(bytes);
-      } catch (error) {
-        return this.refuseFrame(socket, peer, error);
-      }
-      switch (frame.channel) {
-        case Channel.Request:
-          return this.onRequest(socket, frame.payload);
-        case Channel.Peer:
-          if (peer === undefined) {
-            return this.refuseFrame(
-              socket,
-              peer,
-              new CommunicationError(
-                ErrorCode.MALFORMED_MESSAGE,
-                "A peer frame on a client socket: only nodes linked as peers (hello role peer) send peer frames.",
-              ),
-            );
-          }
-          return this.peers.receive(peer, frame.payload, bytes.byteLength);
-        case Channel.Control: {
-          let message: ControlMessage;
-          try {
-            message = decodeControl(frame.payload);
-          } catch (error) {
-            return this.refuseFrame(socket, peer, error);
-          }
-          if (message.t === "hello") {
-            const linked = this.onHello(socket, message);
-            if (linked) {
-              peer = linked;
-              this.clients.delete(socket);
-              this.clientStats.bytesIn -= bytes.byteLength; // a peer's hello is not client traffic
-              this.clientStats.framesIn--;
-            }
-            return;
-          }
-          return this.onControl(socket, message);
-        }
-        case Channel.Reply:
-          return this.refuseFrame(
-            socket,
-            peer,
-            new CommunicationError(
-              ErrorCode.MALFORMED_MESSAGE,
-              "A reply frame sent to a node: nodes answer requests, they take no replies.",
-            ),
-          );
-      }
-    });
-  }
-
-  private send(socket: WebSocket, channel: Channel, payload: Uint8Array): void {
-    if (socket.readyState !== WebSocket.OPEN) return;
-    const frame = encodeGridFrame(channel, payload);
-    if (this.clients.has(socket)) {
-      this.clientStats.bytesOut += frame.byteLength;
-      this.clientStats.framesOut++;
-    }
-    socket.send(frame);
-  }
-
-  private onRequest(socket: WebSocket, payload: Uint8Array): void {
-    // handleRequest queues the request synchronously, so requests run in the order they arrived.
-    this.worker.handleRequest(payload).then(
-      (reply) => reply && this.send(socket, Channel.Reply, reply),
-      (error) => this.send(socket, Channel.Reply, encodeReply({ rid: -1, ok: false, error: serializeError(error) })),
-    );
-  }
-
-  /** A frame the node cannot use: an error reply to clients; peers' bad frames are only counted. */
-  private refuseFrame(socket: WebSocket, peer: string | undefined, error: unknown): void {
-    this.malformed++;
-    if (peer !== undefined) return;
-    this.send(socket, Channel.Reply, encodeReply({ rid: -1, ok: false, error: serializeError(error) }));
-  }
-
-  /** Answers a hello; returns the peer id when the socket became a peer link. */
-  private onHello(socket: WebSocket, hello: Hello): string | undefined {
-    if (hello.expect !== undefined && hello.expect !== this.id) {
-      const error = new CommunicationError(
-        ErrorCode.WORKER_ID,
-        `Expected node "${hello.expect}", but this is node "${this.id}" (${this.url}).`,
-        {
-          worker: this.id,
-        },
-      );
-      this.send(socket, Channel.Control, encodeControl({ t: "refused", error: serializeError(error) }));
-      socket.close(CLOSE_WRONG_ID, "wrong node id");
-      return undefined;
-    }
-    if (hello.role === "peer") {
-      const from = hello.from!;
-      if (from === this.id) {
-        const error = new CommunicationError(
-          ErrorCode.WORKER_ID,
-          `Node ${this.id} cannot link to itself (is another node using the id "${from}"?).`,
-        );
-        this.send(socket, Channel.Control, encodeControl({ t: "refused", error: serializeError(error) }));
-        socket.close(CLOSE_WRONG_ID, "same node id");
-        return undefined;
-      }
-      this.peers.accept(from, socket, hello.boot);
-      socket.send(encodeGridFrame(Channel.Control, encodeControl({ t: "welcome", id: this.id, boot: this.boot })));
-      return from;
-    }
-    this.send(socket, Channel.Control, encodeControl({ t: "welcome", id: this.id, boot: this.boot }));
-    return undefined;
-  }
-
-  private onControl(socket: WebSocket, message: Exclude<ControlMessage, Hello>): void {
-    const answer = (rid: number, work: Promise<unknown>) =>
-      work.then(
-        (value) => this.send(socket, Channel.Control, encodeControl({ t: "result", rid, ok: true, value })),
-        (error) =>
-          this.send(
-            socket,
-            Channel.Control,
-            encodeControl({ t: "result", rid, ok: false, error: serializeError(error) }),
-          ),
-      );
-    switch (message.t) {
-      case "link":
-        return void answer(
-          message.rid,
-          this.peers.dial(message.id, message.url).then(() => ({ id: message.id })),
-        );
-      case "status":
-        return void answer(message.rid, Promise.resolve(this.health()));
-      default:
-        return this.refuseFrame(
-          socket,
-          undefined,
-          new CommunicationError(
-            ErrorCode.MALFORMED_MESSAGE,
-            `A "${message.t}" control message sent to node ${this.id}: nodes take hello, link and status.`,
-          ),
-        );
-    }
   }
 }
 

@@ -1,25 +1,21 @@
 /**
  * The client side of a worker connection: turns WorkerHandle calls into
- * encoded requests, matches replies by request id, and fails every wait after
- * a timeout or when the link drops, naming the worker and what was asked.
- * Shared by VirtualWorker (in process) and the grid's WebSocket clients.
+ * encoded requests and matches replies to them (rpc.ts keeps the calls
+ * waiting, with their timeouts and the failure of all of them when the link
+ * drops). `ClientHandle` gives a class the worker API by forwarding it to a
+ * WorkerClient: VirtualWorker (in process) and the grid's WebSocket clients
+ * are both built on it, so they cannot drift apart.
  */
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
 import type { PlanHost } from "../plans/host";
 import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
 import { decodeReply, encodeRequest, type Reply, type Request } from "./messages";
+import { PendingCalls, type LinkDropCode } from "./rpc";
 
 type WithoutRid<R> = R extends { rid: number } ? Omit<R, "rid"> : never;
 export type CallRequest = WithoutRid<Request>;
 export type PostRequest = Exclude<Request, { rid: number }>;
-
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-  what: string;
-}
 
 /** What every client-side worker offers besides WorkerHandle (PySyft's worker API). */
 export interface ObjectsApi {
@@ -29,9 +25,18 @@ export interface ObjectsApi {
   clearObjects(): Promise<void>;
 }
 
+/**
+ * Requests to one worker, sent through `deliver`, and the replies to them.
+ *
+ * @example
+ * ```ts
+ * const rpc = new WorkerClient("bob", (bytes) => socket.send(bytes));
+ * socket.on("message", (bytes) => rpc.receiveReply(bytes));
+ * await rpc.ping();   // "bob"
+ * ```
+ */
 export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
-  private nextRid = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly calls: PendingCalls;
   /** Replies that matched no request (errors about malformed messages). */
   readonly unsolicited: Error[] = [];
 
@@ -39,7 +44,9 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
     readonly id: string,
     /** Sends an encoded request; replies come back through `receiveReply`. */
     private readonly deliver: (bytes: Uint8Array) => void,
-  ) {}
+  ) {
+    this.calls = new PendingCalls(id);
+  }
 
   submit(command: Command): void {
     this.post({ t: "submit", command });
@@ -93,31 +100,14 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
 
   /** Sends a request and resolves with its reply's value. */
   call(request: CallRequest, timeoutMs = getConfig().timeoutMs): Promise<unknown> {
-    const rid = this.nextRid++;
     const what = request.t === "fetch" ? `fetch of "${request.id}"` : request.t;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(rid);
-        reject(
-          new CommunicationError(
-            ErrorCode.TIMEOUT,
-            `No answer from ${this.id} to ${what} within ${timeoutMs} ms. Is it alive? (timeoutMs is configurable)`,
-            {
-              worker: this.id,
-            },
-          ),
-        );
-      }, timeoutMs);
-      timer.unref?.();
-      this.pending.set(rid, { resolve, reject, timer, what });
-      try {
-        this.deliver(encodeRequest({ ...request, rid } as Request));
-      } catch (error) {
-        clearTimeout(timer);
-        this.pending.delete(rid);
-        reject(error);
-      }
-    });
+    const { rid, promise } = this.calls.open(what, timeoutMs);
+    try {
+      this.deliver(encodeRequest({ ...request, rid } as Request));
+    } catch (error) {
+      this.calls.fail(rid, error as Error);
+    }
+    return promise;
   }
 
   /** Hands an encoded reply to the request waiting for it. */
@@ -129,31 +119,94 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
       this.unsolicited.push(error as Error);
       return;
     }
-    const pending = this.pending.get(reply.rid);
-    if (!pending) {
-      if (!reply.ok) this.unsolicited.push(deserializeError(reply.error));
-      return;
-    }
-    this.pending.delete(reply.rid);
-    clearTimeout(pending.timer);
-    if (reply.ok) pending.resolve(reply.value);
-    else pending.reject(deserializeError(reply.error));
+    // A late reply (its request timed out) is dropped; an error nobody asked for is kept.
+    if (!this.calls.settle(reply.rid, reply) && !reply.ok) this.unsolicited.push(deserializeError(reply.error));
   }
 
   /** The link is gone: every wait fails now, naming the worker. */
-  failAll(reason: string, code: ErrorCode = ErrorCode.CONNECTION): void {
-    for (const [rid, pending] of this.pending) {
-      clearTimeout(pending.timer);
-      pending.reject(
-        new CommunicationError(code, `Lost the link to ${this.id} (${reason}) while waiting for ${pending.what}.`, {
-          worker: this.id,
-        }),
-      );
-      this.pending.delete(rid);
-    }
+  failAll(reason: string, code: LinkDropCode = ErrorCode.CONNECTION): void {
+    this.calls.failAll(reason, code);
   }
 
+  /** How many requests wait for their replies. */
   get waiting(): number {
-    return this.pending.size;
+    return this.calls.waiting;
   }
+}
+
+/**
+ * What a mixin can extend. TypeScript's mixin rule (TS2545) accepts exactly
+ * `any[]` as the constructor's arguments, so the linter is told once, here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Constructor = abstract new (...args: any[]) => object;
+
+/**
+ * `Base` plus the worker API (WorkerHandle's calls, ObjectsApi, PlanHost,
+ * ping), each forwarded to the subclass's `rpc`. A mixin rather than a base
+ * class because VirtualWorker is also the executing Worker, while the grid's
+ * client is only a client (it extends `ClientHandle(Object)`).
+ *
+ * @example
+ * ```ts
+ * class LoopbackWorker extends ClientHandle(Object) implements WorkerHandle {
+ *   readonly id = "bob";
+ *   readonly rpc = new WorkerClient("bob", (bytes) => link.send(bytes));
+ * }
+ * ```
+ */
+export function ClientHandle<TBase extends Constructor>(Base: TBase) {
+  abstract class Forwarding extends Base implements ObjectsApi, PlanHost {
+    /** The requests and replies the calls below go through. */
+    abstract readonly rpc: WorkerClient;
+
+    /** Sends a command; returns at once (WorkerHandle). */
+    submit(command: Command): void {
+      this.rpc.submit(command);
+    }
+
+    /** Stores a value under `id`, pipelined like `submit` (WorkerHandle). */
+    store(id: string, value: StoredValue): void {
+      this.rpc.store(id, value);
+    }
+
+    /** The object `id` once everything sent before has run (WorkerHandle). */
+    fetch(id: string, options: { remove: boolean }): Promise<StoredValue> {
+      return this.rpc.fetch(id, options);
+    }
+
+    /** Frees objects, pipelined (WorkerHandle). */
+    release(ids: readonly string[]): void {
+      this.rpc.release(ids);
+    }
+
+    /** Ids of the objects the worker holds. */
+    listObjects(): Promise<string[]> {
+      return this.rpc.listObjects();
+    }
+
+    objectCount(): Promise<number> {
+      return this.rpc.objectCount();
+    }
+
+    clearObjects(): Promise<void> {
+      return this.rpc.clearObjects();
+    }
+
+    /** Stores a plan on the worker (PlanHost: `plan.send(worker)`); resolves once stored. */
+    storePlan(id: string, bytes: Uint8Array, options: { token?: string } = {}): Promise<void> {
+      return this.rpc.storePlan(id, bytes, options);
+    }
+
+    /** A hosted plan's bytes (PlanHost: `me.fetchPlan(id, worker)`); without `copy` once only. */
+    fetchPlanBytes(id: string, options: { copy: boolean; token?: string }): Promise<Uint8Array> {
+      return this.rpc.fetchPlanBytes(id, options);
+    }
+
+    /** Resolves with the worker's id once it answered. */
+    ping(): Promise<string> {
+      return this.rpc.ping();
+    }
+  }
+  return Forwarding;
 }

@@ -4,6 +4,9 @@
  * It is both the executing worker and the client's handle on it; every
  * message still goes through the binary encoding and the in-process network,
  * so code written against VirtualWorkers runs unchanged against grid nodes.
+ * It stays a Worker by inheritance (tests and notebooks read its objects,
+ * stats and dealer directly), and takes the client's calls from ClientHandle,
+ * the same forwarding to a WorkerClient as the grid's clients.
  *
  * @example
  * ```ts
@@ -17,9 +20,9 @@ import { ErrorCode, TsyftError } from "../core/errors";
 import { fetchPlan, type FetchPlanOptions } from "../plans/fetch";
 import type { PlanHost } from "../plans/host";
 import type { Plan } from "../plans/plan";
-import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
+import type { WorkerHandle } from "../tensors/handle";
 import type { Hook } from "../tensors/hook";
-import { WorkerClient, type ObjectsApi } from "./client";
+import { ClientHandle, WorkerClient, type ObjectsApi } from "./client";
 import { networkOf, type InProcessNetwork } from "./in-process";
 import { Worker } from "./worker";
 
@@ -27,9 +30,9 @@ export interface VirtualWorkerOptions {
   id: string;
 }
 
-export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi, PlanHost {
+export class VirtualWorker extends ClientHandle(Worker) implements WorkerHandle, ObjectsApi, PlanHost {
   readonly network: InProcessNetwork;
-  readonly client: WorkerClient;
+  readonly rpc: WorkerClient;
 
   constructor(
     readonly hook: Hook,
@@ -49,38 +52,19 @@ export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi, P
     const network = networkOf(hook);
     super(options.id, hook.tf, network.transportFor(options.id));
     this.network = network;
-    this.client = new WorkerClient(this.id, (bytes) => {
+    this.rpc = new WorkerClient(this.id, (bytes) => {
       network.request("client", this.id, bytes).then(
-        (reply) => reply && this.client.receiveReply(reply),
-        (error: Error) => this.client.failAll(error.message),
+        (reply) => reply && this.rpc.receiveReply(reply),
+        (error: Error) => this.rpc.failAll(error.message),
       );
     });
     network.register(this);
     hook.registerWorker(this);
   }
 
-  submit(command: Command): void {
-    this.client.submit(command);
-  }
-
-  store(id: string, value: StoredValue): void {
-    this.client.store(id, value);
-  }
-
-  fetch(id: string, options: { remove: boolean }): Promise<StoredValue> {
-    return this.client.fetch(id, options);
-  }
-
-  release(ids: readonly string[]): void {
-    this.client.release(ids);
-  }
-
-  storePlan(id: string, bytes: Uint8Array, options: { token?: string } = {}): Promise<void> {
-    return this.client.storePlan(id, bytes, options);
-  }
-
-  fetchPlanBytes(id: string, options: { copy: boolean; token?: string }): Promise<Uint8Array> {
-    return this.client.fetchPlanBytes(id, options);
+  /** The request layer (the same object as `rpc`, under the name VirtualWorker first gave it). */
+  get client(): WorkerClient {
+    return this.rpc;
   }
 
   /**
@@ -96,18 +80,6 @@ export class VirtualWorker extends Worker implements WorkerHandle, ObjectsApi, P
    */
   fetchPlan(id: string, location: PlanHost, options: FetchPlanOptions = {}): Promise<Plan> {
     return fetchPlan(this.hook, id, location, options);
-  }
-
-  listObjects(): Promise<string[]> {
-    return this.client.listObjects();
-  }
-
-  objectCount(): Promise<number> {
-    return this.client.objectCount();
-  }
-
-  clearObjects(): Promise<void> {
-    return this.client.clearObjects();
   }
 
   override toString(): string {
