@@ -158,10 +158,6 @@ export abstract class TsyftTensor {
   }
 }
 
-export function isTsyftTensor(value: unknown): value is TsyftTensor {
-  return value instanceof TsyftTensor;
-}
-
 /** The shape of any operand (a number is a scalar). */
 export function shapeOf(operand: Operand): readonly number[] {
   if (typeof operand === "number") return [];
