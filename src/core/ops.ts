@@ -41,7 +41,10 @@ export function isOpName(name: unknown): name is OpName {
 /** Padding of a sliding window, with TensorFlow's meaning. */
 export type Padding = "same" | "valid";
 
-/** conv2d's options as a user gives them (TensorFlow.js's meaning: NHWC input, HWIO filter); padding defaults to "valid". */
+/**
+ * conv2d's options as a user gives them, with TensorFlow.js's meaning (NHWC input, HWIO filter);
+ * padding defaults to "valid".
+ */
 export interface Conv2dOptions {
   strides?: number | [number, number];
   padding?: Padding;

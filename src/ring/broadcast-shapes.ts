@@ -68,8 +68,8 @@ export function matmul(a: Shape, b: Shape): number[] {
   const [k2, n] = b.slice(-2);
   if (k !== k2) {
     throw shapeError(
-      `matmul: inner dimensions differ in ${fmtShape(a)} x ${fmtShape(b)}: ${explain} with equal k, got ${k} and ${k2}. ` +
-        `Transpose an operand if it is the wrong way round.`,
+      `matmul: inner dimensions differ in ${fmtShape(a)} x ${fmtShape(b)}: ${explain} with equal k, ` +
+        `got ${k} and ${k2}. Transpose an operand if it is the wrong way round.`,
       { op: "matmul", a: [...a], b: [...b] },
     );
   }

@@ -130,8 +130,8 @@ export function conv2dGeometry(
   }
   if (xShape.length === 4 && xShape[3] !== wShape[2]) {
     throw shapeError(
-      `conv2d: input ${fmtShape(xShape)} has ${xShape[3]} channels but filter ${fmtShape(wShape)} expects ${wShape[2]} ` +
-        `(x is NHWC, w is HWIO: x.shape[3] must equal w.shape[2]).`,
+      `conv2d: input ${fmtShape(xShape)} has ${xShape[3]} channels ` +
+        `but filter ${fmtShape(wShape)} expects ${wShape[2]} (x is NHWC, w is HWIO: x.shape[3] must equal w.shape[2]).`,
       { op, x: [...xShape], w: [...wShape] },
     );
   }
