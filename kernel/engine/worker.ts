@@ -7,8 +7,8 @@
  *   is a promise), compile errors with line/column/snippet, runtime errors
  *   with the stack cut to the cell's frames;
  * - console output and `display` calls forwarded to the main thread tagged
- *   with the id of the cell that produced them;
- * - the display bridge at `globalThis[Symbol.for("tsyft.kernel")]`;
+ *   with the id of the cell that produced them, and the display bridge at
+ *   `globalThis[Symbol.for("tsyft.kernel")]` (both in output.ts);
  * - its phase (idle / compiling / running) in shared memory, so the main
  *   thread knows when it may stop a busy cell without corrupting the compiler.
  */
@@ -19,7 +19,8 @@ import { Phase, Shared } from "./messages";
 import { cellCompilerVersion } from "../paths";
 import { installAsyncGuard, rearm } from "./async-guard";
 import { expandShorthands, lineAndCharacter, type ExpandedSource } from "./shorthand";
-import { bundleOf, plainText, sanitizeBundle, sanitizeMetadata } from "./repr";
+import { captureOutput } from "./output";
+import { bundleOf, plainText } from "./repr";
 import { compileError, interruptedError, runtimeError, type CellDiagnostic, type CompiledCell } from "./traceback";
 
 // The vm module object itself (not an import wrapper): tslab's executor calls vm.runInThisContext through it.
@@ -71,30 +72,8 @@ function activeId(): number {
   return current && !current.done ? current.id : lastId;
 }
 
-// ---------------------------------------------------------------------------
-// Output capture: console.log & co. write to process.stdout / stderr.
-
-function captureStream(name: "stdout" | "stderr"): void {
-  const stream = process[name] as NodeJS.WriteStream;
-  stream.write = function write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-    const text =
-      typeof chunk === "string"
-        ? chunk
-        : Buffer.from(chunk as Uint8Array).toString(
-            typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8",
-          );
-    if (text.length > 0) post({ type: "stream", id: activeId(), name, text });
-    const done = typeof encoding === "function" ? encoding : callback;
-    if (typeof done === "function") process.nextTick(done as () => void);
-    return true;
-  } as typeof stream.write;
-}
-captureStream("stdout");
-captureStream("stderr");
-
-function warn(text: string): void {
-  post({ type: "stream", id: activeId(), name: "stderr", text });
-}
+// Console output and display calls go to the main thread (output.ts).
+const warn = captureOutput(post, activeId);
 
 process.on("uncaughtException", (error) => {
   const report = runtimeError(error, compiledCells, internalDirs());
@@ -104,40 +83,6 @@ process.on("unhandledRejection", (reason) => {
   const report = runtimeError(reason, compiledCells, internalDirs());
   warn(`Unhandled promise rejection:\n${report.traceback.join("\n")}\n`);
 });
-
-// ---------------------------------------------------------------------------
-// Display bridge (see src/core/display-protocol.ts for the contract).
-
-interface DisplayOptions {
-  displayId?: string;
-  metadata?: Record<string, unknown>;
-}
-
-function sendDisplay(bundle: unknown, options: DisplayOptions | undefined, update: boolean): void {
-  const data =
-    bundle && typeof bundle === "object" && !Array.isArray(bundle)
-      ? sanitizeBundle(bundle as Record<string, unknown>)
-      : bundleOf(bundle, warn);
-  const displayId = options?.displayId === undefined ? undefined : String(options.displayId);
-  if (update && displayId === undefined) throw new TypeError("updateDisplay needs options.displayId");
-  post({ type: "display", id: activeId(), data, metadata: sanitizeMetadata(options?.metadata), displayId, update });
-}
-
-(globalThis as Record<symbol, unknown>)[Symbol.for("tsyft.kernel")] = Object.freeze({
-  display: (bundle: unknown, options?: DisplayOptions) => sendDisplay(bundle, options, false),
-  updateDisplay: (bundle: unknown, options: DisplayOptions) => sendDisplay(bundle, options, true),
-});
-
-// tslab's own display API (`import * as tslab from "tslab"; tslab.display.html(...)`) works too.
-try {
-  const jupyter = require("tslab/dist/jupyter");
-  jupyter.lastWriteDisplayData = (
-    content: { data: Record<string, unknown>; metadata?: Record<string, unknown>; transient?: { display_id?: string } },
-    update: boolean,
-  ) => sendDisplay(content.data, { displayId: content.transient?.display_id, metadata: content.metadata }, update);
-} catch {
-  // tslab's display API stays unavailable; tsyft's works regardless.
-}
 
 // ---------------------------------------------------------------------------
 // tslab's converter and executor, instrumented.

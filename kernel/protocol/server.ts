@@ -9,11 +9,15 @@
  * - an execute_request that fails with stop_on_error (the default) aborts the
  *   execute_requests already received at that moment (status "aborted"), as
  *   ipykernel does; requests that arrive after the error reply run normally.
+ *
+ * IOPub's stream coalescing is in iopub.ts; complete, inspect and is_complete
+ * replies are in introspection.ts.
  */
 import { randomUUID } from "crypto";
 import type { Engine, ExecuteOutcome, MimeBundle, OutputSink } from "../engine/engine";
 import { History, type HistoryRequest } from "./history";
-import { isComplete } from "./is-complete";
+import { completeReply, inspectReply, isCompleteReply } from "./introspection";
+import { IOPub } from "./iopub";
 import { kernelInfo } from "./kernel-info";
 import { KernelSockets, type Channel, type ConnectionInfo } from "./sockets";
 import { Signer, WireError, decode, encode, newHeader, type Header, type Message } from "./wire";
@@ -31,45 +35,6 @@ interface ExecuteContent {
   user_expressions?: Record<string, string>;
   allow_stdin?: boolean;
   stop_on_error?: boolean;
-}
-
-/** Offset in UTF-16 code units of the `codepoints`-th code point (Jupyter counts code points). */
-export function utf16Offset(text: string, codepoints: number): number {
-  let i = 0;
-  for (let cp = 0; i < text.length && cp < codepoints; cp++) i += text.codePointAt(i)! > 0xffff ? 2 : 1;
-  return i;
-}
-
-/** Number of code points in the first `utf16` code units. */
-export function codepointOffset(text: string, utf16: number): number {
-  return [...text.slice(0, utf16)].length;
-}
-
-/** IOPub publishing with stream coalescing: consecutive writes become one stream message. */
-class IOPub {
-  private pending: { parent: Header; name: string; text: string; timer: NodeJS.Timeout } | undefined;
-
-  constructor(private readonly send: (msgType: string, content: unknown, parent: Header | undefined) => void) {}
-
-  stream(parent: Header, name: "stdout" | "stderr", text: string): void {
-    if (this.pending && (this.pending.parent !== parent || this.pending.name !== name)) this.flush();
-    if (this.pending) this.pending.text += text;
-    else this.pending = { parent, name, text, timer: setTimeout(() => this.flush(), 25) };
-    if (this.pending.text.length > 256 * 1024) this.flush();
-  }
-
-  publish(msgType: string, content: unknown, parent: Header | undefined): void {
-    this.flush();
-    this.send(msgType, content, parent);
-  }
-
-  flush(): void {
-    const pending = this.pending;
-    if (!pending) return;
-    this.pending = undefined;
-    clearTimeout(pending.timer);
-    this.send("stream", { name: pending.name, text: pending.text }, pending.parent);
-  }
 }
 
 export class KernelServer {
@@ -205,13 +170,13 @@ export class KernelServer {
           this.reply("shell", message, "kernel_info_reply", kernelInfo());
           break;
         case "complete_request":
-          await this.complete(message);
+          this.reply("shell", message, "complete_reply", await completeReply(this.engine, message.content, this.log));
           break;
         case "inspect_request":
-          await this.inspect(message);
+          this.reply("shell", message, "inspect_reply", await inspectReply(this.engine, message.content, this.log));
           break;
         case "is_complete_request":
-          this.reply("shell", message, "is_complete_reply", this.isComplete(message));
+          this.reply("shell", message, "is_complete_reply", isCompleteReply(message.content, this.log));
           break;
         case "history_request":
           this.reply("shell", message, "history_reply", this.history.query(message.content as HistoryRequest));
@@ -359,50 +324,6 @@ export class KernelServer {
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setTimeout(resolve, 1));
       if (this.received === before) return;
-    }
-  }
-
-  private async complete(message: Message): Promise<void> {
-    const code = String(message.content.code ?? "");
-    const cursor = Number(message.content.cursor_pos ?? [...code].length);
-    const pos = utf16Offset(code, cursor);
-    let reply: Record<string, unknown>;
-    try {
-      const found = await this.engine.complete(code, pos);
-      reply = {
-        status: "ok",
-        matches: found.matches,
-        cursor_start: codepointOffset(code, found.start),
-        cursor_end: codepointOffset(code, found.end),
-        metadata: {},
-      };
-    } catch (error) {
-      this.log(`complete_request failed: ${(error as Error).message}`);
-      reply = { status: "ok", matches: [], cursor_start: cursor, cursor_end: cursor, metadata: {} };
-    }
-    this.reply("shell", message, "complete_reply", reply);
-  }
-
-  private async inspect(message: Message): Promise<void> {
-    const code = String(message.content.code ?? "");
-    const pos = utf16Offset(code, Number(message.content.cursor_pos ?? 0));
-    let reply: Record<string, unknown>;
-    try {
-      const found = await this.engine.inspect(code, pos);
-      reply = { status: "ok", found: found.found, data: found.found ? { "text/plain": found.text } : {}, metadata: {} };
-    } catch (error) {
-      this.log(`inspect_request failed: ${(error as Error).message}`);
-      reply = { status: "ok", found: false, data: {}, metadata: {} };
-    }
-    this.reply("shell", message, "inspect_reply", reply);
-  }
-
-  private isComplete(message: Message): Record<string, unknown> {
-    try {
-      return isComplete(String(message.content.code ?? ""));
-    } catch (error) {
-      this.log(`is_complete_request failed: ${(error as Error).message}`);
-      return { status: "unknown" };
     }
   }
 

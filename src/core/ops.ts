@@ -38,8 +38,20 @@ export function isOpName(name: unknown): name is OpName {
   return typeof name === "string" && (allOps as readonly string[]).includes(name);
 }
 
+/** Padding of a sliding window, with TensorFlow's meaning. */
 export type Padding = "same" | "valid";
 
+/**
+ * conv2d's options as a user gives them, with TensorFlow.js's meaning (NHWC input, HWIO filter);
+ * padding defaults to "valid".
+ */
+export interface Conv2dOptions {
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilations?: number | [number, number];
+}
+
+/** conv2d's attributes as plans record them: `Conv2dOptions` normalized. */
 export interface Conv2dAttrs {
   strides: [number, number];
   padding: Padding;

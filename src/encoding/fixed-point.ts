@@ -98,11 +98,6 @@ export function encode(values: ArrayLike<number>, shape: readonly number[], enc:
   return ring.fromFloat(values, shape, scaleOf(enc));
 }
 
-/** Encodes public integers exactly (no scaling), e.g. bits or indices. */
-export function encodeUnscaled(values: ArrayLike<number>, shape: readonly number[]): ring.RingTensor {
-  return ring.fromInts(values, shape);
-}
-
 /** Decodes to reals. */
 export function decode(t: ring.RingTensor, enc: FixedPointEncoding): Float64Array {
   return ring.toFloat(t, scaleOf(enc));

@@ -27,6 +27,7 @@ import { WebSocketServer } from "ws";
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { getConfig } from "../core/config";
 import { ErrorCode, TsyftError } from "../core/errors";
+import { checkWorkerId } from "../core/worker-id";
 import type { TF } from "../tensors/plain-ops";
 import { Worker } from "../workers/worker";
 import { FRAME_HEADER_BYTES } from "./framing";
@@ -131,17 +132,7 @@ export class GridNode {
 
   /** Starts a node (see {@link startNode}). */
   static async start(options: NodeOptions): Promise<GridNode> {
-    if (
-      typeof options?.id !== "string" ||
-      options.id.length === 0 ||
-      /[/\s|]/.test(options.id) ||
-      options.id.includes("\0")
-    ) {
-      throw new TsyftError(
-        ErrorCode.WORKER_ID,
-        `startNode: expected { id: "a name without spaces, / or |" }, got ${JSON.stringify(options?.id)}.`,
-      );
-    }
+    checkWorkerId(options?.id, "startNode", ["|"]);
     const node = new GridNode(options, options.tf ?? defaultTf());
     try {
       await node.open();

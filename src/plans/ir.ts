@@ -29,10 +29,6 @@ export interface PlanIR {
   outputs: number[];
 }
 
-export function isValueRef(ref: ValueRef): ref is { v: number } {
-  return "v" in ref;
-}
-
 /** Checks an IR read from elsewhere: every reference defined before use, known ops. */
 export function validateIR(ir: PlanIR): PlanIR {
   const bad = (why: string) => new PlanError(ErrorCode.SERIALIZATION, `Corrupt plan: ${why}.`);

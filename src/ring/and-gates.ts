@@ -18,7 +18,7 @@
  */
 import { kernels, type Encrypt, type ShiftedWords } from "./kernels";
 import { expand, keystream, keystreamXor } from "./prg";
-import { argumentError, describe } from "./shapes";
+import { argumentError, describe } from "./shape-basics";
 import { RingTensor } from "./tensor";
 import { reserveHeadroom } from "./wire";
 

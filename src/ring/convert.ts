@@ -6,7 +6,7 @@
  * two 32-bit words of each element through a Uint32Array/Int32Array view.
  */
 import { ErrorCode, ProtocolError, fmtShape } from "../core/errors";
-import { argumentError, checkShape, describe, size, type Shape } from "./shapes";
+import { argumentError, checkShape, describe, size, type Shape } from "./shape-basics";
 import { RingTensor } from "./tensor";
 
 const TWO_32 = 4294967296;

@@ -6,7 +6,8 @@
  */
 import { kernels, type RingKernels } from "./kernels";
 import { broadcastTo } from "./shape-ops";
-import { argumentError, broadcast, describe, size } from "./shapes";
+import { broadcast } from "./broadcast-shapes";
+import { argumentError, describe, size } from "./shape-basics";
 import { RingTensor } from "./tensor";
 
 type BinaryKernel = (k: RingKernels, a: BigInt64Array, b: BigInt64Array) => BigInt64Array;

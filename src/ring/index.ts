@@ -45,7 +45,7 @@ export {
 } from "./and-gates";
 export { sum } from "./reduce";
 export { shapes } from "./shapes";
-export type { Shape, Padding, Conv2dOptions, PoolOptions } from "./shapes";
+export type { Shape } from "./shape-basics";
 export { activeKernels } from "./kernels";
 
 export { claimHeadroom } from "./wire";

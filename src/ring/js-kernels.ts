@@ -5,7 +5,7 @@
  * so each kernel computes the exact integer result and lets the store wrap it.
  */
 import type { Encrypt, MatmulDims, RingKernels, ShiftedWords } from "./kernels";
-import type { WindowGeometry } from "./shapes";
+import type { WindowGeometry } from "./window-shapes";
 
 type Binary = (x: bigint, y: bigint) => bigint;
 

@@ -7,7 +7,7 @@
  */
 import { getConfig } from "../core/config";
 import { jsKernels } from "./js-kernels";
-import type { WindowGeometry } from "./shapes";
+import type { WindowGeometry } from "./window-shapes";
 import { wasmKernels } from "./wasm-kernels";
 
 /** Dimensions of a (batched) matrix product; strides in elements, 0 repeats one operand. */

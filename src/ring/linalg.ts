@@ -2,16 +2,11 @@
  * Linear algebra over Z_2^64: matrix products, and convolution as im2col + matmul.
  * Shapes and window geometry follow TensorFlow.js (NHWC inputs, HWIO filters).
  */
+import type { Pool2dAttrs } from "../core/ops";
 import { kernels } from "./kernels";
-import {
-  argumentError,
-  conv2dGeometry,
-  describe,
-  matmul as matmulShape,
-  poolGeometry,
-  type Conv2dOptions,
-  type PoolOptions,
-} from "./shapes";
+import { matmul as matmulShape } from "./broadcast-shapes";
+import { argumentError, describe } from "./shape-basics";
+import { conv2dGeometry, poolGeometry, type RingConv2dOptions } from "./window-shapes";
 import { RingTensor } from "./tensor";
 
 /**
@@ -60,7 +55,7 @@ export function matmul(a: RingTensor, b: RingTensor): RingTensor {
  * const y = conv2d(x, w, { strides: 1, padding: "same" }); // x [1,32,32,3], w [5,5,3,32] -> [1,32,32,32]
  * ```
  */
-export function conv2d(x: RingTensor, w: RingTensor, opts: Conv2dOptions): RingTensor {
+export function conv2d(x: RingTensor, w: RingTensor, opts: RingConv2dOptions): RingTensor {
   if (!(x instanceof RingTensor) || !(w instanceof RingTensor)) {
     throw argumentError(`conv2d: expected two RingTensors, got ${describe(x)} and ${describe(w)}.`, { op: "conv2d" });
   }
@@ -80,7 +75,7 @@ export function conv2d(x: RingTensor, w: RingTensor, opts: Conv2dOptions): RingT
  * // x [1,28,28,8] -> p [1,14,14,4,8]; sum(p, 3) is 4 * avgPool
  * ```
  */
-export function extractPatches(x: RingTensor, opts: PoolOptions & { padValue?: bigint }): RingTensor {
+export function extractPatches(x: RingTensor, opts: Pool2dAttrs & { padValue?: bigint }): RingTensor {
   if (!(x instanceof RingTensor)) {
     throw argumentError(`extractPatches: expected a RingTensor, got ${describe(x)}.`, { op: "extractPatches" });
   }

@@ -5,7 +5,7 @@
  * applied to bytes (`xorKeystream`).
  */
 import { createCipheriv, randomBytes, randomFillSync, type Cipher } from "node:crypto";
-import { argumentError, checkShape, describe, size, type Shape } from "./shapes";
+import { argumentError, checkShape, describe, size, type Shape } from "./shape-basics";
 import { RingTensor } from "./tensor";
 
 /** Bytes of a PRG seed (an AES-128 key). */

@@ -2,7 +2,8 @@
  * Sums over axes.
  */
 import { kernels } from "./kernels";
-import { reductionAxes, size, sum as sumShape } from "./shapes";
+import { reductionAxes, sum as sumShape } from "./layout-shapes";
+import { size } from "./shape-basics";
 import { RingTensor } from "./tensor";
 
 /**

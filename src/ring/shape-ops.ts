@@ -5,20 +5,9 @@
  */
 import { fmtShape } from "../core/errors";
 import { wordsOf } from "./convert";
-import {
-  argumentError,
-  broadcastTo as broadcastShape,
-  concat as concatShape,
-  describe,
-  normalizeAxis,
-  permutation,
-  reshape as reshapeShape,
-  shapeError,
-  size,
-  sliceBounds,
-  stridesOf,
-  type Shape,
-} from "./shapes";
+import { broadcastTo as broadcastShape } from "./broadcast-shapes";
+import { concat as concatShape, permutation, reshape as reshapeShape, sliceBounds } from "./layout-shapes";
+import { argumentError, describe, normalizeAxis, shapeError, size, stridesOf, type Shape } from "./shape-basics";
 import { RingTensor } from "./tensor";
 
 /** Runs shorter than this are copied word by word rather than with subarray + set. */

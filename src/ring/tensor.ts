@@ -2,7 +2,7 @@
  * The ring's value type: an immutable tensor over Z_2^64.
  */
 import { fmtShape } from "../core/errors";
-import { argumentError, checkShape, size, type Shape } from "./shapes";
+import { argumentError, checkShape, size, type Shape } from "./shape-basics";
 
 /**
  * A tensor of integers mod 2^64, stored row-major as signed 64-bit values

@@ -2,7 +2,7 @@
  * The WebAssembly kernels: the same contract as the JS reference, run in build/ring.wasm.
  */
 import type { Encrypt, MatmulDims, RingKernels, ShiftedWords } from "./kernels";
-import type { WindowGeometry } from "./shapes";
+import type { WindowGeometry } from "./window-shapes";
 import { RingWasm, type RingWasmExports } from "./wasm-module";
 
 type ArrayKernel = (a: number, b: number, out: number, n: number) => void;

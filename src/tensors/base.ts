@@ -11,7 +11,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { ErrorCode, ProtocolError, fmtShape } from "../core/errors";
-import { Op, pair, type AttrsOf, type OpName, type Padding } from "../core/ops";
+import { Op, pair, type AttrsOf, type Conv2dOptions, type OpName, type Padding } from "../core/ops";
 
 /** Any tensor: a TensorFlow.js tensor or one of tsyft's. */
 export type AnyTensor = tfjs.Tensor | TsyftTensor;
@@ -26,11 +26,7 @@ export type TensorLike = TsyftTensor;
 /** An op's result type: a tf tensor when every operand is plaintext, else a tsyft tensor. */
 export type OpResult<T> = [T] extends [tfjs.Tensor | number] ? tfjs.Tensor : TsyftTensor;
 
-export interface Conv2dOptions {
-  strides?: number | [number, number];
-  padding?: Padding;
-  dilations?: number | [number, number];
-}
+export type { Conv2dOptions } from "../core/ops";
 
 export abstract class TsyftTensor {
   /** Dispatch rank: the highest-ranked operand type runs the op. */
@@ -156,10 +152,6 @@ export abstract class TsyftTensor {
   argMax(axis = -1): this {
     return this.argmax(axis);
   }
-}
-
-export function isTsyftTensor(value: unknown): value is TsyftTensor {
-  return value instanceof TsyftTensor;
 }
 
 /** The shape of any operand (a number is a scalar). */

@@ -1,6 +1,6 @@
 /**
  * Output shapes of every op, computed on the client before anything is sent,
- * so that misuse throws at once (STYLE.md 8) and pointers, shared tensors and
+ * so that misuse throws at once (CONTRIBUTING.md, "Errors") and pointers, shared tensors and
  * plan placeholders know their shapes without asking a worker.
  */
 import { ErrorCode, ProtocolError, fmtShape } from "../core/errors";

@@ -16,7 +16,7 @@
  * bob.objects.count;   // 1
  * ```
  */
-import { ErrorCode, TsyftError } from "../core/errors";
+import { checkWorkerId } from "../core/worker-id";
 import { fetchPlan, type FetchPlanOptions } from "../plans/fetch";
 import type { PlanHost } from "../plans/host";
 import type { Plan } from "../plans/plan";
@@ -38,17 +38,7 @@ export class VirtualWorker extends ClientHandle(Worker) implements WorkerHandle,
     readonly hook: Hook,
     options: VirtualWorkerOptions,
   ) {
-    if (
-      typeof options?.id !== "string" ||
-      options.id.length === 0 ||
-      /[/\s]/.test(options.id) ||
-      options.id.includes("\0")
-    ) {
-      throw new TsyftError(
-        ErrorCode.WORKER_ID,
-        `VirtualWorker: expected { id: "a name without spaces or /" }, got ${JSON.stringify(options?.id)}.`,
-      );
-    }
+    checkWorkerId(options?.id, "VirtualWorker");
     const network = networkOf(hook);
     super(options.id, hook.tf, network.transportFor(options.id));
     this.network = network;

@@ -3,8 +3,10 @@
  * checked against TensorFlow.js plaintext on the same inputs.
  *
  * It is a function so that every Worker implementation runs the same cases
- * (STYLE.md 4): VirtualWorkers (test/mpc/virtual.conformance.test.ts) and,
- * later, networked nodes. It uses only the public API and WorkerHandles.
+ * (CONTRIBUTING.md, "Interfaces and conformance suites"): VirtualWorkers
+ * (test/mpc/virtual.conformance.test.ts) and grid nodes over WebSockets
+ * (test/grid/nodes.conformance.integration.test.ts). It uses only the public
+ * API and WorkerHandles.
  *
  * Magnitudes and tolerances (default encoding: base 2, 16 fractional bits, so
  * one unit in the last place, "ulp", is 2^-16):

@@ -2,7 +2,8 @@
  * The skin-cancer tutorials, end to end through the headless runner in quick mode
  * (TSYFT_QUICK=1): 03 trains and saves the model, 04 serves it encrypted. Checks the values the
  * notebooks print in their saved outputs: a test accuracy, the encrypted-vs-plaintext logit
- * difference, and the agreement of encrypted and plaintext predictions.
+ * difference, and the agreement of encrypted and plaintext predictions. Then 03 and 04 run again
+ * through real Jupyter (nbconvert with the tsyft kernel) when Python has nbconvert.
  *
  * Needs the compiled runner (`npm run build`) and the HAM10000 bkl/mel images (TSYFT_DATA_DIR,
  * CI: ../shared/data); skipped, saying why, without the data.

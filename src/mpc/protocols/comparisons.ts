@@ -10,8 +10,8 @@ import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { ltz } from "./ltz";
 
-/** 1 - bit, as shares (holder 0 adds the public 1). */
-export function not(ctx: PartyContext, bit: ring.RingTensor): ring.RingTensor {
+/** 1 - bit on arithmetic 0/1 shares (holder 0 adds the public 1); not ring.not, which flips all 64 bits. */
+export function oneMinus(ctx: PartyContext, bit: ring.RingTensor): ring.RingTensor {
   return ctx.isFirst ? ring.sub(ring.scalar(1n), bit) : ring.neg(bit);
 }
 
@@ -28,15 +28,15 @@ export async function compareBits(
     case "gt":
       return ltz(ctx, ring.sub(y, x));
     case "le":
-      return not(ctx, await ltz(ctx, ring.sub(y, x)));
+      return oneMinus(ctx, await ltz(ctx, ring.sub(y, x)));
     case "ge":
-      return not(ctx, await ltz(ctx, ring.sub(x, y)));
+      return oneMinus(ctx, await ltz(ctx, ring.sub(x, y)));
     case "eq": {
       const d = ring.reshape(ring.sub(x, y), [-1]);
       const both = await ltz(ctx, ring.concat([d, ring.neg(d)], 0));
       const lt = ring.slice(both, [0], [d.size]);
       const gt = ring.slice(both, [d.size], [d.size]);
-      return ring.reshape(not(ctx, ring.add(lt, gt)), ring.shapes.broadcast(x.shape, y.shape));
+      return ring.reshape(oneMinus(ctx, ring.add(lt, gt)), ring.shapes.broadcast(x.shape, y.shape));
     }
   }
 }

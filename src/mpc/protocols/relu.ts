@@ -10,10 +10,10 @@
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { beaver } from "./beaver";
-import { not } from "./comparisons";
+import { oneMinus } from "./comparisons";
 import { ltz } from "./ltz";
 
 export async function relu(ctx: PartyContext, x: ring.RingTensor): Promise<ring.RingTensor> {
-  const positive = not(ctx, await ltz(ctx, x));
+  const positive = oneMinus(ctx, await ltz(ctx, x));
   return beaver(ctx, x, positive, { kind: "mul" });
 }

@@ -15,7 +15,7 @@
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { beaver } from "./beaver";
-import { not } from "./comparisons";
+import { oneMinus } from "./comparisons";
 import { ltz } from "./ltz";
 
 /** Rows [K, M] of values and optional payload rows [K, P·M]; returns the winning row of each. */
@@ -31,7 +31,7 @@ export async function selectMax(
     const pairs = Math.floor(rows / 2);
     const [left, right, restV] = splitPairs(v, pairs);
     const d = ring.sub(left, right);
-    const b = not(ctx, await ltz(ctx, d));
+    const b = oneMinus(ctx, await ltz(ctx, d));
     let winnerV: ring.RingTensor;
     let winnerP: ring.RingTensor | undefined;
     let restP: ring.RingTensor | undefined;
