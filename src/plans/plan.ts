@@ -21,6 +21,7 @@
  * ```
  */
 import type * as tfjs from "@tensorflow/tfjs";
+import { getConfig } from "../core/config";
 import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, PlanError } from "../core/errors";
 import {
@@ -40,6 +41,7 @@ import {
   AdditiveSharingTensor,
   describeGroup,
   parseShareArgs,
+  providerFields,
   sameGroup,
   type ShareOptions,
   type SharingGroup,
@@ -291,6 +293,7 @@ export class Plan {
       runIds,
       holders: group.holders.map((h) => h.id),
       provider: group.provider.id,
+      providerKind: getConfig().cryptoProvider,
       encoding: shared[0]!.encoding,
       output,
     });
@@ -513,7 +516,7 @@ function runShared(
     outputs,
     runId,
     holders: group.holders.map((h) => h.id),
-    provider: group.provider?.id,
+    ...providerFields(group),
     encoding: enc,
   };
   for (const holder of group.holders) holder.submit(command);
