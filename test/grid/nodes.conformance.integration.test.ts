@@ -6,26 +6,25 @@ import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
 import { PROVIDER_KINDS } from "../../src/core/config";
 import * as grid from "../../src/grid";
-import { secureOpsSuite } from "../conformance/secure-ops.suite";
+import { secureOpsSuite, type SecureOpsFixture } from "../conformance/secure-ops.suite";
 
-for (const provider of PROVIDER_KINDS)
-  secureOpsSuite("grid nodes over WebSockets", provider, async () => {
-    const hook = sy.hook(tf);
-    const nodes = await Promise.all(
-      ["alice", "bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf })),
-    );
-    const clients = nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }));
-    await grid.connectAllNodes(clients);
-    const [alice, bob, charlie, dan] = clients;
-    return {
-      hook,
-      alice: alice!,
-      bob: bob!,
-      charlie: charlie!,
-      dan: dan!,
-      async teardown() {
-        await Promise.all(clients.map((c) => c.close()));
-        await Promise.all(nodes.map((n) => n.close()));
-      },
-    };
-  });
+async function setup(): Promise<SecureOpsFixture> {
+  const hook = sy.hook(tf);
+  const nodes = await Promise.all(["alice", "bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf })));
+  const clients = nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }));
+  await grid.connectAllNodes(clients);
+  const [alice, bob, charlie, dan] = clients;
+  return {
+    hook,
+    alice: alice!,
+    bob: bob!,
+    charlie: charlie!,
+    dan: dan!,
+    async teardown() {
+      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all(nodes.map((n) => n.close()));
+    },
+  };
+}
+
+for (const provider of PROVIDER_KINDS) secureOpsSuite("grid nodes over WebSockets", provider, setup);

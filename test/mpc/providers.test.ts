@@ -222,13 +222,11 @@ describe("choosing a kind, and refusing one that does not exist", () => {
     const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => workers.get(id)!);
     const x = tf.tensor([1, 2]).fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! });
     const id = (x.child as sy.AdditiveSharingTensor).id;
+    const operand = { kind: "object", id } as const;
     const command: sy.Command = {
       type: "shared-op",
       op: "mul",
-      inputs: [
-        { kind: "object", id },
-        { kind: "object", id },
-      ],
+      inputs: [operand, operand],
       attrs: {},
       output: "unknown-kind",
       holders: ["bob", "charlie"],

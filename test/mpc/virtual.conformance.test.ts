@@ -4,25 +4,24 @@
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
 import { PROVIDER_KINDS } from "../../src/core/config";
-import { secureOpsSuite } from "../conformance/secure-ops.suite";
+import { secureOpsSuite, type SecureOpsFixture } from "../conformance/secure-ops.suite";
 
-for (const provider of PROVIDER_KINDS)
-  secureOpsSuite("VirtualWorker", provider, async () => {
-    const hook = sy.hook(tf);
-    const [alice, bob, charlie, dan] = ["alice", "bob", "charlie", "dan"].map(
-      (id) => new sy.VirtualWorker(hook, { id }),
-    );
-    return {
-      hook,
-      alice: alice!,
-      bob: bob!,
-      charlie: charlie!,
-      dan: dan!,
-      async teardown() {
-        for (const w of [alice!, bob!, charlie!, dan!]) {
-          w.close("test done");
-          w.network.unregister(w.id);
-        }
-      },
-    };
-  });
+async function setup(): Promise<SecureOpsFixture> {
+  const hook = sy.hook(tf);
+  const [alice, bob, charlie, dan] = ["alice", "bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id }));
+  return {
+    hook,
+    alice: alice!,
+    bob: bob!,
+    charlie: charlie!,
+    dan: dan!,
+    async teardown() {
+      for (const w of [alice!, bob!, charlie!, dan!]) {
+        w.close("test done");
+        w.network.unregister(w.id);
+      }
+    },
+  };
+}
+
+for (const provider of PROVIDER_KINDS) secureOpsSuite("VirtualWorker", provider, setup);

@@ -23,7 +23,7 @@ import { recordMaterial, type RecordedMaterial } from "./recording";
 import { trustedDealer } from "./trusted-dealer";
 
 /** Every kind by name; a kind in PROVIDER_KINDS without an implementation here is a compile error. */
-const providers: { readonly [K in ProviderKind]: CryptoProvider } = {
+const byKind: { readonly [K in ProviderKind]: CryptoProvider<K> } = {
   "trusted-dealer": trustedDealer,
   "insecure-seeded": insecureSeeded,
 };
@@ -88,9 +88,9 @@ export class ProviderEndpoint {
   private readonly dryRuns = new Map<string, RecordedMaterial[]>();
 
   constructor(private readonly comm: Communicator) {
-    for (const kind of PROVIDER_KINDS) {
-      const server = providers[kind].server?.();
-      if (server) this.servers.set(kind, server);
+    for (const provider of Object.values(byKind)) {
+      const server = provider.server?.();
+      if (server) this.servers.set(provider.kind, server);
     }
   }
 
@@ -110,7 +110,7 @@ export class ProviderEndpoint {
    * which then does nothing at all).
    */
   async preprocess(sharing: ProvidedSharing, runIds: readonly string[], computation: DryRun): Promise<number> {
-    if (!providers[providerKindOf(sharing.providerKind)].dealsAhead) return 0;
+    if (!byKind[providerKindOf(sharing.providerKind)].dealsAhead) return 0;
     const perRun = await this.dryRun(sharing, computation);
     await this.session(sharing).source.preload(
       runIds.flatMap((runId) => perRun.map((r) => ({ tag: `${runId}${r.suffix}`, spec: r.spec }))),
@@ -170,7 +170,7 @@ export class ProviderEndpoint {
       session = { provider: sharing.provider, openedMasks: new Map() };
       this.sessions.set(key, session);
     }
-    session.source ??= providers[kind].holderSource(this.comm, sharing.provider, sharing.holders);
+    session.source ??= byKind[kind].holderSource(this.comm, sharing.provider, sharing.holders);
     return { ...session, source: session.source };
   }
 }

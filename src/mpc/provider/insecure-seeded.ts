@@ -55,7 +55,7 @@ export class InsecureSeededSource extends KeyedMaterialSource {
  * `sy.withConfig({ cryptoProvider: "insecure-seeded" }, fn)`. It has no
  * provider side and deals nothing ahead of time.
  */
-export const insecureSeeded: CryptoProvider = {
+export const insecureSeeded: CryptoProvider<"insecure-seeded"> = {
   kind: "insecure-seeded",
   dealsAhead: false,
   holderSource: (comm, provider, holders) => new InsecureSeededSource(comm.self, provider, holders),

@@ -19,13 +19,13 @@ import { createHmac } from "node:crypto";
 import * as ring from "../../ring";
 import {
   applyBeaverOp,
+  beaverOutputShape,
   type BinaryTripleShare,
   type MaterialSource,
   type MaterialSpec,
   type RandomBitsShare,
   type TaggedSpec,
   type TripleShare,
-  beaverOutputShape,
 } from "./provider";
 
 /** Derives the 16-byte PRG seed of one piece of material from a holder's key. */

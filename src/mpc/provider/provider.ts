@@ -110,9 +110,9 @@ export interface ProviderRequest {
   provider: ProviderKind;
 }
 
-/** One kind of crypto provider. */
-export interface CryptoProvider {
-  readonly kind: ProviderKind;
+/** One kind of crypto provider, named `K`. */
+export interface CryptoProvider<K extends ProviderKind = ProviderKind> {
+  readonly kind: K;
   /**
    * Whether it can deal the material of known runs ahead of time: only then
    * does preprocessing dry-run a plan and call `preload`.

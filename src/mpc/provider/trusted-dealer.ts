@@ -217,7 +217,7 @@ export class TrustedDealer implements ProviderServer {
  * The trusted dealer as a kind of provider: the default. It deals ahead of
  * time, so plans can be preprocessed.
  */
-export const trustedDealer: CryptoProvider = {
+export const trustedDealer: CryptoProvider<typeof KIND> = {
   kind: KIND,
   dealsAhead: true,
   holderSource: (comm, provider, holders) => new DealerClient(comm, provider, holders),
