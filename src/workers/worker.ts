@@ -18,10 +18,10 @@ import { Mailbox, type Communicator, type OutgoingFrame } from "../mpc/communica
 import type { PartyContext, PartyStats } from "../mpc/context";
 import { publicAsShare, runPartyOp, type Operand } from "../mpc/party-ops";
 import { ProviderEndpoint } from "../mpc/provider/endpoint";
+import { zeroOperands } from "../mpc/provider/recording";
 import type { PreprocessPlanCommand, RunPlanCommand } from "../plans/commands";
 import { interpret, type PlanBackend } from "../plans/interpreter";
 import { validateIR } from "../plans/ir";
-import * as ring from "../ring";
 import type { RingTensor } from "../ring";
 import type { Command, InputRef, PlainOpCommand, SharedOpCommand, StoredValue } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
@@ -287,19 +287,13 @@ export class Worker {
   private async preprocessPlan(command: PreprocessPlanCommand): Promise<void> {
     const ir = validateIR(command.ir);
     const { inputShapes, stateShapes, sharedInputs, sharedState, stateIds, holders, encoding } = command;
-    const zeros = (shapes: number[][], shared: boolean[], ids?: Array<string | null>) =>
-      shapes.map((s, i): Operand => {
-        if (!(shared[i] ?? true)) return { shared: false, value: ring.zeros(s) };
-        const fixed = ids?.[i];
-        return fixed ? { shared: true, value: ring.zeros(s), fixed } : { shared: true, value: ring.zeros(s) };
-      });
     const pieces = await this.providers.preprocess(command, command.runIds, {
       identity: [command.ir, inputShapes, stateShapes, sharedInputs, sharedState, stateIds, holders.length, encoding],
       run: (ctx) =>
         interpret<Operand>(
           ir,
-          zeros(inputShapes, sharedInputs),
-          zeros(stateShapes, sharedState, stateIds),
+          zeroOperands(inputShapes, sharedInputs),
+          zeroOperands(stateShapes, sharedState, stateIds),
           this.planBackend(ctx, encoding),
         ),
     });

@@ -61,7 +61,7 @@ export interface DryRun {
 }
 
 /** The kind of provider `value` names, from a command or a request; refuses one this worker does not know. */
-export function providerKindOf(value: unknown): ProviderKind {
+function providerKindOf(value: unknown): ProviderKind {
   if (value === undefined) return presets.default.cryptoProvider;
   if (isProviderKind(value)) return value;
   throw new ProtocolError(

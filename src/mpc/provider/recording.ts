@@ -10,6 +10,7 @@
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
 import { PartyContext } from "../context";
+import type { Operand } from "../party-ops";
 import {
   beaverOutputShape,
   type BinaryTripleShare,
@@ -40,6 +41,22 @@ export async function recordMaterial(
   const recorder = new RecordingMaterialSource(scope);
   await run(new PartyContext(new EchoCommunicator(self), holders, scope, recorder, provider));
   return recorder.recorded;
+}
+
+/**
+ * Operands of zeros of these shapes for a dry run: shared unless `shared`
+ * says otherwise, and fixed (a weight, see beaver.ts) where `fixedIds` names one.
+ */
+export function zeroOperands(
+  shapes: readonly number[][],
+  shared: readonly boolean[],
+  fixedIds?: ReadonlyArray<string | null>,
+): Operand[] {
+  return shapes.map((s, i): Operand => {
+    if (!(shared[i] ?? true)) return { shared: false, value: ring.zeros(s) };
+    const fixed = fixedIds?.[i];
+    return fixed ? { shared: true, value: ring.zeros(s), fixed } : { shared: true, value: ring.zeros(s) };
+  });
 }
 
 /** One piece of material, by tag suffix within its run's scope. */
