@@ -11,10 +11,28 @@
  *   const y = xSh.mul(xSh);                         // also checked against plaintext
  *   return (await y.get()).floatPrecision();
  * });
+ * await sy.withConfig({ cryptoProvider: "insecure-seeded" }, () => xSh.mul(xSh).get()); // fast tests only
  * ```
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ErrorCode, TsyftError } from "./errors";
+
+/**
+ * The kinds of crypto provider (CrypTen's `crypten.cfg.mpc.provider`), each
+ * implemented under src/mpc/provider/:
+ * - "trusted-dealer": the `cryptoProvider` worker deals the material (the default);
+ * - "insecure-seeded": NOT SECURE, for fast tests: every holder derives all of
+ *   the material from a public seed, with no messages (CrypTen's TFP).
+ */
+export const PROVIDER_KINDS = ["trusted-dealer", "insecure-seeded"] as const;
+
+/** One of {@link PROVIDER_KINDS}. */
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+
+/** Whether `value` names a kind of crypto provider this library implements. */
+export function isProviderKind(value: unknown): value is ProviderKind {
+  return (PROVIDER_KINDS as readonly unknown[]).includes(value);
+}
 
 export interface Config {
   /** Fixed-point base (2 gives exact truncation by shifts; 10 is PySyft 0.2's). */
@@ -31,6 +49,12 @@ export interface Config {
   readonly maxMessageBytes: number;
   /** Ring kernels: WebAssembly (fast) or the plain JS reference. */
   readonly ringKernels: "wasm" | "js";
+  /**
+   * How the `cryptoProvider` of a sharing gets its material to the holders,
+   * read when an op or a plan run is sent (so it travels with the command and
+   * every holder of that run uses the same kind). "insecure-seeded" is for tests only.
+   */
+  readonly cryptoProvider: ProviderKind;
 }
 
 export const presets = {
@@ -43,6 +67,7 @@ export const presets = {
     timeoutMs: 30_000,
     maxMessageBytes: 256 * 1024 * 1024,
     ringKernels: "wasm",
+    cryptoProvider: "trusted-dealer",
   } satisfies Config,
   /** PySyft 0.2's encoding: base 10, 3 fractional digits. */
   pysyft: { base: 10, precisionFractional: 3 },
@@ -90,5 +115,7 @@ function checkConfig(config: Config): Config {
   if (!(config.maxMessageBytes > 0)) throw bad("a positive maxMessageBytes", config.maxMessageBytes);
   if (config.ringKernels !== "wasm" && config.ringKernels !== "js")
     throw bad('ringKernels "wasm" or "js"', config.ringKernels);
+  if (!isProviderKind(config.cryptoProvider))
+    throw bad(`cryptoProvider ${PROVIDER_KINDS.map((k) => `"${k}"`).join(" or ")}`, config.cryptoProvider);
   return config;
 }

@@ -4,6 +4,7 @@
  * runs every op against its own shares (SPMD), talking to the other holders
  * directly. A plaintext plan hosted on a worker runs there with "run-hosted-plan".
  */
+import type { ProviderKind } from "../core/config";
 import type { FixedPointEncoding } from "../encoding/fixed-point";
 import type { InputRef } from "../tensors/handle";
 import type { PlanIR } from "./ir";
@@ -18,6 +19,8 @@ export interface RunPlanCommand {
   runId: string;
   holders: string[];
   provider?: string;
+  /** How `provider` deals, as in SharedOpCommand. */
+  providerKind?: ProviderKind;
   encoding: FixedPointEncoding;
 }
 
@@ -48,6 +51,7 @@ export interface PreprocessPlanCommand {
   runIds: string[];
   holders: string[];
   provider: string;
+  providerKind?: ProviderKind;
   encoding: FixedPointEncoding;
   output: string;
 }

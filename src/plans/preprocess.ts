@@ -10,6 +10,7 @@
  * 3. The client keeps the run ids by input shapes; a later run on inputs of
  *    those shapes is sent under one of them, so it uses the material dealt.
  */
+import { getConfig } from "../core/config";
 import { ErrorCode, PlanError } from "../core/errors";
 import { shapeOf, type Operand } from "../tensors/base";
 import { FixedPrecisionTensor } from "../tensors/fixed-precision";
@@ -75,6 +76,7 @@ export async function preprocessPlan(
     runIds,
     holders: group.holders.map((h) => h.id),
     provider: group.provider.id,
+    providerKind: getConfig().cryptoProvider,
     encoding: shared.encoding,
     output,
   });

@@ -17,7 +17,7 @@ import { FixedPrecisionTensor, commonSharing, inputRefOf } from "../tensors/fixe
 import { fromTensorData, type Hook } from "../tensors/hook";
 import { runPlainOp } from "../tensors/plain-ops";
 import { PointerTensor } from "../tensors/pointer";
-import { AdditiveSharingTensor, type SharingGroup } from "../tensors/shared";
+import { AdditiveSharingTensor, providerFields, type SharingGroup } from "../tensors/shared";
 import type { RunPlanCommand } from "./commands";
 import { interpretSync } from "./interpreter";
 import { inferPlanShapes, type PlanIR } from "./ir";
@@ -89,7 +89,7 @@ function runShared(
     outputs,
     runId,
     holders: group.holders.map((h) => h.id),
-    provider: group.provider?.id,
+    ...providerFields(group),
     encoding,
   };
   for (const holder of group.holders) holder.submit(command);

@@ -7,6 +7,7 @@
  * output id so that it surfaces at the next `fetch` that depends on it.
  * Upper layers add command kinds by merging into `CommandMap`.
  */
+import type { ProviderKind } from "../core/config";
 import type { AttrsOf, OpName } from "../core/ops";
 import type { FixedPointEncoding } from "../encoding/fixed-point";
 import type { RingTensor } from "../ring";
@@ -34,6 +35,8 @@ export interface SharedOpCommand<O extends OpName = OpName> {
   output: string;
   holders: string[];
   provider?: string;
+  /** How `provider` deals (config `cryptoProvider` where the command was sent); absent: the trusted dealer. */
+  providerKind?: ProviderKind;
   encoding: FixedPointEncoding;
 }
 

@@ -6,6 +6,7 @@
  * holders run the protocol among themselves (SPMD, talking to each other and
  * to the crypto provider directly). Only `reconstruct` waits.
  */
+import { getConfig, type ProviderKind } from "../core/config";
 import { ErrorCode, ProtocolError } from "../core/errors";
 import type { AttrsOf, OpName } from "../core/ops";
 import type { FixedPointEncoding } from "../encoding/fixed-point";
@@ -73,6 +74,15 @@ export function describeGroup(group: SharingGroup): string {
     : `[${holders}] without crypto provider`;
 }
 
+/**
+ * The crypto-provider fields of a command on `group`'s shares: its provider
+ * worker and the kind of provider in force where the command is sent (config
+ * `cryptoProvider`), so that every holder of the run gets its material the same way.
+ */
+export function providerFields(group: SharingGroup): { provider?: string; providerKind?: ProviderKind } {
+  return group.provider ? { provider: group.provider.id, providerKind: getConfig().cryptoProvider } : {};
+}
+
 export function sameGroup(a: SharingGroup, b: SharingGroup): boolean {
   return (
     a.holders.length === b.holders.length &&
@@ -114,7 +124,7 @@ export class AdditiveSharingTensor {
         attrs,
         output,
         holders,
-        provider: this.group.provider?.id,
+        ...providerFields(this.group),
         encoding,
       } as SharedOpCommand);
     }

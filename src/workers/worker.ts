@@ -4,28 +4,24 @@
  * It runs client requests one after another in the order they came (so
  * pipelined commands see the results of earlier ones), keeps its objects,
  * runs its part of every protocol on its shares, talks to the other parties
- * over a `PeerTransport`, and answers crypto-provider requests when it is
- * one. A bad request gets an error reply and the worker keeps serving; a
- * failed command leaves its failure under the output id, where the next
- * request that needs it finds it.
+ * over a `PeerTransport`, and leaves all crypto-provider work (material,
+ * requests to a provider, dealing ahead) to its `ProviderEndpoint`. A bad
+ * request gets an error reply and the worker keeps serving; a failed command
+ * leaves its failure under the output id, where the next request finds it.
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import { createHash } from "node:crypto";
-import { encodeMessage } from "../core/codec";
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, ProtocolError, TsyftError, WorkerError, serializeError } from "../core/errors";
 import { isOpName, type OpName } from "../core/ops";
 import { decode, encode, type FixedPointEncoding } from "../encoding/fixed-point";
 import { Mailbox, type Communicator, type OutgoingFrame } from "../mpc/communicator";
-import { PartyContext, type PartyStats } from "../mpc/context";
+import type { PartyContext, PartyStats } from "../mpc/context";
 import { publicAsShare, runPartyOp, type Operand } from "../mpc/party-ops";
-import { DealerClient, TrustedDealer } from "../mpc/provider/trusted-dealer";
-import type { MaterialSource } from "../mpc/provider/provider";
-import { EchoCommunicator, RecordingMaterialSource, type RecordedMaterial } from "../mpc/provider/recording";
+import { ProviderEndpoint } from "../mpc/provider/endpoint";
+import { zeroOperands } from "../mpc/provider/recording";
 import type { PreprocessPlanCommand, RunPlanCommand } from "../plans/commands";
 import { interpret, type PlanBackend } from "../plans/interpreter";
 import { validateIR } from "../plans/ir";
-import * as ring from "../ring";
 import type { RingTensor } from "../ring";
 import type { Command, InputRef, PlainOpCommand, SharedOpCommand, StoredValue } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
@@ -51,8 +47,9 @@ export interface WorkerStats {
 export class Worker {
   readonly objects: ObjectStore;
   readonly mailbox: Mailbox;
-  readonly dealer: TrustedDealer;
   readonly comm: Communicator;
+  /** Its crypto providers: material as a holder, answers as a provider. */
+  readonly providers: ProviderEndpoint;
   readonly plans: PlanStore;
   readonly stats: WorkerStats = {
     requests: 0,
@@ -62,11 +59,6 @@ export class Worker {
     party: { rounds: 0, bytesSent: 0, framesSent: 0 },
   };
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly materialSources = new Map<string, MaterialSource>();
-  /** Opened masked weights (fixed operands of Beaver products), by mask tag. */
-  private readonly openedMasks = new Map<string, RingTensor>();
-  /** What one run of a plan needs from the dealer, by plan and shapes (from dry runs). */
-  private readonly dryRuns = new Map<string, RecordedMaterial[]>();
 
   constructor(
     readonly id: string,
@@ -75,13 +67,13 @@ export class Worker {
   ) {
     this.objects = new ObjectStore(id);
     this.mailbox = new Mailbox(id);
-    this.dealer = new TrustedDealer(id);
     this.plans = new PlanStore(this);
     this.comm = {
       self: id,
       send: (to: string, frame: OutgoingFrame) => this.transport.sendTo(to, encodeFrame({ ...frame, from: id })),
       recv: (from: string, tag: string) => this.mailbox.recv(from, tag),
     };
+    this.providers = new ProviderEndpoint(this.comm);
   }
 
   /** Handles one encoded request; resolves with the encoded reply when it asks for one. */
@@ -122,7 +114,7 @@ export class Worker {
       return;
     }
     if (frame.kind === "request") {
-      const reply = this.dealer.handle(frame);
+      const reply = this.providers.answer(frame);
       try {
         this.comm.send(frame.from, reply);
       } catch {
@@ -248,7 +240,7 @@ export class Worker {
 
   private async executeShared(command: SharedOpCommand): Promise<void> {
     checkOp(command.op);
-    const ctx = this.partyContext(command.holders, command.output, command.provider);
+    const ctx = this.providers.context(command, command.output, this.stats.party);
     const inputs = command.inputs.map((ref) => this.shareOperand(ref, command.op));
     const result = await runPartyOp(ctx, command.op, inputs, command.attrs, command.encoding);
     this.objects.set(command.output, { kind: "share", value: result });
@@ -257,7 +249,7 @@ export class Worker {
   /** Runs a whole plan on this holder's shares (SPMD): one scope, one tag sequence for all its ops. */
   private async executePlan(command: RunPlanCommand): Promise<void> {
     const ir = validateIR(command.ir);
-    const ctx = this.partyContext(command.holders, command.runId, command.provider);
+    const ctx = this.providers.context(command, command.runId, this.stats.party);
     const operand = (ref: InputRef) => this.shareOperand(ref, "plan");
     // The state is the plan's weights: fixed values whose masked form can be opened once and reused.
     const state = command.state.map((ref): Operand => {
@@ -278,12 +270,6 @@ export class Worker {
     );
   }
 
-  /** This holder's context for one protocol run: its links, its provider's material, its counters. */
-  private partyContext(holders: readonly string[], scope: string, provider: string | undefined): PartyContext {
-    const material = provider ? this.materialSource(provider, holders) : undefined;
-    return new PartyContext(this.comm, holders, scope, material, provider, this.stats.party, this.openedMasks);
-  }
-
   /** How a holder runs plan ops: protocols on shares, plaintext on values every holder knows. */
   private planBackend(ctx: PartyContext, enc: FixedPointEncoding): PlanBackend<Operand> {
     return {
@@ -297,56 +283,21 @@ export class Worker {
     };
   }
 
-  /**
-   * Offline phase: learns by a dry run on zeros what material one run of the
-   * plan needs (cached per plan and shapes), then has the crypto provider deal
-   * it for every given run id in one request.
-   */
+  /** Offline phase: the provider deals now what a run of the plan needs (found by a dry run), for each run id. */
   private async preprocessPlan(command: PreprocessPlanCommand): Promise<void> {
     const ir = validateIR(command.ir);
-    const key = createHash("sha256")
-      .update(
-        encodeMessage([
-          command.ir,
-          command.inputShapes,
-          command.stateShapes,
-          command.sharedInputs,
-          command.sharedState,
-          command.stateIds,
-          command.holders.length,
-          command.encoding,
-        ]),
-      )
-      .digest("hex");
-    let recorded = this.dryRuns.get(key);
-    if (!recorded) {
-      const scope = "dry";
-      const recorder = new RecordingMaterialSource(scope);
-      const ctx = new PartyContext(new EchoCommunicator(this.id), command.holders, scope, recorder, command.provider);
-      const zeros = (shapes: number[][], shared: boolean[], ids?: Array<string | null>) =>
-        shapes.map((s, i): Operand => {
-          if (!(shared[i] ?? true)) return { shared: false, value: ring.zeros(s) };
-          const fixed = ids?.[i];
-          return fixed ? { shared: true, value: ring.zeros(s), fixed } : { shared: true, value: ring.zeros(s) };
-        });
-      await interpret<Operand>(
-        ir,
-        zeros(command.inputShapes, command.sharedInputs),
-        zeros(command.stateShapes, command.sharedState, command.stateIds),
-        this.planBackend(ctx, command.encoding),
-      );
-      recorded = recorder.recorded;
-      this.dryRuns.set(key, recorded);
-    }
-    const source = this.materialSource(command.provider, command.holders) as DealerClient;
-    const perRun = recorded;
-    await source.preload(
-      command.runIds.flatMap((runId) => perRun.map((r) => ({ tag: `${runId}${r.suffix}`, spec: r.spec }))),
-    );
-    this.objects.set(command.output, {
-      kind: "tensor",
-      value: this.tf.tensor([perRun.length * command.runIds.length]),
+    const { inputShapes, stateShapes, sharedInputs, sharedState, stateIds, holders, encoding } = command;
+    const pieces = await this.providers.preprocess(command, command.runIds, {
+      identity: [command.ir, inputShapes, stateShapes, sharedInputs, sharedState, stateIds, holders.length, encoding],
+      run: (ctx) =>
+        interpret<Operand>(
+          ir,
+          zeroOperands(inputShapes, sharedInputs),
+          zeroOperands(stateShapes, sharedState, stateIds),
+          this.planBackend(ctx, encoding),
+        ),
     });
+    this.objects.set(command.output, { kind: "tensor", value: this.tf.tensor([pieces]) });
   }
 
   private runPublic(op: OpName, args: Operand[], attrs: Record<string, unknown>, enc: FixedPointEncoding): RingTensor {
@@ -407,17 +358,6 @@ export class Worker {
     throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `${op}: a plaintext op got a fixed-point value.`);
   }
 
-  /** The holder side of `provider`'s dealer, one per sharing group (its key is cached). */
-  private materialSource(provider: string, holders: readonly string[]): MaterialSource {
-    const key = `${provider}|${holders.join(",")}`;
-    let source = this.materialSources.get(key);
-    if (!source) {
-      source = new DealerClient(this.comm, provider, holders);
-      this.materialSources.set(key, source);
-    }
-    return source;
-  }
-
   /** Tells the other holders to stop waiting on a scope this worker gave up. */
   protected abortPeers(holders: readonly string[], scope: string, error: unknown): void {
     this.mailbox.dropScope(scope);
@@ -434,7 +374,7 @@ export class Worker {
 
   /** A peer restarted: forget what was cached about it (a crypto provider's keys are new). */
   forgetPeer(peer: string): void {
-    for (const key of this.materialSources.keys()) if (key.startsWith(`${peer}|`)) this.materialSources.delete(key);
+    this.providers.forgetPeer(peer);
   }
 
   /** Frees everything and fails pending waits. */

@@ -3,10 +3,10 @@
  * checked against TensorFlow.js plaintext on the same inputs.
  *
  * It is a function so that every Worker implementation runs the same cases
- * (CONTRIBUTING.md, "Interfaces and conformance suites"): VirtualWorkers
- * (test/mpc/virtual.conformance.test.ts) and grid nodes over WebSockets
- * (test/grid/nodes.conformance.integration.test.ts). It uses only the public
- * API and WorkerHandles.
+ * (CONTRIBUTING.md, "Interfaces and conformance suites"), once per kind of crypto provider (as CrypTen runs its MPC
+ * suite once per provider): VirtualWorkers (test/mpc/virtual.conformance.test.ts)
+ * and grid nodes over WebSockets (test/grid/nodes.conformance.integration.test.ts). It
+ * uses only the public API and WorkerHandles.
  *
  * Magnitudes and tolerances (default encoding: base 2, 16 fractional bits, so
  * one unit in the last place, "ulp", is 2^-16):
@@ -29,8 +29,9 @@
  * - PySyft's encoding (base 10, 3 digits): ulp 1e-3; atol 2e-3 after a product.
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it as vitestIt } from "vitest";
 import * as sy from "../../src";
+import type { ProviderKind } from "../../src/core/config";
 import { EXACT, Rng, distinctTensor, expectClose, randomTensor, type Tolerance } from "./oracle";
 
 export interface SecureOpsFixture {
@@ -55,13 +56,18 @@ function dotTolerance(k: number, max: number): Tolerance {
 }
 
 /**
- * Registers the secure-op conformance cases under `name`. `setup` runs once
- * before them and must return a hook and four workers: bob and charlie hold
- * shares, dan is the crypto provider, alice is the third holder where three
- * are needed.
+ * Registers the secure-op conformance cases under `name` and `provider`.
+ * `setup` runs once before them and must return a hook and four workers: bob
+ * and charlie hold shares, dan is the crypto provider, alice is the third
+ * holder where three are needed. Every case runs with `provider` as the
+ * configured kind of crypto provider, so each of its commands carries it.
  */
-export function secureOpsSuite(name: string, setup: () => Promise<SecureOpsFixture>): void {
-  describe(`secure ops conformance: ${name}`, () => {
+export function secureOpsSuite(name: string, provider: ProviderKind, setup: () => Promise<SecureOpsFixture>): void {
+  const it = Object.assign(
+    (title: string, fn: () => unknown) => vitestIt(title, () => sy.withConfig({ cryptoProvider: provider }, fn)),
+    { skip: vitestIt.skip },
+  );
+  describe(`secure ops conformance: ${name}, provider ${provider}`, () => {
     let fx: SecureOpsFixture;
     let tf: typeof tfjs;
 

@@ -1,12 +1,14 @@
 // The secure-op conformance suite on grid nodes: the same cases as on
 // VirtualWorkers, with each worker a GridNode behind a real WebSocket server
-// (port 0) and the client holding WebsocketGridClients linked pairwise.
+// (port 0) and the client holding WebsocketGridClients linked pairwise; once per
+// kind of crypto provider (the provider kind travels in every command to the nodes).
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
+import { PROVIDER_KINDS } from "../../src/core/config";
 import * as grid from "../../src/grid";
-import { secureOpsSuite } from "../conformance/secure-ops.suite";
+import { secureOpsSuite, type SecureOpsFixture } from "../conformance/secure-ops.suite";
 
-secureOpsSuite("grid nodes over WebSockets", async () => {
+async function setup(): Promise<SecureOpsFixture> {
   const hook = sy.hook(tf);
   const nodes = await Promise.all(["alice", "bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf })));
   const clients = nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }));
@@ -23,4 +25,6 @@ secureOpsSuite("grid nodes over WebSockets", async () => {
       await Promise.all(nodes.map((n) => n.close()));
     },
   };
-});
+}
+
+for (const provider of PROVIDER_KINDS) secureOpsSuite("grid nodes over WebSockets", provider, setup);

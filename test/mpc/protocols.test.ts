@@ -159,7 +159,7 @@ describe("ltz: A2B with a Kogge-Stone adder", () => {
     expect(toCharlie).toHaveLength(9);
     const words = wordsIn(toCharlie);
     expect(words).toBe(14 * n); // 12n for the AND triples' c, 2n for the random bits (binary and arithmetic)
-    expect(workers.get("dan")!.dealer.stats.elementsDealt).toBe(14 * n);
+    expect(workers.get("dan")!.providers.server("trusted-dealer")!.stats.elementsDealt).toBe(14 * n);
     expect(frames.every((f) => f.to === "bob" || f.to === "charlie")).toBe(true);
   });
 

@@ -1,10 +1,12 @@
 // The secure-op conformance suite on VirtualWorkers (in process, every message
-// still encoded to bytes and delivered through the in-process network).
+// still encoded to bytes and delivered through the in-process network), once
+// per kind of crypto provider.
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
-import { secureOpsSuite } from "../conformance/secure-ops.suite";
+import { PROVIDER_KINDS } from "../../src/core/config";
+import { secureOpsSuite, type SecureOpsFixture } from "../conformance/secure-ops.suite";
 
-secureOpsSuite("VirtualWorker", async () => {
+async function setup(): Promise<SecureOpsFixture> {
   const hook = sy.hook(tf);
   const [alice, bob, charlie, dan] = ["alice", "bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id }));
   return {
@@ -20,4 +22,6 @@ secureOpsSuite("VirtualWorker", async () => {
       }
     },
   };
-});
+}
+
+for (const provider of PROVIDER_KINDS) secureOpsSuite("VirtualWorker", provider, setup);

@@ -1,13 +1,19 @@
 /**
- * Correlated randomness: what a protocol asks its crypto provider for.
+ * Correlated randomness: what a protocol asks its crypto provider for, and
+ * what a kind of crypto provider is (CrypTen's TupleProvider).
  *
  * A `MaterialSource` is the holder's side of a provider: each call returns this
  * party's share of one piece of material, identified by a tag that every
- * holder derives the same way. The trusted dealer (trusted-dealer.ts) is the
- * implementation used with a `cryptoProvider` worker.
+ * holder derives the same way. A `CryptoProvider` is one kind of provider:
+ * it makes the holder side for a sharing group and, when the kind has one,
+ * the provider worker's side that answers the holders' requests. The kinds:
+ * the trusted dealer (trusted-dealer.ts, the default) and the insecure seeded
+ * provider for tests (insecure-seeded.ts); endpoint.ts is what a worker holds.
  */
+import type { ProviderKind } from "../../core/config";
 import type { Conv2dAttrs } from "../../core/ops";
 import * as ring from "../../ring";
+import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
 
 type RingTensor = ring.RingTensor;
 
@@ -63,6 +69,12 @@ export interface RandomBitsShare {
   arithmetic: RingTensor;
 }
 
+/** One piece of material under its tag, as asked for ahead of time. */
+export interface TaggedSpec {
+  tag: string;
+  spec: MaterialSpec;
+}
+
 export interface MaterialSource {
   /** A Beaver triple (additive) or a binary triple (XOR) for `spec`, as tensors. */
   triple(tag: string, spec: Extract<MaterialSpec, { kind: "beaver" | "binaryTriple" }>): Promise<TripleShare>;
@@ -74,6 +86,42 @@ export interface MaterialSource {
   binaryTriple(tag: string, spec: Extract<MaterialSpec, { kind: "binaryTriple" }>): Promise<BinaryTripleShare>;
   /** Random bits shared both ways, for binary-to-arithmetic conversion. */
   randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare>;
+  /**
+   * Gets now what later calls will ask for under these tags (the offline
+   * phase), so that they need no provider round trip; a no-op for a source
+   * that has nothing to fetch.
+   */
+  preload(items: readonly TaggedSpec[]): Promise<void>;
+}
+
+/**
+ * The provider worker's side of a kind of provider: answers the request
+ * frames its holders send (kind "request"; their meta is a `ProviderRequest`).
+ */
+export interface ProviderServer {
+  /** The reply to one request; throws a TsyftError for a request it cannot serve. */
+  answer(frame: PeerFrame): OutgoingFrame;
+  /** What it has dealt so far, for tests and benchmarks (ring elements sent as material). */
+  readonly stats: { requests: number; elementsDealt: number };
+}
+
+/** What the meta of every request to a provider worker says first: the kind it is for. */
+export interface ProviderRequest {
+  provider: ProviderKind;
+}
+
+/** One kind of crypto provider, named `K`. */
+export interface CryptoProvider<K extends ProviderKind = ProviderKind> {
+  readonly kind: K;
+  /**
+   * Whether it can deal the material of known runs ahead of time: only then
+   * does preprocessing dry-run a plan and call `preload`.
+   */
+  readonly dealsAhead: boolean;
+  /** The holder side for one sharing group: `comm.self`'s material for `holders`, from worker `provider`. */
+  holderSource(comm: Communicator, provider: string, holders: readonly string[]): MaterialSource;
+  /** The side a worker runs when it is the provider; absent when holders need no messages. */
+  server?(): ProviderServer;
 }
 
 /** Shape of c = op(a, b). */

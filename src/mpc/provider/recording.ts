@@ -9,6 +9,8 @@
  */
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
+import { PartyContext } from "../context";
+import type { Operand } from "../party-ops";
 import {
   beaverOutputShape,
   type BinaryTripleShare,
@@ -18,6 +20,45 @@ import {
   type TripleShare,
 } from "./provider";
 
+/**
+ * What one run of a computation asks its crypto provider for: `run` is
+ * called once, as holder `self`, with a context whose peers echo zeros and
+ * whose material is recorded. The computation comes as a callback because
+ * what it runs (a plan's interpreter) lives in layers above this one.
+ *
+ * @example
+ * ```ts
+ * const perRun = await recordMaterial("bob", ["bob", "charlie"], "dan", (ctx) => relu(ctx, ring.zeros([4])));
+ * ```
+ */
+export async function recordMaterial(
+  self: string,
+  holders: readonly string[],
+  provider: string,
+  run: (ctx: PartyContext) => Promise<unknown>,
+): Promise<RecordedMaterial[]> {
+  const scope = "dry";
+  const recorder = new RecordingMaterialSource(scope);
+  await run(new PartyContext(new EchoCommunicator(self), holders, scope, recorder, provider));
+  return recorder.recorded;
+}
+
+/**
+ * Operands of zeros of these shapes for a dry run: shared unless `shared`
+ * says otherwise, and fixed (a weight, see beaver.ts) where `fixedIds` names one.
+ */
+export function zeroOperands(
+  shapes: readonly number[][],
+  shared: readonly boolean[],
+  fixedIds?: ReadonlyArray<string | null>,
+): Operand[] {
+  return shapes.map((s, i): Operand => {
+    if (!(shared[i] ?? true)) return { shared: false, value: ring.zeros(s) };
+    const fixed = fixedIds?.[i];
+    return fixed ? { shared: true, value: ring.zeros(s), fixed } : { shared: true, value: ring.zeros(s) };
+  });
+}
+
 /** One piece of material, by tag suffix within its run's scope. */
 export interface RecordedMaterial {
   suffix: string;
@@ -25,7 +66,7 @@ export interface RecordedMaterial {
 }
 
 /** Answers every request with zeros of the right shapes and records it. */
-export class RecordingMaterialSource implements MaterialSource {
+class RecordingMaterialSource implements MaterialSource {
   readonly recorded: RecordedMaterial[] = [];
 
   constructor(private readonly scope: string) {}
@@ -59,10 +100,13 @@ export class RecordingMaterialSource implements MaterialSource {
     this.record(tag, { kind: "randomBits", shape: [...shape] });
     return { binary: ring.zeros(shape), arithmetic: ring.zeros(shape) };
   }
+
+  /** A dry run has nothing to fetch ahead. */
+  async preload(): Promise<void> {}
 }
 
 /** A communicator whose peers answer every message with zeros of the same shapes. */
-export class EchoCommunicator implements Communicator {
+class EchoCommunicator implements Communicator {
   private readonly sent = new Map<string, ring.RingTensor[]>();
 
   constructor(readonly self: string) {}

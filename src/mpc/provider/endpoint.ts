@@ -1,0 +1,184 @@
+/**
+ * What a worker holds of the crypto providers, so that the worker itself only
+ * passes messages: the holder side of every sharing group it is in (material
+ * and the opened masks of fixed operands), the provider side of every kind
+ * that has one (answering holders when it is their `cryptoProvider`), the
+ * offline phase (dry runs, cached, then `preload`), and what to forget when a
+ * provider restarts.
+ *
+ * A command names its provider's kind (config `cryptoProvider`, read where it
+ * was sent), so every holder of a run gets its material the same way; a kind
+ * this worker does not know is refused with TSYFT_ERR_MALFORMED_MESSAGE.
+ */
+import { createHash } from "node:crypto";
+import { encodeMessage } from "../../core/codec";
+import { isProviderKind, PROVIDER_KINDS, presets, type ProviderKind } from "../../core/config";
+import { ErrorCode, ProtocolError } from "../../core/errors";
+import type * as ring from "../../ring";
+import { scopeOf, type Communicator, type OutgoingFrame, type PeerFrame } from "../communicator";
+import { PartyContext, type PartyStats } from "../context";
+import { insecureSeeded } from "./insecure-seeded";
+import type { CryptoProvider, MaterialSource, ProviderRequest, ProviderServer } from "./provider";
+import { recordMaterial, type RecordedMaterial } from "./recording";
+import { trustedDealer } from "./trusted-dealer";
+
+/** Every kind by name; a kind in PROVIDER_KINDS without an implementation here is a compile error. */
+const byKind: { readonly [K in ProviderKind]: CryptoProvider<K> } = {
+  "trusted-dealer": trustedDealer,
+  "insecure-seeded": insecureSeeded,
+};
+
+/** What a command on shares says about its sharing. */
+export interface Sharing {
+  holders: readonly string[];
+  /** The crypto provider worker; none for a sharing without one (linear ops only). */
+  provider?: string;
+  /** How it deals; absent means the default kind (so commands built without it keep working). */
+  providerKind?: ProviderKind;
+}
+
+type ProvidedSharing = Sharing & { provider: string };
+
+/** What a holder keeps per (kind, provider worker, holders): see `sessionKey`. */
+interface Session {
+  provider: string;
+  /** The holder side; dropped when the provider restarts (its keys are new). */
+  source?: MaterialSource;
+  /**
+   * Opened masked values of fixed operands (weights), by mask tag (see
+   * beaver.ts). They outlive a provider's restart for now: issue 10 ties
+   * them, with the material, to the provider's key epoch.
+   */
+  openedMasks: Map<string, ring.RingTensor>;
+}
+
+/** A computation the offline phase can dry-run. */
+export interface DryRun {
+  /** Everything that decides what material one run needs (IR, shapes, sharing...): its hash keys the cache. */
+  identity: unknown;
+  /** Runs the computation once on `ctx` (on zeros: the protocols are data-oblivious). */
+  run(ctx: PartyContext): Promise<unknown>;
+}
+
+/** The kind of provider `value` names, from a command or a request; refuses one this worker does not know. */
+function providerKindOf(value: unknown): ProviderKind {
+  if (value === undefined) return presets.default.cryptoProvider;
+  if (isProviderKind(value)) return value;
+  throw new ProtocolError(
+    ErrorCode.MALFORMED_MESSAGE,
+    `Unknown crypto provider kind ${JSON.stringify(value)}: expected ${PROVIDER_KINDS.map((k) => `"${k}"`).join(" or ")}. ` +
+      "Run the same tsyft version on the client and the workers.",
+    { providerKind: value },
+  );
+}
+
+/**
+ * A worker's crypto-provider state.
+ *
+ * @example
+ * ```ts
+ * const providers = new ProviderEndpoint(worker.comm);
+ * const ctx = providers.context({ holders: ["bob", "charlie"], provider: "dan" }, "op-1", stats);
+ * ```
+ */
+export class ProviderEndpoint {
+  private readonly servers = new Map<ProviderKind, ProviderServer>();
+  private readonly sessions = new Map<string, Session>();
+  /** What one run of a computation needs, by the hash of its identity (from dry runs). */
+  private readonly dryRuns = new Map<string, RecordedMaterial[]>();
+
+  constructor(private readonly comm: Communicator) {
+    for (const provider of Object.values(byKind)) {
+      const server = provider.server?.();
+      if (server) this.servers.set(provider.kind, server);
+    }
+  }
+
+  /** This holder's context for one protocol run: its links, its provider's material, its counters. */
+  context(sharing: Sharing, scope: string, stats: PartyStats): PartyContext {
+    if (!sharing.provider) {
+      return new PartyContext(this.comm, sharing.holders, scope, undefined, undefined, stats);
+    }
+    const { source, openedMasks } = this.session({ ...sharing, provider: sharing.provider });
+    return new PartyContext(this.comm, sharing.holders, scope, source, sharing.provider, stats, openedMasks);
+  }
+
+  /**
+   * Offline phase: learns by a dry run what material one run of `computation`
+   * needs, then has the provider deal it for every run id. Resolves with the
+   * number of pieces dealt (0 for a kind that deals nothing ahead of time,
+   * which then does nothing at all).
+   */
+  async preprocess(sharing: ProvidedSharing, runIds: readonly string[], computation: DryRun): Promise<number> {
+    if (!byKind[providerKindOf(sharing.providerKind)].dealsAhead) return 0;
+    const perRun = await this.dryRun(sharing, computation);
+    await this.session(sharing).source.preload(
+      runIds.flatMap((runId) => perRun.map((r) => ({ tag: `${runId}${r.suffix}`, spec: r.spec }))),
+    );
+    return perRun.length * runIds.length;
+  }
+
+  /** What one run of `computation` needs, cached by the hash of its identity. */
+  private async dryRun(sharing: ProvidedSharing, computation: DryRun): Promise<RecordedMaterial[]> {
+    const key = createHash("sha256").update(encodeMessage(computation.identity)).digest("hex");
+    let perRun = this.dryRuns.get(key);
+    if (!perRun) {
+      perRun = await recordMaterial(this.comm.self, sharing.holders, sharing.provider, computation.run);
+      this.dryRuns.set(key, perRun);
+    }
+    return perRun;
+  }
+
+  /** The provider side: the reply to a holder's request frame, or an abort of its scope if it cannot be served. */
+  answer(frame: PeerFrame): OutgoingFrame {
+    try {
+      const kind = providerKindOf((frame.meta as Partial<ProviderRequest> | undefined)?.provider);
+      const server = this.servers.get(kind);
+      if (!server) {
+        throw new ProtocolError(
+          ErrorCode.MALFORMED_MESSAGE,
+          `${frame.from} sent a request for the ${kind} provider, which has no provider side: its holders need no messages.`,
+        );
+      }
+      return server.answer(frame);
+    } catch (error) {
+      return {
+        kind: "abort",
+        tag: scopeOf(frame.tag),
+        tensors: [],
+        meta: `crypto provider ${this.comm.self}: ${(error as Error).message}`,
+      };
+    }
+  }
+
+  /** The provider side of `kind` on this worker, if the kind has one (its stats are for tests and benchmarks). */
+  server(kind: ProviderKind): ProviderServer | undefined {
+    return this.servers.get(kind);
+  }
+
+  /** A peer restarted: if it is a crypto provider, its keys are new, so its holder sides start over. */
+  forgetPeer(peer: string): void {
+    for (const session of this.sessions.values()) if (session.provider === peer) session.source = undefined;
+  }
+
+  /** The session of a sharing group, with its holder side (made once, so that the dealer's key is fetched once). */
+  private session(sharing: ProvidedSharing): Session & { source: MaterialSource } {
+    const kind = providerKindOf(sharing.providerKind);
+    const key = sessionKey(kind, sharing.provider, sharing.holders);
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = { provider: sharing.provider, openedMasks: new Map() };
+      this.sessions.set(key, session);
+    }
+    session.source ??= byKind[kind].holderSource(this.comm, sharing.provider, sharing.holders);
+    return { ...session, source: session.source };
+  }
+}
+
+/**
+ * What material and opened masks are bound to: a kind, its provider worker
+ * and the holders. The one place where issue 10 adds the provider's key epoch.
+ */
+function sessionKey(kind: ProviderKind, provider: string, holders: readonly string[]): string {
+  return `${kind}|${provider}|${holders.join(",")}`;
+}
