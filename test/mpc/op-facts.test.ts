@@ -174,7 +174,7 @@ describe("the op facts table holds to measured traffic (2 holders + a dealer, Vi
         expect(holder.stats.failedCommands).toBe(0);
       }
       expect(dan.stats.party.rounds).toBe(0);
-      expect(dan.dealer.stats.elementsDealt, "words dealt").toBe(want.providerWords);
+      expect(dan.providers.server("trusted-dealer")!.stats.elementsDealt, "words dealt").toBe(want.providerWords);
       const dealt = dealerFrames(parties.events);
       expect(wordsIn(dealt.filter((f) => f.to === "charlie")), "words to the last holder").toBe(want.providerWords);
       expect(wordsIn(dealt.filter((f) => f.to !== "charlie")), "words to anyone else").toBe(0);
