@@ -23,7 +23,15 @@ import { VirtualWorker } from "./workers/virtual-worker";
 import { registerWasmTrainingKernels } from "./data/wasm-training";
 
 export * from "./core/errors";
-export { configure, getConfig, withConfig, presets, type Config } from "./core/config";
+export {
+  configure,
+  getConfig,
+  withConfig,
+  presets,
+  PROVIDER_KINDS,
+  type Config,
+  type ProviderKind,
+} from "./core/config";
 export { DISPLAY, type MimeBundle, type Displayable } from "./core/display-protocol";
 export { Op, type OpName } from "./core/ops";
 export { type FixedPointEncoding, type FixedPointOptions } from "./encoding/fixed-point";
@@ -42,6 +50,7 @@ export { PointerTensor } from "./tensors/pointer";
 export { F } from "./tensors/functional";
 export type { WorkerHandle, Command, StoredValue } from "./tensors/handle";
 export { Worker, type PeerTransport, type WorkerStats } from "./workers/worker";
+export type { Caller, Principal } from "./workers/caller";
 export { VirtualWorker, type VirtualWorkerOptions } from "./workers/virtual-worker";
 export { InProcessNetwork, networkOf, type Tap, type TapEvent } from "./workers/in-process";
 export { WorkerClient, type ObjectsApi } from "./workers/client";

@@ -19,6 +19,7 @@
  */
 import WebSocket from "ws";
 import { CommunicationError, ErrorCode, serializeError } from "../core/errors";
+import type { Caller } from "../workers/caller";
 import { encodeReply } from "../workers/messages";
 import type { Worker } from "../workers/worker";
 import { decodeControl, encodeControl, type ControlMessage, type Hello } from "./control";
@@ -53,6 +54,7 @@ export class NodeSockets {
   readonly clientStats: LinkStats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
   private readonly clients = new Set<WebSocket>();
   private refused = 0;
+  private sessions = 0;
 
   constructor(private readonly node: SocketsOwner) {}
 
@@ -64,6 +66,8 @@ export class NodeSockets {
   /** Takes a new socket: a client's until it says hello as a peer. */
   accept(socket: WebSocket): void {
     let peer: string | undefined;
+    // Until clients authenticate (issue 10), every client socket is the admin, each its own session.
+    const caller: Caller = { principal: { kind: "admin" }, session: `s${++this.sessions}` };
     this.clients.add(socket);
     socket.on("error", () => undefined); // e.g. an oversized message: ws closes the socket with 1009 itself
     socket.on("close", () => this.clients.delete(socket));
@@ -91,7 +95,7 @@ export class NodeSockets {
       }
       switch (frame.channel) {
         case Channel.Request:
-          return this.onRequest(socket, frame.payload);
+          return this.onRequest(socket, frame.payload, caller);
         case Channel.Peer:
           if (peer === undefined) {
             return this.refuseFrame(
@@ -153,9 +157,9 @@ export class NodeSockets {
     socket.send(frame);
   }
 
-  private onRequest(socket: WebSocket, payload: Uint8Array): void {
+  private onRequest(socket: WebSocket, payload: Uint8Array, caller: Caller): void {
     // handleRequest queues the request synchronously, so requests run in the order they arrived.
-    this.node.worker.handleRequest(payload).then(
+    this.node.worker.handleRequest(payload, caller).then(
       (reply) => reply && this.send(socket, Channel.Reply, reply),
       (error) => this.send(socket, Channel.Reply, encodeReply({ rid: -1, ok: false, error: serializeError(error) })),
     );

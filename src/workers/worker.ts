@@ -26,6 +26,7 @@ import type { RingTensor } from "../ring";
 import type { Command, InputRef, PlainOpCommand, SharedOpCommand, StoredValue } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
 import { runPlainOp, type TF } from "../tensors/plain-ops";
+import { LOCAL_CALLER, type Caller } from "./caller";
 import { decodeFrame, decodeRequest, encodeFrame, encodeReply, type Reply, type Request } from "./messages";
 import { ObjectStore, type StoredObject } from "./object-store";
 import { PlanStore } from "./plan-store";
@@ -76,8 +77,12 @@ export class Worker {
     this.providers = new ProviderEndpoint(this.comm);
   }
 
-  /** Handles one encoded request; resolves with the encoded reply when it asks for one. */
-  async handleRequest(bytes: Uint8Array): Promise<Uint8Array | undefined> {
+  /**
+   * Handles one encoded request from `caller`; resolves with the encoded reply
+   * when it asks for one.
+   */
+  // The caller is not used yet: issue 10's authorization and per-session ordering build on this seam.
+  async handleRequest(bytes: Uint8Array, _caller: Caller = LOCAL_CALLER): Promise<Uint8Array | undefined> {
     this.stats.requests++;
     if (bytes.byteLength > getConfig().maxMessageBytes) {
       this.stats.malformed++;
