@@ -29,7 +29,7 @@ import * as ring from "../ring";
 import type { RingTensor } from "../ring";
 import type { Command, InputRef, PlainOpCommand, SharedOpCommand, StoredValue } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
-import { runPlainOp, type TF } from "../tensors/plain-ops";
+import { checkOpOutput, runPlainOp, runPlainOpWithinLimits, type TF } from "../tensors/plain-ops";
 import { decodeFrame, decodeRequest, encodeFrame, encodeReply, type Reply, type Request } from "./messages";
 import { ObjectStore, type StoredObject } from "./object-store";
 import { PlanStore } from "./plan-store";
@@ -250,6 +250,8 @@ export class Worker {
     checkOp(command.op);
     const ctx = this.partyContext(command.holders, command.output, command.provider);
     const inputs = command.inputs.map((ref) => this.shareOperand(ref, command.op));
+    const shapes = inputs.map((o) => o.value.shape);
+    checkOpOutput(command.op, command.attrs, shapes);
     const result = await runPartyOp(ctx, command.op, inputs, command.attrs, command.encoding);
     this.objects.set(command.output, { kind: "share", value: result });
   }
@@ -290,6 +292,8 @@ export class Worker {
       constant: (data) => ({ shared: false, value: encode(data.values, data.shape, enc) }),
       scalar: (value) => ({ shared: false, value: encode([value], [], enc) }),
       run: async (op, args, attrs) => {
+        const shapes = args.map((a) => a.value.shape);
+        checkOpOutput(op, attrs as never, shapes);
         // Ops on public values only (e.g. on a plaintext weight) give the same public result on every holder.
         if (args.every((a) => !a.shared)) return { shared: false, value: this.runPublic(op, args, attrs, enc) };
         return { shared: true, value: await runPartyOp(ctx, op, args, attrs as never, enc) };
@@ -370,7 +374,7 @@ export class Worker {
     try {
       this.objects.set(command.output, {
         kind: "tensor",
-        value: runPlainOp(this.tf, command.op, inputs, command.attrs),
+        value: runPlainOpWithinLimits(this.tf, command.op, inputs, command.attrs),
       });
     } finally {
       command.inputs.forEach((ref, i) => ref.kind === "plain" && inputs[i]!.dispose());

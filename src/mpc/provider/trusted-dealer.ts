@@ -24,6 +24,7 @@ import { getConfig } from "../../core/config";
 import { ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
+import { checkMaterialRequest } from "./limits";
 import {
   applyBeaverOp,
   beaverOutputShape,
@@ -327,6 +328,7 @@ export class TrustedDealer {
         `Only the last holder (${holders[holders.length - 1]}) receives corrections; ${requester} asked.`,
       );
     }
+    checkMaterialRequest(spec);
     if (spec.kind === "binaryTriple") {
       // Straight from every holder's seed: the cipher applies each keystream in turn (ring/and-gates.ts).
       const shares = holders.map((h) => seededTriple(seedFor(this.keyOf(h), tag), spec));
