@@ -29,30 +29,37 @@
  * ```
  */
 import { randomBytes } from "node:crypto";
-import * as http from "node:http";
+import type * as http from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, TsyftError, serializeError } from "../core/errors";
+import { checkId } from "../core/ids";
 import type { TF } from "../tensors/plain-ops";
 import { encodeReply } from "../workers/messages";
 import { Worker } from "../workers/worker";
 import { decodeControl, encodeControl, type ControlMessage, type Hello } from "./control";
 import { Channel, FRAME_HEADER_BYTES, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
-import { closeServer, listen, publicHost, sendError, sendJson } from "./http-util";
+import { watchPartialFrames } from "./frame-deadline";
+import { closeServer, createServer, listen, publicHost, sendError, sendJson } from "./http-util";
 import { openKeyValueStore, type KeyValueStore, type Namespace } from "./kv-store";
 import { GatewayMembership } from "./membership";
 import { ObjectPersistence } from "./object-persistence";
 import "./persisted-plans";
 import { PeerLinks, type LinkStats } from "./peer-links";
+import type { TlsOptions } from "./tls";
 
 export interface NodeOptions {
   /** The node's worker id ("bob"). */
   id: string;
   /** Port to listen on; 0 (the default) picks a free one, see `node.port`. */
   port?: number;
-  /** Interface to listen on. Default 127.0.0.1 (the CLI uses 0.0.0.0). */
+  /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
+  /** Serve wss (and https /health) with this certificate and key (PEM text or file paths). */
+  tls?: TlsOptions;
+  /** The CA peers and the gateway are verified with when they are wss/https (default TSYFT_CA_FILE). */
+  ca?: string | Buffer;
   /** Where objects persist; none: in memory only. The CLI also reads TSYFT_NODE_DATA. */
   dataDir?: string;
   /** A gateway to join (its http or ws url). */
@@ -131,29 +138,20 @@ export class GridNode {
       url: () => this.url,
       boot: this.boot,
       maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES,
+      ca: options.ca,
       worker: () => this.worker,
       onDialed: (peer, url) => void this.peerTable?.put(peer, encodeMessage({ url })).catch(() => undefined),
     });
     this.worker = new Worker(this.id, tf, this.peers);
-    this.http = http.createServer((req, res) => this.onHttp(req, res));
+    this.http = createServer((req, res) => this.onHttp(req, res), { tls: options.tls });
     this.wss = new WebSocketServer({ server: this.http, maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES });
-    this.wss.on("connection", (socket) => this.onConnection(socket));
+    this.wss.on("connection", (socket, req) => (watchPartialFrames(socket, req), this.onConnection(socket)));
     this.wss.on("error", () => undefined); // the http server reports listen errors
   }
 
   /** Starts a node (see {@link startNode}). */
   static async start(options: NodeOptions): Promise<GridNode> {
-    if (
-      typeof options?.id !== "string" ||
-      options.id.length === 0 ||
-      /[/\s|]/.test(options.id) ||
-      options.id.includes("\0")
-    ) {
-      throw new TsyftError(
-        ErrorCode.WORKER_ID,
-        `startNode: expected { id: "a name without spaces, / or |" }, got ${JSON.stringify(options?.id)}.`,
-      );
-    }
+    checkId(options?.id, "node id for startNode", ErrorCode.WORKER_ID);
     const node = new GridNode(options, options.tf ?? defaultTf());
     try {
       await node.open();
@@ -180,7 +178,11 @@ export class GridNode {
       }
     }
     if (this.options.gateway) {
-      this.membership = new GatewayMembership(this.options.gateway, { id: this.id, address: this.url });
+      this.membership = new GatewayMembership(
+        this.options.gateway,
+        { id: this.id, address: this.url },
+        this.options.ca,
+      );
       void this.membership.start();
     }
   }
@@ -191,7 +193,8 @@ export class GridNode {
 
   /** The url clients and peers reach this node at. */
   get url(): string {
-    return this.options.advertiseUrl ?? `ws://${publicHost(this.options.host ?? "127.0.0.1")}:${this.boundPort}`;
+    const scheme = this.options.tls ? "wss" : "ws";
+    return this.options.advertiseUrl ?? `${scheme}://${publicHost(this.options.host ?? "127.0.0.1")}:${this.boundPort}`;
   }
 
   /** The node's membership in its gateway, if it has one. */
