@@ -45,6 +45,8 @@ export interface GridClientOptions {
   reconnect?: boolean | BackoffOptions;
   /** Largest message sent or received (default: the config's maxMessageBytes). */
   maxMessageBytes?: number;
+  /** The CA a wss node is verified with: PEM text or a file (default TSYFT_CA_FILE, else the system's). */
+  ca?: string | Buffer;
 }
 
 /** A node another node can link to: a client of it, or its id and url. */
@@ -98,6 +100,7 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
   private readonly control: PendingCalls;
   private readonly backoff?: Backoff;
   private readonly maxMessageBytes: number;
+  private readonly ca?: string | Buffer;
   private state: State = "new";
   private socket?: WebSocket;
   private opening?: Promise<void>;
@@ -126,6 +129,7 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
     this.id = options.id;
     this.url = url.replace(/\/+$/, "");
     this.maxMessageBytes = options.maxMessageBytes ?? getConfig().maxMessageBytes;
+    this.ca = options.ca;
     if (options.reconnect !== false)
       this.backoff = new Backoff(typeof options.reconnect === "object" ? options.reconnect : {});
     this.rpc = new WorkerClient(this.id, (bytes) => this.sendFrame(Channel.Request, bytes));
@@ -334,6 +338,7 @@ export class WebsocketGridClient implements WorkerHandle, ObjectsApi, PlanHost {
     const { socket, welcome } = await dial({
       url: this.url,
       maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES,
+      ca: this.ca,
       hello: { t: "hello", role: "client", expect: this.id },
       expect: this.id,
       timeoutMs,

@@ -134,3 +134,30 @@ export function tlsFailure(error: unknown, url: string, details: Record<string, 
     { cause: error },
   );
 }
+
+/**
+ * The CLI flags that give a child process the grid's TLS files: file paths
+ * only (a child cannot be handed PEM text on its command line).
+ *
+ * @example
+ * ```ts
+ * tlsArgs({ tls: { cert: "grid.crt", key: "grid.key" }, ca: "ca.crt" });   // ["--tls-cert", "grid.crt", ...]
+ * ```
+ */
+export function tlsArgs(secure: { tls?: TlsOptions; ca?: string | Buffer }): string[] {
+  const file = (value: string | Buffer, what: string) => {
+    if (typeof value !== "string" || value.includes("-----BEGIN ")) {
+      throw new TsyftError(
+        ErrorCode.TLS,
+        `${what}: child processes take TLS files by path; got PEM text. Write it to a file (mode 0600 for a key) and pass the path.`,
+      );
+    }
+    return value;
+  };
+  return [
+    ...(secure.tls
+      ? ["--tls-cert", file(secure.tls.cert, "tls.cert"), "--tls-key", file(secure.tls.key, "tls.key")]
+      : []),
+    ...(secure.ca !== undefined ? ["--ca", file(secure.ca, "ca")] : []),
+  ];
+}
