@@ -15,9 +15,10 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, TsyftError, serializeError } from "../core/errors";
-import { checkNesting } from "../core/limits";
+import { checkNesting, limitError } from "../core/limits";
 import { loadTlsFiles, resolveCa, tlsFailure, type TlsOptions } from "./tls";
 
 /**
@@ -41,9 +42,38 @@ export function createServer(
     // How often Node looks for requests past those timeouts (its default, 30 s, would be the real bound).
     connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(timeoutMs / 4))),
   };
-  return options.tls
+  const server = options.tls
     ? https.createServer({ ...timeouts, ...loadTlsFiles(options.tls) }, handler)
     : http.createServer(timeouts, handler);
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket, timeoutMs));
+  return server;
+}
+
+/**
+ * What Node's HTTP parser refuses before a handler runs (a stream that is not
+ * HTTP, headers too large, a request past its time) gets a JSON error with a
+ * code, like every other error, instead of Node's bare 400; then the
+ * connection closes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, timeoutMs: number): void {
+  if (!socket.writable || error.code === "ECONNRESET") return void socket.destroy();
+  const [status, typed] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, limitError("partialFrameMs", timeoutMs, "milliseconds an HTTP request may take to arrive", timeoutMs)]
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, new CommunicationError(ErrorCode.MESSAGE_TOO_LARGE, "Request headers too large.")]
+        : [
+            400,
+            new CommunicationError(
+              ErrorCode.MALFORMED_MESSAGE,
+              `Not an HTTP request this server can read (${error.code ?? error.message}); a body needs a Content-Length or chunked encoding.`,
+            ),
+          ];
+  const body = JSON.stringify({ error: serializeError(typed) });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Answers `status` with `body` as JSON (and closes the connection after it when `close`). */

@@ -39,6 +39,16 @@ const requestTypes: ReadonlySet<string> = new Set<RequestType>([
   "fetch-plan",
 ]);
 
+/** Request types answered with a reply, which carries the request's rid. */
+const repliedTypes: ReadonlySet<string> = new Set<RequestType>([
+  "fetch",
+  "objects",
+  "clear",
+  "ping",
+  "store-plan",
+  "fetch-plan",
+]);
+
 export function encodeRequest(request: Request): Uint8Array {
   return encodeMessage(request);
 }
@@ -52,7 +62,8 @@ export function decodeRequest(bytes: Uint8Array): Request {
   if (!requestTypes.has(message.t)) {
     throw malformed(`a request type among ${[...requestTypes].join(", ")}`, message.t, message.rid);
   }
-  if ("rid" in message && typeof message.rid !== "number") throw malformed("a numeric rid", message.rid);
+  if (("rid" in message || repliedTypes.has(message.t)) && typeof message.rid !== "number")
+    throw malformed(`a numeric rid in a "${message.t}" request`, message.rid);
   checkRequestIds(message as Request);
   return message as Request;
 }
