@@ -32,7 +32,7 @@ const RESERVED_IDS: ReadonlySet<string> = new Set([".", "__proto__", "constructo
  * ```
  */
 export function idProblem(value: unknown): string | undefined {
-  if (typeof value !== "string") return `is a ${value === null ? "null" : typeof value}, not a string`;
+  if (typeof value !== "string") return "is not a string";
   if (value.length === 0) return "is empty";
   if (value.length > MAX_ID_LENGTH) return `has ${value.length} characters, over ${MAX_ID_LENGTH}`;
   if (!ID_CHARACTERS.test(value)) return "has characters outside A-Z a-z 0-9 . _ : -";
