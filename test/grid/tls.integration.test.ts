@@ -127,6 +127,29 @@ describe.skipIf(opensslMissing !== undefined)(
       expect(body.url).toBe(node.url);
     });
 
+    it("startLocalGrid's child processes (the CLI's --tls-cert, --tls-key and --ca) serve and verify TLS", async () => {
+      const local = await grid.startLocalGrid({
+        ports: "random",
+        nodes: ["bob", "charlie"],
+        tls: { cert: certs.cert, key: certs.key },
+        ca: certs.ca,
+      });
+      cleanups.push(() => local.stop());
+      expect(local.gateway.url).toMatch(/^https:/);
+      expect(local.nodes.map((n) => n.url)).toEqual([expect.stringMatching(/^wss:/), expect.stringMatching(/^wss:/)]);
+      const gatewayClient = new grid.GatewayClient(local.gateway.url, { ca: certs.ca });
+      // The nodes joined over https, verifying the gateway with --ca.
+      await eventually(async () => (await gatewayClient.nodes()).length === 2, 30_000, "two nodes joined");
+      const hook = sy.hook(tf);
+      const clients = local.clients(hook);
+      cleanups.push(() => Promise.all(clients.map((c) => c.close())));
+      // The peer link between the processes is wss, verified with --ca.
+      await grid.connectAllNodes(clients);
+      const x = tf.tensor([1, 2, 3]).send(clients[0]!);
+      expect(Array.from((await x.add(x).get()).dataSync())).toEqual([2, 4, 6]);
+      expect((await clients[0]!.status()).peers).toEqual(["charlie"]);
+    });
+
     it("a certificate and key that do not belong together fail at start with TSYFT_ERR_TLS", async () => {
       const other = makeTestCertificates();
       cleanups.push(() => other.remove());
