@@ -30,7 +30,8 @@ export interface Config {
   /** Largest message a worker or node accepts, in bytes. */
   readonly maxMessageBytes: number;
   // Limits: each hit is a typed error (TSYFT_ERR_LIMIT naming the setting unless said otherwise) and the
-  // server keeps serving. docs/limits.md has the table. Servers read them when they start.
+  // server keeps serving; docs/limits.md has the table. The mailbox limits and partialFrameMs for HTTP are
+  // taken when the worker or server is made, the others where they are checked.
   /**
    * Milliseconds a WebSocket message (or an HTTP request's headers and body) may take from its first
    * byte to its last; past it the server closes that socket and frees what it buffered.

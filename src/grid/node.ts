@@ -260,7 +260,7 @@ export class GridNode {
       res,
       404,
       new TsyftError(
-        ErrorCode.INVALID_ARGUMENT,
+        ErrorCode.NOT_FOUND,
         `Node ${this.id}: no route ${req.method} ${path}. Try GET /health, or a WebSocket on ${this.url}.`,
       ),
     );
