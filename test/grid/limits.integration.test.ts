@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import * as grid from "../../src/grid";
 import { encodeMessage } from "../../src/core/codec";
+import { encodeControl } from "../../src/grid/control";
 import { CLOSE_LIMIT, FrameBoundaries } from "../../src/grid/frame-deadline";
 import * as ring from "../../src/ring";
 import { RawSocket, eventually, maxDiff, startNodes, type NodesFixture } from "./helpers";
@@ -265,6 +266,15 @@ describe("nesting depth and ids of requests", () => {
         error: { code: sy.ErrorCode.INVALID_ID, details: { what } },
       });
     }
+    // A peer hello naming itself with a bad id: refused the same way, and the socket stays a client's.
+    socket.send(
+      grid.encodeGridFrame(
+        grid.Channel.Control,
+        encodeControl({ t: "hello", role: "peer", from: "__proto__", url: "ws://127.0.0.1:1", expect: "bob" }),
+      ),
+    );
+    expect(await socket.nextReply()).toMatchObject({ rid: -1, ok: false, error: { code: sy.ErrorCode.WORKER_ID } });
+    expect(fx.node("bob").peers.ids()).toEqual([]);
     socket.request({ t: "ping", rid: 9 });
     expect(await socket.nextReply()).toEqual({ rid: 9, ok: true, value: "bob" });
   });
