@@ -198,13 +198,19 @@ export class Gateway {
         method: "POST",
         path: "/heartbeat",
         write: true,
-        handle: async (r) => (this.heartbeat(nodeIdOf(await r.body())), ok({ ok: true })),
+        handle: async (r) => {
+          this.heartbeat(nodeIdOf(await r.body()));
+          return ok({ ok: true });
+        },
       },
       {
         method: "POST",
         path: "/leave",
         write: true,
-        handle: async (r) => (this.leave(nodeIdOf(await r.body())), ok({ ok: true })),
+        handle: async (r) => {
+          this.leave(nodeIdOf(await r.body()));
+          return ok({ ok: true });
+        },
       },
       { method: "GET", path: "/models", handle: async () => ok({ models: await this.models.list() }) },
       {

@@ -145,7 +145,10 @@ export class GridNode {
     this.worker = new Worker(this.id, tf, this.peers);
     this.http = createServer((req, res) => this.onHttp(req, res), { tls: options.tls });
     this.wss = new WebSocketServer({ server: this.http, maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES });
-    this.wss.on("connection", (socket, req) => (watchPartialFrames(socket, req), this.onConnection(socket)));
+    this.wss.on("connection", (socket, req) => {
+      watchPartialFrames(socket, req);
+      this.onConnection(socket);
+    });
     this.wss.on("error", () => undefined); // the http server reports listen errors
   }
 
