@@ -181,6 +181,8 @@ describe("maxOpElements: an op's output is checked from the shapes before comput
     const bob = fx.client("bob");
     const a = tf.ones([10000, 1]).send(bob);
     const b = tf.ones([1, 10000]).send(bob);
+    await bob.objectCount(); // both stored
+    const before = tf.memory().numBytes; // the node runs in this process, on this tf
     const error = await a
       .add(b)
       .get()
@@ -188,6 +190,8 @@ describe("maxOpElements: an op's output is checked from the shapes before comput
     expect(error).toMatchObject({
       message: expect.stringMatching(/100000000 is over the limit of 33554432 \(maxOpElements\)/),
     });
+    // Nothing was computed: no 400 MB output (10^8 float32) was ever allocated.
+    expect(tf.memory().numBytes - before).toBeLessThan(1024 * 1024);
     // The failure is kept under the output id; get() reports it with the limit's code as its cause.
     expect(error).toMatchObject({
       code: sy.ErrorCode.REMOTE_OP_FAILED,
