@@ -13,7 +13,9 @@
  * ```
  */
 import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
+import { getConfig } from "./config";
 import { CommunicationError, ErrorCode } from "./errors";
+import { checkNesting } from "./limits";
 
 type TypedArrayCtor =
   | BigInt64ArrayConstructor
@@ -72,12 +74,15 @@ export function encodeMessage(message: unknown): Uint8Array {
 }
 
 /**
- * Decodes a message; a frame that is not valid MessagePack fails with
- * `TSYFT_ERR_MALFORMED_MESSAGE`.
+ * Decodes a message; a frame that is not valid MessagePack, or that nests
+ * deeper than `maxNestingDepth`, fails with `TSYFT_ERR_MALFORMED_MESSAGE`
+ * (the decoder itself is iterative; the check keeps a deep message from
+ * whatever recurses over it later, such as error messages).
  */
 export function decodeMessage(bytes: Uint8Array): unknown {
+  let message: unknown;
   try {
-    return decoder.decode(bytes);
+    message = decoder.decode(bytes);
   } catch (error) {
     if (error instanceof CommunicationError) throw error;
     throw new CommunicationError(
@@ -87,6 +92,8 @@ export function decodeMessage(bytes: Uint8Array): unknown {
       { cause: error },
     );
   }
+  checkNesting(message, getConfig().maxNestingDepth, `a message of ${bytes.byteLength} bytes`);
+  return message;
 }
 
 /**

@@ -47,6 +47,30 @@ export interface Config {
   readonly timeoutMs: number;
   /** Largest message a worker or node accepts, in bytes. */
   readonly maxMessageBytes: number;
+  // Limits: each hit is a typed error (TSYFT_ERR_LIMIT naming the setting unless said otherwise) and the
+  // server keeps serving; docs/limits.md has the table. The mailbox limits and partialFrameMs for HTTP are
+  // taken when the worker or server is made, the others where they are checked.
+  /**
+   * Milliseconds a WebSocket message (or an HTTP request's headers and body) may take from its first
+   * byte to its last; past it the server closes that socket and frees what it buffered.
+   */
+  readonly partialFrameMs: number;
+  /** Frames one peer may have buffered for tags nobody waits for yet; past it the oldest are dropped. */
+  readonly mailboxMaxFrames: number;
+  /** Bytes one peer may have buffered for tags nobody waits for yet; past it the oldest are dropped. */
+  readonly mailboxMaxBytes: number;
+  /** Milliseconds a frame nobody waits for stays buffered before it is dropped. */
+  readonly mailboxMaxAgeMs: number;
+  /** Largest output of one op a worker computes (plain ops, secure ops), in elements, checked before computing. */
+  readonly maxOpElements: number;
+  /** Largest piece of correlated randomness a crypto provider deals, in ring elements (a, b and c together). */
+  readonly maxDealerElements: number;
+  /** Objects one client (principal) may hold on a node. */
+  readonly maxObjectsPerClient: number;
+  /** Deepest nesting of arrays and maps in a decoded message or JSON body (MALFORMED_MESSAGE past it). */
+  readonly maxNestingDepth: number;
+  /** Largest HTTP request body the gateway reads, in bytes (413 past it). */
+  readonly maxHttpBodyBytes: number;
   /** Ring kernels: WebAssembly (fast) or the plain JS reference. */
   readonly ringKernels: "wasm" | "js";
   /**
@@ -66,6 +90,15 @@ export const presets = {
     validateTolerance: 1e-2,
     timeoutMs: 30_000,
     maxMessageBytes: 256 * 1024 * 1024,
+    partialFrameMs: 20_000,
+    mailboxMaxFrames: 4096,
+    mailboxMaxBytes: 256 * 1024 * 1024,
+    mailboxMaxAgeMs: 60_000,
+    maxOpElements: 2 ** 25,
+    maxDealerElements: 2 ** 24,
+    maxObjectsPerClient: 100_000,
+    maxNestingDepth: 64,
+    maxHttpBodyBytes: 1024 * 1024,
     ringKernels: "wasm",
     cryptoProvider: "trusted-dealer",
   } satisfies Config,
@@ -74,6 +107,22 @@ export const presets = {
   /** For tests and notebooks: check every secure op against plaintext. */
   validating: { validate: true },
 } as const;
+
+/** The settings that bound what a server accepts (docs/limits.md), all positive integers. */
+export const LIMIT_SETTINGS = [
+  "partialFrameMs",
+  "mailboxMaxFrames",
+  "mailboxMaxBytes",
+  "mailboxMaxAgeMs",
+  "maxOpElements",
+  "maxDealerElements",
+  "maxObjectsPerClient",
+  "maxNestingDepth",
+  "maxHttpBodyBytes",
+] as const satisfies ReadonlyArray<keyof Config>;
+
+/** The name of one limit setting (`details.limit` of a TSYFT_ERR_LIMIT error). */
+export type LimitSetting = (typeof LIMIT_SETTINGS)[number] | "maxMessageBytes";
 
 let globalConfig: Config = { ...presets.default };
 const scoped = new AsyncLocalStorage<Config>();
@@ -113,6 +162,9 @@ function checkConfig(config: Config): Config {
   }
   if (!(config.timeoutMs > 0)) throw bad("a positive timeoutMs", config.timeoutMs);
   if (!(config.maxMessageBytes > 0)) throw bad("a positive maxMessageBytes", config.maxMessageBytes);
+  for (const limit of LIMIT_SETTINGS) {
+    if (!Number.isInteger(config[limit]) || config[limit] <= 0) throw bad(`a positive integer ${limit}`, config[limit]);
+  }
   if (config.ringKernels !== "wasm" && config.ringKernels !== "js")
     throw bad('ringKernels "wasm" or "js"', config.ringKernels);
   if (!isProviderKind(config.cryptoProvider))

@@ -68,6 +68,18 @@ export const ErrorCode = {
   DATA_MISSING: "TSYFT_ERR_DATA_MISSING",
   /** A dataset file failed its sha256 check. */
   DATA_CHECKSUM: "TSYFT_ERR_DATA_CHECKSUM",
+  /** A configured limit was hit; `details.limit` names the setting (docs/limits.md lists them all). */
+  LIMIT: "TSYFT_ERR_LIMIT",
+  /** An id (node, model, object, plan) is not of the allowed form (see src/core/ids.ts). */
+  INVALID_ID: "TSYFT_ERR_INVALID_ID",
+  /** A server has no such route or resource (HTTP 404). */
+  NOT_FOUND: "TSYFT_ERR_NOT_FOUND",
+  /** The route exists but not with this method (HTTP 405; the `Allow` header lists the methods). */
+  METHOD_NOT_ALLOWED: "TSYFT_ERR_METHOD_NOT_ALLOWED",
+  /** A server failed in a way it did not expect (HTTP 500); the server logs it. */
+  INTERNAL: "TSYFT_ERR_INTERNAL",
+  /** A TLS connection failed: the server's certificate could not be verified, or the TLS files are unusable. */
+  TLS: "TSYFT_ERR_TLS",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -98,6 +110,8 @@ export class AuthError extends TsyftError {}
 export class DataError extends TsyftError {}
 /** A worker-side failure: unknown object, released pointer, failed remote op. */
 export class WorkerError extends TsyftError {}
+/** A configured limit was hit (code TSYFT_ERR_LIMIT, `details.limit` names the setting). */
+export class LimitError extends TsyftError {}
 
 /** Constructors by name, so an error that crossed the wire is rebuilt with its class. */
 const errorClasses = {
@@ -108,6 +122,7 @@ const errorClasses = {
   AuthError,
   DataError,
   WorkerError,
+  LimitError,
 } as const;
 
 export type ErrorClassName = keyof typeof errorClasses;

@@ -1,12 +1,17 @@
 /**
  * The `tsyft` command line (bin/tsyft.js):
  *
- *   tsyft node --id bob [--port 3000] [--host 0.0.0.0] [--gateway url] [--data-dir dir] [--backend cpu|wasm]
- *   tsyft gateway [--port 5000] [--host 0.0.0.0] [--data-dir dir] [--heartbeat-ms 5000]
+ *   tsyft node --id bob [--port 3000] [--host 127.0.0.1] [--gateway url] [--data-dir dir] [--backend cpu|wasm]
+ *              [--tls-cert file --tls-key file] [--ca file] [--admin-key key] [--identity file]
+ *   tsyft gateway [--port 5000] [--host 127.0.0.1] [--data-dir dir] [--heartbeat-ms 5000]
+ *                 [--tls-cert file --tls-key file] [--admin-key key]
  *   tsyft grid up [--detach] [--ports default|random] [--data-dir dir] [--state-dir dir]
+ *                 [--tls-cert file --tls-key file] [--ca file]
  *   tsyft grid down [--state-dir dir]
  *   tsyft grid status [--state-dir dir]
  *
+ * Servers listen on 127.0.0.1 unless --host says otherwise; another address
+ * is refused without credentials and warned about without TLS (exposure.ts).
  * A node's data dir also comes from TSYFT_NODE_DATA. Servers print one JSON
  * line on stdout when they listen (`{"event":"listening",...}`, see
  * processes.ts) and stop cleanly on SIGINT/SIGTERM. `grid up` prints who is
@@ -23,6 +28,7 @@
 import { parseArgs } from "node:util";
 import { getConfig } from "../core/config";
 import type { TF } from "../tensors/plain-ops";
+import { checkExposure, configuredCredentials } from "./exposure";
 import { startGateway } from "./gateway";
 import { httpJson, toHttp } from "./http-util";
 import {
@@ -35,14 +41,23 @@ import {
 } from "./local-grid";
 import { startNode } from "./node";
 import type { ListeningInfo } from "./processes";
+import type { TlsOptions } from "./tls";
 
 const USAGE = `Usage:
-  tsyft node --id <id> [--port 3000] [--host 0.0.0.0] [--gateway <url>] [--data-dir <dir>] [--backend cpu|wasm]
-  tsyft gateway [--port 5000] [--host 0.0.0.0] [--data-dir <dir>] [--heartbeat-ms 5000]
+  tsyft node --id <id> [--port 3000] [--host 127.0.0.1] [--gateway <url>] [--data-dir <dir>] [--backend cpu|wasm]
+             [--tls-cert <file> --tls-key <file>] [--ca <file>] [--admin-key <grid key>] [--identity <file>]
+  tsyft gateway [--port 5000] [--host 127.0.0.1] [--data-dir <dir>] [--heartbeat-ms 5000]
+                [--tls-cert <file> --tls-key <file>] [--admin-key <grid key>]
   tsyft grid up [--detach] [--ports default|random] [--data-dir <dir>] [--state-dir <dir>]
+                [--tls-cert <file> --tls-key <file>] [--ca <file>]
   tsyft grid down [--state-dir <dir>]
-  tsyft grid status [--state-dir <dir>]
+  tsyft grid status [--state-dir <dir>] [--ca <file>]
 
+Servers listen on 127.0.0.1 unless --host says otherwise. Another address (e.g. 0.0.0.0) is
+refused unless credentials are configured (--admin-key, --identity, or a --data-dir holding
+identity.json or credentials.json), and warned about without TLS.
+--tls-cert/--tls-key serve wss:// and https:// on the same port; --ca (or TSYFT_CA_FILE) is the
+CA that peers and the gateway are verified with when their certificates are self-signed.
 A node's data dir may also come from TSYFT_NODE_DATA.`;
 
 class UsageError extends Error {}
@@ -106,6 +121,41 @@ function str(flags: Flags, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** Flags of every server: where it listens, its TLS files, its grid key. */
+const SERVER_FLAGS = {
+  host: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "admin-key": { type: "string" },
+} as const;
+
+/** `tls` from --tls-cert and --tls-key (both or neither). */
+function tlsOf(flags: Flags): TlsOptions | undefined {
+  const cert = str(flags, "tls-cert");
+  const key = str(flags, "tls-key");
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined)
+    throw new UsageError("--tls-cert and --tls-key go together: the certificate and its private key (PEM files).");
+  return { cert, key };
+}
+
+/** The host to listen on (127.0.0.1 by default), refused when exposed without credentials. */
+function exposedHost(role: "node" | "gateway" | "grid", flags: Flags, dataDir: string | undefined): string {
+  const host = str(flags, "host") ?? "127.0.0.1";
+  checkExposure({
+    role,
+    host,
+    credentials: configuredCredentials({
+      adminKey: str(flags, "admin-key"),
+      identity: str(flags, "identity"),
+      dataDir,
+    }),
+    tls: tlsOf(flags) !== undefined,
+    warn: (message) => console.error(message),
+  });
+  return host;
+}
+
 function portOf(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const port = Number(value);
@@ -148,21 +198,27 @@ async function runNode(args: readonly string[]): Promise<number> {
   const values = parse(args, {
     id: { type: "string" },
     port: { type: "string" },
-    host: { type: "string" },
     gateway: { type: "string" },
     "data-dir": { type: "string" },
     backend: { type: "string" },
+    ...SERVER_FLAGS,
+    ca: { type: "string" },
+    identity: { type: "string" },
   });
   const id = str(values, "id");
   if (id === undefined) throw new UsageError("tsyft node: --id is required (e.g. --id bob).");
+  const dataDir = str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA;
+  const host = exposedHost("node", values, dataDir);
   const tf = await loadTf(str(values, "backend") ?? "cpu");
   const node = await startNode({
     id,
     port: portOf(values.port, 3000),
-    host: str(values, "host") ?? "0.0.0.0",
+    host,
     gateway: str(values, "gateway"),
-    dataDir: str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA,
+    dataDir,
     tf,
+    tls: tlsOf(values),
+    ca: str(values, "ca"),
   });
   announce({ role: "node", id: node.id, port: node.port, url: node.url });
   console.error(
@@ -177,18 +233,19 @@ async function runNode(args: readonly string[]): Promise<number> {
 async function runGateway(args: readonly string[]): Promise<number> {
   const values = parse(args, {
     port: { type: "string" },
-    host: { type: "string" },
     "data-dir": { type: "string" },
     "heartbeat-ms": { type: "string" },
+    ...SERVER_FLAGS,
   });
   const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
   if (heartbeatMs !== undefined && !(heartbeatMs > 0))
     throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
   const gateway = await startGateway({
     port: portOf(values.port, DEFAULT_GRID.gateway.port),
-    host: str(values, "host") ?? "0.0.0.0",
+    host: exposedHost("gateway", values, str(values, "data-dir")),
     dataDir: str(values, "data-dir"),
     heartbeatMs,
+    tls: tlsOf(values),
   });
   announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
   console.error(`tsyft gateway listening on ${gateway.url} (GET /nodes, /models)`);
@@ -226,6 +283,9 @@ async function gridUp(args: readonly string[]): Promise<number> {
     ports: { type: "string" },
     "data-dir": { type: "string" },
     "state-dir": { type: "string" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    ca: { type: "string" },
   });
   const ports = str(values, "ports") ?? "default";
   if (ports !== "default" && ports !== "random")
@@ -244,6 +304,8 @@ async function gridUp(args: readonly string[]): Promise<number> {
     detach,
     stateDir,
     startTimeoutMs: Math.max(90_000, getConfig().timeoutMs),
+    tls: tlsOf(values),
+    ca: str(values, "ca"),
   });
   printMembers([grid.gateway, ...grid.nodes]);
   if (detach) {
@@ -272,7 +334,11 @@ async function gridDown(args: readonly string[]): Promise<number> {
 }
 
 async function gridStatus(args: readonly string[]): Promise<number> {
-  const values = parse(args, { "state-dir": { type: "string" }, "data-dir": { type: "string" } });
+  const values = parse(args, {
+    "state-dir": { type: "string" },
+    "data-dir": { type: "string" },
+    ca: { type: "string" },
+  });
   const stateDir = gridStateDir({ stateDir: str(values, "state-dir"), dataDir: str(values, "data-dir") });
   const state = readGridState(stateDir);
   const members: GridMember[] = state
@@ -295,11 +361,12 @@ async function gridStatus(args: readonly string[]): Promise<number> {
   await Promise.all(
     members.map(async (m) => {
       try {
+        const scheme = /^(wss|https):/.test(m.url) ? "https" : "http";
         const { status, body } = await httpJson<{ objects?: number; peers?: string[]; nodes?: number }>(
           "GET",
-          `http://127.0.0.1:${m.port}/health`,
+          `${scheme}://127.0.0.1:${m.port}/health`,
           undefined,
-          2_000,
+          { timeoutMs: 2_000, ca: str(values, "ca") },
         );
         health.set(
           m.id,

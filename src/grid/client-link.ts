@@ -47,6 +47,8 @@ export interface ClientLinkOptions {
   maxMessageBytes: number;
   /** Reconnect when the link drops (default true), with these delays. */
   reconnect?: boolean | BackoffOptions;
+  /** The CA a wss node is verified with: PEM text or a file (default TSYFT_CA_FILE, else the system's). */
+  ca?: string | Buffer;
   /** A frame arrived (already counted in `traffic`). */
   onFrame(channel: Channel, payload: Uint8Array): void;
   /** Bytes arrived that are no grid frame. */
@@ -206,6 +208,7 @@ export class ClientLink {
     const { socket, welcome } = await dial({
       url,
       maxPayload: maxMessageBytes + FRAME_HEADER_BYTES,
+      ca: this.options.ca,
       hello: { t: "hello", role: "client", expect: id },
       expect: id,
       timeoutMs,

@@ -40,6 +40,8 @@ export interface GridClientOptions {
   reconnect?: boolean | BackoffOptions;
   /** Largest message sent or received (default: the config's maxMessageBytes). */
   maxMessageBytes?: number;
+  /** The CA a wss node is verified with: PEM text or a file (default TSYFT_CA_FILE, else the system's). */
+  ca?: string | Buffer;
 }
 
 /** A node another node can link to: a client of it, or its id and url. */
@@ -93,6 +95,7 @@ export class WebsocketGridClient extends ClientHandle(Object) implements WorkerH
       url: this.url,
       maxMessageBytes: options.maxMessageBytes ?? getConfig().maxMessageBytes,
       reconnect: options.reconnect,
+      ca: options.ca,
       onFrame: (channel, payload) => this.receive(channel, payload),
       onMalformed: (error) => this.rpc.unsolicited.push(error),
       onDrop: (reason, code) => {

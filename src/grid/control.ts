@@ -16,6 +16,7 @@
  */
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { CommunicationError, ErrorCode, type SerializedError } from "../core/errors";
+import { checkId } from "../core/ids";
 
 export type Hello = {
   t: "hello";
@@ -94,6 +95,10 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
               ? has("rid", "number")
               : has("rid", "number") && has("ok", "boolean");
   if (!ok) throw malformed(`a well-formed "${message.t}" control message`, message);
+  // Node ids become map keys, log lines and file names on the receiving node: the one id rule applies.
+  for (const key of ["expect", "from", "id"]) {
+    if (message[key] !== undefined && message.t !== "result") checkId(message[key], "node id", ErrorCode.WORKER_ID);
+  }
   return message as ControlMessage;
 }
 

@@ -8,12 +8,15 @@ import WebSocket from "ws";
 import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
 import { decodeControl, encodeControl, type ControlMessage } from "./control";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
+import { resolveCa, tlsFailure } from "./tls";
 
 export type Welcome = Extract<ControlMessage, { t: "welcome" }>;
 
 export interface DialOptions {
   url: string;
   maxPayload: number;
+  /** The CA a wss server is verified with (PEM text or a file; default TSYFT_CA_FILE, else the system's). */
+  ca?: string | Buffer;
   hello: ControlMessage;
   /** The id of the node that must answer. */
   expect: string;
@@ -34,7 +37,13 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
   const { url, expect, say } = options;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const socket = new WebSocket(url, { maxPayload: options.maxPayload });
+    let ca: Buffer | undefined;
+    try {
+      ca = url.startsWith("wss:") ? resolveCa(options.ca) : undefined;
+    } catch (error) {
+      return reject(error);
+    }
+    const socket = new WebSocket(url, { maxPayload: options.maxPayload, ...(ca ? { ca } : {}) });
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
@@ -49,7 +58,10 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
     );
     timer.unref?.();
     socket.on("error", (error) =>
-      fail(new CommunicationError(ErrorCode.CONNECTION, say.unreachable(error), { worker: expect }, { cause: error })),
+      fail(
+        tlsFailure(error, url, { worker: expect }) ??
+          new CommunicationError(ErrorCode.CONNECTION, say.unreachable(error), { worker: expect }, { cause: error }),
+      ),
     );
     socket.on("close", (code, reason) =>
       fail(new CommunicationError(ErrorCode.CONNECTION, say.closed(code, reason.toString()), { worker: expect })),

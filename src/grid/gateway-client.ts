@@ -13,7 +13,7 @@
  * ```
  */
 import { CommunicationError, ErrorCode, deserializeError, type SerializedError } from "../core/errors";
-import { httpJson, toHttp } from "./http-util";
+import { httpJson, toHttp, type HttpJsonOptions } from "./http-util";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
 
@@ -27,12 +27,15 @@ import type { RegisteredNode } from "./node-registry";
  */
 export class GatewayClient {
   readonly url: string;
+  private readonly http: HttpJsonOptions;
 
-  constructor(
-    url: string,
-    private readonly timeoutMs = 10_000,
-  ) {
+  /**
+   * @param options a timeout in ms (default 10 s), or `{ timeoutMs, ca }` with the
+   *   CA an https gateway is verified with (PEM text or a file; default TSYFT_CA_FILE).
+   */
+  constructor(url: string, options: number | { timeoutMs?: number; ca?: string | Buffer } = {}) {
     this.url = toHttp(url);
+    this.http = typeof options === "number" ? { timeoutMs: options } : { timeoutMs: 10_000, ...options };
   }
 
   /** The registered nodes, with their status (online or stale). */
@@ -55,7 +58,7 @@ export class GatewayClient {
       "GET",
       `${this.url}/models/${encodeURIComponent(id)}`,
       undefined,
-      this.timeoutMs,
+      this.http,
     );
     return status === 404 ? undefined : this.check(status, body);
   }
@@ -72,7 +75,7 @@ export class GatewayClient {
       "DELETE",
       `${this.url}/models/${encodeURIComponent(id)}`,
       undefined,
-      this.timeoutMs,
+      this.http,
     );
     if (status === 404) return false;
     this.check(status, body);
@@ -80,7 +83,7 @@ export class GatewayClient {
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { status, body: answer } = await httpJson<T>(method, `${this.url}${path}`, body, this.timeoutMs);
+    const { status, body: answer } = await httpJson<T>(method, `${this.url}${path}`, body, this.http);
     return this.check(status, answer);
   }
 

@@ -29,19 +29,26 @@
  * // GET http://localhost:5000/nodes -> { nodes: [{ id: "bob", address: "ws://127.0.0.1:3000", status: "online", ... }] }
  * ```
  */
-import * as http from "node:http";
+import type * as http from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
+import { getConfig } from "../core/config";
 import { ErrorCode, TsyftError, serializeError } from "../core/errors";
-import { closeServer, listen, publicHost, readJsonBody, sendError, sendJson } from "./http-util";
+import { checkId } from "../core/ids";
+import { watchPartialFrames } from "./frame-deadline";
+import { serveRoutes, type Route, type RouteAnswer } from "./http-router";
+import { closeServer, createServer, listen, parseJsonObject, publicHost } from "./http-util";
 import { openKeyValueStore, type KeyValueStore } from "./kv-store";
-import { ModelRegistry, type ModelSearch } from "./model-registry";
+import { ModelRegistry, checkModelSearch, type ModelSearch } from "./model-registry";
 import { NodeRegistry, type NodeStatus, type RegisteredNode } from "./node-registry";
+import type { TlsOptions } from "./tls";
 
 export interface GatewayOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
   port?: number;
-  /** Default 127.0.0.1 (the CLI uses 0.0.0.0). */
+  /** Default 127.0.0.1. */
   host?: string;
+  /** Serve https/wss with this certificate and key (PEM text or file paths); `url` is then https://. */
+  tls?: TlsOptions;
   /** Where the model registry persists; none: in memory. */
   dataDir?: string;
   /** Interval nodes are asked to beat at. Default 5 s. */
@@ -63,8 +70,6 @@ type GatewayEvent = {
   event: "joined" | "left" | "stale" | "online";
   node: RegisteredNode | { id: string };
 };
-
-const MAX_JSON_BYTES = 1 << 20;
 
 /**
  * A running gateway: its node registry, its model registry and its server.
@@ -90,9 +95,13 @@ export class Gateway {
 
   private constructor(private readonly options: GatewayOptions) {
     this.nodes = new NodeRegistry({ heartbeatMs: options.heartbeatMs, missedHeartbeats: options.missedHeartbeats });
-    this.http = http.createServer((req, res) => void this.onHttp(req, res));
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: MAX_JSON_BYTES });
-    this.wss.on("connection", (socket) => this.onConnection(socket));
+    const routes = serveRoutes({ name: "gateway", routes: this.routes(), hint: "See GET /nodes, /models, /health." });
+    this.http = createServer(routes, { tls: options.tls });
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: getConfig().maxHttpBodyBytes });
+    this.wss.on("connection", (socket, req) => {
+      watchPartialFrames(socket, req);
+      this.onConnection(socket);
+    });
     this.wss.on("error", () => undefined);
   }
 
@@ -116,9 +125,9 @@ export class Gateway {
     return this.boundPort;
   }
 
-  /** The gateway's http url (its WebSocket is the same with ws://). */
+  /** The gateway's http(s) url (its WebSocket is the same with ws:// or wss://). */
   get url(): string {
-    return `http://${publicHost(this.options.host ?? "127.0.0.1")}:${this.boundPort}`;
+    return `${this.options.tls ? "https" : "http"}://${publicHost(this.options.host ?? "127.0.0.1")}:${this.boundPort}`;
   }
 
   async health(): Promise<GatewayHealth> {
@@ -143,26 +152,24 @@ export class Gateway {
   }
 
   private join(body: { id?: unknown; address?: unknown }): { ok: true; heartbeatMs: number; node: RegisteredNode } {
-    const known = typeof body.id === "string" && this.nodes.get(body.id) !== undefined;
+    const known = typeof body.id === "string" && this.nodes.has(body.id);
     const node = this.nodes.join(body.id, body.address);
     this.lastStatus.set(node.id, node.status);
     if (!known) this.emit({ type: "event", event: "joined", node });
     return { ok: true, heartbeatMs: this.nodes.heartbeatMs, node };
   }
 
-  private leave(id: unknown): boolean {
-    const left = this.nodes.leave(id);
-    if (left) {
-      this.lastStatus.delete(id as string);
-      this.emit({ type: "event", event: "left", node: { id: id as string } });
-    }
-    return left;
+  /** Removes node `id`; a 404 error when it is not registered. */
+  private leave(id: string): void {
+    if (!this.nodes.leave(id)) throw unknownNode(id);
+    this.lastStatus.delete(id);
+    this.emit({ type: "event", event: "left", node: { id } });
   }
 
-  private heartbeat(id: unknown): boolean {
-    const known = this.nodes.heartbeat(id);
-    if (known) this.emitStatusChanges();
-    return known;
+  /** Records a beat of node `id`; a 404 error (join again) when it is not registered. */
+  private heartbeat(id: string): void {
+    if (!this.nodes.heartbeat(id)) throw unknownNode(id);
+    this.emitStatusChanges();
   }
 
   private emitStatusChanges(): void {
@@ -179,66 +186,68 @@ export class Gateway {
     for (const socket of this.subscribers) if (socket.readyState === WebSocket.OPEN) socket.send(text);
   }
 
-  private async onHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://gateway");
-    const path = url.pathname.replace(/\/+$/, "") || "/";
-    const method = req.method ?? "GET";
-    try {
-      if (method === "GET" && (path === "/health" || path === "/")) return sendJson(res, 200, await this.health());
-      if (method === "GET" && path === "/nodes") return sendJson(res, 200, { nodes: this.nodes.list() });
-      if (method === "POST" && path === "/join")
-        return sendJson(res, 200, this.join((await readJsonBody(req, MAX_JSON_BYTES)) as object));
-      if (method === "POST" && (path === "/heartbeat" || path === "/leave")) {
-        const { id } = (await readJsonBody(req, MAX_JSON_BYTES)) as { id?: unknown };
-        const known = path === "/heartbeat" ? this.heartbeat(id) : this.leave(id);
-        if (known) return sendJson(res, 200, { ok: true });
-        return sendError(
-          res,
-          404,
-          new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(id)} in the registry; POST /join first.`),
-        );
-      }
-      if (path === "/models" && method === "GET") return sendJson(res, 200, { models: await this.models.list() });
-      if (path === "/models/search" && method === "GET")
-        return sendJson(res, 200, { models: await this.models.search(searchOf(url.searchParams)) });
-      if (path === "/models" && method === "POST") {
-        const overwrite = ["1", "true"].includes(url.searchParams.get("overwrite") ?? "");
-        return sendJson(res, 201, await this.models.register(await readJsonBody(req, MAX_JSON_BYTES), { overwrite }));
-      }
-      const model = /^\/models\/([^/]+)$/.exec(path);
-      if (model) {
-        const id = decodeURIComponent(model[1]!);
-        if (method === "GET") {
+  /** The HTTP API as a route table (http-router.ts): writes are marked for a credentials guard. */
+  private routes(): Route[] {
+    const ok = (body: unknown, status = 200): RouteAnswer => ({ status, body });
+    return [
+      { method: "GET", path: "/", handle: async () => ok(await this.health()) },
+      { method: "GET", path: "/health", handle: async () => ok(await this.health()) },
+      { method: "GET", path: "/nodes", handle: () => ok({ nodes: this.nodes.list() }) },
+      { method: "POST", path: "/join", write: true, handle: async (r) => ok(this.join(await r.body())) },
+      {
+        method: "POST",
+        path: "/heartbeat",
+        write: true,
+        handle: async (r) => {
+          this.heartbeat(nodeIdOf(await r.body()));
+          return ok({ ok: true });
+        },
+      },
+      {
+        method: "POST",
+        path: "/leave",
+        write: true,
+        handle: async (r) => {
+          this.leave(nodeIdOf(await r.body()));
+          return ok({ ok: true });
+        },
+      },
+      { method: "GET", path: "/models", handle: async () => ok({ models: await this.models.list() }) },
+      {
+        method: "POST",
+        path: "/models",
+        write: true,
+        handle: async (r) => {
+          const overwrite = ["1", "true"].includes(r.query.get("overwrite") ?? "");
+          return ok(await this.models.register(await r.body(), { overwrite }), 201);
+        },
+      },
+      {
+        method: "GET",
+        path: "/models/search",
+        handle: async (r) => ok({ models: await this.models.search(searchOf(r.query)) }),
+      },
+      {
+        method: "GET",
+        path: "/models/:id",
+        handle: async (r) => {
+          const id = checkId(r.params[0], "model id");
           const info = await this.models.get(id);
-          return info ? sendJson(res, 200, info) : sendError(res, 404, noModel(id));
-        }
-        if (method === "DELETE") {
-          if (await this.models.delete(id)) {
-            res.writeHead(204).end();
-            return;
-          }
-          return sendError(res, 404, noModel(id));
-        }
-      }
-      sendError(
-        res,
-        404,
-        new TsyftError(
-          ErrorCode.INVALID_ARGUMENT,
-          `Gateway: no route ${method} ${path}. See GET /nodes, /models, /health.`,
-        ),
-      );
-    } catch (error) {
-      const status =
-        error instanceof TsyftError && error.details.conflict === true
-          ? 409
-          : error instanceof TsyftError && error.code === ErrorCode.MESSAGE_TOO_LARGE
-            ? 413
-            : error instanceof TsyftError
-              ? 400
-              : 500;
-      if (!res.headersSent) sendError(res, status, error);
-    }
+          if (!info) throw noModel(id);
+          return ok(info);
+        },
+      },
+      {
+        method: "DELETE",
+        path: "/models/:id",
+        write: true,
+        handle: async (r) => {
+          const id = checkId(r.params[0], "model id");
+          if (!(await this.models.delete(id))) throw noModel(id);
+          return { status: 204 };
+        },
+      },
+    ];
   }
 
   private onConnection(socket: WebSocket): void {
@@ -250,14 +259,10 @@ export class Gateway {
         socket.readyState === WebSocket.OPEN &&
         socket.send(JSON.stringify({ type: message?.type, rid: message?.rid, ...body }));
       try {
-        message = JSON.parse(isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString());
-        if (typeof message !== "object" || message === null) throw new Error("not an object");
-      } catch {
+        message = parseJsonObject(isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString());
+      } catch (error) {
         message = {};
-        return reply({
-          ok: false,
-          error: { code: ErrorCode.MALFORMED_MESSAGE, message: "Expected a JSON object with a type." },
-        });
+        return reply({ ok: false, error: serializeError(error) });
       }
       void this.onWsMessage(message).then(
         (body) => reply({ ok: true, ...body }),
@@ -272,20 +277,15 @@ export class Gateway {
       case "join":
         return this.join({ id: message.id, address: message.address });
       case "heartbeat":
-        if (!this.heartbeat(message.id))
-          throw new TsyftError(
-            ErrorCode.WORKER_ID,
-            `No node ${JSON.stringify(message.id)} in the registry; join first.`,
-          );
+        this.heartbeat(nodeIdOf(message));
         return {};
       case "leave":
-        if (!this.leave(message.id))
-          throw new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(message.id)} in the registry.`);
+        this.leave(nodeIdOf(message));
         return {};
       case "nodes":
         return { nodes: this.nodes.list() };
       case "models":
-        return { models: await this.models.search((message.search ?? {}) as ModelSearch) };
+        return { models: await this.models.search(checkModelSearch(message.search)) };
       case "subscribe":
         return { nodes: this.nodes.list() };
       default:
@@ -298,9 +298,19 @@ export class Gateway {
 }
 
 function noModel(id: string): TsyftError {
-  return new TsyftError(ErrorCode.INVALID_ARGUMENT, `No model "${id}" on this gateway. GET /models lists them.`, {
+  return new TsyftError(ErrorCode.NOT_FOUND, `No model "${id}" on this gateway. GET /models lists them.`, { id });
+}
+
+function unknownNode(id: string): TsyftError {
+  return new TsyftError(ErrorCode.WORKER_ID, `No node "${id}" in the registry; POST /join first.`, {
     id,
+    status: 404,
   });
+}
+
+/** The node id of a heartbeat or leave (400 when it is not an id). */
+function nodeIdOf(body: Record<string, unknown>): string {
+  return checkId(body.id, "node id", ErrorCode.WORKER_ID);
 }
 
 function searchOf(params: URLSearchParams): ModelSearch {

@@ -1,6 +1,7 @@
 /**
- * The few HTTP helpers the node and the gateway share: JSON answers, JSON
- * bodies with a size limit, typed errors as JSON, and a tiny GET/POST client.
+ * The few HTTP helpers the node and the gateway share: their server (http or
+ * https, with time limits on slow requests), JSON answers, JSON bodies with
+ * size and depth limits, typed errors as JSON, and a tiny JSON client.
  *
  * @example
  * ```ts
@@ -12,51 +13,164 @@
  * ```
  */
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { CommunicationError, ErrorCode, serializeError } from "../core/errors";
+import type { Duplex } from "node:stream";
+import { getConfig } from "../core/config";
+import { CommunicationError, ErrorCode, TsyftError, serializeError } from "../core/errors";
+import { checkNesting, limitError } from "../core/limits";
+import { loadTlsFiles, resolveCa, tlsFailure, type TlsOptions } from "./tls";
 
-/** Answers `status` with `body` as JSON. */
-export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+/**
+ * An http server, or an https one with `tls`, whose requests must arrive
+ * whole within `partialFrameMs` (headers and body): a client that announces
+ * a request and stalls is cut off (slowloris).
+ *
+ * @example
+ * ```ts
+ * const server = createServer((req, res) => sendJson(res, 200, { ok: true }), { tls: { cert, key } });
+ * ```
+ */
+export function createServer(
+  handler: http.RequestListener,
+  options: { tls?: TlsOptions; partialFrameMs?: number } = {},
+): http.Server {
+  const timeoutMs = options.partialFrameMs ?? getConfig().partialFrameMs;
+  const timeouts = {
+    headersTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    // How often Node looks for requests past those timeouts (its default, 30 s, would be the real bound).
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(timeoutMs / 4))),
+  };
+  const server = options.tls
+    ? https.createServer({ ...timeouts, ...loadTlsFiles(options.tls) }, handler)
+    : http.createServer(timeouts, handler);
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket, timeoutMs));
+  return server;
+}
+
+/**
+ * What Node's HTTP parser refuses before a handler runs (a stream that is not
+ * HTTP, headers too large, a request past its time) gets a JSON error with a
+ * code, like every other error, instead of Node's bare 400; then the
+ * connection closes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, timeoutMs: number): void {
+  if (!socket.writable || error.code === "ECONNRESET") return void socket.destroy();
+  const [status, typed] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, limitError("partialFrameMs", timeoutMs, "milliseconds an HTTP request may take to arrive", timeoutMs)]
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, new CommunicationError(ErrorCode.MESSAGE_TOO_LARGE, "Request headers too large.")]
+        : [
+            400,
+            new CommunicationError(
+              ErrorCode.MALFORMED_MESSAGE,
+              `Not an HTTP request this server can read (${error.code ?? error.message}); a body needs a Content-Length or chunked encoding.`,
+            ),
+          ];
+  const body = JSON.stringify({ error: serializeError(typed) });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Answers `status` with `body` as JSON (and closes the connection after it when `close`). */
+export function sendJson(res: http.ServerResponse, status: number, body: unknown, close = false): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),
+    ...(close ? { connection: "close" } : {}),
   });
   res.end(text);
 }
 
-/** Answers `status` with `{ error: { name, code, message } }`. */
+/**
+ * Answers `status` with `{ error: { name, code, message, details } }`; an
+ * error that asks for it (`details.close`, a body too large to read on)
+ * also closes the connection.
+ */
 export function sendError(res: http.ServerResponse, status: number, error: unknown): void {
-  sendJson(res, status, { error: serializeError(error) });
+  sendJson(res, status, { error: serializeError(error) }, error instanceof TsyftError && error.details.close === true);
 }
 
-/** Reads a JSON request body of at most `limit` bytes (an empty body is `{}`). */
-export function readJsonBody(req: http.IncomingMessage, limit = 1 << 20): Promise<unknown> {
+/**
+ * Reads a JSON object body of at most `limit` bytes (an empty body is `{}`).
+ * Fails with a typed error the caller answers with: MESSAGE_TOO_LARGE (413)
+ * past the limit, MALFORMED_MESSAGE (400) for text that is not JSON or nests
+ * deeper than `maxNestingDepth`, INVALID_ARGUMENT (400) for JSON that is not
+ * an object (`null`, a number, a list).
+ *
+ * A body over the limit is read on and thrown away (up to 64 times the
+ * limit), so the client gets to read the 413 instead of a reset connection;
+ * past that bound the connection is closed after the answer.
+ */
+export function readJsonBody(
+  req: http.IncomingMessage,
+  limit = getConfig().maxHttpBodyBytes,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = () =>
+      new CommunicationError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `Request body over ${limit} bytes (maxHttpBodyBytes); send less, or raise maxHttpBodyBytes on the gateway.`,
+        { limit: "maxHttpBodyBytes", max: limit, status: 413 },
+      );
     req.on("data", (chunk: Buffer) => {
       size += chunk.byteLength;
-      if (size > limit) {
-        reject(new CommunicationError(ErrorCode.MESSAGE_TOO_LARGE, `Request body over ${limit} bytes.`));
-        req.destroy();
-        return;
+      if (size <= limit) return void chunks.push(chunk);
+      chunks.length = 0;
+      if (size > 64 * limit) {
+        // Enough thrown away: answer now and close the connection after the answer (sendError does).
+        req.pause();
+        reject(new CommunicationError(tooLarge().code, tooLarge().message, { ...tooLarge().details, close: true }));
       }
-      chunks.push(chunk);
     });
     req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8").trim();
-      if (text === "") return resolve({});
+      if (size > limit) return reject(tooLarge());
       try {
-        resolve(JSON.parse(text));
+        resolve(parseJsonObject(Buffer.concat(chunks).toString("utf8")));
       } catch (error) {
-        reject(
-          new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Request body is not JSON: ${(error as Error).message}.`),
-        );
+        reject(error);
       }
     });
     req.on("error", reject);
   });
+}
+
+/**
+ * Parses a JSON object (empty text is `{}`); throws the typed errors of
+ * `readJsonBody`.
+ *
+ * @example
+ * ```ts
+ * parseJsonObject('{"type":"join"}');   // { type: "join" }
+ * parseJsonObject("null");              // throws INVALID_ARGUMENT
+ * ```
+ */
+export function parseJsonObject(text: string): Record<string, unknown> {
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CommunicationError(
+      ErrorCode.MALFORMED_MESSAGE,
+      `Request body is not JSON: ${(error as Error).message}. Send a JSON object.`,
+    );
+  }
+  checkNesting(value, getConfig().maxNestingDepth, "a JSON body");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TsyftError(
+      ErrorCode.INVALID_ARGUMENT,
+      `Expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "a list" : `a ${typeof value}`}.`,
+    );
+  }
+  return value as Record<string, unknown>;
 }
 
 /** Listens on `port` (0: any free port) and `host`; resolves with the port bound. */
@@ -101,29 +215,53 @@ export function toWs(url: string): string {
   return url.replace(/^http(s?):\/\//, "ws$1://").replace(/\/+$/, "");
 }
 
+/** Options of `httpJson` beyond its method, url and body. */
+export interface HttpJsonOptions {
+  /** Default 5 s. */
+  timeoutMs?: number;
+  /** The CA to verify an https server with (PEM text or a file; default TSYFT_CA_FILE, else the system's). */
+  ca?: string | Buffer;
+  /** Further request headers (e.g. credentials). */
+  headers?: Record<string, string>;
+}
+
 /**
- * A JSON request; resolves with the status and parsed body (failing only
- * when there is no answer).
+ * A JSON request over http or https; resolves with the status and parsed
+ * body (failing only when there is no answer: CONNECTION, or TLS when the
+ * server's certificate does not verify).
  *
  * @example
  * ```ts
  * const { status, body } = await httpJson("POST", "http://localhost:5000/join", { id: "bob", address: "ws://localhost:3000" });
+ * const health = await httpJson("GET", "https://localhost:5000/health", undefined, { ca: "out/tls/ca.crt" });
  * ```
  */
 export function httpJson<T = unknown>(
   method: string,
   url: string,
   body?: unknown,
-  timeoutMs = 5_000,
+  options: number | HttpJsonOptions = {},
 ): Promise<{ status: number; body: T }> {
+  const {
+    timeoutMs = 5_000,
+    ca,
+    headers = {},
+  }: HttpJsonOptions = typeof options === "number" ? { timeoutMs: options } : options;
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      toHttp(url),
+    const target = toHttp(url);
+    const secure = target.startsWith("https:");
+    const request = secure ? https.request : http.request;
+    const req = request(
+      target,
       {
         method,
-        headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
+        headers: {
+          ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+          ...headers,
+        },
         timeout: timeoutMs,
+        ...(secure ? { ca: resolveCa(ca) } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -144,12 +282,13 @@ export function httpJson<T = unknown>(
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on("error", (error) =>
       reject(
-        new CommunicationError(
-          ErrorCode.CONNECTION,
-          `${method} ${url} failed: ${error.message}.`,
-          {},
-          { cause: error },
-        ),
+        tlsFailure(error, url) ??
+          new CommunicationError(
+            ErrorCode.CONNECTION,
+            `${method} ${url} failed: ${error.message}.`,
+            {},
+            { cause: error },
+          ),
       ),
     );
     req.end(payload);

@@ -45,4 +45,10 @@ export {
 } from "./local-grid";
 export { main as cliMain } from "./cli";
 export { GatewayClient } from "./gateway-client";
-export { PublicGridNetwork, type ServeModelOptions, type RemoteInferenceOptions } from "./public-grid";
+export {
+  PublicGridNetwork,
+  type PublicGridOptions,
+  type ServeModelOptions,
+  type RemoteInferenceOptions,
+} from "./public-grid";
+export { type TlsOptions, CA_FILE_ENV } from "./tls";

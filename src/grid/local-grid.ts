@@ -21,6 +21,7 @@ import { WebsocketGridClient } from "./client";
 import { startGateway, type Gateway } from "./gateway";
 import { startNode, type GridNode } from "./node";
 import { spawnCli, stopChild, stopPid, waitHealthy, waitListening, waitListeningInLog } from "./processes";
+import { tlsArgs, type TlsOptions } from "./tls";
 
 /**
  * The tutorial grid: ports as in PyGrid's examples.
@@ -59,6 +60,10 @@ export interface LocalGridOptions {
   tf?: TF;
   /** How long each process may take to become healthy. Default 90 s. */
   startTimeoutMs?: number;
+  /** Serve wss/https with this certificate and key (file paths for child processes; PEM text in process too). */
+  tls?: TlsOptions;
+  /** The CA nodes and clients verify the grid's certificate with (PEM text or a file; default TSYFT_CA_FILE). */
+  ca?: string | Buffer;
 }
 
 /** Where one member of the grid is. */
@@ -117,8 +122,9 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
   const dataDirOf = (id: string) => (options.dataDir === undefined ? undefined : path.resolve(options.dataDir, id));
   const timeoutMs = options.startTimeoutMs ?? 90_000;
   const host = options.host ?? "127.0.0.1";
+  const secure = { tls: options.tls, ca: options.ca };
   return options.inProcess
-    ? startInProcess(ids, portOf, gatewayPort, dataDirOf, host, options.tf)
+    ? startInProcess(ids, portOf, gatewayPort, dataDirOf, host, options.tf, secure)
     : startChildren(
         ids,
         portOf,
@@ -127,10 +133,20 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
         host,
         timeoutMs,
         options.detach ? gridStateDir(options) : undefined,
+        secure,
       );
 }
 
-function makeGrid(gateway: GridMember, nodes: GridMember[], stop: () => Promise<void>, stateFile?: string): LocalGrid {
+/** A grid's TLS: the servers' certificate and key, and the CA its members and clients verify them with. */
+type Secure = Pick<LocalGridOptions, "tls" | "ca">;
+
+function makeGrid(
+  gateway: GridMember,
+  nodes: GridMember[],
+  stop: () => Promise<void>,
+  stateFile?: string,
+  ca?: string | Buffer,
+): LocalGrid {
   return {
     gateway,
     nodes,
@@ -142,7 +158,7 @@ function makeGrid(gateway: GridMember, nodes: GridMember[], stop: () => Promise<
     },
     clients(hook?: Hook) {
       const h = hook ?? currentHook();
-      return nodes.map((n) => new WebsocketGridClient(h, n.url, { id: n.id }));
+      return nodes.map((n) => new WebsocketGridClient(h, n.url, { id: n.id, ca }));
     },
     stop,
   };
@@ -155,12 +171,15 @@ async function startInProcess(
   dataDirOf: (id: string) => string | undefined,
   host: string,
   tf: TF | undefined,
+  secure: Secure,
 ): Promise<LocalGrid> {
-  const gateway: Gateway = await startGateway({ port: gatewayPort, host, dataDir: dataDirOf("gateway") });
+  const gateway: Gateway = await startGateway({ port: gatewayPort, host, dataDir: dataDirOf("gateway"), ...secure });
   const nodes: GridNode[] = [];
   try {
-    for (const id of ids)
-      nodes.push(await startNode({ id, port: portOf(id), host, dataDir: dataDirOf(id), gateway: gateway.url, tf }));
+    for (const id of ids) {
+      const dataDir = dataDirOf(id);
+      nodes.push(await startNode({ id, port: portOf(id), host, dataDir, gateway: gateway.url, tf, ...secure }));
+    }
   } catch (error) {
     await Promise.all(nodes.map((n) => n.close()));
     await gateway.close();
@@ -173,6 +192,8 @@ async function startInProcess(
       await Promise.all(nodes.map((n) => n.close()));
       await gateway.close();
     },
+    undefined,
+    secure.ca,
   );
 }
 
@@ -184,6 +205,7 @@ async function startChildren(
   host: string,
   timeoutMs: number,
   stateDir: string | undefined,
+  secure: Secure,
 ): Promise<LocalGrid> {
   const detach = stateDir !== undefined;
   const children: ChildProcess[] = [];
@@ -202,8 +224,8 @@ async function startChildren(
     const info = detach
       ? await waitListeningInLog(logFile!, id, child.pid, timeoutMs)
       : await waitListening(child, id, timeoutMs);
-    const httpUrl = `http://127.0.0.1:${info.port}/health`;
-    await waitHealthy(httpUrl, timeoutMs);
+    const httpUrl = `${secure.tls ? "https" : "http"}://127.0.0.1:${info.port}/health`;
+    await waitHealthy(httpUrl, timeoutMs, secure.ca);
     return { id, role, port: info.port, url: info.url, pid: child.pid };
   };
   const dataArgs = (id: string) => (dataDirOf(id) ? ["--data-dir", dataDirOf(id)!] : []);
@@ -215,6 +237,7 @@ async function startChildren(
       "--host",
       host,
       ...dataArgs("gateway"),
+      ...tlsArgs({ tls: secure.tls }),
     ]);
     // Nodes start in parallel: each spends its first seconds loading TensorFlow.js.
     const nodes = await Promise.all(
@@ -230,6 +253,7 @@ async function startChildren(
           "--gateway",
           gateway.url,
           ...dataArgs(id),
+          ...tlsArgs(secure),
         ]),
       ),
     );
@@ -249,6 +273,7 @@ async function startChildren(
         if (stateFile) fs.rmSync(stateFile, { force: true });
       },
       stateFile,
+      secure.ca,
     );
   } catch (error) {
     await stopAll();

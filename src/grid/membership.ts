@@ -41,6 +41,8 @@ export class GatewayMembership {
   constructor(
     gateway: string,
     private readonly info: MembershipInfo,
+    /** The CA an https gateway is verified with (PEM text or a file; default TSYFT_CA_FILE). */
+    private readonly ca?: string | Buffer,
   ) {
     this.gateway = toHttp(gateway);
   }
@@ -60,19 +62,23 @@ export class GatewayMembership {
     clearTimeout(this.timer);
     if (!this.joined) return;
     this.joined = false;
-    await httpJson("POST", `${this.gateway}/leave`, { id: this.info.id }, 2_000).catch(() => undefined);
+    await httpJson("POST", `${this.gateway}/leave`, { id: this.info.id }, { timeoutMs: 2_000, ca: this.ca }).catch(
+      () => undefined,
+    );
   }
 
   private async beat(): Promise<void> {
     if (this.stopped) return;
     try {
       if (!this.joined) {
-        const { status, body } = await httpJson<{ heartbeatMs?: number }>("POST", `${this.gateway}/join`, this.info);
+        const { status, body } = await httpJson<{ heartbeatMs?: number }>("POST", `${this.gateway}/join`, this.info, {
+          ca: this.ca,
+        });
         if (status !== 200) throw new Error(`join answered ${status}: ${JSON.stringify(body)}`);
         if (typeof body?.heartbeatMs === "number" && body.heartbeatMs > 0) this.heartbeatMs = body.heartbeatMs;
         this.joined = true;
       } else {
-        const { status } = await httpJson("POST", `${this.gateway}/heartbeat`, { id: this.info.id });
+        const { status } = await httpJson("POST", `${this.gateway}/heartbeat`, { id: this.info.id }, { ca: this.ca });
         if (status === 404) {
           this.joined = false; // the gateway forgot us (restarted): join again now
           return this.beat();

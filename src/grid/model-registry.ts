@@ -14,6 +14,7 @@
  */
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { ErrorCode, TsyftError } from "../core/errors";
+import { checkId } from "../core/ids";
 import type { Namespace } from "./kv-store";
 
 /** Where a model's plan and shares live. */
@@ -63,7 +64,7 @@ export function checkModelInfo(value: unknown): HostedModelInfo {
     new TsyftError(ErrorCode.INVALID_ARGUMENT, `Model metadata: expected ${what}, got ${JSON.stringify(got)}.`);
   const v = value as Partial<HostedModelInfo> | null;
   if (typeof v !== "object" || v === null) throw bad("an object", value);
-  if (typeof v.id !== "string" || v.id.length === 0 || /[/\s]/.test(v.id)) throw bad("an id without spaces or /", v.id);
+  const id = checkId(v.id, "model id");
   for (const flag of ["mpc", "allowRemoteInference", "allowDownload"] as const) {
     if (typeof v[flag] !== "boolean") throw bad(`a boolean ${flag}`, v[flag]);
   }
@@ -74,11 +75,16 @@ export function checkModelInfo(value: unknown): HostedModelInfo {
     throw bad("nodes.holders: a list of node ids", nodes.holders);
   if (nodes.provider !== undefined && typeof nodes.provider !== "string")
     throw bad("nodes.provider: a node id", nodes.provider);
+  for (const node of [nodes.host, ...nodes.holders, ...(nodes.provider === undefined ? [] : [nodes.provider])])
+    checkId(node, "node id in nodes");
   if (v.mpc && nodes.holders.length < 2) throw bad("at least 2 holders for an mpc model", nodes.holders);
-  if (v.description !== undefined && typeof v.description !== "string")
-    throw bad("a string description", v.description);
+  if (v.description !== undefined && (typeof v.description !== "string" || v.description.length > 4096))
+    throw bad(
+      "a string description of at most 4096 characters",
+      typeof v.description === "string" ? `${v.description.length} characters` : v.description,
+    );
   return {
-    id: v.id,
+    id,
     mpc: v.mpc!,
     allowRemoteInference: v.allowRemoteInference!,
     allowDownload: v.allowDownload!,
@@ -90,6 +96,39 @@ export function checkModelInfo(value: unknown): HostedModelInfo {
     ...(v.description !== undefined ? { description: v.description } : {}),
     ...(v.registeredAt !== undefined ? { registeredAt: v.registeredAt } : {}),
   };
+}
+
+/**
+ * Checks a search from the wire (the gateway's WebSocket `models` message);
+ * INVALID_ARGUMENT naming the bad field.
+ *
+ * @example
+ * ```ts
+ * checkModelSearch({ query: "conv", mpc: true });
+ * ```
+ */
+export function checkModelSearch(value: unknown): ModelSearch {
+  if (value === undefined) return {};
+  const v = value as Record<string, unknown> | null;
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `Model search: expected an object, got ${JSON.stringify(value)}.`);
+  const search: ModelSearch = {};
+  for (const [key, type] of [
+    ["query", "string"],
+    ["node", "string"],
+    ["mpc", "boolean"],
+    ["allowRemoteInference", "boolean"],
+    ["allowDownload", "boolean"],
+  ] as const) {
+    if (v[key] === undefined) continue;
+    if (typeof v[key] !== type)
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Model search: expected a ${type} ${key}, got ${JSON.stringify(v[key])}.`,
+      );
+    (search as Record<string, unknown>)[key] = v[key];
+  }
+  return search;
 }
 
 /**

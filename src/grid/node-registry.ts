@@ -12,6 +12,10 @@
  * ```
  */
 import { ErrorCode, TsyftError } from "../core/errors";
+import { checkId } from "../core/ids";
+
+/** Longest node address accepted (a url). */
+const MAX_ADDRESS_LENGTH = 1024;
 
 export type NodeStatus = "online" | "stale";
 
@@ -62,18 +66,13 @@ export class NodeRegistry {
     this.now = options.now ?? Date.now;
   }
 
-  /** Registers (or re-registers) a node. */
-  join(id: unknown, address: unknown): RegisteredNode {
-    if (typeof id !== "string" || id.length === 0 || /[/\s]/.test(id)) {
-      throw new TsyftError(
-        ErrorCode.WORKER_ID,
-        `join: expected a node id without spaces or "/", got ${JSON.stringify(id)}.`,
-      );
-    }
-    if (typeof address !== "string" || !/^(wss?|https?):\/\//.test(address)) {
+  /** Registers (or re-registers) a node: WORKER_ID for a bad id, INVALID_ARGUMENT for a bad address. */
+  join(joining: unknown, address: unknown): RegisteredNode {
+    const id = checkId(joining, "node id to join", ErrorCode.WORKER_ID);
+    if (typeof address !== "string" || address.length > MAX_ADDRESS_LENGTH || !isNodeUrl(address)) {
       throw new TsyftError(
         ErrorCode.INVALID_ARGUMENT,
-        `join: expected an address like ws://host:port, got ${JSON.stringify(address)}.`,
+        `join: expected an address like ws://host:port (at most ${MAX_ADDRESS_LENGTH} characters), got ${JSON.stringify(typeof address === "string" ? address.slice(0, 80) : address)}.`,
       );
     }
     const now = this.now();
@@ -100,6 +99,10 @@ export class NodeRegistry {
     return typeof id === "string" && this.nodes.delete(id);
   }
 
+  has(id: string): boolean {
+    return this.nodes.has(id);
+  }
+
   get(id: string): RegisteredNode | undefined {
     const entry = this.nodes.get(id);
     return entry && this.describe(entry);
@@ -122,5 +125,15 @@ export class NodeRegistry {
       joinedAt: new Date(entry.joinedAt).toISOString(),
       lastSeen: new Date(entry.lastSeen).toISOString(),
     };
+  }
+}
+
+/** A ws(s) or http(s) url with a host. */
+function isNodeUrl(address: string): boolean {
+  try {
+    const url = new URL(address);
+    return ["ws:", "wss:", "http:", "https:"].includes(url.protocol) && url.host !== "";
+  } catch {
+    return false;
   }
 }

@@ -22,16 +22,18 @@
  * ```
  */
 import { randomBytes } from "node:crypto";
-import * as http from "node:http";
+import type * as http from "node:http";
 import { WebSocketServer } from "ws";
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { getConfig } from "../core/config";
 import { ErrorCode, TsyftError } from "../core/errors";
-import { checkWorkerId } from "../core/worker-id";
+import { checkId } from "../core/ids";
 import type { TF } from "../tensors/plain-ops";
 import { Worker } from "../workers/worker";
 import { FRAME_HEADER_BYTES } from "./framing";
-import { closeServer, listen, publicHost, sendError, sendJson } from "./http-util";
+import { watchPartialFrames } from "./frame-deadline";
+import { closeServer, createServer, listen, publicHost, sendError, sendJson } from "./http-util";
+import type { TlsOptions } from "./tls";
 import { openKeyValueStore, type KeyValueStore, type Namespace } from "./kv-store";
 import { GatewayMembership } from "./membership";
 import { NodeSockets } from "./node-sockets";
@@ -44,7 +46,7 @@ export interface NodeOptions {
   id: string;
   /** Port to listen on; 0 (the default) picks a free one, see `node.port`. */
   port?: number;
-  /** Interface to listen on. Default 127.0.0.1 (the CLI uses 0.0.0.0). */
+  /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
   /** Where objects persist; none: in memory only. The CLI also reads TSYFT_NODE_DATA. */
   dataDir?: string;
@@ -56,6 +58,10 @@ export interface NodeOptions {
   tf?: TF;
   /** Largest message accepted, in bytes (default: the config's maxMessageBytes). */
   maxMessageBytes?: number;
+  /** Serve wss (and https /health) with this certificate and key (PEM text or file paths). */
+  tls?: TlsOptions;
+  /** The CA peers and the gateway are verified with when they are wss/https (default TSYFT_CA_FILE). */
+  ca?: string | Buffer;
 }
 
 /** What `GET /health` answers. */
@@ -120,19 +126,23 @@ export class GridNode {
       boot: this.boot,
       maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES,
       worker: () => this.worker,
+      ca: options.ca,
       onDialed: (peer, url) => void this.peerTable?.put(peer, encodeMessage({ url })).catch(() => undefined),
     });
     this.worker = new Worker(this.id, tf, this.peers);
-    this.http = http.createServer((req, res) => this.onHttp(req, res));
+    this.http = createServer((req, res) => this.onHttp(req, res), { tls: options.tls });
     this.wss = new WebSocketServer({ server: this.http, maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES });
     this.sockets = new NodeSockets(this);
-    this.wss.on("connection", (socket) => this.sockets.accept(socket));
+    this.wss.on("connection", (socket, req) => {
+      watchPartialFrames(socket, req);
+      this.sockets.accept(socket);
+    });
     this.wss.on("error", () => undefined); // the http server reports listen errors
   }
 
   /** Starts a node (see {@link startNode}). */
   static async start(options: NodeOptions): Promise<GridNode> {
-    checkWorkerId(options?.id, "startNode", ["|"]);
+    checkId(options?.id, "node id for startNode", ErrorCode.WORKER_ID);
     const node = new GridNode(options, options.tf ?? defaultTf());
     try {
       await node.open();
@@ -159,7 +169,11 @@ export class GridNode {
       }
     }
     if (this.options.gateway) {
-      this.membership = new GatewayMembership(this.options.gateway, { id: this.id, address: this.url });
+      this.membership = new GatewayMembership(
+        this.options.gateway,
+        { id: this.id, address: this.url },
+        this.options.ca,
+      );
       void this.membership.start();
     }
   }
@@ -170,7 +184,8 @@ export class GridNode {
 
   /** The url clients and peers reach this node at. */
   get url(): string {
-    return this.options.advertiseUrl ?? `ws://${publicHost(this.options.host ?? "127.0.0.1")}:${this.boundPort}`;
+    const scheme = this.options.tls ? "wss" : "ws";
+    return this.options.advertiseUrl ?? `${scheme}://${publicHost(this.options.host ?? "127.0.0.1")}:${this.boundPort}`;
   }
 
   /** The node's membership in its gateway, if it has one. */
@@ -234,7 +249,7 @@ export class GridNode {
       res,
       404,
       new TsyftError(
-        ErrorCode.INVALID_ARGUMENT,
+        ErrorCode.NOT_FOUND,
         `Node ${this.id}: no route ${req.method} ${path}. Try GET /health, or a WebSocket on ${this.url}.`,
       ),
     );

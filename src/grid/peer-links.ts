@@ -36,6 +36,8 @@ export interface PeerLinksOptions {
   boot: string;
   /** Largest WebSocket message accepted. */
   maxPayload: number;
+  /** The CA wss peers are verified with (PEM text or a file; default TSYFT_CA_FILE). */
+  ca?: string | Buffer;
   /** The worker that receives peer frames. */
   worker: () => Worker;
   /** Called when a dialed link is up (to persist the peer's url). */
@@ -191,6 +193,7 @@ export class PeerLinks implements PeerTransport {
     const { socket, welcome } = await dial({
       url,
       maxPayload: this.options.maxPayload,
+      ca: this.options.ca,
       hello: { t: "hello", role: "peer", from: self, url: this.options.url(), boot: this.options.boot, expect: peer },
       expect: peer,
       timeoutMs,

@@ -163,13 +163,13 @@ export async function waitListeningInLog(
   }
 }
 
-/** Polls `GET url` until it answers 200; resolves with its body. */
-export async function waitHealthy(url: string, timeoutMs: number): Promise<unknown> {
+/** Polls `GET url` until it answers 200; resolves with its body (`ca`: the CA of an https url). */
+export async function waitHealthy(url: string, timeoutMs: number, ca?: string | Buffer): Promise<unknown> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
-      const { status, body } = await httpJson("GET", url, undefined, 2_000);
+      const { status, body } = await httpJson("GET", url, undefined, { timeoutMs: 2_000, ca });
       if (status === 200) return body;
       last = `status ${status}`;
     } catch (error) {

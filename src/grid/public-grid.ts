@@ -49,6 +49,11 @@ export interface RemoteInferenceOptions {
   mpc?: boolean;
 }
 
+export interface PublicGridOptions {
+  /** The CA an https gateway and wss nodes are verified with: PEM text or a file (default TSYFT_CA_FILE). */
+  ca?: string | Buffer;
+}
+
 export class PublicGridNetwork {
   readonly gateway: GatewayClient;
   private readonly clients = new Map<string, Promise<WebsocketGridClient>>();
@@ -57,8 +62,9 @@ export class PublicGridNetwork {
   constructor(
     readonly hook: Hook,
     gatewayUrl: string,
+    private readonly options: PublicGridOptions = {},
   ) {
-    this.gateway = new GatewayClient(gatewayUrl);
+    this.gateway = new GatewayClient(gatewayUrl, { ca: options.ca });
   }
 
   /** The nodes online in the grid. */
@@ -78,7 +84,7 @@ export class PublicGridNetwork {
             `Node "${id}" is not online in the grid at ${this.gateway.url}.`,
             { worker: id },
           );
-        return new WebsocketGridClient(this.hook, node.address, { id }).connect();
+        return new WebsocketGridClient(this.hook, node.address, { id, ca: this.options.ca }).connect();
       })();
       client.catch(() => this.clients.delete(id));
       this.clients.set(id, client);

@@ -15,6 +15,7 @@
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, TsyftError } from "../core/errors";
 import type { RingTensor } from "../ring";
+import { MailboxBuffer, type MailboxLimits } from "./mailbox-buffer";
 
 /** What one party sends another in one message. */
 export interface PeerFrame {
@@ -59,15 +60,21 @@ export function scopeOf(tag: string): string {
 
 /**
  * Buffers incoming frames by (peer, tag) and matches them with waits.
- * Shared by every Communicator implementation.
+ * Shared by every Communicator implementation. What it buffers is bounded
+ * per peer (mailbox-buffer.ts).
  */
 export class Mailbox {
-  private readonly buffered = new Map<string, PeerFrame>();
+  private readonly buffered: MailboxBuffer;
   private readonly waiting = new Map<string, Waiter>();
   private readonly aborted = new Map<string, string>();
   private readonly lostPeers = new Map<string, string>();
 
-  constructor(readonly self: string) {}
+  constructor(
+    readonly self: string,
+    limits?: MailboxLimits,
+  ) {
+    this.buffered = new MailboxBuffer(self, limits);
+  }
 
   /** Hands a received frame to its waiter, or keeps it until asked for. */
   deliver(frame: PeerFrame): void {
@@ -82,17 +89,14 @@ export class Mailbox {
       clearTimeout(waiter.timer);
       waiter.resolve(frame);
     } else {
-      this.buffered.set(key, frame);
+      this.buffered.put(frame);
     }
   }
 
   recv(from: string, tag: string, timeoutMs = getConfig().timeoutMs): Promise<PeerFrame> {
     const key = mailKey(from, tag);
-    const frame = this.buffered.get(key);
-    if (frame) {
-      this.buffered.delete(key);
-      return Promise.resolve(frame);
-    }
+    const frame = this.buffered.take(from, tag);
+    if (frame) return Promise.resolve(frame);
     const failure = this.failureFor(from, tag);
     if (failure) return Promise.reject(failure);
     if (this.waiting.has(key)) {
@@ -132,10 +136,7 @@ export class Mailbox {
         waiter.reject(this.failureFor(from, tag)!);
       }
     }
-    for (const key of this.buffered.keys()) {
-      const [peer, tag] = splitKey(key);
-      if (peer === from && scopeOf(tag) === scope) this.buffered.delete(key);
-    }
+    this.buffered.removeWhere((peer, tag) => peer === from && scopeOf(tag) === scope);
   }
 
   /** The link to `peer` is gone: fail every wait on it until it is back. */
@@ -157,9 +158,7 @@ export class Mailbox {
 
   /** Forgets buffered frames of a scope (after an op finished or failed locally). */
   dropScope(scope: string): void {
-    for (const key of this.buffered.keys()) {
-      if (scopeOf(splitKey(key)[1]) === scope) this.buffered.delete(key);
-    }
+    this.buffered.removeWhere((_peer, tag) => scopeOf(tag) === scope);
   }
 
   /** Rejects every pending wait (shutdown). */
@@ -174,12 +173,24 @@ export class Mailbox {
     this.buffered.clear();
   }
 
-  /** Counts for tests and diagnostics. */
-  get pending(): { buffered: number; waiting: number } {
-    return { buffered: this.buffered.size, waiting: this.waiting.size };
+  /** Counts for tests and diagnostics (`dropped`: frames a mailbox limit dropped). */
+  get pending(): { buffered: number; bufferedBytes: number; waiting: number; dropped: number } {
+    return {
+      buffered: this.buffered.size,
+      bufferedBytes: this.buffered.bytes,
+      waiting: this.waiting.size,
+      dropped: this.buffered.dropped,
+    };
+  }
+
+  /** Drops frames past `mailboxMaxAgeMs` now (a sweep also runs on its own while frames are buffered). */
+  sweep(): void {
+    this.buffered.sweep();
   }
 
   private failureFor(from: string, tag: string): Error | undefined {
+    const dropped = this.buffered.dropReason(from, tag);
+    if (dropped) return dropped;
     const lost = this.lostPeers.get(from);
     if (lost !== undefined) {
       return new CommunicationError(

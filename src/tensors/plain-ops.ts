@@ -5,8 +5,10 @@
  * counterparts do, so one plan gives the same values on both.
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import { ErrorCode, ProtocolError } from "../core/errors";
-import { Op, type AttrsOf, type OpName } from "../core/ops";
+import { ErrorCode, ProtocolError, fmtShape } from "../core/errors";
+import { checkLimit } from "../core/limits";
+import { Op, isOpName, type AttrsOf, type OpName } from "../core/ops";
+import { inferShape } from "./shape-inference";
 
 export type TF = typeof tfjs;
 type PlainOp<O extends OpName> = (tf: TF, inputs: readonly tfjs.Tensor[], attrs: AttrsOf<O>) => tfjs.Tensor;
@@ -50,4 +52,52 @@ export function runPlainOp<O extends OpName>(
   const impl = plainOps[op] as PlainOp<O> | undefined;
   if (!impl) throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `No plaintext kernel for op "${op}".`);
   return tf.tidy(() => impl(tf, inputs, attrs));
+}
+
+/**
+ * `runPlainOp` for a worker computing on someone else's behalf: it first
+ * checks from the shapes that the output is within `maxOpElements`
+ * (checkOpOutput), so a small request cannot make a node compute for
+ * seconds and allocate gigabytes. A user's own local runs are not limited.
+ *
+ * @example
+ * ```ts
+ * runPlainOpWithinLimits(tf, Op.Add, [a, b], {});   // TSYFT_ERR_LIMIT for [10000, 1] + [1, 10000]
+ * ```
+ */
+export function runPlainOpWithinLimits<O extends OpName>(
+  tf: TF,
+  op: O,
+  inputs: readonly tfjs.Tensor[],
+  attrs: AttrsOf<O>,
+): tfjs.Tensor {
+  checkOpOutput(
+    op,
+    attrs,
+    inputs.map((t) => t.shape),
+  );
+  return runPlainOp(tf, op, inputs, attrs);
+}
+
+/**
+ * Throws TSYFT_ERR_LIMIT (`maxOpElements`) when `op` on inputs of these
+ * shapes would make more elements than a worker computes for one op, and
+ * SHAPE_MISMATCH when the shapes do not fit the op; nothing is computed.
+ * A broadcast of [10000, 1] + [1, 10000] (80 KB of inputs) would make 10^8.
+ *
+ * @example
+ * ```ts
+ * checkOpOutput(Op.Add, {}, [[10000, 1], [1, 10000]]);   // throws TSYFT_ERR_LIMIT
+ * ```
+ */
+export function checkOpOutput<O extends OpName>(
+  op: O,
+  attrs: AttrsOf<O>,
+  inputShapes: readonly (readonly number[])[],
+): number[] {
+  if (!isOpName(op)) throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `Unknown op ${JSON.stringify(op)}.`);
+  const shape = inferShape(op, inputShapes, attrs);
+  const elements = shape.reduce((n, d) => n * d, 1);
+  checkLimit("maxOpElements", elements, `elements in the output ${fmtShape(shape)} of ${op}`);
+  return shape;
 }

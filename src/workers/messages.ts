@@ -5,6 +5,7 @@
  */
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { CommunicationError, ErrorCode, type SerializedError } from "../core/errors";
+import { checkId } from "../core/ids";
 import type { PeerFrame } from "../mpc/communicator";
 import { claimHeadroom, fromBytes, toBytes } from "../ring";
 import type { Command, StoredValue } from "../tensors/handle";
@@ -38,6 +39,16 @@ const requestTypes: ReadonlySet<string> = new Set<RequestType>([
   "fetch-plan",
 ]);
 
+/** Request types answered with a reply, which carries the request's rid. */
+const repliedTypes: ReadonlySet<string> = new Set<RequestType>([
+  "fetch",
+  "objects",
+  "clear",
+  "ping",
+  "store-plan",
+  "fetch-plan",
+]);
+
 export function encodeRequest(request: Request): Uint8Array {
   return encodeMessage(request);
 }
@@ -51,8 +62,54 @@ export function decodeRequest(bytes: Uint8Array): Request {
   if (!requestTypes.has(message.t)) {
     throw malformed(`a request type among ${[...requestTypes].join(", ")}`, message.t, message.rid);
   }
-  if ("rid" in message && typeof message.rid !== "number") throw malformed("a numeric rid", message.rid);
+  if (("rid" in message || repliedTypes.has(message.t)) && typeof message.rid !== "number")
+    throw malformed(`a numeric rid in a "${message.t}" request`, message.rid);
+  checkRequestIds(message as Request);
   return message as Request;
+}
+
+/**
+ * Every id a request names (objects, plans, runs, nodes) follows the id rule
+ * (core/ids.ts) before a worker uses it as a key; a bad one is answered with
+ * TSYFT_ERR_INVALID_ID under the request's rid.
+ */
+function checkRequestIds(request: Request): void {
+  const ids: Array<[unknown, string]> = [];
+  if (request.t === "release") {
+    if (!Array.isArray(request.ids)) throw malformed("release: a list of object ids", request.ids, undefined);
+    for (const id of request.ids) ids.push([id, "object id"]);
+  } else if ("id" in request) {
+    ids.push([request.id, request.t.endsWith("plan") ? "plan id" : "object id"]);
+  } else if (request.t === "submit") {
+    ids.push(...commandIds(request.command));
+  }
+  const rid = (request as { rid?: unknown }).rid;
+  for (const [id, what] of ids) checkId(id, what, ErrorCode.INVALID_ID, { rid: typeof rid === "number" ? rid : null });
+}
+
+/** The fields of a command (of any type) that hold ids, one or a list, and what they are. */
+const commandIdFields: ReadonlyArray<[string, string]> = [
+  ["output", "object id"],
+  ["outputs", "object id"],
+  ["stateIds", "object id"],
+  ["runId", "run id"],
+  ["runIds", "run id"],
+  ["planId", "plan id"],
+  ["holders", "node id"],
+  ["provider", "node id"],
+];
+
+/** The ids a command names, each with what it is; absent fields (and null state ids) are left out. */
+function commandIds(command: unknown): Array<[unknown, string]> {
+  if (typeof command !== "object" || command === null) return [];
+  const c = command as Record<string, unknown>;
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : value == null ? [] : [value]);
+  const ids: Array<[unknown, string]> = [];
+  for (const [field, what] of commandIdFields) for (const id of list(c[field])) if (id !== null) ids.push([id, what]);
+  for (const ref of [...list(c.inputs), ...list(c.state)]) {
+    if ((ref as { kind?: unknown } | null)?.kind === "object") ids.push([(ref as { id?: unknown }).id, "object id"]);
+  }
+  return ids;
 }
 
 export function encodeReply(reply: Reply): Uint8Array {

@@ -95,3 +95,15 @@ function rootCause(error: SerializedError): string {
   if (error.code === ErrorCode.REMOTE_OP_FAILED && typeof inner === "string" && inner.length > 0) return inner;
   return error.code || error.name;
 }
+
+/**
+ * What a stored object is, in words for error messages.
+ *
+ * @example
+ * ```ts
+ * describeObject({ kind: "tensor", value: t });   // "plaintext tensor"
+ * ```
+ */
+export function describeObject(object: StoredObject): string {
+  return object.kind === "other" ? object.type : object.kind === "tensor" ? "plaintext tensor" : object.kind;
+}

@@ -12,7 +12,7 @@ import { interpretSync } from "../plans/interpreter";
 import { planFromBytes, type SerializedPlan } from "../plans/serialize";
 import type { InputRef } from "../tensors/handle";
 import { fromTensorData } from "../tensors/hook";
-import { runPlainOp, type TF } from "../tensors/plain-ops";
+import { runPlainOpWithinLimits, type TF } from "../tensors/plain-ops";
 import type { ObjectStore } from "./object-store";
 
 interface HostedPlan {
@@ -85,7 +85,7 @@ export class PlanStore {
         {
           constant: (data) => fromTensorData(tf, data),
           scalar: (value) => tf.scalar(value),
-          run: (op, args, attrs) => runPlainOp(tf, op, args, attrs as never),
+          run: (op, args, attrs) => runPlainOpWithinLimits(tf, op, args, attrs as never),
         },
       ),
     );

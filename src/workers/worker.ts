@@ -25,10 +25,10 @@ import { validateIR } from "../plans/ir";
 import type { RingTensor } from "../ring";
 import type { Command, InputRef, PlainOpCommand, SharedOpCommand, StoredValue } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
-import { runPlainOp, type TF } from "../tensors/plain-ops";
+import { checkOpOutput, runPlainOp, runPlainOpWithinLimits, type TF } from "../tensors/plain-ops";
 import { LOCAL_CALLER, type Caller } from "./caller";
 import { decodeFrame, decodeRequest, encodeFrame, encodeReply, type Reply, type Request } from "./messages";
-import { ObjectStore, type StoredObject } from "./object-store";
+import { ObjectStore, describeObject, type StoredObject } from "./object-store";
 import { PlanStore } from "./plan-store";
 
 /** Moves frames between parties; implemented in process and over WebSockets. */
@@ -247,6 +247,7 @@ export class Worker {
     checkOp(command.op);
     const ctx = this.providers.context(command, command.output, this.stats.party);
     const inputs = command.inputs.map((ref) => this.shareOperand(ref, command.op));
+    checkOpOutput(command.op, command.attrs, shapesOf(inputs));
     const result = await runPartyOp(ctx, command.op, inputs, command.attrs, command.encoding);
     this.objects.set(command.output, { kind: "share", value: result });
   }
@@ -281,6 +282,7 @@ export class Worker {
       constant: (data) => ({ shared: false, value: encode(data.values, data.shape, enc) }),
       scalar: (value) => ({ shared: false, value: encode([value], [], enc) }),
       run: async (op, args, attrs) => {
+        checkOpOutput(op, attrs as never, shapesOf(args));
         // Ops on public values only (e.g. on a plaintext weight) give the same public result on every holder.
         if (args.every((a) => !a.shared)) return { shared: false, value: this.runPublic(op, args, attrs, enc) };
         return { shared: true, value: await runPartyOp(ctx, op, args, attrs as never, enc) };
@@ -326,7 +328,7 @@ export class Worker {
     try {
       this.objects.set(command.output, {
         kind: "tensor",
-        value: runPlainOp(this.tf, command.op, inputs, command.attrs),
+        value: runPlainOpWithinLimits(this.tf, command.op, inputs, command.attrs),
       });
     } finally {
       command.inputs.forEach((ref, i) => ref.kind === "plain" && inputs[i]!.dispose());
@@ -393,6 +395,6 @@ function checkOp(op: unknown): void {
   if (!isOpName(op)) throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Unknown op ${JSON.stringify(op)}.`);
 }
 
-function describeObject(object: StoredObject): string {
-  return object.kind === "other" ? object.type : object.kind === "tensor" ? "plaintext tensor" : object.kind;
+function shapesOf(operands: readonly Operand[]): ReadonlyArray<readonly number[]> {
+  return operands.map((o) => o.value.shape);
 }

@@ -156,4 +156,19 @@ describe("the CLI", () => {
     expect((await runCli(["frobnicate"])).code).toBe(2);
     expect((await runCli(["node", "--id", "bob", "--bogus"])).code).toBe(2);
   });
+
+  it("servers listen on 127.0.0.1 unless told otherwise, and refuse an exposed address without credentials", async () => {
+    for (const role of [["node", "--id", "bob"], ["gateway"]]) {
+      const refused = await runCli([...role, "--port", "0", "--host", "0.0.0.0"]);
+      expect(refused.code, role[0]).toBe(1);
+      expect(refused.stderr, role[0]).toMatch(
+        /refusing to listen on 0\.0\.0\.0, which other machines can reach, without credentials/,
+      );
+    }
+    const halfTls = await runCli(["gateway", "--port", "0", "--tls-cert", "x.crt"]);
+    expect(halfTls.code).toBe(2);
+    expect(halfTls.stderr).toMatch(/--tls-cert and --tls-key go together/);
+    const usage = await runCli(["help"]);
+    expect(usage.stdout).toMatch(/Servers listen on 127\.0\.0\.1 unless --host says otherwise/);
+  });
 });

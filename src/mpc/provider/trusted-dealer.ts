@@ -20,6 +20,7 @@ import { ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
 import { KeyedMaterialSource, lastHolderCorrection, MaskCache } from "./keyed";
+import { checkMaterialRequest } from "./limits";
 import {
   beaverOutputShape,
   type CryptoProvider,
@@ -204,6 +205,7 @@ export class TrustedDealer implements ProviderServer {
         `Only the last holder (${holders[holders.length - 1]}) receives corrections; ${requester} asked.`,
       );
     }
+    checkMaterialRequest(spec);
     return lastHolderCorrection(
       holders.map((h) => this.keyOf(h)),
       tag,

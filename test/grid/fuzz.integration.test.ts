@@ -1,0 +1,193 @@
+// A small fuzz of what servers decode from strangers: the gateway's HTTP API
+// and a node's request decoder get random and mutated inputs (seeded, so a
+// failure replays). Whatever comes: no crash, no untyped error (every error
+// carries a TSYFT_ERR_ code), and the server answers the next good request.
+import * as http from "node:http";
+import * as tf from "@tensorflow/tfjs";
+import { afterEach, describe, expect, it } from "vitest";
+import * as sy from "../../src";
+import * as grid from "../../src/grid";
+import { encodeMessage } from "../../src/core/codec";
+import { encodeRequest, type Request } from "../../src/workers/messages";
+import { RawSocket } from "./helpers";
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+const codes = new Set<string>(Object.values(sy.ErrorCode));
+
+/** TSYFT_FUZZ_SEED=n replays (or explores) another sequence of inputs. */
+const seed = Number(process.env.TSYFT_FUZZ_SEED ?? 20_261_128);
+
+/** A small seeded PRNG (mulberry32): the same seed, the same inputs. */
+function prng(seed: number): { int(n: number): number; pick<T>(list: readonly T[]): T; bytes(n: number): Uint8Array } {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  return {
+    int,
+    pick: (list) => list[int(list.length)]!,
+    bytes: (n) => Uint8Array.from({ length: n }, () => int(256)),
+  };
+}
+
+type Rng = ReturnType<typeof prng>;
+
+/** A random JSON-like value, at most `depth` deep. */
+function randomValue(rng: Rng, depth = 4): unknown {
+  const leaves = [null, true, false, 0, -1, 1e308, 2 ** 53, "", "bob", "..", "__proto__", "a\u0000b", "x".repeat(300)];
+  if (depth === 0 || rng.int(3) === 0) return rng.pick(leaves);
+  if (rng.int(2) === 0) return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth - 1));
+  const keys = ["id", "t", "rid", "type", "address", "nodes", "holders", "mpc", "command", "__proto__", "constructor"];
+  return Object.fromEntries(Array.from({ length: rng.int(5) }, () => [rng.pick(keys), randomValue(rng, depth - 1)]));
+}
+
+/** Flips, cuts, repeats or splices bytes of a valid input. */
+function mutate(rng: Rng, input: Uint8Array): Uint8Array {
+  const out = Array.from(input);
+  for (let n = 1 + rng.int(4); n > 0; n--) {
+    const at = rng.int(out.length + 1);
+    switch (rng.int(4)) {
+      case 0:
+        if (out.length > 0) out[at % out.length] ^= 1 << rng.int(8);
+        break;
+      case 1:
+        out.length = at;
+        break;
+      case 2:
+        out.splice(at, 0, ...rng.bytes(1 + rng.int(8)));
+        break;
+      case 3:
+        out.splice(at, 0, ...out.slice(at, at + rng.int(16)));
+        break;
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+function send(
+  port: number,
+  method: string,
+  path: string,
+  body?: Uint8Array,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("fuzz", () => {
+  it("the gateway's HTTP API: 300 random and mutated requests, each a typed answer, and GET /health after", async () => {
+    const gateway = await grid.startGateway({ port: 0 });
+    cleanups.push(() => gateway.close());
+    const rng = prng(seed);
+    const valid = [
+      JSON.stringify({ id: "bob", address: "ws://127.0.0.1:3000" }),
+      JSON.stringify({
+        id: "toy",
+        mpc: true,
+        allowRemoteInference: true,
+        allowDownload: false,
+        nodes: { host: "alice", holders: ["bob", "charlie"], provider: "dan" },
+      }),
+    ];
+    const paths = [
+      "/",
+      "/health",
+      "/nodes",
+      "/join",
+      "/heartbeat",
+      "/leave",
+      "/models",
+      "/models/search",
+      "/models/toy",
+    ];
+    const oddPaths = ["/models/%ZZ", "/models/..", "/models/%2e%2e/x", "//nodes", "/models/%00", "/models?overwrite=1"];
+    for (let i = 0; i < 300; i++) {
+      const method = rng.pick(["GET", "POST", "DELETE", "PUT", "PATCH"]);
+      const path =
+        rng.int(4) === 0 ? rng.pick(oddPaths) : rng.pick(paths) + (rng.int(5) === 0 ? `?q=${rng.int(9)}` : "");
+      const body =
+        rng.int(3) === 0
+          ? Buffer.from(JSON.stringify(randomValue(rng)))
+          : rng.int(2) === 0
+            ? mutate(rng, Buffer.from(rng.pick(valid)))
+            : rng.bytes(rng.int(64));
+      const { status, text } = await send(gateway.port, method, path, method === "GET" ? undefined : body);
+      const what = `${method} ${path} ${Buffer.from(body).toString("latin1").slice(0, 80)}`;
+      expect([200, 201, 204, 400, 404, 405, 409, 413], what).toContain(status);
+      if (status >= 400)
+        expect(codes.has((JSON.parse(text) as { error: { code: string } }).error.code), what).toBe(true);
+    }
+    expect((await send(gateway.port, "GET", "/health")).status).toBe(200);
+  });
+
+  it("a node's request decoder: 300 random and mutated requests, each error typed, and a ping answered after each", async () => {
+    const node = await grid.startNode({ id: "bob", port: 0, tf });
+    cleanups.push(() => node.close());
+    const socket = await RawSocket.open(node.url);
+    cleanups.push(() => socket.close());
+    const rng = prng(seed + 1);
+    const valid: Request[] = [
+      { t: "ping", rid: 1 },
+      { t: "objects", rid: 2 },
+      { t: "fetch", rid: 3, id: "a-1", remove: false },
+      { t: "release", ids: ["a-1", "a-2"] },
+      { t: "fetch-plan", rid: 4, id: "plan", copy: true },
+      {
+        t: "store",
+        id: "a-3",
+        value: { kind: "tensor", value: { dtype: "float32", shape: [2], values: Float32Array.of(1, 2) } },
+      },
+      {
+        t: "submit",
+        command: {
+          type: "plain-op",
+          op: "add",
+          inputs: [
+            { kind: "object", id: "a-3" },
+            { kind: "object", id: "a-3" },
+          ],
+          attrs: {},
+          output: "a-4",
+        },
+      },
+    ];
+    for (let i = 0; i < 300; i++) {
+      const payload =
+        rng.int(3) === 0 ? encodeMessage(randomValue(rng, 6)) : mutate(rng, encodeRequest(rng.pick(valid)));
+      socket.send(grid.encodeGridFrame(grid.Channel.Request, payload));
+      const rid = 1_000_000 + i;
+      socket.request({ t: "ping", rid });
+      // Every reply up to the ping's: an answer, or an error with a tsyft code.
+      for (;;) {
+        const reply = await socket.nextReply();
+        if (!reply.ok) {
+          expect(
+            codes.has(reply.error.code),
+            `${Buffer.from(payload).toString("hex").slice(0, 120)}: ${reply.error.message}`,
+          ).toBe(true);
+        }
+        if (reply.rid === rid) {
+          expect(reply).toEqual({ rid, ok: true, value: "bob" });
+          break;
+        }
+      }
+    }
+    expect(socket.closed).toBeUndefined();
+  });
+});
