@@ -52,6 +52,13 @@ type DealerRequest = KeyRequest | MaterialRequest | MaterialsRequest;
 
 const KIND = "trusted-dealer";
 
+/**
+ * Numbers the key and batch requests of every holder side in this process:
+ * several sharing groups (and concurrent sessions) of one holder ask the same
+ * dealer at once, and their reply tags must not collide.
+ */
+let requestCounter = 0;
+
 /** Ring elements the last holder receives for one piece of material. */
 function correctionElements(spec: MaterialSpec): number {
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -69,8 +76,6 @@ function correctionElements(spec: MaterialSpec): number {
 export class DealerClient extends KeyedMaterialSource {
   private keyReply?: Promise<Uint8Array>;
   private knownEpoch?: string;
-  private keyRequests = 0;
-  private batchRequests = 0;
   /** Corrections dealt ahead of time, by tag (last holder only). */
   private readonly preloaded = new Map<string, ring.RingTensor[]>();
 
@@ -108,7 +113,7 @@ export class DealerClient extends KeyedMaterialSource {
 
   protected key(): Promise<Uint8Array> {
     if (!this.keyReply) {
-      const tag = `key-${this.comm.self}-${this.keyRequests++}/key`;
+      const tag = `key-${this.comm.self}-${requestCounter++}/key`;
       const request: KeyRequest = { provider: KIND, type: "key" };
       this.comm.send(this.dealer, { kind: "request", tag, tensors: [], meta: request });
       this.keyReply = this.comm.recv(this.dealer, tag).then((frame) => {
@@ -152,7 +157,7 @@ export class DealerClient extends KeyedMaterialSource {
   }
 
   private async preloadBatch(items: readonly TaggedSpec[]): Promise<void> {
-    const tag = `pre-${this.comm.self}-${this.batchRequests++}/materials`;
+    const tag = `pre-${this.comm.self}-${requestCounter++}/materials`;
     const request: MaterialsRequest = {
       provider: KIND,
       type: "materials",
