@@ -48,6 +48,11 @@ export const ErrorCode = {
   CONNECTION: "TSYFT_ERR_CONNECTION",
   /** Parties of a protocol disagree on what they are running (desynchronised streams). */
   PROTOCOL_DESYNC: "TSYFT_ERR_PROTOCOL_DESYNC",
+  /**
+   * Holders' correlated randomness (or cached opened masks) came from different
+   * key epochs of their crypto provider (it restarted): they re-key; run again.
+   */
+  PROVIDER_EPOCH: "TSYFT_ERR_PROVIDER_EPOCH",
   /** A peer aborted a protocol run because it failed on its side. */
   PROTOCOL_ABORTED: "TSYFT_ERR_PROTOCOL_ABORTED",
   /** The validation mode found a secure result that diverges from plaintext. */

@@ -9,7 +9,7 @@
 import { ErrorCode, ProtocolError } from "../core/errors";
 import { opsNeedingProvider, opsRunning, twoHolderProtocolNames, type TwoHolderProtocol } from "../core/ops";
 import * as ring from "../ring";
-import type { Communicator } from "./communicator";
+import type { Communicator, PeerFrame } from "./communicator";
 import type { MaterialSource } from "./provider/provider";
 
 /** Traffic counters, per party, for benchmarks and tests. */
@@ -31,8 +31,8 @@ export class PartyContext {
     private readonly materialSource: MaterialSource | undefined,
     readonly provider: string | undefined,
     readonly stats: PartyStats = { rounds: 0, bytesSent: 0, framesSent: 0 },
-    /** Opened masked values of fixed operands (weights), by mask tag; see beaver.ts. */
-    readonly openedMasks: Map<string, ring.RingTensor> = new Map(),
+    /** Opened masked values of fixed operands (weights), by key epoch and mask tag; see `openFixed`. */
+    readonly openedMasks: Map<string, Promise<ring.RingTensor>> = new Map(),
   ) {
     this.rank = holders.indexOf(comm.self);
     if (this.rank < 0) {
@@ -96,6 +96,23 @@ export class PartyContext {
   }
 
   /**
+   * Refuses a peer's frame whose material came from another key epoch of the
+   * provider than this holder's: combining them would give a wrong number.
+   * Both holders see the same pair of epochs at the same tag, so both fail
+   * here together (`stage: "exchange"`) and may both re-key and run again.
+   */
+  private checkEpoch(frame: PeerFrame, mine: string | undefined): void {
+    const theirs = epochOf(frame);
+    if (mine === undefined || theirs === undefined || mine === theirs) return;
+    throw new ProtocolError(
+      ErrorCode.PROVIDER_EPOCH,
+      `${this.comm.self} has material of crypto provider ${this.provider}'s key epoch ${mine}, but ${frame.from} ` +
+        `has epoch ${theirs}: ${this.provider} restarted since one of them got its key. Both re-key; run the query again.`,
+      { provider: this.provider, epoch: mine, peerEpoch: theirs, stage: "exchange" },
+    );
+  }
+
+  /**
    * Opens shared values in one round: sends this party's shares to every
    * other holder and combines all of them, by addition ("add") or XOR ("xor").
    */
@@ -112,16 +129,55 @@ export class PartyContext {
    * sent, checked to have the same count and shapes.
    */
   async exchange(values: readonly ring.RingTensor[], label: string): Promise<ring.RingTensor[][]> {
-    const tag = this.tag(label);
+    this.stats.rounds++;
+    return this.exchangeUnder(this.tag(label), values);
+  }
+
+  /**
+   * The opened masked value of a fixed operand (a weight, see beaver.ts),
+   * `masked` being this holder's share of it: exchanged once per key epoch
+   * under a tag of its own, outside any run's scope, and kept. Every holder
+   * sends its share exactly once, when the first of its runs needs it, and
+   * every later or concurrent run awaits that one exchange: so holders agree
+   * on what each run's frames carry whatever order their runs come in. A
+   * failed exchange is forgotten, so a later run tries again. It overlaps the
+   * run's own open, so it costs no extra round.
+   */
+  openFixed(maskTag: string, masked: ring.RingTensor): Promise<ring.RingTensor> {
+    const epoch = this.materialSource?.epoch ?? "none";
+    const key = `${epoch}|${maskTag}`;
+    let opened = this.openedMasks.get(key);
+    if (!opened) {
+      const exchanged = this.exchangeUnder(`fixed~${epoch}/${maskTag}`, [masked]);
+      opened = exchanged.then((frames) => frames.reduce((acc, theirs) => ring.add(acc, theirs[0]!), masked));
+      this.openedMasks.set(key, opened);
+      const mine = opened;
+      mine.catch(() => this.openedMasks.get(key) === mine && this.openedMasks.delete(key));
+    }
+    return opened;
+  }
+
+  /**
+   * Sends `values` under `tag` to every other holder and returns what each
+   * sent. Frames carry this holder's provider key epoch once it is known, and
+   * material of two epochs is refused before anything is combined.
+   */
+  private async exchangeUnder(tag: string, values: readonly ring.RingTensor[]): Promise<ring.RingTensor[][]> {
     const others = this.holders.filter((h) => h !== this.comm.self);
+    const epoch = this.materialSource?.epoch;
     for (const peer of others) {
-      this.comm.send(peer, { kind: "data", tag, tensors: [...values] });
+      this.comm.send(peer, {
+        kind: "data",
+        tag,
+        tensors: [...values],
+        ...(epoch !== undefined && { meta: { epoch } }),
+      });
       this.stats.framesSent++;
       this.stats.bytesSent += values.reduce((n, v) => n + v.size * 8, 0);
     }
-    this.stats.rounds++;
     const frames = await Promise.all(others.map((peer) => this.comm.recv(peer, tag)));
     return frames.map((frame) => {
+      this.checkEpoch(frame, epoch);
       const fits =
         frame.tensors.length === values.length &&
         values.every((mine, i) => sameShape(frame.tensors[i]!.shape, mine.shape));
@@ -135,6 +191,11 @@ export class PartyContext {
       return frame.tensors;
     });
   }
+}
+
+function epochOf(frame: PeerFrame): string | undefined {
+  const epoch = (frame.meta as { epoch?: unknown } | undefined)?.epoch;
+  return typeof epoch === "string" ? epoch : undefined;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

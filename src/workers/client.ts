@@ -57,7 +57,9 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
   }
 
   async fetch(id: string, options: { remove: boolean }): Promise<StoredValue> {
-    return (await this.call({ t: "fetch", id, remove: options.remove })) as StoredValue;
+    // A fetch waits for the command making the value, whose own waits on its peers time out first and name
+    // the peer that did not answer; the fetch's timeout must not fire first and blame this worker instead.
+    return (await this.call({ t: "fetch", id, remove: options.remove }, 2 * getConfig().timeoutMs)) as StoredValue;
   }
 
   release(ids: readonly string[]): void {

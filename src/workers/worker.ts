@@ -1,9 +1,11 @@
 /**
  * A worker: the executing side of a party, in process or in a node.
  *
- * It runs client requests one after another in the order they came (so
- * pipelined commands see the results of earlier ones), keeps its objects,
- * runs its part of every protocol on its shares, talks to the other parties
+ * It runs the requests of one session (a client connection) in the order they
+ * came (pipelined commands see the results of earlier ones) and different
+ * sessions concurrently (SessionQueues: clients reach the holders in different
+ * orders, and a global order would make them wait on each other's runs), keeps
+ * its objects, runs its part of every protocol on its shares, talks to the other parties
  * over a `PeerTransport`, and leaves all crypto-provider work (material,
  * requests to a provider, dealing ahead) to its `ProviderEndpoint`. A bad
  * request gets an error reply and the worker keeps serving; a failed command
@@ -17,7 +19,7 @@ import { decode, encode, type FixedPointEncoding } from "../encoding/fixed-point
 import { Mailbox, type Communicator, type OutgoingFrame } from "../mpc/communicator";
 import type { PartyContext, PartyStats } from "../mpc/context";
 import { publicAsShare, runPartyOp, type Operand } from "../mpc/party-ops";
-import { ProviderEndpoint } from "../mpc/provider/endpoint";
+import { ProviderEndpoint, rekeyScope } from "../mpc/provider/endpoint";
 import { zeroOperands } from "../mpc/provider/recording";
 import type { PreprocessPlanCommand, RunPlanCommand } from "../plans/commands";
 import { interpret, type PlanBackend } from "../plans/interpreter";
@@ -30,6 +32,7 @@ import { LOCAL_CALLER, type Caller } from "./caller";
 import { decodeFrame, decodeRequest, encodeFrame, encodeReply, type Reply, type Request } from "./messages";
 import { ObjectStore, describeObject, type StoredObject } from "./object-store";
 import { PlanStore } from "./plan-store";
+import { SessionQueues } from "./session-queues";
 
 /** Moves frames between parties; implemented in process and over WebSockets. */
 export interface PeerTransport {
@@ -59,7 +62,7 @@ export class Worker {
     malformed: 0,
     party: { rounds: 0, bytesSent: 0, framesSent: 0 },
   };
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queues = new SessionQueues();
 
   constructor(
     readonly id: string,
@@ -81,8 +84,8 @@ export class Worker {
    * Handles one encoded request from `caller`; resolves with the encoded reply
    * when it asks for one.
    */
-  // The caller is not used yet: issue 10's authorization and per-session ordering build on this seam.
-  async handleRequest(bytes: Uint8Array, _caller: Caller = LOCAL_CALLER): Promise<Uint8Array | undefined> {
+  // Queued synchronously (before any await), so a session's requests keep the order they arrived in.
+  async handleRequest(bytes: Uint8Array, caller: Caller = LOCAL_CALLER): Promise<Uint8Array | undefined> {
     this.stats.requests++;
     if (bytes.byteLength > getConfig().maxMessageBytes) {
       this.stats.malformed++;
@@ -105,7 +108,7 @@ export class Worker {
       const rid = error instanceof TsyftError && typeof error.details.rid === "number" ? error.details.rid : -1;
       return encodeReply({ rid, ok: false, error: serializeError(error) });
     }
-    const reply = await this.dispatch(request);
+    const reply = await this.dispatch(request, caller.session);
     return reply && encodeReply(reply);
   }
 
@@ -130,30 +133,24 @@ export class Worker {
     this.mailbox.deliver(frame);
   }
 
-  /** Runs `fn` after everything queued before it. */
-  protected enqueue<T>(fn: () => T | Promise<T>): Promise<T> {
-    const run = this.queue.then(fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  protected async dispatch(request: Request): Promise<Reply | undefined> {
+  protected async dispatch(request: Request, session: string): Promise<Reply | undefined> {
+    const enqueue = <T>(fn: () => T | Promise<T>) => this.queues.enqueue(session, fn);
     const answer = async (rid: number, fn: () => unknown): Promise<Reply> => {
       try {
-        return { rid, ok: true, value: await this.enqueue(fn) };
+        return { rid, ok: true, value: await enqueue(fn) };
       } catch (error) {
         return { rid, ok: false, error: serializeError(error) };
       }
     };
     switch (request.t) {
       case "submit":
-        void this.enqueue(() => this.execute(request.command));
+        void enqueue(() => this.execute(request.command));
         return undefined;
       case "store":
-        void this.enqueue(() => this.storeValue(request.id, request.value));
+        void enqueue(() => this.storeValue(request.id, request.value));
         return undefined;
       case "release":
-        void this.enqueue(() => request.ids.forEach((id) => this.objects.delete(id)));
+        void enqueue(() => request.ids.forEach((id) => this.objects.delete(id)));
         return undefined;
       case "fetch":
         return answer(request.rid, () => this.fetchValue(request.id, request.remove));
@@ -245,29 +242,28 @@ export class Worker {
 
   private async executeShared(command: SharedOpCommand): Promise<void> {
     checkOp(command.op);
-    const ctx = this.providers.context(command, command.output, this.stats.party);
     const inputs = command.inputs.map((ref) => this.shareOperand(ref, command.op));
     checkOpOutput(command.op, command.attrs, shapesOf(inputs));
-    const result = await runPartyOp(ctx, command.op, inputs, command.attrs, command.encoding);
+    const result = await this.providers.run(command, command.output, this.stats.party, (ctx) =>
+      runPartyOp(ctx, command.op, inputs, command.attrs, command.encoding),
+    );
     this.objects.set(command.output, { kind: "share", value: result });
   }
 
   /** Runs a whole plan on this holder's shares (SPMD): one scope, one tag sequence for all its ops. */
   private async executePlan(command: RunPlanCommand): Promise<void> {
     const ir = validateIR(command.ir);
-    const ctx = this.providers.context(command, command.runId, this.stats.party);
     const operand = (ref: InputRef) => this.shareOperand(ref, "plan");
     // The state is the plan's weights: fixed values whose masked form can be opened once and reused.
     const state = command.state.map((ref): Operand => {
       const o = operand(ref);
       return o.shared && ref.kind === "object" ? { ...o, fixed: ref.id } : o;
     });
-    const outputs = await interpret<Operand>(
-      ir,
-      command.inputs.map(operand),
-      state,
-      this.planBackend(ctx, command.encoding),
-    );
+    const inputs = command.inputs.map(operand);
+    const { ctx, outputs } = await this.providers.run(command, command.runId, this.stats.party, async (ctx) => ({
+      ctx,
+      outputs: await interpret<Operand>(ir, inputs, state, this.planBackend(ctx, command.encoding)),
+    }));
     outputs.forEach((out, i) =>
       this.objects.set(command.outputs[i]!, {
         kind: "share",
@@ -365,8 +361,12 @@ export class Worker {
     throw new ProtocolError(ErrorCode.UNSUPPORTED_OP, `${op}: a plaintext op got a fixed-point value.`);
   }
 
-  /** Tells the other holders to stop waiting on a scope this worker gave up. */
-  protected abortPeers(holders: readonly string[], scope: string, error: unknown): void {
+  /** Tells the other holders to stop waiting on a scope this worker gave up (and on its re-keyed retry). */
+  protected abortPeers(holders: readonly string[], runScope: string, error: unknown): void {
+    for (const scope of [runScope, rekeyScope(runScope)]) this.abortScope(holders, scope, error);
+  }
+
+  private abortScope(holders: readonly string[], scope: string, error: unknown): void {
     this.mailbox.dropScope(scope);
     const reason = `${this.id} failed: ${(error as Error)?.message ?? String(error)}`;
     for (const peer of holders) {

@@ -313,7 +313,9 @@ describe("no message carries a secret (tap on the in-process network)", () => {
     const key = (keyFrame.meta as { key: Uint8Array }).key;
     expect(key).toBeInstanceOf(Uint8Array);
     expect(key.byteLength).toBe(16);
-    expect(toBob[0]!.bytes.byteLength).toBeLessThan(80);
+    // The key and the dealer's key epoch (16 hex characters, issue 10) and nothing else.
+    expect(Object.keys(keyFrame.meta as object).sort()).toEqual(["epoch", "key"]);
+    expect(toBob[0]!.bytes.byteLength).toBeLessThan(100);
 
     const toCharlie = fromDan("charlie");
     const corrections = toCharlie.map((e) => decodeFrame(e.bytes)).filter((f) => f.tensors.length > 0);

@@ -13,8 +13,10 @@
  * and the other holders' shares of c come from their 16-byte keys, sent once.
  *
  * Fixed operands (a plan's weights, named by `fixed`) get a mask bound to the
- * value rather than to the op: x - a is then the same every time, so it is
- * opened once, kept by every holder, and step 1 sends only the fresh operand.
+ * value rather than to the op: x - a is then the same every time (within the
+ * provider's key epoch), so it is opened once per epoch by an exchange of its
+ * own that concurrent runs share (PartyContext.openFixed), kept by every
+ * holder, and step 1 sends only the fresh operand.
  * Reopening the same value reveals nothing new; a mask is never used for two
  * different values. For a dense layer this removes |W| elements per run.
  */
@@ -39,13 +41,14 @@ export async function beaver(
     ...(xMask && { xMask }),
     ...(yMask && { yMask }),
   });
-  const known = [xMask && ctx.openedMasks.get(xMask), yMask && ctx.openedMasks.get(yMask)];
   const masked = [ring.sub(x, a), ring.sub(y, b)];
-  const fresh = masked.filter((_, i) => !known[i]);
-  const opened = fresh.length > 0 ? await ctx.open(fresh, "add", `beaver.${op.kind}`) : [];
-  const [e, f] = known.map((k) => k || opened.shift()!) as [ring.RingTensor, ring.RingTensor];
-  if (xMask && !known[0]) ctx.openedMasks.set(xMask, e);
-  if (yMask && !known[1]) ctx.openedMasks.set(yMask, f);
+  const fixedOpens = [xMask && ctx.openFixed(xMask, masked[0]!), yMask && ctx.openFixed(yMask, masked[1]!)];
+  const fresh = masked.filter((_, i) => !fixedOpens[i]);
+  const [opened, ...fixedOpened] = await Promise.all([
+    fresh.length > 0 ? ctx.open(fresh, "add", `beaver.${op.kind}`) : [],
+    ...fixedOpens,
+  ]);
+  const [e, f] = fixedOpened.map((k) => k || opened.shift()!) as [ring.RingTensor, ring.RingTensor];
   let z = ring.add(await c, ring.add(applyBeaverOp(op, e, b), applyBeaverOp(op, a, f)));
   if (ctx.isFirst) z = ring.add(z, applyBeaverOp(op, e, f));
   return z;

@@ -4,7 +4,15 @@
  * and the opened masks of fixed operands), the provider side of every kind
  * that has one (answering holders when it is their `cryptoProvider`), the
  * offline phase (dry runs, cached, then `preload`), and what to forget when a
- * provider restarts.
+ * provider or a co-holder restarts.
+ *
+ * Key epochs: material and opened masks are tied to the provider's key epoch
+ * (a trusted dealer keeps its keys in memory, so each start is a new epoch).
+ * Holders compare epochs in every open (context.ts); when theirs differ, both
+ * see it at the same tag, drop their session, re-key, and run again once
+ * under a new scope (`run`). A holder that restarts has no cache, and its
+ * peers drop theirs for the sharing groups it is in when it links again
+ * (`forgetPeer`), so opened masks are exchanged afresh by both or by neither.
  *
  * A command names its provider's kind (config `cryptoProvider`, read where it
  * was sent), so every holder of a run gets its material the same way; a kind
@@ -13,7 +21,7 @@
 import { createHash } from "node:crypto";
 import { encodeMessage } from "../../core/codec";
 import { isProviderKind, PROVIDER_KINDS, presets, type ProviderKind } from "../../core/config";
-import { ErrorCode, ProtocolError } from "../../core/errors";
+import { ErrorCode, ProtocolError, TsyftError } from "../../core/errors";
 import type * as ring from "../../ring";
 import { scopeOf, type Communicator, type OutgoingFrame, type PeerFrame } from "../communicator";
 import { PartyContext, type PartyStats } from "../context";
@@ -42,14 +50,16 @@ type ProvidedSharing = Sharing & { provider: string };
 /** What a holder keeps per (kind, provider worker, holders): see `sessionKey`. */
 interface Session {
   provider: string;
+  holders: readonly string[];
   /** The holder side; dropped when the provider restarts (its keys are new). */
   source?: MaterialSource;
   /**
-   * Opened masked values of fixed operands (weights), by mask tag (see
-   * beaver.ts). They outlive a provider's restart for now: issue 10 ties
-   * them, with the material, to the provider's key epoch.
+   * Opened masked values of fixed operands (weights), by key epoch and mask
+   * tag (see PartyContext.openFixed); dropped when a co-holder restarts (it
+   * lost its copy, so both must open them again; the link's loss already
+   * failed any exchange with it that was under way).
    */
-  openedMasks: Map<string, ring.RingTensor>;
+  openedMasks: Map<string, Promise<ring.RingTensor>>;
 }
 
 /** A computation the offline phase can dry-run. */
@@ -101,6 +111,26 @@ export class ProviderEndpoint {
     }
     const { source, openedMasks } = this.session({ ...sharing, provider: sharing.provider });
     return new PartyContext(this.comm, sharing.holders, scope, source, sharing.provider, stats, openedMasks);
+  }
+
+  /**
+   * Runs one protocol run under `scope`. If the holders' material turns out to
+   * be of two key epochs of the provider (it restarted between their key
+   * requests), every holder sees it at the same open: each drops its session,
+   * re-keys, and runs once more under `rekeyScope(scope)`. A second mismatch
+   * (the provider restarted again meanwhile) is the caller's typed error.
+   */
+  async run<T>(sharing: Sharing, scope: string, stats: PartyStats, fn: (ctx: PartyContext) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.context(sharing, scope, stats));
+    } catch (error) {
+      if (!sharing.provider || !isEpochMismatch(error)) throw error;
+      // Whatever the stage, this holder's material is stale: the next run re-keys.
+      this.forgetProvider(sharing.provider);
+      // Only a mismatch seen at an open is seen by every holder at once: only then do all retry together.
+      if (error.details.stage !== "exchange") throw error;
+      return fn(this.context(sharing, rekeyScope(scope), stats));
+    }
   }
 
   /**
@@ -156,9 +186,24 @@ export class ProviderEndpoint {
     return this.servers.get(kind);
   }
 
-  /** A peer restarted: if it is a crypto provider, its keys are new, so its holder sides start over. */
+  /**
+   * A peer restarted: if it is a crypto provider, its keys are new, so its
+   * holder sides start over; if it is a co-holder, it lost its opened masks,
+   * so this holder drops its copies too (both open them again).
+   */
   forgetPeer(peer: string): void {
-    for (const session of this.sessions.values()) if (session.provider === peer) session.source = undefined;
+    this.forgetProvider(peer);
+    for (const session of this.sessions.values()) if (session.holders.includes(peer)) session.openedMasks.clear();
+  }
+
+  /**
+   * Drops what came from `provider`'s keys: the next run asks for a key again.
+   * Opened masks stay: they are keyed by epoch, so a new epoch opens its own,
+   * and an exchange still under way in the same epoch (a re-keyed retry
+   * meets it again) must not be started twice.
+   */
+  forgetProvider(provider: string): void {
+    for (const session of this.sessions.values()) if (session.provider === provider) session.source = undefined;
   }
 
   /** The session of a sharing group, with its holder side (made once, so that the dealer's key is fetched once). */
@@ -167,7 +212,7 @@ export class ProviderEndpoint {
     const key = sessionKey(kind, sharing.provider, sharing.holders);
     let session = this.sessions.get(key);
     if (!session) {
-      session = { provider: sharing.provider, openedMasks: new Map() };
+      session = { provider: sharing.provider, holders: [...sharing.holders], openedMasks: new Map() };
       this.sessions.set(key, session);
     }
     session.source ??= byKind[kind].holderSource(this.comm, sharing.provider, sharing.holders);
@@ -177,8 +222,25 @@ export class ProviderEndpoint {
 
 /**
  * What material and opened masks are bound to: a kind, its provider worker
- * and the holders. The one place where issue 10 adds the provider's key epoch.
+ * and the holders. The key epoch is not part of it: it is known only once a
+ * key arrives, and it is checked in every open and keys the opened masks.
  */
 function sessionKey(kind: ProviderKind, provider: string, holders: readonly string[]): string {
   return `${kind}|${provider}|${holders.join(",")}`;
+}
+
+/**
+ * The scope a run is retried under after both holders re-keyed.
+ *
+ * @example
+ * ```ts
+ * rekeyScope("run-17");   // "run-17~rekey"
+ * ```
+ */
+export function rekeyScope(scope: string): string {
+  return `${scope}~rekey`;
+}
+
+function isEpochMismatch(error: unknown): error is TsyftError {
+  return error instanceof TsyftError && error.code === ErrorCode.PROVIDER_EPOCH;
 }

@@ -30,6 +30,8 @@ const PUBLIC_SEED = new TextEncoder().encode("tsyft insecure-seeded provider, no
  */
 export class InsecureSeededSource extends KeyedMaterialSource {
   private readonly keys: Uint8Array[];
+  /** Its keys derive from a public seed, so they never change: one epoch forever. */
+  readonly epoch = "seeded";
 
   constructor(self: string, provider: string, holders: readonly string[]) {
     super(self, holders);

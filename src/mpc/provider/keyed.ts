@@ -138,6 +138,7 @@ function pending<T>(promise: Promise<T>): Promise<T> {
 export abstract class KeyedMaterialSource implements MaterialSource {
   protected readonly rank: number;
   protected readonly masks = new MaskCache();
+  abstract readonly epoch: string | undefined;
 
   constructor(
     self: string,

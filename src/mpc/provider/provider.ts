@@ -84,6 +84,13 @@ export interface MaterialSource {
    * holders). Same material, under the same tag, as `triple`.
    */
   binaryTriple(tag: string, spec: Extract<MaterialSpec, { kind: "binaryTriple" }>): Promise<BinaryTripleShare>;
+  /**
+   * The provider's key epoch this source's material comes from (new at each
+   * start of a provider that keeps its keys in memory); undefined until the
+   * first material is known. Holders compare it in every open (context.ts),
+   * so material of two epochs is never combined.
+   */
+  readonly epoch: string | undefined;
   /** Random bits shared both ways, for binary-to-arithmetic conversion. */
   randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare>;
   /**

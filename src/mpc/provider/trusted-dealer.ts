@@ -9,12 +9,17 @@
  *    the last holder expands a and b and asks the dealer for its correction.
  * 3. The dealer, knowing every K_i, computes the correction and answers it.
  *
+ * Its keys live only in memory, so each start of the dealer is a new key
+ * epoch: every reply carries it, and a holder refuses material of two epochs
+ * (TSYFT_ERR_PROVIDER_EPOCH) rather than combine it into a wrong number.
+ *
  * So full material goes to one holder only (|c| ring elements per triple);
  * the others receive 16 bytes once. The request for c is sent before the
  * holders open their masked values, so its round trip overlaps theirs.
  * Honest-but-curious model: the dealer knows all the material, never the
  * inputs.
  */
+import { randomBytes } from "node:crypto";
 import { getConfig } from "../../core/config";
 import { ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";
@@ -48,6 +53,13 @@ type DealerRequest = KeyRequest | MaterialRequest | MaterialsRequest;
 
 const KIND = "trusted-dealer";
 
+/**
+ * Numbers the key and batch requests of every holder side in this process:
+ * several sharing groups (and concurrent sessions) of one holder ask the same
+ * dealer at once, and their reply tags must not collide.
+ */
+let requestCounter = 0;
+
 /** Ring elements the last holder receives for one piece of material. */
 function correctionElements(spec: MaterialSpec): number {
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -64,8 +76,7 @@ function correctionElements(spec: MaterialSpec): number {
 /** The holders' side of the trusted dealer. */
 export class DealerClient extends KeyedMaterialSource {
   private keyReply?: Promise<Uint8Array>;
-  private keyRequests = 0;
-  private batchRequests = 0;
+  private knownEpoch?: string;
   /** Corrections dealt ahead of time, by tag (last holder only). */
   private readonly preloaded = new Map<string, ring.RingTensor[]>();
 
@@ -77,12 +88,37 @@ export class DealerClient extends KeyedMaterialSource {
     super(comm.self, holders);
   }
 
+  get epoch(): string | undefined {
+    return this.knownEpoch;
+  }
+
+  /** Records the dealer's epoch from a reply; material of another epoch than what this source holds is refused. */
+  private noteEpoch(meta: unknown): void {
+    const epoch = (meta as { epoch?: unknown } | undefined)?.epoch;
+    if (typeof epoch !== "string") {
+      throw new ProtocolError(
+        ErrorCode.PROTOCOL_DESYNC,
+        `Crypto provider ${this.dealer} answered without its key epoch. Run the same tsyft version on every node.`,
+      );
+    }
+    if (this.knownEpoch === undefined) this.knownEpoch = epoch;
+    else if (epoch !== this.knownEpoch) {
+      throw new ProtocolError(
+        ErrorCode.PROVIDER_EPOCH,
+        `${this.comm.self} holds material of crypto provider ${this.dealer}'s key epoch ${this.knownEpoch}, ` +
+          `but ${this.dealer} answered from epoch ${epoch}: it restarted. ${this.comm.self} re-keys; run the query again.`,
+        { provider: this.dealer, epoch: this.knownEpoch, peerEpoch: epoch },
+      );
+    }
+  }
+
   protected key(): Promise<Uint8Array> {
     if (!this.keyReply) {
-      const tag = `key-${this.comm.self}-${this.keyRequests++}/key`;
+      const tag = `key-${this.comm.self}-${requestCounter++}/key`;
       const request: KeyRequest = { provider: KIND, type: "key" };
       this.comm.send(this.dealer, { kind: "request", tag, tensors: [], meta: request });
       this.keyReply = this.comm.recv(this.dealer, tag).then((frame) => {
+        this.noteEpoch(frame.meta);
         const key = (frame.meta as { key?: unknown } | undefined)?.key;
         if (!(key instanceof Uint8Array) || key.length !== 16) {
           throw new ProtocolError(
@@ -122,7 +158,7 @@ export class DealerClient extends KeyedMaterialSource {
   }
 
   private async preloadBatch(items: readonly TaggedSpec[]): Promise<void> {
-    const tag = `pre-${this.comm.self}-${this.batchRequests++}/materials`;
+    const tag = `pre-${this.comm.self}-${requestCounter++}/materials`;
     const request: MaterialsRequest = {
       provider: KIND,
       type: "materials",
@@ -131,6 +167,7 @@ export class DealerClient extends KeyedMaterialSource {
     };
     this.comm.send(this.dealer, { kind: "request", tag, tensors: [], meta: request });
     const frame = await this.comm.recv(this.dealer, tag);
+    this.noteEpoch(frame.meta);
     const counts = (frame.meta as { counts?: number[] } | undefined)?.counts;
     if (!Array.isArray(counts) || counts.length !== items.length) {
       throw new ProtocolError(
@@ -159,7 +196,10 @@ export class DealerClient extends KeyedMaterialSource {
     const replyTag = `${tag}#dealt`;
     const request: MaterialRequest = { provider: KIND, type: "material", holders: [...this.holders], spec };
     this.comm.send(this.dealer, { kind: "request", tag: replyTag, tensors: [], meta: request });
-    return this.comm.recv(this.dealer, replyTag).then((frame) => frame.tensors);
+    return this.comm.recv(this.dealer, replyTag).then((frame) => {
+      this.noteEpoch(frame.meta);
+      return frame.tensors;
+    });
   }
 }
 
@@ -167,6 +207,8 @@ export class DealerClient extends KeyedMaterialSource {
 export class TrustedDealer implements ProviderServer {
   private readonly keys = new Map<string, Uint8Array>();
   private readonly masks = new MaskCache();
+  /** This dealer's key epoch: its keys are made at random in memory, so a restart makes a new one. */
+  readonly epoch = randomBytes(8).toString("hex");
   readonly stats = { requests: 0, elementsDealt: 0 };
 
   private keyOf(holder: string): Uint8Array {
@@ -181,19 +223,24 @@ export class TrustedDealer implements ProviderServer {
   answer(frame: PeerFrame): OutgoingFrame {
     const request = frame.meta as DealerRequest | undefined;
     if (request?.type === "key") {
-      return { kind: "reply", tag: frame.tag, tensors: [], meta: { key: this.keyOf(frame.from) } };
+      return { kind: "reply", tag: frame.tag, tensors: [], meta: { key: this.keyOf(frame.from), epoch: this.epoch } };
     }
     if (request?.type === "material") {
       const tensors = this.deal(frame.from, frame.tag.replace(/#dealt$/, ""), request.holders, request.spec);
       this.stats.requests++;
       this.stats.elementsDealt += tensors.reduce((n, t) => n + t.size, 0);
-      return { kind: "reply", tag: frame.tag, tensors };
+      return { kind: "reply", tag: frame.tag, tensors, meta: { epoch: this.epoch } };
     }
     if (request?.type === "materials") {
       const dealt = request.items.map((item) => this.deal(frame.from, item.tag, request.holders, item.spec));
       this.stats.requests++;
       this.stats.elementsDealt += dealt.flat().reduce((n, t) => n + t.size, 0);
-      return { kind: "reply", tag: frame.tag, tensors: dealt.flat(), meta: { counts: dealt.map((d) => d.length) } };
+      return {
+        kind: "reply",
+        tag: frame.tag,
+        tensors: dealt.flat(),
+        meta: { counts: dealt.map((d) => d.length), epoch: this.epoch },
+      };
     }
     throw new ProtocolError(ErrorCode.MALFORMED_MESSAGE, `Unknown crypto-provider request ${JSON.stringify(request)}.`);
   }
