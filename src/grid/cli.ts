@@ -151,6 +151,8 @@ async function runNode(args: readonly string[]): Promise<number> {
     host: { type: "string" },
     gateway: { type: "string" },
     "data-dir": { type: "string" },
+    identity: { type: "string" },
+    "admin-key": { type: "string" },
     backend: { type: "string" },
   });
   const id = str(values, "id");
@@ -162,6 +164,9 @@ async function runNode(args: readonly string[]): Promise<number> {
     host: str(values, "host") ?? "0.0.0.0",
     gateway: str(values, "gateway"),
     dataDir: str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA,
+    identityFile: str(values, "identity"),
+    gridKey: str(values, "admin-key"),
+    adminToken: process.env.TSYFT_ADMIN_TOKEN || undefined,
     tf,
   });
   announce({ role: "node", id: node.id, port: node.port, url: node.url });
@@ -180,6 +185,7 @@ async function runGateway(args: readonly string[]): Promise<number> {
     host: { type: "string" },
     "data-dir": { type: "string" },
     "heartbeat-ms": { type: "string" },
+    "admin-key": { type: "string" },
   });
   const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
   if (heartbeatMs !== undefined && !(heartbeatMs > 0))
@@ -189,6 +195,7 @@ async function runGateway(args: readonly string[]): Promise<number> {
     host: str(values, "host") ?? "0.0.0.0",
     dataDir: str(values, "data-dir"),
     heartbeatMs,
+    gridKey: str(values, "admin-key"),
   });
   announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
   console.error(`tsyft gateway listening on ${gateway.url} (GET /nodes, /models)`);

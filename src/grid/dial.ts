@@ -2,11 +2,16 @@
  * Dialing a node: open a WebSocket, say hello on the control channel, and wait
  * for the node's welcome, checking that the expected node answered. Shared by
  * clients (WebsocketGridClient) and by nodes opening peer links (PeerLinks),
- * which differ only in their hello and in how they word failures.
+ * which differ only in their hello, their key and in how they word failures.
+ *
+ * The hello is signed with the dialer's key; when the dialer knows the grid
+ * key, the welcome must prove it comes from node `expect` of that grid
+ * (auth/handshake.ts), else the dial fails with TSYFT_ERR_AUTH.
  */
 import WebSocket from "ws";
 import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
-import { decodeControl, encodeControl, type ControlMessage } from "./control";
+import { signHello, verifyWelcome, type DialerKey } from "./auth/handshake";
+import { decodeControl, encodeControl, type ControlMessage, type Hello } from "./control";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
 
 export type Welcome = Extract<ControlMessage, { t: "welcome" }>;
@@ -14,7 +19,11 @@ export type Welcome = Extract<ControlMessage, { t: "welcome" }>;
 export interface DialOptions {
   url: string;
   maxPayload: number;
-  hello: ControlMessage;
+  /** The hello, which dial signs with `key` (its `expect` is `expect`). */
+  hello: Omit<Hello, "auth" | "expect">;
+  key: DialerKey;
+  /** The grid key the node's welcome must prove itself under; none: the node is not verified. */
+  gridKey?: string;
   /** The id of the node that must answer. */
   expect: string;
   timeoutMs: number;
@@ -29,9 +38,11 @@ export interface DialOptions {
   gone?: () => string | undefined;
 }
 
-/** Resolves with the welcomed socket, all of dial's listeners removed, and the welcome. */
-export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome: Welcome }> {
+/** Resolves with the welcomed socket, all of dial's listeners removed, the welcome, and whether it was verified. */
+export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome: Welcome; verified: boolean }> {
   const { url, expect, say } = options;
+  const auth = signHello(options.key, { role: options.hello.role, expect, from: options.hello.from });
+  const hello: Hello = { ...options.hello, expect, auth };
   return new Promise((resolve, reject) => {
     let settled = false;
     const socket = new WebSocket(url, { maxPayload: options.maxPayload });
@@ -54,7 +65,7 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
     socket.on("close", (code, reason) =>
       fail(new CommunicationError(ErrorCode.CONNECTION, say.closed(code, reason.toString()), { worker: expect })),
     );
-    socket.on("open", () => socket.send(encodeGridFrame(Channel.Control, encodeControl(options.hello))));
+    socket.on("open", () => socket.send(encodeGridFrame(Channel.Control, encodeControl(hello))));
     socket.on("message", (data) => {
       let message: ControlMessage;
       try {
@@ -68,13 +79,20 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
       if (message.t !== "welcome") return;
       if (message.id !== expect)
         return fail(new CommunicationError(ErrorCode.WORKER_ID, say.wrongId(message.id), { worker: expect }));
+      if (options.gridKey !== undefined) {
+        try {
+          verifyWelcome(message, { expect, url, gridKey: options.gridKey, helloNonce: auth.nonce });
+        } catch (error) {
+          return fail(error as Error);
+        }
+      }
       const gone = options.gone?.();
       if (gone !== undefined) return fail(new CommunicationError(ErrorCode.CONNECTION, gone, { worker: expect }));
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.removeAllListeners();
-      resolve({ socket, welcome: message });
+      resolve({ socket, welcome: message, verified: options.gridKey !== undefined });
     });
   });
 }

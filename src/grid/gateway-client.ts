@@ -14,6 +14,7 @@
  */
 import { CommunicationError, ErrorCode, deserializeError, type SerializedError } from "../core/errors";
 import { httpJson, toHttp } from "./http-util";
+import type { GatewayHealth } from "./gateway";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
 
@@ -27,12 +28,19 @@ import type { RegisteredNode } from "./node-registry";
  */
 export class GatewayClient {
   readonly url: string;
+  private readonly timeoutMs: number;
+  /** Signs registry writes (POST/DELETE /models); none: they are refused by the gateway. */
+  private readonly token?: string;
 
-  constructor(
-    url: string,
-    private readonly timeoutMs = 10_000,
-  ) {
+  constructor(url: string, options: { token?: string; timeoutMs?: number } = {}) {
     this.url = toHttp(url);
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.token = options.token;
+  }
+
+  /** The gateway's health, with the grid key its nodes prove themselves under. */
+  health(): Promise<GatewayHealth> {
+    return this.request("GET", "/health");
   }
 
   /** The registered nodes, with their status (online or stale). */

@@ -32,6 +32,8 @@
 import * as http from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
 import { ErrorCode, TsyftError, serializeError } from "../core/errors";
+import { adminKeyPair, createGridCredentials } from "./auth/credentials";
+import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { closeServer, listen, publicHost, readJsonBody, sendError, sendJson } from "./http-util";
 import { openKeyValueStore, type KeyValueStore } from "./kv-store";
 import { ModelRegistry, type ModelSearch } from "./model-registry";
@@ -48,6 +50,10 @@ export interface GatewayOptions {
   heartbeatMs?: number;
   /** Heartbeats a node may miss before it is listed as stale. Default 3. */
   missedHeartbeats?: number;
+  /** The grid key: nodes must prove they hold a certificate under it. None (and no adminToken): a grid of its own. */
+  gridKey?: string;
+  /** The grid's admin token (only its public key, the grid key, is kept). */
+  adminToken?: string;
 }
 
 export interface GatewayHealth {
@@ -56,6 +62,8 @@ export interface GatewayHealth {
   models: number;
   uptime: number;
   url: string;
+  /** The grid key: clients check that nodes prove themselves under it. */
+  gridKey: string;
 }
 
 type GatewayEvent = {
@@ -79,6 +87,10 @@ export class Gateway {
   readonly nodes: NodeRegistry;
   models!: ModelRegistry;
   readonly startedAt = Date.now();
+  /** The grid key nodes and model owners are authenticated under. */
+  readonly gridKey: string;
+  /** The admin token of the grid this gateway made, when it was given no grid key. */
+  readonly adminToken?: string;
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly subscribers = new Set<WebSocket>();
@@ -89,6 +101,9 @@ export class Gateway {
   private closing?: Promise<void>;
 
   private constructor(private readonly options: GatewayOptions) {
+    const own = options.gridKey === undefined && options.adminToken === undefined ? createGridCredentials() : undefined;
+    this.adminToken = own?.adminToken;
+    this.gridKey = options.gridKey ?? adminKeyPair((options.adminToken ?? own?.adminToken)!).publicKey;
     this.nodes = new NodeRegistry({ heartbeatMs: options.heartbeatMs, missedHeartbeats: options.missedHeartbeats });
     this.http = http.createServer((req, res) => void this.onHttp(req, res));
     this.wss = new WebSocketServer({ server: this.http, maxPayload: MAX_JSON_BYTES });
@@ -107,6 +122,7 @@ export class Gateway {
       await gateway.close().catch(() => undefined);
       throw error;
     }
+    rememberLocalGrid(gateway.url, { adminToken: gateway.adminToken ?? options.adminToken, gridKey: gateway.gridKey });
     gateway.sweep = setInterval(() => gateway.emitStatusChanges(), gateway.nodes.heartbeatMs);
     gateway.sweep.unref();
     return gateway;
@@ -128,11 +144,13 @@ export class Gateway {
       models: (await this.models.list()).length,
       uptime: (Date.now() - this.startedAt) / 1000,
       url: this.url,
+      gridKey: this.gridKey,
     };
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.boundPort) forgetLocalGrid(this.url);
       clearInterval(this.sweep);
       for (const socket of this.wss.clients) socket.terminate();
       await new Promise<void>((resolve) => this.wss.close(() => resolve()));

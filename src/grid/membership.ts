@@ -63,6 +63,16 @@ export class GatewayMembership {
     await httpJson("POST", `${this.gateway}/leave`, { id: this.info.id }, 2_000).catch(() => undefined);
   }
 
+  /** The address the gateway lists for node `id` now; undefined when it lists none (or does not answer). */
+  async addressOf(id: string): Promise<string | undefined> {
+    const { status, body } = await httpJson<{ nodes?: Array<{ id?: unknown; address?: unknown }> }>(
+      "GET",
+      `${this.gateway}/nodes`,
+    );
+    const node = status === 200 ? body?.nodes?.find((n) => n.id === id) : undefined;
+    return typeof node?.address === "string" ? node.address : undefined;
+  }
+
   private async beat(): Promise<void> {
     if (this.stopped) return;
     try {

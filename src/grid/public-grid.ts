@@ -29,6 +29,7 @@ import { PointerPlan } from "../plans/pointer-plan";
 import { planFromBytes } from "../plans/serialize";
 import { WebsocketGridClient } from "./client";
 import { GatewayClient } from "./gateway-client";
+import { localGridCredentials } from "./local-credentials";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
 
@@ -49,16 +50,30 @@ export interface RemoteInferenceOptions {
   mpc?: boolean;
 }
 
+export interface PublicGridOptions {
+  /**
+   * An admin or user token. Left out: the admin token of a grid this process
+   * started at this gateway, else anonymous (enough to query models served
+   * with allowRemoteInference); `null`: anonymous.
+   */
+  token?: string | null;
+}
+
 export class PublicGridNetwork {
   readonly gateway: GatewayClient;
   private readonly clients = new Map<string, Promise<WebsocketGridClient>>();
   private readonly fetched = new Map<string, Plan>();
+  /** What this network signs with: a token, or null for one anonymous key shared by its clients. */
+  private readonly token: string | null;
+  private gridKey?: Promise<string | undefined>;
 
   constructor(
     readonly hook: Hook,
     gatewayUrl: string,
+    options: PublicGridOptions = {},
   ) {
-    this.gateway = new GatewayClient(gatewayUrl);
+    this.token = options.token === undefined ? (localGridCredentials(gatewayUrl)?.adminToken ?? null) : options.token;
+    this.gateway = new GatewayClient(gatewayUrl, { token: this.token ?? undefined });
   }
 
   /** The nodes online in the grid. */
@@ -78,7 +93,10 @@ export class PublicGridNetwork {
             `Node "${id}" is not online in the grid at ${this.gateway.url}.`,
             { worker: id },
           );
-        return new WebsocketGridClient(this.hook, node.address, { id }).connect();
+        // The grid key from the gateway: each node must prove it is the node the gateway lists.
+        this.gridKey ??= this.gateway.health().then((h) => h.gridKey);
+        const gridKey = await this.gridKey;
+        return new WebsocketGridClient(this.hook, node.address, { id, token: this.token, gridKey }).connect();
       })();
       client.catch(() => this.clients.delete(id));
       this.clients.set(id, client);
