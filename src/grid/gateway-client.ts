@@ -13,6 +13,8 @@
  * ```
  */
 import { CommunicationError, ErrorCode, deserializeError, type SerializedError } from "../core/errors";
+import { clientKey } from "./auth/credentials";
+import { httpProof } from "./auth/gateway-proofs";
 import { httpJson, toHttp } from "./http-util";
 import type { GatewayHealth } from "./gateway";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
@@ -48,9 +50,17 @@ export class GatewayClient {
     return (await this.request<{ nodes: RegisteredNode[] }>("GET", "/nodes")).nodes;
   }
 
-  /** Registers model metadata; `overwrite` replaces a model with the same id. */
-  registerModel(info: HostedModelInfo, options: { overwrite?: boolean } = {}): Promise<HostedModelInfo> {
-    return this.request("POST", `/models${options.overwrite ? "?overwrite=1" : ""}`, info);
+  /**
+   * Registers model metadata (needs a token); `overwrite` replaces a model
+   * with the same id (its owner token, or the admin's token, needed).
+   * `ownerToken` is recorded (as a hash) as the credential that may
+   * overwrite or delete it.
+   */
+  registerModel(
+    info: HostedModelInfo,
+    options: { overwrite?: boolean; ownerToken?: string } = {},
+  ): Promise<HostedModelInfo> {
+    return this.request("POST", `/models${options.overwrite ? "?overwrite=1" : ""}`, info, options.ownerToken);
   }
 
   async models(): Promise<HostedModelInfo[]> {
@@ -74,22 +84,42 @@ export class GatewayClient {
     return (await this.request<{ models: HostedModelInfo[] }>("GET", `/models/search?${params}`)).models;
   }
 
-  /** Removes a model's metadata; false when there was none. */
-  async deleteModel(id: string): Promise<boolean> {
+  /** Removes a model's metadata (its owner token, or the admin's token, needed); false when there was none. */
+  async deleteModel(id: string, options: { ownerToken?: string } = {}): Promise<boolean> {
+    const path = `/models/${encodeURIComponent(id)}`;
     const { status, body } = await httpJson(
       "DELETE",
-      `${this.url}/models/${encodeURIComponent(id)}`,
+      `${this.url}${path}`,
       undefined,
       this.timeoutMs,
+      this.signedHeaders("DELETE", path, "", options.ownerToken),
     );
     if (status === 404) return false;
     this.check(status, body);
     return true;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { status, body: answer } = await httpJson<T>(method, `${this.url}${path}`, body, this.timeoutMs);
+  private async request<T>(method: string, path: string, body?: unknown, ownerToken?: string): Promise<T> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const headers = method === "GET" ? {} : this.signedHeaders(method, path, text ?? "", ownerToken);
+    const { status, body: answer } = await httpJson<T>(method, `${this.url}${path}`, text, this.timeoutMs, headers);
     return this.check(status, answer);
+  }
+
+  /** A write's proof (when this client has a token) and owner credential (when given). */
+  private signedHeaders(method: string, path: string, body: string, ownerToken?: string): Record<string, string> {
+    const key = this.token === undefined ? undefined : clientKey(this.token);
+    return {
+      ...(key && {
+        authorization: httpProof(
+          { pair: key.pair, ...(key.kind === "user" && { cert: key.cert }) },
+          method,
+          path,
+          body,
+        ),
+      }),
+      ...(ownerToken !== undefined && { "x-tsyft-owner": ownerToken }),
+    };
   }
 
   private check<T>(status: number, body: T): T {

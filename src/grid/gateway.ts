@@ -5,14 +5,20 @@
  * HTTP (JSON):
  *   GET    /health                 { role: "gateway", nodes, models, uptime }
  *   GET    /nodes                  { nodes: [{ id, address, status, joinedAt, lastSeen }] }
- *   POST   /join       { id, address }   -> { ok, heartbeatMs }
- *   POST   /heartbeat  { id }            -> { ok } | 404 (unknown: join again)
- *   POST   /leave      { id }            -> { ok } | 404
+ *   POST   /join       signed { id, address, key, cert, time, nonce, sig } -> { ok, heartbeatMs }
+ *   POST   /heartbeat  signed { id, ... }    -> { ok } | 404 (unknown: join again)
+ *   POST   /leave      signed { id, ... }    -> { ok } | 404
  *   GET    /models                 { models: [...] }
  *   GET    /models/search?query=&mpc=&node=...   { models: [...] }
  *   GET    /models/:id             the model's metadata | 404
  *   POST   /models[?overwrite=1]   register metadata -> 201 | 409 when the id is taken
  *   DELETE /models/:id             204 | 404
+ *
+ * Membership must be signed by the node holding a certificate of the grid
+ * for that id; registry writes need an `Authorization: Tsyft` proof from
+ * the admin or a user, and overwrite/delete the model's owner credential
+ * (`X-Tsyft-Owner`) unless admin (gateway-auth.ts): 401 without a valid
+ * proof, 403 when the caller may not.
  *
  * WebSocket (JSON text messages, each answered with the same `type` and the
  * request's `rid`): join, heartbeat, leave, nodes, models, and `subscribe`,
@@ -31,10 +37,20 @@
  */
 import * as http from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
-import { ErrorCode, TsyftError, serializeError } from "../core/errors";
+import { AuthError, ErrorCode, TsyftError, serializeError } from "../core/errors";
 import { adminKeyPair, createGridCredentials } from "./auth/credentials";
 import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
-import { closeServer, listen, publicHost, readJsonBody, sendError, sendJson } from "./http-util";
+import { GatewayAuth, type ModelWrite } from "./gateway-auth";
+import {
+  closeServer,
+  listen,
+  parseJsonBody,
+  publicHost,
+  readJsonBody,
+  readTextBody,
+  sendError,
+  sendJson,
+} from "./http-util";
 import { openKeyValueStore, type KeyValueStore } from "./kv-store";
 import { ModelRegistry, type ModelSearch } from "./model-registry";
 import { NodeRegistry, type NodeStatus, type RegisteredNode } from "./node-registry";
@@ -86,6 +102,7 @@ const MAX_JSON_BYTES = 1 << 20;
 export class Gateway {
   readonly nodes: NodeRegistry;
   models!: ModelRegistry;
+  private auth!: GatewayAuth;
   readonly startedAt = Date.now();
   /** The grid key nodes and model owners are authenticated under. */
   readonly gridKey: string;
@@ -117,6 +134,7 @@ export class Gateway {
     try {
       gateway.db = await openKeyValueStore(options.dataDir);
       gateway.models = new ModelRegistry(gateway.db.namespace("models"));
+      gateway.auth = new GatewayAuth(gateway.gridKey, gateway.db.namespace("owners"));
       gateway.boundPort = await listen(gateway.http, options.port ?? 0, options.host ?? "127.0.0.1");
     } catch (error) {
       await gateway.close().catch(() => undefined);
@@ -160,25 +178,27 @@ export class Gateway {
     return this.closing;
   }
 
-  private join(body: { id?: unknown; address?: unknown }): { ok: true; heartbeatMs: number; node: RegisteredNode } {
-    const known = typeof body.id === "string" && this.nodes.get(body.id) !== undefined;
-    const node = this.nodes.join(body.id, body.address);
+  private join(body: unknown): { ok: true; heartbeatMs: number; node: RegisteredNode } {
+    const member = this.auth.admitJoin(body);
+    const known = this.nodes.get(member.id) !== undefined;
+    const node = this.nodes.join(member.id, member.address);
     this.lastStatus.set(node.id, node.status);
     if (!known) this.emit({ type: "event", event: "joined", node });
     return { ok: true, heartbeatMs: this.nodes.heartbeatMs, node };
   }
 
-  private leave(id: unknown): boolean {
+  private leave(body: unknown): boolean {
+    const id = this.auth.admitMember(body, "leave");
     const left = this.nodes.leave(id);
     if (left) {
-      this.lastStatus.delete(id as string);
-      this.emit({ type: "event", event: "left", node: { id: id as string } });
+      this.lastStatus.delete(id);
+      this.emit({ type: "event", event: "left", node: { id } });
     }
     return left;
   }
 
-  private heartbeat(id: unknown): boolean {
-    const known = this.nodes.heartbeat(id);
+  private heartbeat(body: unknown): boolean {
+    const known = this.nodes.heartbeat(this.auth.admitMember(body, "heartbeat"));
     if (known) this.emitStatusChanges();
     return known;
   }
@@ -205,10 +225,11 @@ export class Gateway {
       if (method === "GET" && (path === "/health" || path === "/")) return sendJson(res, 200, await this.health());
       if (method === "GET" && path === "/nodes") return sendJson(res, 200, { nodes: this.nodes.list() });
       if (method === "POST" && path === "/join")
-        return sendJson(res, 200, this.join((await readJsonBody(req, MAX_JSON_BYTES)) as object));
+        return sendJson(res, 200, this.join(await readJsonBody(req, MAX_JSON_BYTES)));
       if (method === "POST" && (path === "/heartbeat" || path === "/leave")) {
-        const { id } = (await readJsonBody(req, MAX_JSON_BYTES)) as { id?: unknown };
-        const known = path === "/heartbeat" ? this.heartbeat(id) : this.leave(id);
+        const body = await readJsonBody(req, MAX_JSON_BYTES);
+        const id = (body as { id?: unknown })?.id;
+        const known = path === "/heartbeat" ? this.heartbeat(body) : this.leave(body);
         if (known) return sendJson(res, 200, { ok: true });
         return sendError(
           res,
@@ -221,7 +242,14 @@ export class Gateway {
         return sendJson(res, 200, { models: await this.models.search(searchOf(url.searchParams)) });
       if (path === "/models" && method === "POST") {
         const overwrite = ["1", "true"].includes(url.searchParams.get("overwrite") ?? "");
-        return sendJson(res, 201, await this.models.register(await readJsonBody(req, MAX_JSON_BYTES), { overwrite }));
+        const text = await readTextBody(req, MAX_JSON_BYTES);
+        const info = parseJsonBody(text) as { id?: unknown };
+        const exists = typeof info?.id === "string" && (await this.models.get(info.id)) !== undefined;
+        const write: ModelWrite = overwrite && exists ? "overwrite" : "create";
+        await this.auth.authorizeModelWrite(signed(req, text), write, String(info?.id));
+        const registered = await this.models.register(info, { overwrite });
+        await this.auth.recordOwner(registered.id, req.headers);
+        return sendJson(res, 201, registered);
       }
       const model = /^\/models\/([^/]+)$/.exec(path);
       if (model) {
@@ -231,6 +259,9 @@ export class Gateway {
           return info ? sendJson(res, 200, info) : sendError(res, 404, noModel(id));
         }
         if (method === "DELETE") {
+          if (!(await this.models.get(id))) return sendError(res, 404, noModel(id));
+          await this.auth.authorizeModelWrite(signed(req, await readTextBody(req, MAX_JSON_BYTES)), "delete", id);
+          await this.auth.forgetOwner(id);
           if (await this.models.delete(id)) {
             res.writeHead(204).end();
             return;
@@ -248,13 +279,17 @@ export class Gateway {
       );
     } catch (error) {
       const status =
-        error instanceof TsyftError && error.details.conflict === true
-          ? 409
-          : error instanceof TsyftError && error.code === ErrorCode.MESSAGE_TOO_LARGE
-            ? 413
-            : error instanceof TsyftError
-              ? 400
-              : 500;
+        error instanceof AuthError
+          ? error.details.forbidden === true
+            ? 403
+            : 401
+          : error instanceof TsyftError && error.details.conflict === true
+            ? 409
+            : error instanceof TsyftError && error.code === ErrorCode.MESSAGE_TOO_LARGE
+              ? 413
+              : error instanceof TsyftError
+                ? 400
+                : 500;
       if (!res.headersSent) sendError(res, status, error);
     }
   }
@@ -288,16 +323,16 @@ export class Gateway {
   private async onWsMessage(message: { type?: unknown; [key: string]: unknown }): Promise<object> {
     switch (message.type) {
       case "join":
-        return this.join({ id: message.id, address: message.address });
+        return this.join(message);
       case "heartbeat":
-        if (!this.heartbeat(message.id))
+        if (!this.heartbeat(message))
           throw new TsyftError(
             ErrorCode.WORKER_ID,
             `No node ${JSON.stringify(message.id)} in the registry; join first.`,
           );
         return {};
       case "leave":
-        if (!this.leave(message.id))
+        if (!this.leave(message))
           throw new TsyftError(ErrorCode.WORKER_ID, `No node ${JSON.stringify(message.id)} in the registry.`);
         return {};
       case "nodes":
@@ -313,6 +348,11 @@ export class Gateway {
         );
     }
   }
+}
+
+/** What a registry write's proof covers: method, path and query, the body as sent, and the headers. */
+function signed(req: http.IncomingMessage, body: string) {
+  return { method: req.method ?? "GET", path: req.url ?? "/", body, headers: req.headers };
 }
 
 function noModel(id: string): TsyftError {

@@ -31,7 +31,23 @@ export function sendError(res: http.ServerResponse, status: number, error: unkno
 }
 
 /** Reads a JSON request body of at most `limit` bytes (an empty body is `{}`). */
-export function readJsonBody(req: http.IncomingMessage, limit = 1 << 20): Promise<unknown> {
+export async function readJsonBody(req: http.IncomingMessage, limit = 1 << 20): Promise<unknown> {
+  return parseJsonBody(await readTextBody(req, limit));
+}
+
+/** Parses a request body read with readTextBody (an empty body is `{}`). */
+export function parseJsonBody(body: string): unknown {
+  const text = body.trim();
+  if (text === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Request body is not JSON: ${(error as Error).message}.`);
+  }
+}
+
+/** Reads a request body of at most `limit` bytes as text (as sent: what a signature covers). */
+export function readTextBody(req: http.IncomingMessage, limit = 1 << 20): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -44,17 +60,7 @@ export function readJsonBody(req: http.IncomingMessage, limit = 1 << 20): Promis
       }
       chunks.push(chunk);
     });
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8").trim();
-      if (text === "") return resolve({});
-      try {
-        resolve(JSON.parse(text));
-      } catch (error) {
-        reject(
-          new CommunicationError(ErrorCode.MALFORMED_MESSAGE, `Request body is not JSON: ${(error as Error).message}.`),
-        );
-      }
-    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
 }
@@ -102,7 +108,8 @@ export function toWs(url: string): string {
 }
 
 /**
- * A JSON request; resolves with the status and parsed body (failing only
+ * A JSON request (a string body is sent as it is: JSON text already, e.g. what
+ * a signature covers); resolves with the status and parsed body (failing only
  * when there is no answer).
  *
  * @example
@@ -115,14 +122,18 @@ export function httpJson<T = unknown>(
   url: string,
   body?: unknown,
   timeoutMs = 5_000,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: T }> {
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const req = http.request(
       toHttp(url),
       {
         method,
-        headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
+        headers: {
+          ...headers,
+          ...(payload && { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
+        },
         timeout: timeoutMs,
       },
       (res) => {

@@ -45,7 +45,13 @@ export {
 } from "./local-grid";
 export { main as cliMain } from "./cli";
 export { GatewayClient } from "./gateway-client";
-export { PublicGridNetwork, type ServeModelOptions, type RemoteInferenceOptions } from "./public-grid";
+export {
+  PublicGridNetwork,
+  type ServeModelOptions,
+  type RemoteInferenceOptions,
+  type PublicGridOptions,
+  type ServedModel,
+} from "./public-grid";
 export * from "./auth";
 export { issueUserToken as issueToken } from "./auth";
 export { rememberLocalGrid, forgetLocalGrid, localGridCredentials, type LocalCredentials } from "./local-credentials";

@@ -195,7 +195,7 @@ export class GridNode {
     // Clients made in this process for this url use the grid's admin token when it is known here.
     rememberLocalGrid(this.url, { adminToken: this.adminToken ?? this.options.adminToken, gridKey: this.gridKey });
     if (this.options.gateway) {
-      this.membership = new GatewayMembership(this.options.gateway, { id: this.id, address: this.url });
+      this.membership = new GatewayMembership(this.options.gateway, { id: this.id, address: this.url }, this.identity);
       void this.membership.start();
     }
   }

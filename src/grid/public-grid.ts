@@ -28,6 +28,7 @@ import type { PointerTensor } from "../tensors/pointer";
 import { PointerPlan } from "../plans/pointer-plan";
 import { planFromBytes } from "../plans/serialize";
 import { WebsocketGridClient } from "./client";
+import { createOwnerToken } from "./auth/credentials";
 import { GatewayClient } from "./gateway-client";
 import { localGridCredentials } from "./local-credentials";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
@@ -41,9 +42,14 @@ export interface ServeModelOptions {
   /** Secret-share the weights among two nodes with a crypto provider. */
   mpc?: boolean;
   description?: string;
-  /** Replace a model already served under this id. */
+  /** Replace a model already served under this id (needs its owner token, unless this network has the admin's). */
   overwrite?: boolean;
+  /** The owner token of the model being overwritten (serveModel's result gave it). */
+  ownerToken?: string;
 }
+
+/** What serveModel registered, and the credential that may overwrite or delete it (keep it; it is shown once). */
+export type ServedModel = HostedModelInfo & { ownerToken: string };
 
 export interface RemoteInferenceOptions {
   /** Must match how the model is served: shares the input on the user's side. */
@@ -108,7 +114,7 @@ export class PublicGridNetwork {
    * Serves a model: a built Plan, or a tf.LayersModel (converted and built
    * with its input shape). Resolves with what the gateway registered.
    */
-  async serveModel(model: Plan | tfjs.LayersModel, options: ServeModelOptions = {}): Promise<HostedModelInfo> {
+  async serveModel(model: Plan | tfjs.LayersModel, options: ServeModelOptions = {}): Promise<ServedModel> {
     const plan = model instanceof Plan ? model : await Plan.fromModel(model, { id: options.id }).build();
     if (!plan.isBuilt)
       throw new PlanError(
@@ -145,7 +151,9 @@ export class PublicGridNetwork {
       toServe.fixPrecision().share(h0, h1, { cryptoProvider: p });
     }
     await toServe.send(await this.node(host!), {}).ready();
-    return this.gateway.registerModel(
+    // An overwrite keeps the owner's token; a new model gets a new one.
+    const ownerToken = options.ownerToken ?? createOwnerToken();
+    const registered = await this.gateway.registerModel(
       {
         id,
         mpc,
@@ -154,8 +162,9 @@ export class PublicGridNetwork {
         nodes: { host: host!, holders: mpc ? [holderA!, holderB!] : [], ...(mpc && { provider: provider! }) },
         ...(options.description !== undefined && { description: options.description }),
       },
-      { overwrite: options.overwrite },
+      { overwrite: options.overwrite, ownerToken },
     );
+    return { ...registered, ownerToken };
   }
 
   /**
@@ -221,10 +230,16 @@ export class PublicGridNetwork {
     return this.gateway.searchModels(typeof search === "string" ? { query: search } : search);
   }
 
-  /** Stops serving a model: frees its plan and shares on the nodes and forgets it at the gateway. */
-  async deleteModel(id: string): Promise<boolean> {
+  /**
+   * Stops serving a model: frees its plan and shares on the nodes and forgets
+   * it at the gateway. Needs its owner token (serveModel's `ownerToken`)
+   * unless this network has the admin's token.
+   */
+  async deleteModel(id: string, options: { ownerToken?: string } = {}): Promise<boolean> {
     const info = await this.gateway.model(id);
     if (!info) return false;
+    // The gateway checks the owner first, so a refused delete leaves the model served.
+    const deleted = await this.gateway.deleteModel(id, options);
     const plan = this.fetched.get(id) ?? (await this.fetchPlanAnyway(info));
     if (plan) {
       for (const [, value] of plan.state) {
@@ -234,7 +249,7 @@ export class PublicGridNetwork {
     }
     (await this.node(info.nodes.host)).release([id]);
     this.fetched.delete(id);
-    return this.gateway.deleteModel(id);
+    return deleted;
   }
 
   /** Closes the clients this network opened. */

@@ -9,6 +9,7 @@ import * as sy from "../../src";
 import * as grid from "../../src/grid";
 import { createGridCredentials, generateKeyPair, issueCertificate, issueUserToken } from "../../src/grid/auth";
 import { encodeControl } from "../../src/grid/control";
+import { httpJson } from "../../src/grid/http-util";
 import { encodeFrame } from "../../src/workers/messages";
 import { RawSocket, eventually } from "./helpers";
 
@@ -186,3 +187,150 @@ describe("peer links", () => {
     expect(link.frames.filter((f) => f[0] === grid.Channel.Peer)).toEqual([]);
   });
 });
+
+describe("the gateway", () => {
+  async function gatewayWithBob() {
+    const { adminToken, gridKey } = createGridCredentials();
+    const g = await grid.startGateway({ port: 0, gridKey });
+    cleanups.push(() => g.close());
+    const bob = await node("bob", { adminToken, gateway: g.url });
+    await eventually(() => g.nodes.get("bob")?.address === bob.url, 10_000, "bob joined");
+    return { g, bob, adminToken, gridKey };
+  }
+  type Refusal = { error: sy.SerializedError };
+
+  it("a forged join for bob with another address is refused; the entry keeps bob's real address", async () => {
+    const { g, bob } = await gatewayWithBob();
+    const attacker = generateKeyPair();
+    const evil = "ws://10.6.6.6:3000";
+    // No certificate at all, a certificate of another grid, then a proof by bob's cert but the attacker's key.
+    const unsigned = await httpJson<Refusal>("POST", `${g.url}/join`, { id: "bob", address: evil });
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.error.code).toBe(sy.ErrorCode.AUTH);
+    const other = createGridCredentials();
+    const foreign = grid.loadOrCreateIdentity({ id: "bob", adminToken: other.adminToken });
+    expect((await httpJson("POST", `${g.url}/join`, grid.signMembership(foreign, "join", "bob", evil))).status).toBe(
+      401,
+    );
+    const stolenCert = { pair: attacker, cert: bob.key.cert };
+    expect((await httpJson("POST", `${g.url}/join`, grid.signMembership(stolenCert, "join", "bob", evil))).status).toBe(
+      401,
+    );
+    expect((await httpJson<{ nodes: grid.RegisteredNode[] }>("GET", `${g.url}/nodes`)).body.nodes).toEqual([
+      expect.objectContaining({ id: "bob", address: bob.url, status: "online" }),
+    ]);
+  });
+
+  it("heartbeat and leave for bob by another key are refused (403); bob stays registered", async () => {
+    const { g, bob, adminToken } = await gatewayWithBob();
+    // Another key with a certificate for bob that never joined: not the key bob joined with.
+    const rival = grid.loadOrCreateIdentity({ id: "bob", adminToken });
+    for (const type of ["heartbeat", "leave"] as const) {
+      const r = await httpJson<Refusal>("POST", `${g.url}/${type}`, grid.signMembership(rival, type, "bob"));
+      expect(r.status, type).toBe(403);
+      expect(r.body.error.message, type).toMatch(/another key/);
+    }
+    // Plain unsigned ones are refused as unauthenticated.
+    expect((await httpJson("POST", `${g.url}/leave`, { id: "bob" })).status).toBe(401);
+    expect(g.nodes.get("bob")).toMatchObject({ address: bob.url, status: "online" });
+  });
+
+  it("GET /health gives the grid key; model registry writes need a proof and, to overwrite or delete, the owner", async () => {
+    const { g, adminToken, gridKey } = await gatewayWithBob();
+    expect((await httpJson<grid.GatewayHealth>("GET", `${g.url}/health`)).body.gridKey).toBe(gridKey);
+    const info: grid.HostedModelInfo = {
+      id: "toy",
+      mpc: false,
+      allowRemoteInference: true,
+      allowDownload: false,
+      nodes: { host: "bob", holders: [] },
+    };
+    const unsigned = await httpJson<Refusal>("POST", `${g.url}/models`, info);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.error.message).toMatch(/Authorization: Tsyft/);
+    const stranger = new grid.GatewayClient(g.url, { token: grid.createGridCredentials().adminToken }); // another grid's admin: anonymous here
+    await expect(stranger.registerModel(info)).rejects.toMatchObject({ code: sy.ErrorCode.AUTH });
+    // Ada registers with an owner token; Eve (another user) cannot overwrite or delete it, nor can plain requests.
+    const ada = new grid.GatewayClient(g.url, { token: issueUserToken(adminToken, { subject: "ada" }) });
+    const eve = new grid.GatewayClient(g.url, { token: issueUserToken(adminToken, { subject: "eve" }) });
+    const ownerToken = grid.createOwnerToken();
+    await ada.registerModel(info, { ownerToken });
+    const hijack = { ...info, nodes: { host: "evil", holders: [] } };
+    await expect(eve.registerModel(hijack, { overwrite: true })).rejects.toMatchObject({
+      code: sy.ErrorCode.AUTH,
+      message: expect.stringMatching(/owner/),
+    });
+    await expect(
+      eve.registerModel(hijack, { overwrite: true, ownerToken: grid.createOwnerToken() }),
+    ).rejects.toMatchObject({ code: sy.ErrorCode.AUTH });
+    await expect(eve.deleteModel("toy")).rejects.toMatchObject({ code: sy.ErrorCode.AUTH });
+    const bare = await httpJson<Refusal>("DELETE", `${g.url}/models/toy`);
+    expect(bare.status).toBe(401);
+    const withoutOwner = await fetchStatus(`${g.url}/models/toy`, "DELETE", { "x-tsyft-owner": "tsyft-owner.nope" });
+    expect(withoutOwner).toBe(401);
+    expect((await ada.model("toy"))?.nodes.host).toBe("bob");
+    // The owner token works for anyone holding it; the admin needs none.
+    await ada.registerModel({ ...info, description: "v2" }, { overwrite: true, ownerToken });
+    expect((await ada.model("toy"))?.description).toBe("v2");
+    expect(await new grid.GatewayClient(g.url, { token: adminToken }).deleteModel("toy")).toBe(true);
+  });
+
+  it("link goes only to the address the gateway lists for that id (no SSRF)", async () => {
+    const { g, bob, adminToken } = await gatewayWithBob();
+    const charlie = await node("charlie", { adminToken, gateway: g.url });
+    await eventually(() => g.nodes.get("charlie") !== undefined, 10_000, "charlie joined");
+    const admin = client(sy.hook(tf), bob, { token: adminToken });
+    for (const target of [
+      { id: "charlie", url: "ws://127.0.0.1:1" },
+      { id: "mallory", url: charlie.url },
+    ]) {
+      const error = await admin.connectGridNode(target).catch((e: unknown) => e);
+      expect(error, target.id).toBeInstanceOf(sy.AuthError);
+      expect((error as Error).message, target.id).toMatch(/links only to addresses its gateway lists/);
+    }
+    expect(bob.peers.ids()).toEqual([]);
+    await admin.connectGridNode(charlie);
+    expect(bob.peers.has("charlie")).toBe(true);
+  });
+});
+
+describe("serving models with owner tokens", () => {
+  it("serveModel returns an owner token; deleting needs it unless admin", async () => {
+    const local = await grid.startLocalGrid({ ports: "random", inProcess: true, tf, nodes: ["bob"] });
+    cleanups.push(() => local.stop());
+    const hook = sy.hook(tf);
+    const ada = new sy.PublicGridNetwork(hook, local.gateway.url, {
+      token: issueUserToken(local.adminToken, { subject: "ada" }),
+    });
+    const eve = new sy.PublicGridNetwork(hook, local.gateway.url, {
+      token: issueUserToken(local.adminToken, { subject: "eve" }),
+    });
+    cleanups.push(
+      () => ada.close(),
+      () => eve.close(),
+    );
+    class Toy extends sy.Plan {
+      w = tf.tensor([2, 4]);
+      override forward(x: sy.TensorLike) {
+        return sy.F.matmul(this.w, x);
+      }
+    }
+    const served = await ada.serveModel(await new Toy({ id: "toy" }).build(tf.tensor([1, 2])), {
+      id: "toy",
+      allowRemoteInference: true,
+    });
+    expect(served.ownerToken).toMatch(/^tsyft-owner\./);
+    await expect(eve.deleteModel("toy")).rejects.toMatchObject({ code: sy.ErrorCode.AUTH });
+    await expect(eve.deleteModel("toy", { ownerToken: "tsyft-owner.guess" })).rejects.toMatchObject({
+      code: sy.ErrorCode.AUTH,
+    });
+    expect((await ada.models()).map((m) => m.id)).toEqual(["toy"]);
+    expect(await eve.deleteModel("toy", { ownerToken: served.ownerToken })).toBe(true);
+    expect(await ada.models()).toEqual([]);
+  });
+});
+
+/** The status of a request with only these headers (no proof). */
+function fetchStatus(url: string, method: string, headers: Record<string, string>): Promise<number> {
+  return httpJson(method, url, undefined, 5_000, headers).then((r) => r.status);
+}

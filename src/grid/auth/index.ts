@@ -8,3 +8,4 @@ export * from "./keys";
 export * from "./proofs";
 export * from "./handshake";
 export * from "./credentials-file";
+export * from "./gateway-proofs";
