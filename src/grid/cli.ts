@@ -1,11 +1,18 @@
 /**
  * The `tsyft` command line (bin/tsyft.js):
  *
- *   tsyft node --id bob [--port 3000] [--host 0.0.0.0] [--gateway url] [--data-dir dir] [--backend cpu|wasm]
- *   tsyft gateway [--port 5000] [--host 0.0.0.0] [--data-dir dir] [--heartbeat-ms 5000]
+ *   tsyft node --id bob [--port 3000] [--host 0.0.0.0] [--gateway url] [--data-dir dir] [--identity file]
+ *              [--admin-key <grid key>] [--backend cpu|wasm]
+ *   tsyft gateway [--port 5000] [--host 0.0.0.0] [--data-dir dir] [--admin-key <grid key>] [--heartbeat-ms 5000]
  *   tsyft grid up [--detach] [--ports default|random] [--data-dir dir] [--state-dir dir]
  *   tsyft grid down [--state-dir dir]
  *   tsyft grid status [--state-dir dir]
+ *   tsyft grid enroll --id bob (--data-dir dir | --identity file) [--state-dir dir]
+ *   tsyft grid token --subject ada [--expires-hours 24] [--state-dir dir]
+ *
+ * Credentials (cli-credentials.ts): `grid up` keeps the grid's admin token in
+ * <state dir>/credentials.json and prints it once; the other commands find
+ * it there or in TSYFT_ADMIN_TOKEN.
  *
  * A node's data dir also comes from TSYFT_NODE_DATA. Servers print one JSON
  * line on stdout when they listen (`{"event":"listening",...}`, see
@@ -20,9 +27,13 @@
  * require("../dist/src/grid/cli.js").main(process.argv.slice(2));
  * ```
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { getConfig } from "../core/config";
 import type { TF } from "../tensors/plain-ops";
+import { CREDENTIALS_FILE, loadOrCreateGridCredentials } from "./auth/credentials-file";
+import { enrollNode, gatewayGridKey, nodeCredentials, userToken } from "./cli-credentials";
 import { startGateway } from "./gateway";
 import { httpJson, toHttp } from "./http-util";
 import {
@@ -37,13 +48,17 @@ import { startNode } from "./node";
 import type { ListeningInfo } from "./processes";
 
 const USAGE = `Usage:
-  tsyft node --id <id> [--port 3000] [--host 0.0.0.0] [--gateway <url>] [--data-dir <dir>] [--backend cpu|wasm]
-  tsyft gateway [--port 5000] [--host 0.0.0.0] [--data-dir <dir>] [--heartbeat-ms 5000]
+  tsyft node --id <id> [--port 3000] [--host 0.0.0.0] [--gateway <url>] [--data-dir <dir>] [--identity <file>]
+             [--admin-key <grid key>] [--backend cpu|wasm]
+  tsyft gateway [--port 5000] [--host 0.0.0.0] [--data-dir <dir>] [--admin-key <grid key>] [--heartbeat-ms 5000]
   tsyft grid up [--detach] [--ports default|random] [--data-dir <dir>] [--state-dir <dir>]
   tsyft grid down [--state-dir <dir>]
   tsyft grid status [--state-dir <dir>]
+  tsyft grid enroll --id <id> (--data-dir <dir> | --identity <file>) [--state-dir <dir>]
+  tsyft grid token --subject <name> [--expires-hours <h>] [--state-dir <dir>]
 
-A node's data dir may also come from TSYFT_NODE_DATA.`;
+A node's data dir may also come from TSYFT_NODE_DATA. The grid's admin token is kept in
+<state dir>/credentials.json (default out/grid) by grid up, or comes from TSYFT_ADMIN_TOKEN.`;
 
 class UsageError extends Error {}
 
@@ -68,7 +83,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (sub === "up") return await gridUp(args);
         if (sub === "down") return await gridDown(args);
         if (sub === "status") return await gridStatus(args);
-        throw new UsageError(`tsyft grid: expected up, down or status, got ${JSON.stringify(sub ?? "")}.`);
+        if (sub === "enroll") return gridEnroll(args);
+        if (sub === "token") return gridToken(args);
+        throw new UsageError(
+          `tsyft grid: expected up, down, status, enroll or token, got ${JSON.stringify(sub ?? "")}.`,
+        );
       }
       case undefined:
       case "help":
@@ -158,17 +177,21 @@ async function runNode(args: readonly string[]): Promise<number> {
   const id = str(values, "id");
   if (id === undefined) throw new UsageError("tsyft node: --id is required (e.g. --id bob).");
   const tf = await loadTf(str(values, "backend") ?? "cpu");
+  const dataDir = str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA;
+  const identityFile = str(values, "identity");
   const node = await startNode({
     id,
     port: portOf(values.port, 3000),
     host: str(values, "host") ?? "0.0.0.0",
     gateway: str(values, "gateway"),
-    dataDir: str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA,
-    identityFile: str(values, "identity"),
-    gridKey: str(values, "admin-key"),
-    adminToken: process.env.TSYFT_ADMIN_TOKEN || undefined,
+    dataDir,
+    identityFile,
+    ...nodeCredentials({ gridKey: str(values, "admin-key"), identityFile, dataDir }),
     tf,
   });
+  if (node.adminToken) {
+    console.error(`tsyft node ${node.id}: a one-node grid of its own; admin token, shown once: ${node.adminToken}`);
+  }
   announce({ role: "node", id: node.id, port: node.port, url: node.url });
   console.error(
     `tsyft node ${node.id} listening on ${node.url} (health: ${toHttp(node.url)}/health)${values.gateway ? `, joined ${values.gateway}` : ""}`,
@@ -190,12 +213,14 @@ async function runGateway(args: readonly string[]): Promise<number> {
   const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
   if (heartbeatMs !== undefined && !(heartbeatMs > 0))
     throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
+  const { gridKey, notice } = gatewayGridKey({ adminKey: str(values, "admin-key"), dataDir: str(values, "data-dir") });
+  if (notice) console.error(`tsyft gateway: ${notice}`);
   const gateway = await startGateway({
     port: portOf(values.port, DEFAULT_GRID.gateway.port),
     host: str(values, "host") ?? "0.0.0.0",
     dataDir: str(values, "data-dir"),
     heartbeatMs,
-    gridKey: str(values, "admin-key"),
+    gridKey,
   });
   announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
   console.error(`tsyft gateway listening on ${gateway.url} (GET /nodes, /models)`);
@@ -244,6 +269,8 @@ async function gridUp(args: readonly string[]): Promise<number> {
       `A detached grid is already recorded in ${stateDir}; stop it first with tsyft grid down --state-dir ${stateDir}.`,
     );
   }
+  // Made here rather than in startLocalGrid, to know whether the token is new (printed once).
+  const credentials = loadOrCreateGridCredentials(stateDir);
   console.error(`Starting a gateway and ${DEFAULT_GRID.nodes.map((n) => n.id).join(", ")}...`);
   const grid = await startLocalGrid({
     ports,
@@ -253,6 +280,11 @@ async function gridUp(args: readonly string[]): Promise<number> {
     startTimeoutMs: Math.max(90_000, getConfig().timeoutMs),
   });
   printMembers([grid.gateway, ...grid.nodes]);
+  console.log(
+    credentials.created
+      ? `Admin token (shown once; kept in ${credentials.file}, mode 0600): ${credentials.adminToken}`
+      : `Admin token in ${credentials.file}; clients made in this process use it by themselves.`,
+  );
   if (detach) {
     console.log(
       `Detached; state in ${grid.stateFile}. Stop with: tsyft grid down${values["state-dir"] || values["data-dir"] ? ` --state-dir ${stateDir}` : ""}`,
@@ -263,6 +295,42 @@ async function gridUp(args: readonly string[]): Promise<number> {
   await untilStopped(false);
   console.error("Stopping the grid...");
   await grid.stop();
+  return 0;
+}
+
+function gridEnroll(args: readonly string[]): number {
+  const values = parse(args, {
+    id: { type: "string" },
+    "data-dir": { type: "string" },
+    identity: { type: "string" },
+    "state-dir": { type: "string" },
+  });
+  const id = str(values, "id");
+  if (id === undefined) throw new UsageError("tsyft grid enroll: --id is required (e.g. --id bob).");
+  const dataDir = str(values, "data-dir");
+  const identityFile = str(values, "identity");
+  if (dataDir === undefined && identityFile === undefined)
+    throw new UsageError("tsyft grid enroll: pass --data-dir <dir> (or --identity <file>).");
+  const { file, gridKey } = enrollNode({ id, dataDir, identityFile, stateDir: str(values, "state-dir") });
+  console.log(`Node ${id} enrolled: identity and certificate in ${file} (grid key ${gridKey}).`);
+  const where = identityFile ? `--identity ${file}` : `--data-dir ${dataDir}`;
+  console.log(`Start it with: npx tsyft node --id ${id} ${where} --admin-key ${gridKey} --gateway <url>`);
+  return 0;
+}
+
+function gridToken(args: readonly string[]): number {
+  const values = parse(args, {
+    subject: { type: "string" },
+    "expires-hours": { type: "string" },
+    "state-dir": { type: "string" },
+  });
+  const subject = str(values, "subject");
+  if (subject === undefined) throw new UsageError("tsyft grid token: --subject is required (e.g. --subject ada).");
+  const hours = values["expires-hours"] === undefined ? undefined : Number(values["expires-hours"]);
+  if (hours !== undefined && !(hours > 0))
+    throw new UsageError(`--expires-hours: expected a positive number, got ${values["expires-hours"]}.`);
+  const expiresInMs = hours === undefined ? undefined : hours * 3600_000;
+  console.log(userToken({ subject, stateDir: str(values, "state-dir"), expiresInMs }));
   return 0;
 }
 
@@ -323,5 +391,7 @@ async function gridStatus(args: readonly string[]): Promise<number> {
   );
   if (!state) console.log(`No detached grid recorded in ${stateDir}; checking the default ports.`);
   printMembers(members, health);
+  const credentials = path.join(stateDir, CREDENTIALS_FILE);
+  if (fs.existsSync(credentials)) console.log(`Admin token in ${credentials}.`);
   return [...health.values()].every((h) => h.startsWith("up")) ? 0 : 1;
 }
