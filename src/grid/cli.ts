@@ -2,13 +2,19 @@
  * The `tsyft` command line (bin/tsyft.js):
  *
  *   tsyft node --id bob [--port 3000] [--host 127.0.0.1] [--gateway url] [--data-dir dir] [--backend cpu|wasm]
- *              [--tls-cert file --tls-key file] [--ca file] [--admin-key key] [--identity file]
+ *              [--tls-cert file --tls-key file] [--ca file] [--admin-key <grid key>] [--identity file]
  *   tsyft gateway [--port 5000] [--host 127.0.0.1] [--data-dir dir] [--heartbeat-ms 5000]
- *                 [--tls-cert file --tls-key file] [--admin-key key]
+ *                 [--tls-cert file --tls-key file] [--admin-key <grid key>]
  *   tsyft grid up [--detach] [--ports default|random] [--data-dir dir] [--state-dir dir]
  *                 [--tls-cert file --tls-key file] [--ca file]
  *   tsyft grid down [--state-dir dir]
  *   tsyft grid status [--state-dir dir]
+ *   tsyft grid enroll --id bob (--data-dir dir | --identity file) [--state-dir dir]
+ *   tsyft grid token --subject ada [--expires-hours 24] [--state-dir dir]
+ *
+ * Credentials (cli-credentials.ts): `grid up` keeps the grid's admin token in
+ * <state dir>/credentials.json and prints it once; the other commands find
+ * it there or in TSYFT_ADMIN_TOKEN.
  *
  * Servers listen on 127.0.0.1 unless --host says otherwise; another address
  * is refused without credentials and warned about without TLS (exposure.ts).
@@ -25,10 +31,23 @@
  * require("../dist/src/grid/cli.js").main(process.argv.slice(2));
  * ```
  */
-import { parseArgs } from "node:util";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { getConfig } from "../core/config";
-import type { TF } from "../tensors/plain-ops";
-import { checkExposure, configuredCredentials } from "./exposure";
+import { CREDENTIALS_FILE, loadOrCreateGridCredentials } from "./auth/credentials-file";
+import {
+  UsageError,
+  announce,
+  exposedHost,
+  loadTf,
+  parse,
+  portOf,
+  SERVER_FLAGS,
+  str,
+  tlsOf,
+  untilStopped,
+} from "./cli-flags";
+import { enrollNode, gatewayGridKey, nodeCredentials, userToken } from "./cli-credentials";
 import { startGateway } from "./gateway";
 import { httpJson, toHttp } from "./http-util";
 import {
@@ -40,8 +59,6 @@ import {
   type GridMember,
 } from "./local-grid";
 import { startNode } from "./node";
-import type { ListeningInfo } from "./processes";
-import type { TlsOptions } from "./tls";
 
 const USAGE = `Usage:
   tsyft node --id <id> [--port 3000] [--host 127.0.0.1] [--gateway <url>] [--data-dir <dir>] [--backend cpu|wasm]
@@ -52,15 +69,16 @@ const USAGE = `Usage:
                 [--tls-cert <file> --tls-key <file>] [--ca <file>]
   tsyft grid down [--state-dir <dir>]
   tsyft grid status [--state-dir <dir>] [--ca <file>]
+  tsyft grid enroll --id <id> (--data-dir <dir> | --identity <file>) [--state-dir <dir>]
+  tsyft grid token --subject <name> [--expires-hours <h>] [--state-dir <dir>]
 
 Servers listen on 127.0.0.1 unless --host says otherwise. Another address (e.g. 0.0.0.0) is
 refused unless credentials are configured (--admin-key, --identity, or a --data-dir holding
 identity.json or credentials.json), and warned about without TLS.
 --tls-cert/--tls-key serve wss:// and https:// on the same port; --ca (or TSYFT_CA_FILE) is the
 CA that peers and the gateway are verified with when their certificates are self-signed.
-A node's data dir may also come from TSYFT_NODE_DATA.`;
-
-class UsageError extends Error {}
+A node's data dir may also come from TSYFT_NODE_DATA. The grid's admin token is kept in
+<state dir>/credentials.json (default out/grid) by grid up, or comes from TSYFT_ADMIN_TOKEN.`;
 
 /**
  * Runs the CLI; resolves with the exit code (servers resolve only when stopped).
@@ -83,7 +101,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (sub === "up") return await gridUp(args);
         if (sub === "down") return await gridDown(args);
         if (sub === "status") return await gridStatus(args);
-        throw new UsageError(`tsyft grid: expected up, down or status, got ${JSON.stringify(sub ?? "")}.`);
+        if (sub === "enroll") return gridEnroll(args);
+        if (sub === "token") return gridToken(args);
+        throw new UsageError(
+          `tsyft grid: expected up, down, status, enroll or token, got ${JSON.stringify(sub ?? "")}.`,
+        );
       }
       case undefined:
       case "help":
@@ -104,96 +126,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-type Flags = Record<string, string | boolean | undefined>;
-
-function parse(args: readonly string[], options: Record<string, { type: "string" | "boolean" }>): Flags {
-  return parseArgs({
-    args: [...args],
-    options: { ...options, "exit-with-parent": { type: "boolean" } },
-    allowPositionals: false,
-    strict: true,
-  }).values as Flags;
-}
-
-/** A string flag's value (parseArgs has checked its type). */
-function str(flags: Flags, name: string): string | undefined {
-  const value = flags[name];
-  return typeof value === "string" ? value : undefined;
-}
-
-/** Flags of every server: where it listens, its TLS files, its grid key. */
-const SERVER_FLAGS = {
-  host: { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  "admin-key": { type: "string" },
-} as const;
-
-/** `tls` from --tls-cert and --tls-key (both or neither). */
-function tlsOf(flags: Flags): TlsOptions | undefined {
-  const cert = str(flags, "tls-cert");
-  const key = str(flags, "tls-key");
-  if (cert === undefined && key === undefined) return undefined;
-  if (cert === undefined || key === undefined)
-    throw new UsageError("--tls-cert and --tls-key go together: the certificate and its private key (PEM files).");
-  return { cert, key };
-}
-
-/** The host to listen on (127.0.0.1 by default), refused when exposed without credentials. */
-function exposedHost(role: "node" | "gateway" | "grid", flags: Flags, dataDir: string | undefined): string {
-  const host = str(flags, "host") ?? "127.0.0.1";
-  checkExposure({
-    role,
-    host,
-    credentials: configuredCredentials({
-      adminKey: str(flags, "admin-key"),
-      identity: str(flags, "identity"),
-      dataDir,
-    }),
-    tls: tlsOf(flags) !== undefined,
-    warn: (message) => console.error(message),
-  });
-  return host;
-}
-
-function portOf(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`Expected a port between 0 and 65535, got ${JSON.stringify(value)}.`);
-  return port;
-}
-
-/** Prints the line a parent process waits for. */
-function announce(info: Omit<ListeningInfo, "event" | "pid">): void {
-  process.stdout.write(JSON.stringify({ event: "listening", ...info, pid: process.pid }) + "\n");
-}
-
-/** Resolves once the process is asked to stop (a signal, or its parent going away). */
-function untilStopped(exitWithParent: boolean): Promise<string> {
-  return new Promise((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    if (exitWithParent) {
-      process.stdin.on("end", () => resolve("parent gone"));
-      process.stdin.on("close", () => resolve("parent gone"));
-      process.stdin.resume();
-    }
-  });
-}
-
-async function loadTf(backend: string): Promise<TF> {
-  const tf = require("@tensorflow/tfjs") as TF;
-  if (backend === "wasm") {
-    require("@tensorflow/tfjs-backend-wasm");
-    await tf.setBackend("wasm");
-  } else if (backend !== "cpu") {
-    throw new UsageError(`--backend: expected cpu or wasm, got ${JSON.stringify(backend)}.`);
-  }
-  await tf.ready();
-  return tf;
-}
-
 async function runNode(args: readonly string[]): Promise<number> {
   const values = parse(args, {
     id: { type: "string" },
@@ -210,16 +142,22 @@ async function runNode(args: readonly string[]): Promise<number> {
   const dataDir = str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA;
   const host = exposedHost("node", values, dataDir);
   const tf = await loadTf(str(values, "backend") ?? "cpu");
+  const identityFile = str(values, "identity");
   const node = await startNode({
     id,
     port: portOf(values.port, 3000),
     host,
     gateway: str(values, "gateway"),
     dataDir,
+    identityFile,
+    ...nodeCredentials({ gridKey: str(values, "admin-key"), identityFile, dataDir }),
     tf,
     tls: tlsOf(values),
     ca: str(values, "ca"),
   });
+  if (node.adminToken) {
+    console.error(`tsyft node ${node.id}: a one-node grid of its own; admin token, shown once: ${node.adminToken}`);
+  }
   announce({ role: "node", id: node.id, port: node.port, url: node.url });
   console.error(
     `tsyft node ${node.id} listening on ${node.url} (health: ${toHttp(node.url)}/health)${values.gateway ? `, joined ${values.gateway}` : ""}`,
@@ -240,12 +178,15 @@ async function runGateway(args: readonly string[]): Promise<number> {
   const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
   if (heartbeatMs !== undefined && !(heartbeatMs > 0))
     throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
+  const { gridKey, notice } = gatewayGridKey({ adminKey: str(values, "admin-key"), dataDir: str(values, "data-dir") });
+  if (notice) console.error(`tsyft gateway: ${notice}`);
   const gateway = await startGateway({
     port: portOf(values.port, DEFAULT_GRID.gateway.port),
     host: exposedHost("gateway", values, str(values, "data-dir")),
     dataDir: str(values, "data-dir"),
     heartbeatMs,
     tls: tlsOf(values),
+    gridKey,
   });
   announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
   console.error(`tsyft gateway listening on ${gateway.url} (GET /nodes, /models)`);
@@ -297,6 +238,8 @@ async function gridUp(args: readonly string[]): Promise<number> {
       `A detached grid is already recorded in ${stateDir}; stop it first with tsyft grid down --state-dir ${stateDir}.`,
     );
   }
+  // Made here rather than in startLocalGrid, to know whether the token is new (printed once).
+  const credentials = loadOrCreateGridCredentials(stateDir);
   console.error(`Starting a gateway and ${DEFAULT_GRID.nodes.map((n) => n.id).join(", ")}...`);
   const grid = await startLocalGrid({
     ports,
@@ -308,6 +251,11 @@ async function gridUp(args: readonly string[]): Promise<number> {
     ca: str(values, "ca"),
   });
   printMembers([grid.gateway, ...grid.nodes]);
+  console.log(
+    credentials.created
+      ? `Admin token (shown once; kept in ${credentials.file}, mode 0600): ${credentials.adminToken}`
+      : `Admin token in ${credentials.file}; clients made in this process use it by themselves.`,
+  );
   if (detach) {
     console.log(
       `Detached; state in ${grid.stateFile}. Stop with: tsyft grid down${values["state-dir"] || values["data-dir"] ? ` --state-dir ${stateDir}` : ""}`,
@@ -318,6 +266,42 @@ async function gridUp(args: readonly string[]): Promise<number> {
   await untilStopped(false);
   console.error("Stopping the grid...");
   await grid.stop();
+  return 0;
+}
+
+function gridEnroll(args: readonly string[]): number {
+  const values = parse(args, {
+    id: { type: "string" },
+    "data-dir": { type: "string" },
+    identity: { type: "string" },
+    "state-dir": { type: "string" },
+  });
+  const id = str(values, "id");
+  if (id === undefined) throw new UsageError("tsyft grid enroll: --id is required (e.g. --id bob).");
+  const dataDir = str(values, "data-dir");
+  const identityFile = str(values, "identity");
+  if (dataDir === undefined && identityFile === undefined)
+    throw new UsageError("tsyft grid enroll: pass --data-dir <dir> (or --identity <file>).");
+  const { file, gridKey } = enrollNode({ id, dataDir, identityFile, stateDir: str(values, "state-dir") });
+  console.log(`Node ${id} enrolled: identity and certificate in ${file} (grid key ${gridKey}).`);
+  const where = identityFile ? `--identity ${file}` : `--data-dir ${dataDir}`;
+  console.log(`Start it with: npx tsyft node --id ${id} ${where} --admin-key ${gridKey} --gateway <url>`);
+  return 0;
+}
+
+function gridToken(args: readonly string[]): number {
+  const values = parse(args, {
+    subject: { type: "string" },
+    "expires-hours": { type: "string" },
+    "state-dir": { type: "string" },
+  });
+  const subject = str(values, "subject");
+  if (subject === undefined) throw new UsageError("tsyft grid token: --subject is required (e.g. --subject ada).");
+  const hours = values["expires-hours"] === undefined ? undefined : Number(values["expires-hours"]);
+  if (hours !== undefined && !(hours > 0))
+    throw new UsageError(`--expires-hours: expected a positive number, got ${values["expires-hours"]}.`);
+  const expiresInMs = hours === undefined ? undefined : hours * 3600_000;
+  console.log(userToken({ subject, stateDir: str(values, "state-dir"), expiresInMs }));
   return 0;
 }
 
@@ -383,5 +367,7 @@ async function gridStatus(args: readonly string[]): Promise<number> {
   );
   if (!state) console.log(`No detached grid recorded in ${stateDir}; checking the default ports.`);
   printMembers(members, health);
+  const credentials = path.join(stateDir, CREDENTIALS_FILE);
+  if (fs.existsSync(credentials)) console.log(`Admin token in ${credentials}.`);
   return [...health.values()].every((h) => h.startsWith("up")) ? 0 : 1;
 }

@@ -21,6 +21,7 @@ import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode } from "../core/errors";
 import type { LinkDropCode } from "../workers/rpc";
 import { Backoff, type BackoffOptions } from "./backoff";
+import type { DialerKey } from "./auth/handshake";
 import { dial } from "./dial";
 import { Channel, FRAME_HEADER_BYTES, channelName, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
 
@@ -43,6 +44,10 @@ export interface ClientLinkOptions {
   /** The node's id: the hello expects it, and errors name it. */
   id: string;
   url: string;
+  /** The key this client signs its hellos with (and its certificate, for a user). */
+  key: DialerKey;
+  /** The grid key the node must prove itself under; none: the node is accepted unverified. */
+  gridKey?: string;
   /** Largest message sent or received. */
   maxMessageBytes: number;
   /** Reconnect when the link drops (default true), with these delays. */
@@ -80,6 +85,8 @@ export class ClientLink {
   };
   /** The boot id of the node process last connected to (changes when it restarts). */
   nodeBoot?: string;
+  /** Whether the node proved it is the expected node of the grid (false when no grid key was known). */
+  verified = false;
   private readonly backoff?: Backoff;
   private current: LinkState = "new";
   private socket?: WebSocket;
@@ -205,11 +212,13 @@ export class ClientLink {
   private async openSocket(): Promise<void> {
     const { id, url, maxMessageBytes } = this.options;
     const timeoutMs = getConfig().timeoutMs;
-    const { socket, welcome } = await dial({
+    const { socket, welcome, verified } = await dial({
       url,
       maxPayload: maxMessageBytes + FRAME_HEADER_BYTES,
       ca: this.options.ca,
-      hello: { t: "hello", role: "client", expect: id },
+      hello: { t: "hello", role: "client" },
+      key: this.options.key,
+      gridKey: this.options.gridKey,
       expect: id,
       timeoutMs,
       say: {
@@ -222,6 +231,7 @@ export class ClientLink {
       gone: () => (this.current === "closed" ? `The client of ${id} was closed.` : undefined),
     });
     this.nodeBoot = welcome.boot;
+    this.verified = verified;
     this.socket = socket;
     let refusedHere = false;
     socket.on("error", (error: Error & { code?: string }) => {

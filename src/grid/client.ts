@@ -28,7 +28,9 @@ import type { Hook } from "../tensors/hook";
 import { ClientHandle, WorkerClient, type ObjectsApi } from "../workers/client";
 import { PendingCalls } from "../workers/rpc";
 import type { BackoffOptions } from "./backoff";
+import { gridKeyOf } from "./auth/credentials";
 import { ClientLink, type ClientTraffic } from "./client-link";
+import { clientKeyFor, localGridCredentials } from "./local-credentials";
 import { decodeControl, encodeControl, type ControlMessage } from "./control";
 import { Channel, channelName } from "./framing";
 import type { NodeHealth } from "./node";
@@ -42,6 +44,14 @@ export interface GridClientOptions {
   maxMessageBytes?: number;
   /** The CA a wss node is verified with: PEM text or a file (default TSYFT_CA_FILE, else the system's). */
   ca?: string | Buffer;
+  /**
+   * An admin or user token to sign hellos with. Left out: the admin token of
+   * a grid this process started at this url, else anonymous; `null`:
+   * anonymous (a key of this client's own, kept across reconnections).
+   */
+  token?: string | null;
+  /** The grid key the node must prove itself under (default: from the token, or a grid this process started). */
+  gridKey?: string;
 }
 
 /** A node another node can link to: a client of it, or its id and url. */
@@ -90,9 +100,12 @@ export class WebsocketGridClient extends ClientHandle(Object) implements WorkerH
     this.url = url.replace(/\/+$/, "");
     this.rpc = new WorkerClient(this.id, (bytes) => this.link.send(Channel.Request, bytes));
     this.control = new PendingCalls(this.id);
+    const key = clientKeyFor(this.url, options.token);
     this.link = new ClientLink({
       id: this.id,
       url: this.url,
+      key: { pair: key.pair, ...(key.kind === "user" && { cert: key.cert }) },
+      gridKey: options.gridKey ?? gridKeyOf(key) ?? localGridCredentials(this.url)?.gridKey,
       maxMessageBytes: options.maxMessageBytes ?? getConfig().maxMessageBytes,
       reconnect: options.reconnect,
       ca: options.ca,
@@ -111,6 +124,11 @@ export class WebsocketGridClient extends ClientHandle(Object) implements WorkerH
   /** True while the socket is open and the node has welcomed this client. */
   get connected(): boolean {
     return this.link.state === "open";
+  }
+
+  /** Whether the node proved it is node `id` of the grid (false when this client knew no grid key). */
+  get verified(): boolean {
+    return this.link.verified;
   }
 
   /** The boot id of the node process last connected to (changes when it restarts). */

@@ -3,11 +3,13 @@
  * the node-level requests that are not worker requests.
  *
  * 1. A socket opens; the dialer sends `hello` (role client or peer, the id it
- *    expects to reach, and for peers its own id and url).
- * 2. The node answers `welcome` with its id and boot id, or `refused` and
- *    closes (the id it was expected to have is not its own).
- * 3. A client may then send `link` (open a peer link to another node) or
- *    `status`, each answered by a `result` with the same rid.
+ *    expects to reach, for peers its own id and url), signed (`auth`, see
+ *    auth/handshake.ts).
+ * 2. The node answers `welcome` with its id, boot id and its own proof, or
+ *    `refused` and closes (4001: not the id expected; 4003: authentication
+ *    failed).
+ * 3. A client may then send `link` (open a peer link to another node; admin
+ *    only) or `status`, each answered by a `result` with the same rid.
  *
  * @example
  * ```ts
@@ -17,6 +19,7 @@
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { CommunicationError, ErrorCode, type SerializedError } from "../core/errors";
 import { checkId } from "../core/ids";
+import type { Proof } from "./auth/proofs";
 
 export type Hello = {
   t: "hello";
@@ -27,11 +30,13 @@ export type Hello = {
   from?: string;
   url?: string;
   boot?: string;
+  /** The dialer's proof (auth/handshake.ts); the node refuses a hello without a valid one. */
+  auth?: Proof;
 };
 
 export type ControlMessage =
   | Hello
-  | { t: "welcome"; id: string; boot: string }
+  | { t: "welcome"; id: string; boot: string; auth?: Proof }
   | { t: "refused"; error: SerializedError }
   | { t: "link"; rid: number; id: string; url: string }
   | { t: "status"; rid: number }

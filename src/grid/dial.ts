@@ -2,11 +2,16 @@
  * Dialing a node: open a WebSocket, say hello on the control channel, and wait
  * for the node's welcome, checking that the expected node answered. Shared by
  * clients (WebsocketGridClient) and by nodes opening peer links (PeerLinks),
- * which differ only in their hello and in how they word failures.
+ * which differ only in their hello, their key and in how they word failures.
+ *
+ * The hello is signed with the dialer's key; when the dialer knows the grid
+ * key, the welcome must prove it comes from node `expect` of that grid
+ * (auth/handshake.ts), else the dial fails with TSYFT_ERR_AUTH.
  */
 import WebSocket from "ws";
 import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
-import { decodeControl, encodeControl, type ControlMessage } from "./control";
+import { signHello, verifyWelcome, type DialerKey } from "./auth/handshake";
+import { decodeControl, encodeControl, type ControlMessage, type Hello } from "./control";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
 import { resolveCa, tlsFailure } from "./tls";
 
@@ -17,7 +22,11 @@ export interface DialOptions {
   maxPayload: number;
   /** The CA a wss server is verified with (PEM text or a file; default TSYFT_CA_FILE, else the system's). */
   ca?: string | Buffer;
-  hello: ControlMessage;
+  /** The hello, which dial signs with `key` (its `expect` is `expect`). */
+  hello: Omit<Hello, "auth" | "expect">;
+  key: DialerKey;
+  /** The grid key the node's welcome must prove itself under; none: the node is not verified. */
+  gridKey?: string;
   /** The id of the node that must answer. */
   expect: string;
   timeoutMs: number;
@@ -32,9 +41,11 @@ export interface DialOptions {
   gone?: () => string | undefined;
 }
 
-/** Resolves with the welcomed socket, all of dial's listeners removed, and the welcome. */
-export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome: Welcome }> {
+/** Resolves with the welcomed socket, all of dial's listeners removed, the welcome, and whether it was verified. */
+export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome: Welcome; verified: boolean }> {
   const { url, expect, say } = options;
+  const auth = signHello(options.key, { role: options.hello.role, expect, from: options.hello.from });
+  const hello: Hello = { ...options.hello, expect, auth };
   return new Promise((resolve, reject) => {
     let settled = false;
     let ca: Buffer | undefined;
@@ -66,7 +77,7 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
     socket.on("close", (code, reason) =>
       fail(new CommunicationError(ErrorCode.CONNECTION, say.closed(code, reason.toString()), { worker: expect })),
     );
-    socket.on("open", () => socket.send(encodeGridFrame(Channel.Control, encodeControl(options.hello))));
+    socket.on("open", () => socket.send(encodeGridFrame(Channel.Control, encodeControl(hello))));
     socket.on("message", (data) => {
       let message: ControlMessage;
       try {
@@ -80,13 +91,20 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
       if (message.t !== "welcome") return;
       if (message.id !== expect)
         return fail(new CommunicationError(ErrorCode.WORKER_ID, say.wrongId(message.id), { worker: expect }));
+      if (options.gridKey !== undefined) {
+        try {
+          verifyWelcome(message, { expect, url, gridKey: options.gridKey, helloNonce: auth.nonce });
+        } catch (error) {
+          return fail(error as Error);
+        }
+      }
       const gone = options.gone?.();
       if (gone !== undefined) return fail(new CommunicationError(ErrorCode.CONNECTION, gone, { worker: expect }));
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.removeAllListeners();
-      resolve({ socket, welcome: message });
+      resolve({ socket, welcome: message, verified: options.gridKey !== undefined });
     });
   });
 }

@@ -13,10 +13,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { AuthError, ErrorCode } from "../core/errors";
+import { CREDENTIALS_FILE } from "./auth/credentials-file";
 import { IDENTITY_FILE } from "./auth/identity";
-
-/** The file a grid's admin credential (and grid key) is kept in, in a grid's or gateway's data dir. */
-export const CREDENTIALS_FILE = "credentials.json";
 
 /**
  * True for addresses only this machine reaches: 127.0.0.0/8, ::1, localhost.

@@ -13,7 +13,10 @@
  * ```
  */
 import { CommunicationError, ErrorCode, deserializeError, type SerializedError } from "../core/errors";
+import { clientKey } from "./auth/credentials";
+import { httpProof } from "./auth/gateway-proofs";
 import { httpJson, toHttp, type HttpJsonOptions } from "./http-util";
+import type { GatewayHealth } from "./gateway";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
 
@@ -28,14 +31,22 @@ import type { RegisteredNode } from "./node-registry";
 export class GatewayClient {
   readonly url: string;
   private readonly http: HttpJsonOptions;
+  /** Signs registry writes (POST/DELETE /models); none: they are refused by the gateway. */
+  private readonly token?: string;
 
   /**
-   * @param options a timeout in ms (default 10 s), or `{ timeoutMs, ca }` with the
-   *   CA an https gateway is verified with (PEM text or a file; default TSYFT_CA_FILE).
+   * @param options `token` signs registry writes; `timeoutMs` (default 10 s); `ca`, the CA an https
+   *   gateway is verified with (PEM text or a file; default TSYFT_CA_FILE).
    */
-  constructor(url: string, options: number | { timeoutMs?: number; ca?: string | Buffer } = {}) {
+  constructor(url: string, options: { token?: string; timeoutMs?: number; ca?: string | Buffer } = {}) {
     this.url = toHttp(url);
-    this.http = typeof options === "number" ? { timeoutMs: options } : { timeoutMs: 10_000, ...options };
+    this.http = { timeoutMs: options.timeoutMs ?? 10_000, ...(options.ca !== undefined && { ca: options.ca }) };
+    this.token = options.token;
+  }
+
+  /** The gateway's health, with the grid key its nodes prove themselves under. */
+  health(): Promise<GatewayHealth> {
+    return this.request("GET", "/health");
   }
 
   /** The registered nodes, with their status (online or stale). */
@@ -43,9 +54,17 @@ export class GatewayClient {
     return (await this.request<{ nodes: RegisteredNode[] }>("GET", "/nodes")).nodes;
   }
 
-  /** Registers model metadata; `overwrite` replaces a model with the same id. */
-  registerModel(info: HostedModelInfo, options: { overwrite?: boolean } = {}): Promise<HostedModelInfo> {
-    return this.request("POST", `/models${options.overwrite ? "?overwrite=1" : ""}`, info);
+  /**
+   * Registers model metadata (needs a token); `overwrite` replaces a model
+   * with the same id (its owner token, or the admin's token, needed).
+   * `ownerToken` is recorded (as a hash) as the credential that may
+   * overwrite or delete it.
+   */
+  registerModel(
+    info: HostedModelInfo,
+    options: { overwrite?: boolean; ownerToken?: string } = {},
+  ): Promise<HostedModelInfo> {
+    return this.request("POST", `/models${options.overwrite ? "?overwrite=1" : ""}`, info, options.ownerToken);
   }
 
   async models(): Promise<HostedModelInfo[]> {
@@ -69,22 +88,39 @@ export class GatewayClient {
     return (await this.request<{ models: HostedModelInfo[] }>("GET", `/models/search?${params}`)).models;
   }
 
-  /** Removes a model's metadata; false when there was none. */
-  async deleteModel(id: string): Promise<boolean> {
-    const { status, body } = await httpJson(
-      "DELETE",
-      `${this.url}/models/${encodeURIComponent(id)}`,
-      undefined,
-      this.http,
-    );
+  /** Removes a model's metadata (its owner token, or the admin's token, needed); false when there was none. */
+  async deleteModel(id: string, options: { ownerToken?: string } = {}): Promise<boolean> {
+    const path = `/models/${encodeURIComponent(id)}`;
+    const { status, body } = await httpJson("DELETE", `${this.url}${path}`, undefined, {
+      ...this.http,
+      headers: this.signedHeaders("DELETE", path, "", options.ownerToken),
+    });
     if (status === 404) return false;
     this.check(status, body);
     return true;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { status, body: answer } = await httpJson<T>(method, `${this.url}${path}`, body, this.http);
+  private async request<T>(method: string, path: string, body?: unknown, ownerToken?: string): Promise<T> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const headers = method === "GET" ? {} : this.signedHeaders(method, path, text ?? "", ownerToken);
+    const { status, body: answer } = await httpJson<T>(method, `${this.url}${path}`, text, { ...this.http, headers });
     return this.check(status, answer);
+  }
+
+  /** A write's proof (when this client has a token) and owner credential (when given). */
+  private signedHeaders(method: string, path: string, body: string, ownerToken?: string): Record<string, string> {
+    const key = this.token === undefined ? undefined : clientKey(this.token);
+    return {
+      ...(key && {
+        authorization: httpProof(
+          { pair: key.pair, ...(key.kind === "user" && { cert: key.cert }) },
+          method,
+          path,
+          body,
+        ),
+      }),
+      ...(ownerToken !== undefined && { "x-tsyft-owner": ownerToken }),
+    };
   }
 
   private check<T>(status: number, body: T): T {

@@ -5,14 +5,20 @@
  * HTTP (JSON):
  *   GET    /health                 { role: "gateway", nodes, models, uptime }
  *   GET    /nodes                  { nodes: [{ id, address, status, joinedAt, lastSeen }] }
- *   POST   /join       { id, address }   -> { ok, heartbeatMs }
- *   POST   /heartbeat  { id }            -> { ok } | 404 (unknown: join again)
- *   POST   /leave      { id }            -> { ok } | 404
+ *   POST   /join       signed { id, address, key, cert, time, nonce, sig } -> { ok, heartbeatMs }
+ *   POST   /heartbeat  signed { id, ... }    -> { ok } | 404 (unknown: join again)
+ *   POST   /leave      signed { id, ... }    -> { ok } | 404
  *   GET    /models                 { models: [...] }
  *   GET    /models/search?query=&mpc=&node=...   { models: [...] }
  *   GET    /models/:id             the model's metadata | 404
  *   POST   /models[?overwrite=1]   register metadata -> 201 | 409 when the id is taken
  *   DELETE /models/:id             204 | 404
+ *
+ * Membership must be signed by the node holding a certificate of the grid
+ * for that id; registry writes need an `Authorization: Tsyft` proof from
+ * the admin or a user, and overwrite/delete the model's owner credential
+ * (`X-Tsyft-Owner`) unless admin (gateway-auth.ts): 401 without a valid
+ * proof, 403 when the caller may not.
  *
  * WebSocket (JSON text messages, each answered with the same `type` and the
  * request's `rid`): join, heartbeat, leave, nodes, models, and `subscribe`,
@@ -34,9 +40,12 @@ import WebSocket, { WebSocketServer } from "ws";
 import { getConfig } from "../core/config";
 import { ErrorCode, TsyftError, serializeError } from "../core/errors";
 import { checkId } from "../core/ids";
+import { adminKeyPair, createGridCredentials } from "./auth/credentials";
 import { watchPartialFrames } from "./frame-deadline";
+import { GatewayAuth, type ModelWrite } from "./gateway-auth";
 import { serveRoutes, type Route, type RouteAnswer } from "./http-router";
 import { closeServer, createServer, listen, parseJsonObject, publicHost } from "./http-util";
+import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { openKeyValueStore, type KeyValueStore } from "./kv-store";
 import { ModelRegistry, checkModelSearch, type ModelSearch } from "./model-registry";
 import { NodeRegistry, type NodeStatus, type RegisteredNode } from "./node-registry";
@@ -55,6 +64,10 @@ export interface GatewayOptions {
   heartbeatMs?: number;
   /** Heartbeats a node may miss before it is listed as stale. Default 3. */
   missedHeartbeats?: number;
+  /** The grid key: nodes must prove they hold a certificate under it. None (and no adminToken): a grid of its own. */
+  gridKey?: string;
+  /** The grid's admin token (only its public key, the grid key, is kept). */
+  adminToken?: string;
 }
 
 export interface GatewayHealth {
@@ -63,6 +76,8 @@ export interface GatewayHealth {
   models: number;
   uptime: number;
   url: string;
+  /** The grid key: clients check that nodes prove themselves under it. */
+  gridKey: string;
 }
 
 type GatewayEvent = {
@@ -83,7 +98,12 @@ type GatewayEvent = {
 export class Gateway {
   readonly nodes: NodeRegistry;
   models!: ModelRegistry;
+  private auth!: GatewayAuth;
   readonly startedAt = Date.now();
+  /** The grid key nodes and model owners are authenticated under. */
+  readonly gridKey: string;
+  /** The admin token of the grid this gateway made, when it was given no grid key. */
+  readonly adminToken?: string;
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly subscribers = new Set<WebSocket>();
@@ -94,6 +114,9 @@ export class Gateway {
   private closing?: Promise<void>;
 
   private constructor(private readonly options: GatewayOptions) {
+    const own = options.gridKey === undefined && options.adminToken === undefined ? createGridCredentials() : undefined;
+    this.adminToken = own?.adminToken;
+    this.gridKey = options.gridKey ?? adminKeyPair((options.adminToken ?? own?.adminToken)!).publicKey;
     this.nodes = new NodeRegistry({ heartbeatMs: options.heartbeatMs, missedHeartbeats: options.missedHeartbeats });
     const routes = serveRoutes({ name: "gateway", routes: this.routes(), hint: "See GET /nodes, /models, /health." });
     this.http = createServer(routes, { tls: options.tls });
@@ -111,11 +134,13 @@ export class Gateway {
     try {
       gateway.db = await openKeyValueStore(options.dataDir);
       gateway.models = new ModelRegistry(gateway.db.namespace("models"));
+      gateway.auth = new GatewayAuth(gateway.gridKey, gateway.db.namespace("owners"));
       gateway.boundPort = await listen(gateway.http, options.port ?? 0, options.host ?? "127.0.0.1");
     } catch (error) {
       await gateway.close().catch(() => undefined);
       throw error;
     }
+    rememberLocalGrid(gateway.url, { adminToken: gateway.adminToken ?? options.adminToken, gridKey: gateway.gridKey });
     gateway.sweep = setInterval(() => gateway.emitStatusChanges(), gateway.nodes.heartbeatMs);
     gateway.sweep.unref();
     return gateway;
@@ -137,11 +162,13 @@ export class Gateway {
       models: (await this.models.list()).length,
       uptime: (Date.now() - this.startedAt) / 1000,
       url: this.url,
+      gridKey: this.gridKey,
     };
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.boundPort) forgetLocalGrid(this.url);
       clearInterval(this.sweep);
       for (const socket of this.wss.clients) socket.terminate();
       await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -151,23 +178,26 @@ export class Gateway {
     return this.closing;
   }
 
-  private join(body: { id?: unknown; address?: unknown }): { ok: true; heartbeatMs: number; node: RegisteredNode } {
-    const known = typeof body.id === "string" && this.nodes.has(body.id);
-    const node = this.nodes.join(body.id, body.address);
+  private join(body: unknown): { ok: true; heartbeatMs: number; node: RegisteredNode } {
+    const member = this.auth.admitJoin(body);
+    const known = this.nodes.get(member.id) !== undefined;
+    const node = this.nodes.join(member.id, member.address);
     this.lastStatus.set(node.id, node.status);
     if (!known) this.emit({ type: "event", event: "joined", node });
     return { ok: true, heartbeatMs: this.nodes.heartbeatMs, node };
   }
 
-  /** Removes node `id`; a 404 error when it is not registered. */
-  private leave(id: string): void {
+  /** Removes the node a signed leave names; a 404 error when it is not registered. */
+  private leave(body: unknown): void {
+    const id = this.auth.admitMember(body, "leave");
     if (!this.nodes.leave(id)) throw unknownNode(id);
     this.lastStatus.delete(id);
     this.emit({ type: "event", event: "left", node: { id } });
   }
 
-  /** Records a beat of node `id`; a 404 error (join again) when it is not registered. */
-  private heartbeat(id: string): void {
+  /** Records a signed beat; a 404 error (join again) when the node is not registered. */
+  private heartbeat(body: unknown): void {
+    const id = this.auth.admitMember(body, "heartbeat");
     if (!this.nodes.heartbeat(id)) throw unknownNode(id);
     this.emitStatusChanges();
   }
@@ -186,7 +216,12 @@ export class Gateway {
     for (const socket of this.subscribers) if (socket.readyState === WebSocket.OPEN) socket.send(text);
   }
 
-  /** The HTTP API as a route table (http-router.ts): writes are marked for a credentials guard. */
+  /**
+   * The HTTP API as a route table (http-router.ts). Membership writes are
+   * signed by the node (GatewayAuth.admitJoin/admitMember); model writes need
+   * the admin's or a user's signed request, and overwrite/delete the owner's
+   * credential (GatewayAuth.authorizeModelWrite).
+   */
   private routes(): Route[] {
     const ok = (body: unknown, status = 200): RouteAnswer => ({ status, body });
     return [
@@ -199,7 +234,7 @@ export class Gateway {
         path: "/heartbeat",
         write: true,
         handle: async (r) => {
-          this.heartbeat(nodeIdOf(await r.body()));
+          this.heartbeat(await r.body());
           return ok({ ok: true });
         },
       },
@@ -208,7 +243,7 @@ export class Gateway {
         path: "/leave",
         write: true,
         handle: async (r) => {
-          this.leave(nodeIdOf(await r.body()));
+          this.leave(await r.body());
           return ok({ ok: true });
         },
       },
@@ -219,7 +254,14 @@ export class Gateway {
         write: true,
         handle: async (r) => {
           const overwrite = ["1", "true"].includes(r.query.get("overwrite") ?? "");
-          return ok(await this.models.register(await r.body(), { overwrite }), 201);
+          const text = await r.text();
+          const info = parseJsonObject(text);
+          const exists = typeof info.id === "string" && (await this.models.get(info.id)) !== undefined;
+          const write: ModelWrite = overwrite && exists ? "overwrite" : "create";
+          await this.auth.authorizeModelWrite(signed(r.req, text), write, String(info.id));
+          const registered = await this.models.register(info, { overwrite });
+          await this.auth.recordOwner(registered.id, r.req.headers);
+          return ok(registered, 201);
         },
       },
       {
@@ -243,6 +285,9 @@ export class Gateway {
         write: true,
         handle: async (r) => {
           const id = checkId(r.params[0], "model id");
+          if (!(await this.models.get(id))) throw noModel(id);
+          await this.auth.authorizeModelWrite(signed(r.req, await r.text()), "delete", id);
+          await this.auth.forgetOwner(id);
           if (!(await this.models.delete(id))) throw noModel(id);
           return { status: 204 };
         },
@@ -275,12 +320,12 @@ export class Gateway {
   private async onWsMessage(message: { type?: unknown; [key: string]: unknown }): Promise<object> {
     switch (message.type) {
       case "join":
-        return this.join({ id: message.id, address: message.address });
+        return this.join(message);
       case "heartbeat":
-        this.heartbeat(nodeIdOf(message));
+        this.heartbeat(message);
         return {};
       case "leave":
-        this.leave(nodeIdOf(message));
+        this.leave(message);
         return {};
       case "nodes":
         return { nodes: this.nodes.list() };
@@ -297,6 +342,11 @@ export class Gateway {
   }
 }
 
+/** What a registry write's proof covers: method, path and query, the body as sent, and the headers. */
+function signed(req: http.IncomingMessage, body: string) {
+  return { method: req.method ?? "GET", path: req.url ?? "/", body, headers: req.headers };
+}
+
 function noModel(id: string): TsyftError {
   return new TsyftError(ErrorCode.NOT_FOUND, `No model "${id}" on this gateway. GET /models lists them.`, { id });
 }
@@ -306,11 +356,6 @@ function unknownNode(id: string): TsyftError {
     id,
     status: 404,
   });
-}
-
-/** The node id of a heartbeat or leave (400 when it is not an id). */
-function nodeIdOf(body: Record<string, unknown>): string {
-  return checkId(body.id, "node id", ErrorCode.WORKER_ID);
 }
 
 function searchOf(params: URLSearchParams): ModelSearch {

@@ -24,7 +24,7 @@
  */
 import type * as http from "node:http";
 import { ErrorCode, TsyftError } from "../core/errors";
-import { readJsonBody, sendError, sendJson } from "./http-util";
+import { parseJsonObject, readTextBody, sendError, sendJson } from "./http-util";
 
 /** What a handler sees of one request. */
 export interface RouteRequest {
@@ -38,6 +38,8 @@ export interface RouteRequest {
   route: Route;
   /** The JSON object body (typed 400/413 errors when it is not one, see readJsonBody). */
   body(): Promise<Record<string, unknown>>;
+  /** The body as sent (what a request's signature covers); read once, shared with body(). */
+  text(): Promise<string>;
 }
 
 /** A handler's answer: a status and a JSON body (none for 204). */
@@ -114,7 +116,10 @@ export function serveRoutes(options: RouterOptions): http.RequestListener {
         allowed.push(route.method);
         continue;
       }
-      const request: RouteRequest = { req, method, path, params, query, route, body: () => readJsonBody(req) };
+      let text: Promise<string> | undefined;
+      const readText = () => (text ??= readTextBody(req));
+      const body = async () => parseJsonObject(await readText());
+      const request: RouteRequest = { req, method, path, params, query, route, body, text: readText };
       await options.guard?.(request);
       return route.handle(request);
     }
@@ -180,7 +185,8 @@ export function httpStatusOf(error: unknown): number {
     case ErrorCode.METHOD_NOT_ALLOWED:
       return 405;
     case ErrorCode.AUTH:
-      return 401;
+      // Who the caller is was not proven (401), or it was and the caller may not do this (403).
+      return error.details.forbidden === true ? 403 : 401;
     case ErrorCode.INTERNAL:
       return 500;
     default:

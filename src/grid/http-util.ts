@@ -107,10 +107,18 @@ export function sendError(res: http.ServerResponse, status: number, error: unkno
  * limit), so the client gets to read the 413 instead of a reset connection;
  * past that bound the connection is closed after the answer.
  */
-export function readJsonBody(
+export async function readJsonBody(
   req: http.IncomingMessage,
   limit = getConfig().maxHttpBodyBytes,
 ): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readTextBody(req, limit));
+}
+
+/**
+ * Reads a request body of at most `limit` bytes as text, exactly as sent
+ * (what a request's signature covers); over the limit as readJsonBody.
+ */
+export function readTextBody(req: http.IncomingMessage, limit = getConfig().maxHttpBodyBytes): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -132,11 +140,7 @@ export function readJsonBody(
     });
     req.on("end", () => {
       if (size > limit) return reject(tooLarge());
-      try {
-        resolve(parseJsonObject(Buffer.concat(chunks).toString("utf8")));
-      } catch (error) {
-        reject(error);
-      }
+      resolve(Buffer.concat(chunks).toString("utf8"));
     });
     req.on("error", reject);
   });
@@ -248,7 +252,8 @@ export function httpJson<T = unknown>(
     headers = {},
   }: HttpJsonOptions = typeof options === "number" ? { timeoutMs: options } : options;
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    // A string is sent as it is: JSON text already (what a signature covers).
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const target = toHttp(url);
     const secure = target.startsWith("https:");
     const request = secure ? https.request : http.request;

@@ -47,8 +47,12 @@ export { main as cliMain } from "./cli";
 export { GatewayClient } from "./gateway-client";
 export {
   PublicGridNetwork,
-  type PublicGridOptions,
   type ServeModelOptions,
   type RemoteInferenceOptions,
+  type PublicGridOptions,
+  type ServedModel,
 } from "./public-grid";
 export { type TlsOptions, CA_FILE_ENV } from "./tls";
+export * from "./auth";
+export { issueUserToken as issueToken } from "./auth";
+export { rememberLocalGrid, forgetLocalGrid, localGridCredentials, type LocalCredentials } from "./local-credentials";

@@ -3,6 +3,14 @@
  * nodes alice, bob, charlie and dan, each a child process (or, for tests
  * and notebooks that want speed, in this process).
  *
+ * The grid's credentials are handled here: an admin credential (kept in
+ * credentials.json, mode 0600, when the grid has a data or state dir; else in
+ * memory), each node's identity and certificate issued before it starts (in
+ * its data dir, or an identity file passed with --identity), the gateway
+ * started with the grid key. The handle has `adminToken` and `gridKey`, its
+ * clients connect as the admin, and so do clients made in this process for
+ * the grid's urls without a token (local-credentials.ts).
+ *
  * @example
  * ```ts
  * const grid = await sy.grid.startLocalGrid({ ports: "random" });
@@ -14,10 +22,15 @@
  */
 import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { currentHook, type Hook } from "../tensors/hook";
 import type { TF } from "../tensors/plain-ops";
+import { createGridCredentials, type GridCredentials } from "./auth/credentials";
+import { loadOrCreateGridCredentials } from "./auth/credentials-file";
+import { IDENTITY_FILE, loadOrCreateIdentity } from "./auth/identity";
 import { WebsocketGridClient } from "./client";
+import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { startGateway, type Gateway } from "./gateway";
 import { startNode, type GridNode } from "./node";
 import { spawnCli, stopChild, stopPid, waitHealthy, waitListening, waitListeningInLog } from "./processes";
@@ -87,9 +100,15 @@ export interface GridState {
 export interface LocalGrid {
   gateway: GridMember;
   nodes: GridMember[];
+  /** The grid's admin token: whoever has it administers the grid. */
+  adminToken: string;
+  /** The grid key (the admin's public key) nodes and the gateway trust. */
+  gridKey: string;
+  /** Where the credentials are kept (none: in memory, for a grid without a data or state dir). */
+  credentialsFile?: string;
   /** The member with this id. */
   node(id: string): GridMember;
-  /** One client per node, in the order of `nodes`, not yet connected. */
+  /** One client per node, in the order of `nodes`, not yet connected, each signed in as the admin. */
   clients(hook?: Hook): WebsocketGridClient[];
   /** The state file of a detached grid. */
   stateFile?: string;
@@ -122,9 +141,13 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
   const dataDirOf = (id: string) => (options.dataDir === undefined ? undefined : path.resolve(options.dataDir, id));
   const timeoutMs = options.startTimeoutMs ?? 90_000;
   const host = options.host ?? "127.0.0.1";
+  const keep = options.dataDir !== undefined || options.stateDir !== undefined || options.detach === true;
+  const credentials: Credentials = keep
+    ? loadOrCreateGridCredentials(gridStateDir(options))
+    : { ...createGridCredentials(), file: undefined };
   const secure = { tls: options.tls, ca: options.ca };
-  return options.inProcess
-    ? startInProcess(ids, portOf, gatewayPort, dataDirOf, host, options.tf, secure)
+  const grid = await (options.inProcess
+    ? startInProcess(ids, portOf, gatewayPort, dataDirOf, host, credentials, options.tf, secure)
     : startChildren(
         ids,
         portOf,
@@ -132,17 +155,31 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
         dataDirOf,
         host,
         timeoutMs,
-        options.detach ? gridStateDir(options) : undefined,
+        credentials,
+        {
+          detachTo: options.detach ? gridStateDir(options) : undefined,
+          identityDir: keep ? gridStateDir(options) : undefined,
+        },
         secure,
-      );
+      ));
+  for (const member of [grid.gateway, ...grid.nodes]) rememberLocalGrid(member.url, credentials);
+  const stop = grid.stop;
+  grid.stop = async () => {
+    await stop();
+    for (const member of [grid.gateway, ...grid.nodes]) forgetLocalGrid(member.url);
+  };
+  return grid;
 }
 
 /** A grid's TLS: the servers' certificate and key, and the CA its members and clients verify them with. */
 type Secure = Pick<LocalGridOptions, "tls" | "ca">;
 
+type Credentials = GridCredentials & { file?: string };
+
 function makeGrid(
   gateway: GridMember,
   nodes: GridMember[],
+  credentials: Credentials,
   stop: () => Promise<void>,
   stateFile?: string,
   ca?: string | Buffer,
@@ -150,6 +187,9 @@ function makeGrid(
   return {
     gateway,
     nodes,
+    adminToken: credentials.adminToken,
+    gridKey: credentials.gridKey,
+    ...(credentials.file !== undefined && { credentialsFile: credentials.file }),
     stateFile,
     node(id) {
       const member = nodes.find((n) => n.id === id);
@@ -158,7 +198,7 @@ function makeGrid(
     },
     clients(hook?: Hook) {
       const h = hook ?? currentHook();
-      return nodes.map((n) => new WebsocketGridClient(h, n.url, { id: n.id, ca }));
+      return nodes.map((n) => new WebsocketGridClient(h, n.url, { id: n.id, token: credentials.adminToken, ca }));
     },
     stop,
   };
@@ -170,15 +210,25 @@ async function startInProcess(
   gatewayPort: number,
   dataDirOf: (id: string) => string | undefined,
   host: string,
+  credentials: Credentials,
   tf: TF | undefined,
   secure: Secure,
 ): Promise<LocalGrid> {
-  const gateway: Gateway = await startGateway({ port: gatewayPort, host, dataDir: dataDirOf("gateway"), ...secure });
+  const gateway: Gateway = await startGateway({
+    port: gatewayPort,
+    host,
+    dataDir: dataDirOf("gateway"),
+    gridKey: credentials.gridKey,
+    ...secure,
+  });
   const nodes: GridNode[] = [];
+  const { adminToken } = credentials;
   try {
     for (const id of ids) {
       const dataDir = dataDirOf(id);
-      nodes.push(await startNode({ id, port: portOf(id), host, dataDir, gateway: gateway.url, tf, ...secure }));
+      nodes.push(
+        await startNode({ id, port: portOf(id), host, dataDir, gateway: gateway.url, tf, adminToken, ...secure }),
+      );
     }
   } catch (error) {
     await Promise.all(nodes.map((n) => n.close()));
@@ -188,6 +238,7 @@ async function startInProcess(
   return makeGrid(
     { id: "gateway", role: "gateway", port: gateway.port, url: gateway.url },
     nodes.map((n) => ({ id: n.id, role: "node", port: n.port, url: n.url })),
+    credentials,
     async () => {
       await Promise.all(nodes.map((n) => n.close()));
       await gateway.close();
@@ -204,14 +255,28 @@ async function startChildren(
   dataDirOf: (id: string) => string | undefined,
   host: string,
   timeoutMs: number,
-  stateDir: string | undefined,
+  credentials: Credentials,
+  dirs: { detachTo?: string; identityDir?: string },
   secure: Secure,
 ): Promise<LocalGrid> {
+  const stateDir = dirs.detachTo;
   const detach = stateDir !== undefined;
+  // Identities of nodes without a data dir: files in the state dir, or in a temporary dir removed at stop.
+  const identityDir = dirs.identityDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-grid-"));
+  const removeIdentities = () =>
+    dirs.identityDir === undefined && fs.rmSync(identityDir, { recursive: true, force: true });
   const children: ChildProcess[] = [];
   const members: GridMember[] = [];
   const stopAll = async () => {
     await Promise.all(children.map((c) => (detach ? stopPid(c.pid!) : stopChild(c))));
+    removeIdentities();
+  };
+  // The parent issues each node's identity and certificate; the node process never sees the admin token.
+  const identityArgs = (id: string) => {
+    const dataDir = dataDirOf(id);
+    const file = dataDir ? path.join(dataDir, IDENTITY_FILE) : path.join(identityDir, "identities", `${id}.json`);
+    loadOrCreateIdentity({ id, file, adminToken: credentials.adminToken });
+    return dataDir ? [] : ["--identity", file];
   };
   // Each node gets its own --data-dir (or none): an inherited TSYFT_NODE_DATA would put all four in one.
   const env = { ...process.env };
@@ -236,6 +301,8 @@ async function startChildren(
       String(gatewayPort),
       "--host",
       host,
+      "--admin-key",
+      credentials.gridKey,
       ...dataArgs("gateway"),
       ...tlsArgs({ tls: secure.tls }),
     ]);
@@ -253,6 +320,7 @@ async function startChildren(
           "--gateway",
           gateway.url,
           ...dataArgs(id),
+          ...identityArgs(id),
           ...tlsArgs(secure),
         ]),
       ),
@@ -268,6 +336,7 @@ async function startChildren(
     return makeGrid(
       gateway,
       nodes,
+      credentials,
       async () => {
         await stopAll();
         if (stateFile) fs.rmSync(stateFile, { force: true });

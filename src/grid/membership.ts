@@ -2,16 +2,20 @@
  * A node's membership in a gateway's registry: join, heartbeat at the
  * interval the gateway asks for, join again if the gateway forgot it (a
  * gateway restart), leave on close. Failures never stop the node; they are
- * kept in `lastError` and retried at the next beat.
+ * kept in `lastError` and retried at the next beat. Every request is signed
+ * by the node's key and carries its certificate (auth/gateway-proofs.ts):
+ * the gateway takes membership for an id only from the node holding it.
  *
  * @example
  * ```ts
- * const membership = new GatewayMembership("http://localhost:5000", { id: "bob", address: "ws://localhost:3000" });
+ * const membership = new GatewayMembership("http://localhost:5000", { id: "bob", address: "ws://localhost:3000" }, key);
  * membership.start();
  * // ...
  * await membership.stop();   // leaves the registry
  * ```
  */
+import { signMembership, type MembershipType } from "./auth/gateway-proofs";
+import type { NodeKey } from "./auth/handshake";
 import { httpJson, toHttp } from "./http-util";
 
 export interface MembershipInfo {
@@ -25,7 +29,7 @@ export interface MembershipInfo {
  *
  * @example
  * ```ts
- * new GatewayMembership("http://localhost:5000", { id: "bob", address: "ws://localhost:3000" }).start();
+ * new GatewayMembership("http://localhost:5000", { id: "bob", address: "ws://localhost:3000" }, node.key).start();
  * ```
  */
 export class GatewayMembership {
@@ -41,6 +45,7 @@ export class GatewayMembership {
   constructor(
     gateway: string,
     private readonly info: MembershipInfo,
+    private readonly key: NodeKey,
     /** The CA an https gateway is verified with (PEM text or a file; default TSYFT_CA_FILE). */
     private readonly ca?: string | Buffer,
   ) {
@@ -62,23 +67,44 @@ export class GatewayMembership {
     clearTimeout(this.timer);
     if (!this.joined) return;
     this.joined = false;
-    await httpJson("POST", `${this.gateway}/leave`, { id: this.info.id }, { timeoutMs: 2_000, ca: this.ca }).catch(
+    await httpJson("POST", `${this.gateway}/leave`, this.signed("leave"), { timeoutMs: 2_000, ca: this.ca }).catch(
       () => undefined,
     );
+  }
+
+  private signed(type: MembershipType) {
+    return signMembership(this.key, type, this.info.id, type === "join" ? this.info.address : undefined);
+  }
+
+  /** The address the gateway lists for node `id` now; undefined when it lists none (or does not answer). */
+  async addressOf(id: string): Promise<string | undefined> {
+    const { status, body } = await httpJson<{ nodes?: Array<{ id?: unknown; address?: unknown }> }>(
+      "GET",
+      `${this.gateway}/nodes`,
+      undefined,
+      { ca: this.ca },
+    );
+    const node = status === 200 ? body?.nodes?.find((n) => n.id === id) : undefined;
+    return typeof node?.address === "string" ? node.address : undefined;
   }
 
   private async beat(): Promise<void> {
     if (this.stopped) return;
     try {
       if (!this.joined) {
-        const { status, body } = await httpJson<{ heartbeatMs?: number }>("POST", `${this.gateway}/join`, this.info, {
-          ca: this.ca,
-        });
+        const { status, body } = await httpJson<{ heartbeatMs?: number }>(
+          "POST",
+          `${this.gateway}/join`,
+          this.signed("join"),
+          { ca: this.ca },
+        );
         if (status !== 200) throw new Error(`join answered ${status}: ${JSON.stringify(body)}`);
         if (typeof body?.heartbeatMs === "number" && body.heartbeatMs > 0) this.heartbeatMs = body.heartbeatMs;
         this.joined = true;
       } else {
-        const { status } = await httpJson("POST", `${this.gateway}/heartbeat`, { id: this.info.id }, { ca: this.ca });
+        const { status } = await httpJson("POST", `${this.gateway}/heartbeat`, this.signed("heartbeat"), {
+          ca: this.ca,
+        });
         if (status === 404) {
           this.joined = false; // the gateway forgot us (restarted): join again now
           return this.beat();

@@ -6,6 +6,12 @@
  *   node's link to them (peer frames 0x03 both ways, see peer-links.ts);
  * - control messages (0x04) say who is who and ask for peer links or status.
  *
+ * Nothing but a control message is taken before a signed hello
+ * (auth/handshake.ts): it gives a client socket its principal (admin, user,
+ * anonymous), which reaches the worker with every request, and makes a
+ * peer's socket the link of the node its certificate names. A hello that
+ * does not authenticate is answered `refused` and the socket closed (4003).
+ *
  * Whatever arrives, the node keeps serving: a text or empty message, an
  * unknown channel, a malformed request or an unknown object id is answered
  * with an error reply (rid -1 when the request had none); a peer's bad frames
@@ -18,10 +24,12 @@
  * ```
  */
 import WebSocket from "ws";
-import { CommunicationError, ErrorCode, serializeError } from "../core/errors";
+import { AuthError, CommunicationError, ErrorCode, serializeError } from "../core/errors";
 import type { Caller } from "../workers/caller";
 import { encodeReply } from "../workers/messages";
 import type { Worker } from "../workers/worker";
+import { authenticateHello, signWelcome, type HelloIdentity, type NodeKey } from "./auth/handshake";
+import type { ReplayGuard } from "./auth/proofs";
 import { decodeControl, encodeControl, type ControlMessage, type Hello } from "./control";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
 import type { NodeHealth } from "./node";
@@ -35,10 +43,18 @@ export interface SocketsOwner {
   readonly url: string;
   readonly worker: Worker;
   readonly peers: PeerLinks;
+  /** The node's key and certificate, and the grid key it trusts. */
+  readonly key: NodeKey;
+  readonly gridKey: string;
+  /** Remembers hello nonces, so that a hello is accepted once. */
+  readonly replayGuard: ReplayGuard;
   health(): NodeHealth;
+  /** Throws TSYFT_ERR_AUTH unless a peer link to node `id` at `url` may be opened (the gateway vouches for it). */
+  checkLinkTarget(id: string, url: string): Promise<void>;
 }
 
 const CLOSE_WRONG_ID = 4001;
+const CLOSE_AUTH = 4003;
 const CLOSE_SHUTDOWN = 1001;
 
 /**
@@ -66,8 +82,9 @@ export class NodeSockets {
   /** Takes a new socket: a client's until it says hello as a peer. */
   accept(socket: WebSocket): void {
     let peer: string | undefined;
-    // Until clients authenticate (issue 10), every client socket is the admin, each its own session.
-    const caller: Caller = { principal: { kind: "admin" }, session: `s${++this.sessions}` };
+    // Set by the socket's hello: the principal it proved, in a session of its own.
+    let caller: Caller | undefined;
+    const session = `s${++this.sessions}`;
     this.clients.add(socket);
     socket.on("error", () => undefined); // e.g. an oversized message: ws closes the socket with 1009 itself
     socket.on("close", () => this.clients.delete(socket));
@@ -95,6 +112,18 @@ export class NodeSockets {
       }
       switch (frame.channel) {
         case Channel.Request:
+          if (caller === undefined) {
+            return this.refuseFrame(
+              socket,
+              peer,
+              new AuthError(
+                ErrorCode.AUTH,
+                peer === undefined
+                  ? `A request before hello: say a signed hello to node ${this.node.id} first (the client library does).`
+                  : "A request on a peer link: peers exchange peer frames only.",
+              ),
+            );
+          }
           return this.onRequest(socket, frame.payload, caller);
         case Channel.Peer:
           if (peer === undefined) {
@@ -116,16 +145,23 @@ export class NodeSockets {
             return this.refuseFrame(socket, peer, error);
           }
           if (message.t === "hello") {
-            const linked = this.onHello(socket, message);
-            if (linked) {
-              peer = linked;
+            if (caller !== undefined || peer !== undefined) {
+              return this.refuseFrame(
+                socket,
+                peer,
+                new CommunicationError(ErrorCode.MALFORMED_MESSAGE, "A second hello: a socket says hello once."),
+              );
+            }
+            const who = this.onHello(socket, message);
+            if (who?.kind === "peer") {
+              peer = who.from;
               this.clients.delete(socket);
               this.clientStats.bytesIn -= bytes.byteLength; // a peer's hello is not client traffic
               this.clientStats.framesIn--;
-            }
+            } else if (who) caller = { principal: who.principal, session };
             return;
           }
-          return this.onControl(socket, message);
+          return this.onControl(socket, message, caller);
         }
         case Channel.Reply:
           return this.refuseFrame(
@@ -165,6 +201,20 @@ export class NodeSockets {
     );
   }
 
+  /** A `link` control call: the admin's only, to an address the gateway vouches for. */
+  private async link(id: string, url: string, caller: Caller | undefined): Promise<{ id: string }> {
+    if (caller?.principal.kind !== "admin") {
+      throw new AuthError(
+        ErrorCode.AUTH,
+        `Only the grid's admin may link node ${this.node.id} to other nodes; connect with { token: adminToken }.`,
+        { worker: this.node.id },
+      );
+    }
+    await this.node.checkLinkTarget(id, url);
+    await this.node.peers.dial(id, url);
+    return { id };
+  }
+
   /** A frame the node cannot use: an error reply to clients; peers' bad frames are only counted. */
   private refuseFrame(socket: WebSocket, peer: string | undefined, error: unknown): void {
     this.refused++;
@@ -172,41 +222,61 @@ export class NodeSockets {
     this.send(socket, Channel.Reply, encodeReply({ rid: -1, ok: false, error: serializeError(error) }));
   }
 
-  /** Answers a hello; returns the peer id when the socket became a peer link. */
-  private onHello(socket: WebSocket, hello: Hello): string | undefined {
+  /** Answers a hello; returns who said it, or undefined when it was refused (and the socket closed). */
+  private onHello(socket: WebSocket, hello: Hello): HelloIdentity | undefined {
     const { id, boot, url } = this.node;
     if (hello.expect !== undefined && hello.expect !== id) {
       const error = new CommunicationError(
         ErrorCode.WORKER_ID,
         `Expected node "${hello.expect}", but this is node "${id}" (${url}).`,
+        { worker: id },
+      );
+      return this.refuseHello(socket, error, CLOSE_WRONG_ID, "wrong node id");
+    }
+    if (hello.role === "peer" && hello.from === id) {
+      const error = new CommunicationError(
+        ErrorCode.WORKER_ID,
+        `Node ${id} cannot link to itself (is another node using the id "${hello.from}"?).`,
+      );
+      return this.refuseHello(socket, error, CLOSE_WRONG_ID, "same node id");
+    }
+    let who: HelloIdentity;
+    try {
+      if (hello.expect === undefined) {
+        throw new AuthError(ErrorCode.AUTH, `A hello must name the node it expects (expect: "${id}").`);
+      }
+      who = authenticateHello(
+        { ...hello, expect: hello.expect },
         {
-          worker: id,
+          id,
+          gridKey: this.node.gridKey,
+          guard: this.node.replayGuard,
         },
       );
-      this.send(socket, Channel.Control, encodeControl({ t: "refused", error: serializeError(error) }));
-      socket.close(CLOSE_WRONG_ID, "wrong node id");
-      return undefined;
+    } catch (error) {
+      return this.refuseHello(socket, error, CLOSE_AUTH, "authentication failed");
     }
-    if (hello.role === "peer") {
-      const from = hello.from!;
-      if (from === id) {
-        const error = new CommunicationError(
-          ErrorCode.WORKER_ID,
-          `Node ${id} cannot link to itself (is another node using the id "${from}"?).`,
-        );
-        this.send(socket, Channel.Control, encodeControl({ t: "refused", error: serializeError(error) }));
-        socket.close(CLOSE_WRONG_ID, "same node id");
-        return undefined;
-      }
-      this.node.peers.accept(from, socket, hello.boot);
-      socket.send(encodeGridFrame(Channel.Control, encodeControl({ t: "welcome", id, boot })));
-      return from;
-    }
-    this.send(socket, Channel.Control, encodeControl({ t: "welcome", id, boot }));
+    const welcome = encodeControl({
+      t: "welcome",
+      id,
+      boot,
+      auth: signWelcome(this.node.key, id, boot, hello.auth!.nonce),
+    });
+    if (who.kind === "peer") {
+      this.node.peers.accept(who.from, socket, hello.boot);
+      socket.send(encodeGridFrame(Channel.Control, welcome));
+    } else this.send(socket, Channel.Control, welcome);
+    return who;
+  }
+
+  private refuseHello(socket: WebSocket, error: unknown, code: number, reason: string): undefined {
+    this.refused++;
+    this.send(socket, Channel.Control, encodeControl({ t: "refused", error: serializeError(error) }));
+    socket.close(code, reason);
     return undefined;
   }
 
-  private onControl(socket: WebSocket, message: Exclude<ControlMessage, Hello>): void {
+  private onControl(socket: WebSocket, message: Exclude<ControlMessage, Hello>, caller: Caller | undefined): void {
     const answer = (rid: number, work: Promise<unknown>) =>
       work.then(
         (value) => this.send(socket, Channel.Control, encodeControl({ t: "result", rid, ok: true, value })),
@@ -219,10 +289,7 @@ export class NodeSockets {
       );
     switch (message.t) {
       case "link":
-        return void answer(
-          message.rid,
-          this.node.peers.dial(message.id, message.url).then(() => ({ id: message.id })),
-        );
+        return void answer(message.rid, this.link(message.id, message.url, caller));
       case "status":
         return void answer(message.rid, Promise.resolve(this.node.health()));
       default:

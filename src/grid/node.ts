@@ -14,6 +14,12 @@
  * With a data dir, its objects and the peers it dialed persist in an
  * embedded database (kv-store.ts) and come back at the next start.
  *
+ * Every node has an identity (auth/identity.ts): its own key and a
+ * certificate from the grid's admin, kept in its data dir (or
+ * `identityFile`). Started with `adminToken` it issues its own certificate
+ * and forgets the token; started with nothing it makes a one-node grid and
+ * exposes `adminToken` and `gridKey`.
+ *
  * @example
  * ```ts
  * const bob = await sy.grid.startNode({ id: "bob", port: 3000 });
@@ -23,18 +29,22 @@
  */
 import { randomBytes } from "node:crypto";
 import type * as http from "node:http";
+import * as path from "node:path";
 import { WebSocketServer } from "ws";
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { getConfig } from "../core/config";
-import { ErrorCode, TsyftError } from "../core/errors";
+import { AuthError, ErrorCode, TsyftError } from "../core/errors";
 import { checkId } from "../core/ids";
 import type { TF } from "../tensors/plain-ops";
 import { Worker } from "../workers/worker";
+import { IDENTITY_FILE, loadOrCreateIdentity, type NodeIdentity } from "./auth/identity";
+import { ReplayGuard } from "./auth/proofs";
 import { FRAME_HEADER_BYTES } from "./framing";
 import { watchPartialFrames } from "./frame-deadline";
 import { closeServer, createServer, listen, publicHost, sendError, sendJson } from "./http-util";
 import type { TlsOptions } from "./tls";
 import { openKeyValueStore, type KeyValueStore, type Namespace } from "./kv-store";
+import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { GatewayMembership } from "./membership";
 import { NodeSockets } from "./node-sockets";
 import { ObjectPersistence } from "./object-persistence";
@@ -62,6 +72,12 @@ export interface NodeOptions {
   tls?: TlsOptions;
   /** The CA peers and the gateway are verified with when they are wss/https (default TSYFT_CA_FILE). */
   ca?: string | Buffer;
+  /** The grid's admin token: the node issues its own certificate with it, then forgets it. */
+  adminToken?: string;
+  /** The grid key, when the node's identity file already holds a certificate of that grid. */
+  gridKey?: string;
+  /** Where the node's identity is kept (default: identity.json in the data dir; none: in memory). */
+  identityFile?: string;
 }
 
 /** What `GET /health` answers. */
@@ -104,6 +120,13 @@ export class GridNode {
   readonly peers: PeerLinks;
   readonly startedAt = Date.now();
   readonly maxMessageBytes: number;
+  /** The grid key: the admin's public key, under which peers and clients are authenticated. */
+  readonly gridKey: string;
+  /** The admin token of the one-node grid this node made, when it was given no credentials. */
+  readonly adminToken?: string;
+  /** Hello nonces seen lately: each hello is accepted once. */
+  readonly replayGuard = new ReplayGuard();
+  private readonly identity: NodeIdentity;
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly sockets: NodeSockets;
@@ -120,11 +143,22 @@ export class GridNode {
   ) {
     this.id = options.id;
     this.maxMessageBytes = options.maxMessageBytes ?? getConfig().maxMessageBytes;
+    this.identity = loadOrCreateIdentity({
+      id: this.id,
+      file:
+        options.identityFile ?? (options.dataDir === undefined ? undefined : path.join(options.dataDir, IDENTITY_FILE)),
+      adminToken: options.adminToken,
+      gridKey: options.gridKey,
+    });
+    this.gridKey = this.identity.gridKey;
+    this.adminToken = this.identity.adminToken;
     this.peers = new PeerLinks({
       self: this.id,
       url: () => this.url,
       boot: this.boot,
       maxPayload: this.maxMessageBytes + FRAME_HEADER_BYTES,
+      key: this.identity,
+      gridKey: this.gridKey,
       worker: () => this.worker,
       ca: options.ca,
       onDialed: (peer, url) => void this.peerTable?.put(peer, encodeMessage({ url })).catch(() => undefined),
@@ -168,10 +202,13 @@ export class GridNode {
         if (typeof url === "string") this.peers.redial(peer, url);
       }
     }
+    // Clients made in this process for this url use the grid's admin token when it is known here.
+    rememberLocalGrid(this.url, { adminToken: this.adminToken ?? this.options.adminToken, gridKey: this.gridKey });
     if (this.options.gateway) {
       this.membership = new GatewayMembership(
         this.options.gateway,
         { id: this.id, address: this.url },
+        this.identity,
         this.options.ca,
       );
       void this.membership.start();
@@ -186,6 +223,29 @@ export class GridNode {
   get url(): string {
     const scheme = this.options.tls ? "wss" : "ws";
     return this.options.advertiseUrl ?? `${scheme}://${publicHost(this.options.host ?? "127.0.0.1")}:${this.boundPort}`;
+  }
+
+  /** This node's key and certificate (what it proves itself with to peers, clients and the gateway). */
+  get key(): NodeIdentity {
+    return this.identity;
+  }
+
+  /**
+   * Throws TSYFT_ERR_AUTH unless a peer link to node `id` at `url` may be
+   * opened: with a gateway, only to the address it lists for `id` (a node
+   * is no proxy to arbitrary urls); the peer must then prove it is `id`.
+   */
+  async checkLinkTarget(id: string, url: string): Promise<void> {
+    if (!this.membership) return;
+    const listed = await this.membership.addressOf(id);
+    if (listed === undefined || listed.replace(/\/+$/, "") !== url.replace(/\/+$/, "")) {
+      throw new AuthError(
+        ErrorCode.AUTH,
+        `Node ${this.id} links only to addresses its gateway lists: ${this.membership.gateway} lists ` +
+          `${listed === undefined ? `no node ${JSON.stringify(id)}` : `${id} at ${listed}`}, not ${url}.`,
+        { worker: id, url },
+      );
+    }
   }
 
   /** The node's membership in its gateway, if it has one. */
@@ -209,7 +269,7 @@ export class GridNode {
     return {
       clients: { ...this.sockets.clientStats },
       peers: this.peers.stats(),
-      malformed: this.sockets.malformed + this.worker.stats.malformed,
+      malformed: this.sockets.malformed + this.worker.stats.malformed + this.peers.refused,
     };
   }
 
@@ -229,6 +289,7 @@ export class GridNode {
   }
 
   private async shutdown(): Promise<void> {
+    if (this.boundPort) forgetLocalGrid(this.url);
     await this.membership?.stop();
     this.peers.close();
     this.sockets.closeClients();

@@ -7,14 +7,19 @@
  *    and waits for its welcome; the other node has registered the link by
  *    then, so both ends have confirmed when `dial` resolves.
  * 2. The dialed node registers the socket with `accept`.
- * 3. When a link closes, the worker's mailbox fails every wait on that peer
+ *    Both ends authenticate: the hello carries this node's certificate, the
+ *    welcome the peer's, each checked against the grid key (auth/handshake.ts).
+ * 3. A frame received on the link of peer X is X's: a frame whose header
+ *    names another sender is dropped and counted (`refused`), so a node can
+ *    speak only as itself.
+ * 4. When a link closes, the worker's mailbox fails every wait on that peer
  *    (`peerLost`). The dialer, which knows the peer's url, redials with
  *    backoff; once linked again, `peerBack`, and if the peer restarted (a new
  *    boot id) the worker forgets what it cached about it.
  *
  * @example
  * ```ts
- * const links = new PeerLinks({ self: "bob", url: () => node.url, boot, maxPayload, worker: () => node.worker });
+ * const links = new PeerLinks({ self: "bob", url: () => node.url, boot, maxPayload, key, gridKey, worker: () => node.worker });
  * await links.dial("alice", "ws://localhost:3001");
  * links.sendTo("alice", encodeFrame(frame));        // what the worker's Communicator does
  * ```
@@ -22,7 +27,9 @@
 import WebSocket from "ws";
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode } from "../core/errors";
+import { peerFrameSender } from "../workers/messages";
 import type { PeerTransport, Worker } from "../workers/worker";
+import type { NodeKey } from "./auth/handshake";
 import { Backoff } from "./backoff";
 import { dial } from "./dial";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
@@ -38,6 +45,9 @@ export interface PeerLinksOptions {
   maxPayload: number;
   /** The CA wss peers are verified with (PEM text or a file; default TSYFT_CA_FILE). */
   ca?: string | Buffer;
+  /** This node's key and certificate, and the grid key its peers must prove themselves under. */
+  key: NodeKey;
+  gridKey: string;
   /** The worker that receives peer frames. */
   worker: () => Worker;
   /** Called when a dialed link is up (to persist the peer's url). */
@@ -80,6 +90,8 @@ export class PeerLinks implements PeerTransport {
   private readonly dialing = new Map<string, Promise<void>>();
   private readonly boots = new Map<string, string>();
   private closed = false;
+  /** Frames dropped because their header named another sender than the link's peer. */
+  refused = 0;
   /** Totals of links gone by, so stats survive reconnections. */
   private readonly totals = new Map<string, LinkStats>();
 
@@ -142,6 +154,15 @@ export class PeerLinks implements PeerTransport {
       link.stats.bytesIn += frameBytes;
       link.stats.framesIn++;
     }
+    this.deliver(peer, payload);
+  }
+
+  /** Hands a frame to the worker if its header names the link's peer as its sender (read without copying it). */
+  private deliver(peer: string, payload: Uint8Array): void {
+    if (peerFrameSender(payload) !== peer) {
+      this.refused++;
+      return;
+    }
     this.options.worker().receiveFrame(payload);
   }
 
@@ -194,7 +215,9 @@ export class PeerLinks implements PeerTransport {
       url,
       maxPayload: this.options.maxPayload,
       ca: this.options.ca,
-      hello: { t: "hello", role: "peer", from: self, url: this.options.url(), boot: this.options.boot, expect: peer },
+      hello: { t: "hello", role: "peer", from: self, url: this.options.url(), boot: this.options.boot },
+      key: this.options.key,
+      gridKey: this.options.gridKey,
       expect: peer,
       timeoutMs,
       say: {
@@ -219,7 +242,7 @@ export class PeerLinks implements PeerTransport {
     } catch {
       return;
     }
-    if (frame.channel === Channel.Peer) this.options.worker().receiveFrame(frame.payload);
+    if (frame.channel === Channel.Peer) this.deliver(peer, frame.payload);
   }
 
   private attach(

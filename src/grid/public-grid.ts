@@ -28,7 +28,9 @@ import type { PointerTensor } from "../tensors/pointer";
 import { PointerPlan } from "../plans/pointer-plan";
 import { planFromBytes } from "../plans/serialize";
 import { WebsocketGridClient } from "./client";
+import { createOwnerToken } from "./auth/credentials";
 import { GatewayClient } from "./gateway-client";
+import { localGridCredentials } from "./local-credentials";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
 
@@ -40,9 +42,14 @@ export interface ServeModelOptions {
   /** Secret-share the weights among two nodes with a crypto provider. */
   mpc?: boolean;
   description?: string;
-  /** Replace a model already served under this id. */
+  /** Replace a model already served under this id (needs its owner token, unless this network has the admin's). */
   overwrite?: boolean;
+  /** The owner token of the model being overwritten (serveModel's result gave it). */
+  ownerToken?: string;
 }
+
+/** What serveModel registered, and the credential that may overwrite or delete it (keep it; it is shown once). */
+export type ServedModel = HostedModelInfo & { ownerToken: string };
 
 export interface RemoteInferenceOptions {
   /** Must match how the model is served: shares the input on the user's side. */
@@ -52,19 +59,29 @@ export interface RemoteInferenceOptions {
 export interface PublicGridOptions {
   /** The CA an https gateway and wss nodes are verified with: PEM text or a file (default TSYFT_CA_FILE). */
   ca?: string | Buffer;
+  /**
+   * An admin or user token. Left out: the admin token of a grid this process
+   * started at this gateway, else anonymous (enough to query models served
+   * with allowRemoteInference); `null`: anonymous.
+   */
+  token?: string | null;
 }
 
 export class PublicGridNetwork {
   readonly gateway: GatewayClient;
   private readonly clients = new Map<string, Promise<WebsocketGridClient>>();
   private readonly fetched = new Map<string, Plan>();
+  /** What this network signs with: a token, or null for one anonymous key shared by its clients. */
+  private readonly token: string | null;
+  private gridKey?: Promise<string | undefined>;
 
   constructor(
     readonly hook: Hook,
     gatewayUrl: string,
     private readonly options: PublicGridOptions = {},
   ) {
-    this.gateway = new GatewayClient(gatewayUrl, { ca: options.ca });
+    this.token = options.token === undefined ? (localGridCredentials(gatewayUrl)?.adminToken ?? null) : options.token;
+    this.gateway = new GatewayClient(gatewayUrl, { token: this.token ?? undefined, ca: options.ca });
   }
 
   /** The nodes online in the grid. */
@@ -84,7 +101,15 @@ export class PublicGridNetwork {
             `Node "${id}" is not online in the grid at ${this.gateway.url}.`,
             { worker: id },
           );
-        return new WebsocketGridClient(this.hook, node.address, { id, ca: this.options.ca }).connect();
+        // The grid key from the gateway: each node must prove it is the node the gateway lists.
+        this.gridKey ??= this.gateway.health().then((h) => h.gridKey);
+        const gridKey = await this.gridKey;
+        return new WebsocketGridClient(this.hook, node.address, {
+          id,
+          token: this.token,
+          gridKey,
+          ca: this.options.ca,
+        }).connect();
       })();
       client.catch(() => this.clients.delete(id));
       this.clients.set(id, client);
@@ -96,7 +121,7 @@ export class PublicGridNetwork {
    * Serves a model: a built Plan, or a tf.LayersModel (converted and built
    * with its input shape). Resolves with what the gateway registered.
    */
-  async serveModel(model: Plan | tfjs.LayersModel, options: ServeModelOptions = {}): Promise<HostedModelInfo> {
+  async serveModel(model: Plan | tfjs.LayersModel, options: ServeModelOptions = {}): Promise<ServedModel> {
     const plan = model instanceof Plan ? model : await Plan.fromModel(model, { id: options.id }).build();
     if (!plan.isBuilt)
       throw new PlanError(
@@ -133,7 +158,9 @@ export class PublicGridNetwork {
       toServe.fixPrecision().share(h0, h1, { cryptoProvider: p });
     }
     await toServe.send(await this.node(host!), {}).ready();
-    return this.gateway.registerModel(
+    // An overwrite keeps the owner's token; a new model gets a new one.
+    const ownerToken = options.ownerToken ?? createOwnerToken();
+    const registered = await this.gateway.registerModel(
       {
         id,
         mpc,
@@ -142,8 +169,9 @@ export class PublicGridNetwork {
         nodes: { host: host!, holders: mpc ? [holderA!, holderB!] : [], ...(mpc && { provider: provider! }) },
         ...(options.description !== undefined && { description: options.description }),
       },
-      { overwrite: options.overwrite },
+      { overwrite: options.overwrite, ownerToken },
     );
+    return { ...registered, ownerToken };
   }
 
   /**
@@ -209,10 +237,16 @@ export class PublicGridNetwork {
     return this.gateway.searchModels(typeof search === "string" ? { query: search } : search);
   }
 
-  /** Stops serving a model: frees its plan and shares on the nodes and forgets it at the gateway. */
-  async deleteModel(id: string): Promise<boolean> {
+  /**
+   * Stops serving a model: frees its plan and shares on the nodes and forgets
+   * it at the gateway. Needs its owner token (serveModel's `ownerToken`)
+   * unless this network has the admin's token.
+   */
+  async deleteModel(id: string, options: { ownerToken?: string } = {}): Promise<boolean> {
     const info = await this.gateway.model(id);
     if (!info) return false;
+    // The gateway checks the owner first, so a refused delete leaves the model served.
+    const deleted = await this.gateway.deleteModel(id, options);
     const plan = this.fetched.get(id) ?? (await this.fetchPlanAnyway(info));
     if (plan) {
       for (const [, value] of plan.state) {
@@ -222,7 +256,7 @@ export class PublicGridNetwork {
     }
     (await this.node(info.nodes.host)).release([id]);
     this.fetched.delete(id);
-    return this.gateway.deleteModel(id);
+    return deleted;
   }
 
   /** Closes the clients this network opened. */

@@ -186,17 +186,7 @@ export function encodeFrame(frame: PeerFrame): Uint8Array {
  * afterwards.
  */
 export function decodeFrame(bytes: Uint8Array): PeerFrame {
-  const length =
-    bytes.byteLength >= LENGTH_BYTES
-      ? new DataView(bytes.buffer, bytes.byteOffset, LENGTH_BYTES).getUint32(0, true)
-      : -1;
-  if (length < 0 || LENGTH_BYTES + length > bytes.byteLength) {
-    throw malformed(
-      "a peer frame: a 4-byte header length then the header",
-      `${bytes.byteLength} bytes, header length ${length}`,
-    );
-  }
-  const header = decodeMessage(bytes.subarray(LENGTH_BYTES, LENGTH_BYTES + length)) as Partial<FrameHeader>;
+  const { length, header } = readFrameHeader(bytes);
   if (
     typeof header !== "object" ||
     header === null ||
@@ -220,6 +210,40 @@ export function decodeFrame(bytes: Uint8Array): PeerFrame {
   let at = start;
   const tensors = header.s.map((shape, i) => fromBytes(bytes.subarray(at, (at += 8 * sizes[i]!)), shape));
   return { kind: header.k!, from: header.f, tag: header.t, tensors, meta: header.m };
+}
+
+/** The header of a frame, decoded alone (the tensors' bytes are not touched). */
+function readFrameHeader(bytes: Uint8Array): { length: number; header: Partial<FrameHeader> } {
+  const length =
+    bytes.byteLength >= LENGTH_BYTES
+      ? new DataView(bytes.buffer, bytes.byteOffset, LENGTH_BYTES).getUint32(0, true)
+      : -1;
+  if (length < 0 || LENGTH_BYTES + length > bytes.byteLength) {
+    throw malformed(
+      "a peer frame: a 4-byte header length then the header",
+      `${bytes.byteLength} bytes, header length ${length}`,
+    );
+  }
+  return { length, header: decodeMessage(bytes.subarray(LENGTH_BYTES, LENGTH_BYTES + length)) as Partial<FrameHeader> };
+}
+
+/**
+ * The sender a frame's header names (`from`), read without decoding the
+ * tensors; undefined when the frame has no readable header. A node's peer
+ * link drops frames whose sender is not the link's peer.
+ *
+ * @example
+ * ```ts
+ * peerFrameSender(encodeFrame({ kind: "data", from: "bob", tag: "s/0", tensors: [] }));   // "bob"
+ * ```
+ */
+export function peerFrameSender(bytes: Uint8Array): string | undefined {
+  try {
+    const { header } = readFrameHeader(bytes);
+    return typeof header === "object" && header !== null && typeof header.f === "string" ? header.f : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A shape that can be on the wire: up to 255 dimensions of u32 sizes. */

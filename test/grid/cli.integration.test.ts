@@ -2,13 +2,14 @@
 // four nodes on random ports), secure ops among them, and the CLI's
 // `grid up --detach` / `grid status` / `grid down`.
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import * as grid from "../../src/grid";
 import { httpJson } from "../../src/grid/http-util";
-import { cliCommand, isAlive } from "../../src/grid/processes";
+import { cliCommand, isAlive, spawnCli, stopChild, waitListening } from "../../src/grid/processes";
 import { eventually, maxDiff, tempDir } from "./helpers";
 
 const cleanups: Array<() => unknown> = [];
@@ -126,6 +127,11 @@ describe("the CLI", () => {
     const up = await runCli(["grid", "up", "--detach", "--ports", "random", "--state-dir", stateDir]);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(/gateway[\s\S]*alice[\s\S]*bob[\s\S]*charlie[\s\S]*dan/);
+    // The admin token is printed once and kept in credentials.json (0600).
+    const credentials = grid.readGridCredentials(stateDir)!;
+    expect(up.stdout).toContain(`Admin token (shown once; kept in ${path.join(stateDir, "credentials.json")}`);
+    expect(up.stdout).toContain(credentials.adminToken);
+    expect(fs.statSync(path.join(stateDir, "credentials.json")).mode & 0o777).toBe(0o600);
     const recorded = grid.readGridState(stateDir)!;
     expect(recorded.nodes.map((n) => n.id)).toEqual(["alice", "bob", "charlie", "dan"]);
     const members = [recorded.gateway, ...recorded.nodes];
@@ -138,6 +144,7 @@ describe("the CLI", () => {
     const status = await runCli(["grid", "status", "--state-dir", stateDir]);
     expect(status.code, status.stdout + status.stderr).toBe(0);
     for (const m of members) expect(status.stdout).toContain(m.url);
+    expect(status.stdout).toContain(`Admin token in ${path.join(stateDir, "credentials.json")}`);
 
     const down = await runCli(["grid", "down", "--state-dir", stateDir]);
     expect(down.code, down.stderr).toBe(0);
@@ -147,6 +154,32 @@ describe("the CLI", () => {
     const statusAfter = await runCli(["grid", "status", "--state-dir", stateDir]);
     expect(statusAfter.code).toBe(1);
     expect((await runCli(["grid", "down", "--state-dir", stateDir])).code).toBe(1);
+  });
+
+  it("grid enroll and grid token use the grid's credentials; a node started by hand proves itself with them", async () => {
+    const state = tempDir("enroll");
+    cleanups.push(() => state.remove());
+    const { gridKey } = grid.loadOrCreateGridCredentials(state.dir);
+    const bobDir = path.join(state.dir, "bob");
+    const enroll = await runCli(["grid", "enroll", "--id", "bob", "--data-dir", bobDir, "--state-dir", state.dir]);
+    expect(enroll.code, enroll.stderr).toBe(0);
+    expect(enroll.stdout).toContain(`--admin-key ${gridKey}`);
+    const minted = await runCli(["grid", "token", "--subject", "ada", "--state-dir", state.dir]);
+    expect(minted.code, minted.stderr).toBe(0);
+    const token = minted.stdout.trim();
+    expect(grid.clientKey(token)).toMatchObject({ kind: "user", body: { sub: "ada", grid: gridKey } });
+    const nowhere = await runCli(["grid", "token", "--subject", "ada", "--state-dir", path.join(state.dir, "none")]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toMatch(/admin token/);
+
+    // The node loads the identity enroll wrote (it is given only the grid key) and proves it is bob.
+    const child = spawnCli(["node", "--id", "bob", "--port", "0", "--data-dir", bobDir, "--admin-key", gridKey]);
+    cleanups.push(() => stopChild(child));
+    const info = await waitListening(child, "bob", 60_000);
+    const bob = new grid.WebsocketGridClient(sy.hook(tf), info.url, { id: "bob", token });
+    cleanups.push(() => bob.close());
+    await bob.connect();
+    expect(bob.verified).toBe(true);
   });
 
   it("usage errors exit 2 with the usage text", async () => {

@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import * as grid from "../../src/grid";
+import { clientKey, createGridCredentials, httpProof, loadOrCreateIdentity, signMembership } from "../../src/grid/auth";
 import { httpJson } from "../../src/grid/http-util";
 import { eventually, tempDir } from "./helpers";
 
@@ -22,10 +23,29 @@ async function gateway(options: grid.GatewayOptions = {}): Promise<grid.Gateway>
 
 type NodesBody = { nodes: grid.RegisteredNode[] };
 
+const identities = new Map<string, grid.NodeIdentity>();
+
+/** A signed membership request by node `id`, enrolled once in the gateway's grid (one key per id). */
+function member(g: grid.Gateway, type: "join" | "heartbeat" | "leave", id: string, address?: string) {
+  const key = `${g.gridKey}/${id}`;
+  if (!identities.has(key)) identities.set(key, loadOrCreateIdentity({ id, adminToken: g.adminToken }));
+  return signMembership(identities.get(key)!, type, id, address);
+}
+
+/** A JSON request signed with `token` (default: the gateway's admin token), as GatewayClient sends it. */
+function signed<T = unknown>(g: grid.Gateway, method: string, path: string, body?: unknown, token = g.adminToken!) {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  const authorization = httpProof({ pair: clientKey(token).pair }, method, path, text);
+  return httpJson<T>(method, `${g.url}${path}`, body === undefined ? undefined : text, {
+    timeoutMs: 5_000,
+    headers: { authorization },
+  });
+}
+
 describe("node registry", () => {
   it("nodes started with a gateway join it, beat, and leave when they close", async () => {
     const g = await gateway({ heartbeatMs: 50 });
-    const bob = await grid.startNode({ id: "bob", port: 0, tf, gateway: g.url });
+    const bob = await grid.startNode({ id: "bob", port: 0, tf, gateway: g.url, adminToken: g.adminToken });
     cleanups.push(() => bob.close());
     await eventually(
       async () => (await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes.length === 1,
@@ -43,7 +63,7 @@ describe("node registry", () => {
   it("a node that stops beating is listed as stale; an unknown heartbeat is told to join", async () => {
     const g = await gateway({ heartbeatMs: 50, missedHeartbeats: 2 });
     expect(
-      (await httpJson("POST", `${g.url}/join`, { id: "ghost", address: "ws://10.0.0.9:3000" })).body,
+      (await httpJson("POST", `${g.url}/join`, member(g, "join", "ghost", "ws://10.0.0.9:3000"))).body,
     ).toMatchObject({ ok: true, heartbeatMs: 50 });
     expect((await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes[0]!.status).toBe("online");
     await eventually(
@@ -51,25 +71,30 @@ describe("node registry", () => {
       5_000,
       "ghost stale",
     );
-    expect((await httpJson("POST", `${g.url}/heartbeat`, { id: "ghost" })).status).toBe(200);
+    expect((await httpJson("POST", `${g.url}/heartbeat`, member(g, "heartbeat", "ghost"))).status).toBe(200);
     expect((await httpJson<NodesBody>("GET", `${g.url}/nodes`)).body.nodes[0]!.status).toBe("online");
-    const unknown = await httpJson<{ error: sy.SerializedError }>("POST", `${g.url}/heartbeat`, { id: "nobody" });
+    const unknown = await httpJson<{ error: sy.SerializedError }>(
+      "POST",
+      `${g.url}/heartbeat`,
+      member(g, "heartbeat", "nobody"),
+    );
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.message).toMatch(/join/);
-    expect((await httpJson("POST", `${g.url}/join`, { id: "bad id", address: "ws://x:1" })).status).toBe(400);
-    expect((await httpJson("POST", `${g.url}/join`, { id: "x", address: "not a url" })).status).toBe(400);
-    expect((await httpJson("POST", `${g.url}/leave`, { id: "ghost" })).status).toBe(200);
-    expect((await httpJson("POST", `${g.url}/leave`, { id: "ghost" })).status).toBe(404);
+    expect((await httpJson("POST", `${g.url}/join`, member(g, "join", "bad id", "ws://x:1"))).status).toBe(400);
+    expect((await httpJson("POST", `${g.url}/join`, member(g, "join", "x", "not a url"))).status).toBe(400);
+    expect((await httpJson("POST", `${g.url}/leave`, member(g, "leave", "ghost"))).status).toBe(200);
+    expect((await httpJson("POST", `${g.url}/leave`, member(g, "leave", "ghost"))).status).toBe(404);
   });
 
   it("a node rejoins a gateway that restarted and forgot it", async () => {
-    let g = await grid.startGateway({ port: 0, heartbeatMs: 50 });
+    const { adminToken, gridKey } = createGridCredentials();
+    let g = await grid.startGateway({ port: 0, heartbeatMs: 50, gridKey });
     const port = g.port;
-    const bob = await grid.startNode({ id: "bob", port: 0, tf, gateway: g.url });
+    const bob = await grid.startNode({ id: "bob", port: 0, tf, gateway: g.url, adminToken });
     cleanups.push(() => bob.close());
     await eventually(() => g.nodes.size === 1, 10_000, "joined");
     await g.close();
-    g = await gateway({ port, heartbeatMs: 50 });
+    g = await gateway({ port, heartbeatMs: 50, gridKey });
     await eventually(() => g.nodes.get("bob")?.status === "online", 10_000, "rejoined");
   });
 
@@ -87,12 +112,12 @@ describe("node registry", () => {
       return messages.find((m) => m.rid === rid)!;
     };
     expect(await ask({ type: "subscribe" })).toMatchObject({ ok: true, nodes: [] });
-    expect(await ask({ type: "join", id: "alice", address: "ws://127.0.0.1:3001" })).toMatchObject({
+    expect(await ask({ type: "join", ...member(g, "join", "alice", "ws://127.0.0.1:3001") })).toMatchObject({
       ok: true,
       heartbeatMs: 1_000,
     });
     await eventually(() => messages.some((m) => m.type === "event" && m.event === "joined"), 5_000, "joined event");
-    expect(await ask({ type: "heartbeat", id: "alice" })).toMatchObject({ ok: true });
+    expect(await ask({ type: "heartbeat", ...member(g, "heartbeat", "alice") })).toMatchObject({ ok: true });
     expect(await ask({ type: "nodes" })).toMatchObject({ ok: true, nodes: [{ id: "alice", status: "online" }] });
     expect(await ask({ type: "frobnicate" })).toMatchObject({
       ok: false,
@@ -104,7 +129,7 @@ describe("node registry", () => {
       5_000,
       "bad json answer",
     );
-    expect(await ask({ type: "leave", id: "alice" })).toMatchObject({ ok: true });
+    expect(await ask({ type: "leave", ...member(g, "leave", "alice") })).toMatchObject({ ok: true });
     await eventually(() => messages.some((m) => m.type === "event" && m.event === "left"), 5_000, "left event");
   });
 });
@@ -129,16 +154,16 @@ describe("model registry", () => {
   it("register, list, search, get and delete; persisted across a gateway restart", async () => {
     const data = tempDir("gateway");
     cleanups.push(() => data.remove());
-    let g = await grid.startGateway({ port: 0, dataDir: data.dir });
-    const created = await httpJson<grid.HostedModelInfo>("POST", `${g.url}/models`, convnet);
+    const { gridKey, adminToken } = createGridCredentials();
+    let g = await grid.startGateway({ port: 0, dataDir: data.dir, gridKey });
+    const post = (path: string, body: unknown) => signed<grid.HostedModelInfo>(g, "POST", path, body, adminToken);
+    const created = await post("/models", convnet);
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject(convnet);
     expect(typeof created.body.registeredAt).toBe("string");
-    expect((await httpJson("POST", `${g.url}/models`, plainNet)).status).toBe(201);
-    expect((await httpJson("POST", `${g.url}/models`, convnet)).status).toBe(409);
-    expect((await httpJson("POST", `${g.url}/models?overwrite=1`, { ...convnet, allowDownload: true })).status).toBe(
-      201,
-    );
+    expect((await post("/models", plainNet)).status).toBe(201);
+    expect((await post("/models", convnet)).status).toBe(409);
+    expect((await post("/models?overwrite=1", { ...convnet, allowDownload: true })).status).toBe(201);
 
     const ids = async (path: string) =>
       (await httpJson<{ models: grid.HostedModelInfo[] }>("GET", `${g.url}${path}`)).body.models
@@ -151,10 +176,10 @@ describe("model registry", () => {
     expect(await ids("/models/search?allowDownload=true")).toEqual(["convnet", "mnist-dense"]);
 
     await g.close();
-    g = await gateway({ port: 0, dataDir: data.dir });
+    g = await gateway({ port: 0, dataDir: data.dir, gridKey });
     expect((await httpJson("GET", `${g.url}/models/convnet`)).body).toMatchObject({ ...convnet, allowDownload: true });
-    expect((await httpJson("DELETE", `${g.url}/models/convnet`)).status).toBe(204);
-    expect((await httpJson("DELETE", `${g.url}/models/convnet`)).status).toBe(404);
+    expect((await signed(g, "DELETE", "/models/convnet", undefined, adminToken)).status).toBe(204);
+    expect((await signed(g, "DELETE", "/models/convnet", undefined, adminToken)).status).toBe(404);
     expect((await httpJson("GET", `${g.url}/models/convnet`)).status).toBe(404);
     expect(await ids("/models")).toEqual(["mnist-dense"]);
   });
@@ -162,7 +187,7 @@ describe("model registry", () => {
   it("refuses bad metadata with 400 naming the field", async () => {
     const g = await gateway();
     const bad = async (body: unknown) => {
-      const r = await httpJson<{ error: sy.SerializedError }>("POST", `${g.url}/models`, body);
+      const r = await signed<{ error: sy.SerializedError }>(g, "POST", "/models", body);
       expect(r.status).toBe(400);
       return r.body.error.message;
     };

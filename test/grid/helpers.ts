@@ -8,10 +8,14 @@ import * as tf from "@tensorflow/tfjs";
 import WebSocket from "ws";
 import * as sy from "../../src";
 import * as grid from "../../src/grid";
+import { clientKey, createGridCredentials, signHello, type DialerKey } from "../../src/grid/auth";
+import { decodeControl, encodeControl, type ControlMessage } from "../../src/grid/control";
 import { decodeReply, encodeRequest, type Reply } from "../../src/workers/messages";
 
 export interface NodesFixture {
   hook: sy.Hook;
+  /** The admin token the nodes share (their grid's). */
+  adminToken: string;
   nodes: grid.GridNode[];
   clients: grid.WebsocketGridClient[];
   node(id: string): grid.GridNode;
@@ -19,17 +23,19 @@ export interface NodesFixture {
   teardown(): Promise<void>;
 }
 
-/** Starts in-process nodes on free ports, connects a client to each and links every pair. */
+/** Starts in-process nodes of one grid on free ports, connects a client to each and links every pair. */
 export async function startNodes(
   ids: readonly string[] = ["alice", "bob", "charlie", "dan"],
   options: Partial<grid.NodeOptions> = {},
 ): Promise<NodesFixture> {
   const hook = sy.hook(tf);
-  const nodes = await Promise.all(ids.map((id) => grid.startNode({ id, port: 0, tf, ...options })));
+  const adminToken = options.adminToken ?? createGridCredentials().adminToken;
+  const nodes = await Promise.all(ids.map((id) => grid.startNode({ id, port: 0, tf, ...options, adminToken })));
   const clients = nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }));
   await grid.connectAllNodes(clients);
   return {
     hook,
+    adminToken,
     nodes,
     clients,
     node: (id) => nodes.find((n) => n.id === id)!,
@@ -50,6 +56,8 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
 /** A raw WebSocket to a node: send frames by hand, read the replies and the close. */
 export class RawSocket {
   readonly replies: Reply[] = [];
+  /** Control messages received (welcome, refused, result). */
+  readonly control: ControlMessage[] = [];
   readonly frames: Uint8Array[] = [];
   closed?: { code: number; reason: string };
   private waiters: Array<() => void> = [];
@@ -59,6 +67,7 @@ export class RawSocket {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       this.frames.push(bytes);
       if (bytes[0] === grid.Channel.Reply) this.replies.push(decodeReply(bytes.subarray(1)));
+      if (bytes[0] === grid.Channel.Control) this.control.push(decodeControl(bytes.subarray(1)));
       this.wake();
     });
     socket.on("close", (code, reason) => {
@@ -83,6 +92,29 @@ export class RawSocket {
   /** Sends a request on the request channel. */
   request(request: Parameters<typeof encodeRequest>[0]): void {
     this.send(grid.encodeGridFrame(grid.Channel.Request, encodeRequest(request)));
+  }
+
+  /**
+   * Says a signed hello as a client (the token's key; none: anonymous) or, with
+   * `from`, as a peer; resolves with the node's answer (welcome or refused).
+   */
+  async hello(
+    expect: string,
+    options: { token?: string; key?: DialerKey; from?: string; url?: string } = {},
+  ): Promise<ControlMessage> {
+    const own = clientKey(options.token);
+    const key = options.key ?? { pair: own.pair, ...(own.kind === "user" && { cert: own.cert }) };
+    const role: "client" | "peer" = options.from === undefined ? "client" : "peer";
+    const auth = signHello(key, { role, expect, from: options.from });
+    const hello = { t: "hello" as const, role, expect, from: options.from, url: options.url ?? "ws://x:1", auth };
+    this.send(grid.encodeGridFrame(grid.Channel.Control, encodeControl(hello)));
+    return this.nextControl();
+  }
+
+  /** Resolves with the next control message (after those already taken). */
+  async nextControl(timeoutMs = 10_000): Promise<ControlMessage> {
+    await this.until(() => this.control.length > 0, timeoutMs);
+    return this.control.shift()!;
   }
 
   /** Resolves with the next reply (after those already taken). */

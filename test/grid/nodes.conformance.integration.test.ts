@@ -10,7 +10,10 @@ import { secureOpsSuite, type SecureOpsFixture } from "../conformance/secure-ops
 
 async function setup(): Promise<SecureOpsFixture> {
   const hook = sy.hook(tf);
-  const nodes = await Promise.all(["alice", "bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf })));
+  const { adminToken } = grid.createGridCredentials();
+  const nodes = await Promise.all(
+    ["alice", "bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf, adminToken })),
+  );
   const clients = nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }));
   await grid.connectAllNodes(clients);
   const [alice, bob, charlie, dan] = clients;

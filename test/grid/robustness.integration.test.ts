@@ -19,9 +19,11 @@ async function oneNode(options: Partial<grid.NodeOptions> = {}): Promise<grid.Gr
   return node;
 }
 
-async function raw(url: string): Promise<RawSocket> {
-  const socket = await RawSocket.open(url);
+/** A raw socket to bob that said hello with the node's admin token (its one-node grid's). */
+async function raw(node: grid.GridNode): Promise<RawSocket> {
+  const socket = await RawSocket.open(node.url);
   cleanups.push(() => socket.close());
+  expect(await socket.hello(node.id, { token: node.adminToken })).toMatchObject({ t: "welcome", id: node.id });
   return socket;
 }
 
@@ -39,7 +41,7 @@ async function expectServing(socket: RawSocket, rid = 99): Promise<void> {
 describe("malformed input: an error reply, and the node keeps serving", () => {
   it("text frames, empty frames, unknown channels, garbage payloads and misplaced frames", async () => {
     const node = await oneNode();
-    const socket = await raw(node.url);
+    const socket = await raw(node);
     const cases: Array<[string, Uint8Array | string, RegExp]> = [
       ["a text frame", "hello?", /text message/],
       ["an empty frame", new Uint8Array(0), /empty message/],
@@ -91,7 +93,7 @@ describe("malformed input: an error reply, and the node keeps serving", () => {
 
   it("an unknown request type is answered under its rid", async () => {
     const node = await oneNode();
-    const socket = await raw(node.url);
+    const socket = await raw(node);
     socket.send(grid.encodeGridFrame(grid.Channel.Request, encodeMessage({ t: "format-disk", rid: 7 })));
     const reply = await socket.nextReply();
     expect(reply).toMatchObject({ rid: 7, ok: false, error: { code: sy.ErrorCode.MALFORMED_MESSAGE } });
@@ -128,12 +130,12 @@ describe("malformed input: an error reply, and the node keeps serving", () => {
 describe("oversized messages", () => {
   it("the node closes that socket with 1009 and keeps serving others and new ones", async () => {
     const node = await oneNode({ maxMessageBytes: 4096 });
-    const bystander = await raw(node.url);
-    const offender = await raw(node.url);
+    const bystander = await raw(node);
+    const offender = await raw(node);
     offender.request({ t: "store-plan", rid: 1, id: "big", plan: new Uint8Array(10_000) });
     expect((await offender.waitClosed()).code).toBe(1009);
     await expectServing(bystander, 1);
-    await expectServing(await raw(node.url), 2);
+    await expectServing(await raw(node), 2);
   });
 
   it("a client request over the node's limit fails with TSYFT_ERR_MESSAGE_TOO_LARGE; the client reconnects and goes on", async () => {
@@ -241,7 +243,10 @@ describe("connecting", () => {
 
   it("a secure op between nodes with no link fails at get(), naming the missing link", async () => {
     const hook = sy.hook(tf);
-    const nodes = await Promise.all(["bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf })));
+    const { adminToken } = grid.createGridCredentials();
+    const nodes = await Promise.all(
+      ["bob", "charlie", "dan"].map((id) => grid.startNode({ id, port: 0, tf, adminToken })),
+    );
     const clients = await Promise.all(
       nodes.map((n) => new grid.WebsocketGridClient(hook, n.url, { id: n.id }).connect()),
     );
@@ -302,7 +307,7 @@ describe("restarts", () => {
     const fx = fixture(await startNodes(["alice", "charlie", "dan"]));
     // bob has a data dir; alice dials bob, bob dials charlie and dan (connectAllNodes links i -> j for i < j).
     const hook = fx.hook;
-    let bobNode = await grid.startNode({ id: "bob", port: 0, tf, dataDir: data.dir });
+    let bobNode = await grid.startNode({ id: "bob", port: 0, tf, dataDir: data.dir, adminToken: fx.adminToken });
     const port = bobNode.port;
     const bob = new grid.WebsocketGridClient(hook, bobNode.url, {
       id: "bob",
@@ -329,7 +334,7 @@ describe("restarts", () => {
     await bobNode.close();
     await eventually(() => !bob.connected, 5_000, "client sees the drop");
     const waiting = bob.ping(); // made while bob is down: waits for the reconnection
-    bobNode = await grid.startNode({ id: "bob", port, tf, dataDir: data.dir });
+    bobNode = await grid.startNode({ id: "bob", port, tf, dataDir: data.dir, adminToken: fx.adminToken });
     expect(await waiting).toBe("bob");
     expect(bob.traffic.reconnects).toBe(1);
     expect(bobNode.health().objects).toBe(3);
@@ -350,7 +355,7 @@ describe("restarts", () => {
   it("a crypto provider restarted (new keys): holders re-key and products stay right", async () => {
     const fx = fixture(await startNodes(["bob", "charlie"]));
     const hook = fx.hook;
-    let danNode = await grid.startNode({ id: "dan", port: 0, tf });
+    let danNode = await grid.startNode({ id: "dan", port: 0, tf, adminToken: fx.adminToken });
     const port = danNode.port;
     const dan = new grid.WebsocketGridClient(hook, danNode.url, {
       id: "dan",
@@ -366,7 +371,7 @@ describe("restarts", () => {
     expect(maxDiff((await share().mul(share()).get()).floatPrecision(), tf.mul(x, x))).toBeLessThan(1e-3);
 
     await danNode.close();
-    danNode = await grid.startNode({ id: "dan", port, tf });
+    danNode = await grid.startNode({ id: "dan", port, tf, adminToken: fx.adminToken });
     await eventually(() => danNode.peers.has("bob") && danNode.peers.has("charlie"), 15_000, "holders redial dan");
     expect(maxDiff((await share().mul(share()).get()).floatPrecision(), tf.mul(x, x))).toBeLessThan(1e-3);
   });

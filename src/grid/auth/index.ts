@@ -6,3 +6,6 @@ export * from "./credentials";
 export * from "./identity";
 export * from "./keys";
 export * from "./proofs";
+export * from "./handshake";
+export * from "./credentials-file";
+export * from "./gateway-proofs";
