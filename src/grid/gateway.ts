@@ -179,6 +179,7 @@ export class Gateway {
   }
 
   private join(body: unknown): { ok: true; heartbeatMs: number; node: RegisteredNode } {
+    nodeIdOf(body); // a malformed id is bad input (400) before it is a question of who sent it
     const member = this.auth.admitJoin(body);
     const known = this.nodes.get(member.id) !== undefined;
     const node = this.nodes.join(member.id, member.address);
@@ -189,6 +190,7 @@ export class Gateway {
 
   /** Removes the node a signed leave names; a 404 error when it is not registered. */
   private leave(body: unknown): void {
+    nodeIdOf(body);
     const id = this.auth.admitMember(body, "leave");
     if (!this.nodes.leave(id)) throw unknownNode(id);
     this.lastStatus.delete(id);
@@ -197,6 +199,7 @@ export class Gateway {
 
   /** Records a signed beat; a 404 error (join again) when the node is not registered. */
   private heartbeat(body: unknown): void {
+    nodeIdOf(body);
     const id = this.auth.admitMember(body, "heartbeat");
     if (!this.nodes.heartbeat(id)) throw unknownNode(id);
     this.emitStatusChanges();
@@ -256,6 +259,7 @@ export class Gateway {
           const overwrite = ["1", "true"].includes(r.query.get("overwrite") ?? "");
           const text = await r.text();
           const info = parseJsonObject(text);
+          checkId(info.id, "model id");
           const exists = typeof info.id === "string" && (await this.models.get(info.id)) !== undefined;
           const write: ModelWrite = overwrite && exists ? "overwrite" : "create";
           await this.auth.authorizeModelWrite(signed(r.req, text), write, String(info.id));
@@ -356,6 +360,11 @@ function unknownNode(id: string): TsyftError {
     id,
     status: 404,
   });
+}
+
+/** The node id a membership message names (400 when it is not an id). */
+function nodeIdOf(body: unknown): string {
+  return checkId((body as { id?: unknown } | null)?.id, "node id", ErrorCode.WORKER_ID);
 }
 
 function searchOf(params: URLSearchParams): ModelSearch {

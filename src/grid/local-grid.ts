@@ -301,8 +301,8 @@ async function startChildren(
       String(gatewayPort),
       "--host",
       host,
-      "--admin-key",
-      credentials.gridKey,
+      // One argument: a base64url key may start with "-", which parseArgs would take for a flag.
+      `--admin-key=${credentials.gridKey}`,
       ...dataArgs("gateway"),
       ...tlsArgs({ tls: secure.tls }),
     ]);

@@ -129,7 +129,7 @@ describe("fuzz", () => {
             : rng.bytes(rng.int(64));
       const { status, text } = await send(gateway.port, method, path, method === "GET" ? undefined : body);
       const what = `${method} ${path} ${Buffer.from(body).toString("latin1").slice(0, 80)}`;
-      expect([200, 201, 204, 400, 404, 405, 409, 413], what).toContain(status);
+      expect([200, 201, 204, 400, 401, 403, 404, 405, 409, 413], what).toContain(status);
       if (status >= 400)
         expect(codes.has((JSON.parse(text) as { error: { code: string } }).error.code), what).toBe(true);
     }
@@ -141,6 +141,7 @@ describe("fuzz", () => {
     cleanups.push(() => node.close());
     const socket = await RawSocket.open(node.url);
     cleanups.push(() => socket.close());
+    await socket.hello("bob", { token: node.adminToken });
     const rng = prng(seed + 1);
     const valid: Request[] = [
       { t: "ping", rid: 1 },

@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import * as grid from "../../src/grid";
+import { clientKey, httpProof } from "../../src/grid/auth";
 import { serveRoutes } from "../../src/grid/http-router";
 import { createServer, listen } from "../../src/grid/http-util";
 import { eventually } from "./helpers";
@@ -31,9 +32,15 @@ interface Answer {
 }
 
 /** One request, path sent as is (no normalization of "..", no re-encoding). */
-function request(port: number, method: string, path: string, body?: string | Buffer): Promise<Answer> {
+function request(
+  port: number,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method, path }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
@@ -86,9 +93,10 @@ describe("gateway HTTP: every error has a status and a code", () => {
     expect(await failure(port, "GET", "/nowhere")).toMatchObject({ status: 404, code: sy.ErrorCode.NOT_FOUND });
     expect(await failure(port, "GET", "/models/ghost")).toMatchObject({ status: 404, code: sy.ErrorCode.NOT_FOUND });
     expect(await failure(port, "DELETE", "/models/ghost")).toMatchObject({ status: 404, code: sy.ErrorCode.NOT_FOUND });
+    // A heartbeat must be signed by the node: an unsigned one is refused before the registry is consulted.
     expect(await failure(port, "POST", "/heartbeat", '{"id":"ghost"}')).toMatchObject({
-      status: 404,
-      code: sy.ErrorCode.WORKER_ID,
+      status: 401,
+      code: sy.ErrorCode.AUTH,
     });
     const wrongMethod = await failure(port, "DELETE", "/nodes");
     expect(wrongMethod).toMatchObject({ status: 405, code: sy.ErrorCode.METHOD_NOT_ALLOWED });
@@ -113,7 +121,8 @@ describe("gateway HTTP: every error has a status and a code", () => {
   });
 
   it("model ids .., __proto__, a\\u0000b and a 100 KB node id are refused with 400", async () => {
-    const { port } = await gateway();
+    const g = await gateway();
+    const port = g.port;
     const model = (id: string) =>
       JSON.stringify({
         id,
@@ -137,7 +146,9 @@ describe("gateway HTTP: every error has a status and a code", () => {
       status: 400,
       code: sy.ErrorCode.WORKER_ID,
     });
-    expect((await request(port, "POST", "/models", model("toy"))).status).toBe(201);
+    // A good id still registers (signed by the admin: registry writes need a proof).
+    const authorization = httpProof({ pair: clientKey(g.adminToken!).pair }, "POST", "/models", model("toy"));
+    expect((await request(port, "POST", "/models", model("toy"), { authorization })).status).toBe(201);
     expect((await request(port, "GET", "/models/toy")).status).toBe(200);
   });
 

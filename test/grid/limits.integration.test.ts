@@ -82,6 +82,7 @@ describe("partialFrameMs: a message announced and not completed in time", () => 
     const fx = await fixture(["bob"]);
     const socket = await RawSocket.open(fx.node("bob").url);
     cleanups.push(() => socket.close());
+    await socket.hello("bob", { token: fx.adminToken });
     // Whole messages in a row, then idle for several deadlines: the deadline only runs while a message is under way.
     for (let rid = 1; rid <= 20; rid++) socket.request({ t: "ping", rid });
     for (let rid = 1; rid <= 20; rid++) expect((await socket.nextReply()).rid).toBe(rid);
@@ -242,6 +243,7 @@ describe("nesting depth and ids of requests", () => {
     const fx = await fixture(["bob"]);
     const socket = await RawSocket.open(fx.node("bob").url);
     cleanups.push(() => socket.close());
+    await socket.hello("bob", { token: fx.adminToken });
     // { t: [[[[...]]]] } nested 100,000 deep, built as MessagePack bytes (no recursion to build it either).
     const depth = 100_000;
     const deep = new Uint8Array(1 + 2 + depth + 1);

@@ -24,11 +24,15 @@ beforeAll(() => {
 });
 afterAll(() => certs?.remove());
 
+/** One grid's credentials: the TLS nodes and gateway of a test belong to the same grid. */
+const credentials = grid.createGridCredentials();
+
 async function tlsNode(id: string, options: Partial<grid.NodeOptions> = {}): Promise<grid.GridNode> {
   const node = await grid.startNode({
     id,
     port: 0,
     tf,
+    adminToken: credentials.adminToken,
     tls: { cert: certs.cert, key: certs.key },
     ca: certs.ca,
     ...options,
@@ -41,17 +45,28 @@ describe.skipIf(opensslMissing !== undefined)(
   `TLS grid${opensslMissing ? ` (skipped: ${opensslMissing})` : ""}`,
   () => {
     it("nodes linked over wss run a secure op end to end; the gateway over https lists them", async () => {
-      const gateway = await grid.startGateway({ port: 0, tls: { cert: certs.cert, key: certs.key } });
+      const gateway = await grid.startGateway({
+        port: 0,
+        tls: { cert: certs.cert, key: certs.key },
+        gridKey: credentials.gridKey,
+      });
       cleanups.push(() => gateway.close());
       expect(gateway.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const nodes = await Promise.all(["bob", "charlie", "dan"].map((id) => tlsNode(id, { gateway: gateway.url })));
+      // A node links only to the address its gateway lists: wait until all three have joined.
+      await eventually(() => gateway.nodes.list().length === 3, 15_000, "three nodes joined over https");
       for (const node of nodes) expect(node.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
 
       const hook = sy.hook(tf);
       // The CA as PEM text for one client, as a file path for the others.
       const pem = fs.readFileSync(certs.ca, "utf8");
       const [bob, charlie, dan] = nodes.map(
-        (n, i) => new grid.WebsocketGridClient(hook, n.url, { id: n.id, ca: i === 0 ? pem : certs.ca }),
+        (n, i) =>
+          new grid.WebsocketGridClient(hook, n.url, {
+            id: n.id,
+            ca: i === 0 ? pem : certs.ca,
+            token: credentials.adminToken,
+          }),
       ) as [grid.WebsocketGridClient, grid.WebsocketGridClient, grid.WebsocketGridClient];
       cleanups.push(() => Promise.all([bob, charlie, dan].map((c) => c.close())));
       // The peer links are wss too: each node verifies the others with its `ca`.
