@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { AuthError, ErrorCode } from "../../core/errors";
 import { adminKeyPair, createGridCredentials, type GridCredentials } from "./credentials";
+import { readSecretJson } from "./files";
 
 /** The file name of a grid's credentials inside its data or state dir. */
 export const CREDENTIALS_FILE = "credentials.json";
@@ -28,18 +29,8 @@ export const CREDENTIALS_FILE = "credentials.json";
  */
 export function readGridCredentials(dir: string): GridCredentials | undefined {
   const file = path.join(dir, CREDENTIALS_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-  let parsed: Partial<GridCredentials>;
-  try {
-    parsed = JSON.parse(text) as Partial<GridCredentials>;
-  } catch {
-    throw new AuthError(ErrorCode.AUTH, `${file} is not JSON; expected { adminToken, gridKey }.`);
-  }
+  const parsed = readSecretJson<GridCredentials>(file, "{ adminToken, gridKey }");
+  if (parsed === undefined) return undefined;
   if (typeof parsed.adminToken !== "string" || adminKeyPair(parsed.adminToken).publicKey !== parsed.gridKey) {
     throw new AuthError(ErrorCode.AUTH, `${file}: its adminToken and gridKey do not belong together.`);
   }

@@ -11,10 +11,10 @@
  * identity.gridKey;   // the grid key the node trusts
  * ```
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { AuthError, ErrorCode } from "../../core/errors";
 import { createGridCredentials, issueCertificate, verifyCertificate, adminKeyPair } from "./credentials";
+import { readSecretJson, writeSecretJson } from "./files";
 import { generateKeyPair, keyPairFromSeed, seedOf, type KeyPair } from "./keys";
 
 /** The file name of a node's identity inside its data dir. */
@@ -85,7 +85,7 @@ export function loadOrCreateIdentity(options: IdentityOptions): NodeIdentity {
     cert = issueCertificate(adminToken, { role: "node", sub: options.id, key: pair.publicKey });
   }
   if (options.file) {
-    writeIdentityFile(options.file, {
+    writeSecretJson(options.file, {
       v: 1,
       id: options.id,
       seed: seedOf(pair.privateKey),
@@ -106,18 +106,8 @@ function certificateHolds(cert: Uint8Array, gridKey: string, id: string, key: st
 }
 
 function readIdentityFile(file: string, id: string): IdentityFile | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-  let parsed: Partial<IdentityFile>;
-  try {
-    parsed = JSON.parse(text) as Partial<IdentityFile>;
-  } catch {
-    throw new AuthError(ErrorCode.AUTH, `${file} is not a node identity (not JSON). Move it away to make a new one.`);
-  }
+  const parsed = readSecretJson<IdentityFile>(file, "a node identity { v: 1, id, seed }");
+  if (parsed === undefined) return undefined;
   if (parsed.v !== 1 || typeof parsed.seed !== "string") {
     throw new AuthError(ErrorCode.AUTH, `${file} is not a node identity (no v: 1 and seed).`);
   }
@@ -129,11 +119,4 @@ function readIdentityFile(file: string, id: string): IdentityFile | undefined {
     );
   }
   return parsed as IdentityFile;
-}
-
-function writeIdentityFile(file: string, content: IdentityFile): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(content, null, 2) + "\n", { mode: 0o600 });
-  fs.renameSync(tmp, file);
 }
