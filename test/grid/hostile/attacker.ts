@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import * as net from "node:net";
-import WebSocket from "ws";
+import WebSocket, { WebSocketServer } from "ws";
 import { decodeMessage, encodeMessage } from "../../../src/core/codec";
 import { prove, type KeyPair } from "../../../src/grid/auth";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "../../../src/grid/framing";
@@ -423,4 +423,69 @@ export function shareIn(reply: Reply | undefined): RingTensor | undefined {
   if (!reply?.ok) return undefined;
   const value = reply.value as { kind?: unknown; value?: unknown } | undefined;
   return value?.kind === "share" && value.value instanceof RingTensor ? value.value : undefined;
+}
+
+/** A server the attacker runs, posing as node `id` to whoever the gateway sends its way. */
+export interface FakeNode {
+  id: string;
+  url: string;
+  /** Sockets opened to it. */
+  readonly connections: number;
+  /** Shares stored on it by clients that took it for the real node. */
+  shares: TakenShare[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a fake node: it welcomes any hello as `id`, keeps every share stored
+ * on it, and answers every request that wants a reply with an error (so the
+ * deceived client fails fast instead of hanging).
+ */
+export async function startFakeNode(id: string): Promise<FakeNode> {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server, maxPayload: 1 << 30 });
+  let connections = 0;
+  const shares: TakenShare[] = [];
+  wss.on("connection", (ws: WebSocket) => {
+    connections++;
+    ws.on("message", (data) => {
+      let channel: number;
+      let message: Record<string, unknown>;
+      try {
+        const frame = decodeGridFrame(messageBytes(data as Buffer));
+        channel = frame.channel;
+        message = decodeMessage(frame.payload) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (channel === Channel.Control && message.t === "hello") {
+        ws.send(encodeGridFrame(Channel.Control, encodeMessage({ t: "welcome", id, boot: "fake" })));
+        return;
+      }
+      if (channel !== Channel.Request) return;
+      const value = message.value as { kind?: unknown; value?: unknown } | undefined;
+      if (message.t === "store" && value?.kind === "share" && value.value instanceof RingTensor) {
+        shares.push({ holder: id, id: String(message.id), value: value.value });
+      }
+      if (typeof message.rid === "number") {
+        const error = { name: "Error", code: "", message: `${id} is an attacker's server` };
+        ws.send(encodeGridFrame(Channel.Reply, encodeMessage({ rid: message.rid, ok: false, error })));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    id,
+    url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    get connections() {
+      return connections;
+    },
+    shares,
+    close: () =>
+      new Promise<void>((resolve) => {
+        wss.clients.forEach((c) => c.terminate());
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

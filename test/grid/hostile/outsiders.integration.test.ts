@@ -4,10 +4,7 @@
 // frames, and makes a node dial where it likes. Each attack must be refused
 // with a typed error, leave the weights [2, 4], [1000] and the users' [5, 3]
 // unreconstructible, and leave the toy answering [1022].
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket, { WebSocketServer } from "ws";
 import * as sy from "../../../src";
 import {
   adminKeyPair,
@@ -18,7 +15,15 @@ import {
   clientKey,
 } from "../../../src/grid/auth";
 import { RingTensor } from "../../../src/ring";
-import { RawNodeSocket, reconstructed, shareIn, shareOf, type TakenShare } from "./attacker";
+import {
+  RawNodeSocket,
+  reconstructed,
+  shareIn,
+  shareOf,
+  startFakeNode,
+  type FakeNode,
+  type TakenShare,
+} from "./attacker";
 import { SECRETS, anonymousSocket, expectPromiseKept, outsiderSweep, startToyGrid, type ToyGrid } from "./toy-grid";
 
 let g: ToyGrid;
@@ -255,29 +260,11 @@ describe("claiming to be a node (issue: a peer hello claiming to be bob, to dan)
 });
 
 describe("link: a node dials where it is told (issue: SSRF)", () => {
-  let target: { url: string; connections: number; hellos: unknown[]; close(): Promise<void> };
+  let target: FakeNode;
 
   beforeAll(async () => {
     // The attacker's server: counts every connection a node opens to it.
-    const server = http.createServer();
-    const wss = new WebSocketServer({ server });
-    const state = { connections: 0, hellos: [] as unknown[] };
-    server.on("connection", () => state.connections++);
-    wss.on("connection", (ws: WebSocket) => ws.on("message", (data) => state.hellos.push(data)));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    target = {
-      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      get connections() {
-        return state.connections;
-      },
-      hellos: state.hellos,
-      close: () =>
-        new Promise<void>((resolve) => {
-          wss.clients.forEach((c) => c.terminate());
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    };
+    target = await startFakeNode("eve");
   });
 
   afterAll(() => target?.close());
