@@ -8,14 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import * as sy from "../../../src";
-import {
-  adminKeyPair,
-  clientKey,
-  generateKeyPair,
-  issueCertificate,
-  issueUserToken,
-  type KeyPair,
-} from "../../../src/grid/auth";
+import { adminKeyPair, clientKey, generateKeyPair, issueCertificate, type KeyPair } from "../../../src/grid/auth";
 import type { HostedModelInfo, RegisteredNode } from "../../../src/grid";
 import {
   errorCode,
@@ -27,7 +20,7 @@ import {
   type FakeNode,
   type HttpAnswer,
 } from "./attacker";
-import { SECRETS, TOY, Toy, expectPromiseKept, startToyGrid, type ToyGrid } from "./toy-grid";
+import { SECRETS, TOY, Toy, userKey, expectPromiseKept, startToyGrid, type ToyGrid } from "./toy-grid";
 
 let g: ToyGrid;
 let gateway: string;
@@ -52,11 +45,8 @@ async function model(id: string): Promise<HostedModelInfo | undefined> {
   return answer.status === 200 ? (answer.json as HostedModelInfo) : undefined;
 }
 
-/** The user `subject`'s key and certificate (a user token issued by the admin). */
 function user(subject: string): { key: KeyPair; cert: Uint8Array } {
-  const key = clientKey(issueUserToken(g.credentials.adminToken, { subject }));
-  if (key.kind !== "user") throw new Error("a user token makes a user key");
-  return { key: key.pair, cert: key.cert };
+  return userKey(g, subject);
 }
 
 /** A request signed as the design's `Authorization: Tsyft ...` (admin: no certificate). */

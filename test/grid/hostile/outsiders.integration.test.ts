@@ -24,7 +24,15 @@ import {
   type FakeNode,
   type TakenShare,
 } from "./attacker";
-import { SECRETS, anonymousSocket, expectPromiseKept, outsiderSweep, startToyGrid, type ToyGrid } from "./toy-grid";
+import {
+  SECRETS,
+  userSocket as userSocketOf,
+  anonymousSocket,
+  expectPromiseKept,
+  outsiderSweep,
+  startToyGrid,
+  type ToyGrid,
+} from "./toy-grid";
 
 let g: ToyGrid;
 const sockets: RawNodeSocket[] = [];
@@ -43,14 +51,8 @@ function keep(socket: RawNodeSocket): RawNodeSocket {
   return socket;
 }
 
-/** A raw socket that said hello as the user `subject` (a user token issued by the grid's admin). */
 async function userSocket(member: ToyGrid["nodes"]["bob"], subject: string): Promise<RawNodeSocket> {
-  const key = clientKey(issueUserToken(g.credentials.adminToken, { subject }));
-  if (key.kind !== "user") throw new Error("a user token makes a user key");
-  const socket = keep(await RawNodeSocket.open(member.url));
-  const outcome = await socket.hello({ role: "client", expect: member.id, key: key.pair, cert: key.cert });
-  expect(outcome.kind, "a user's hello is welcomed").toBe("welcome");
-  return socket;
+  return keep(await userSocketOf(g, member, subject));
 }
 
 describe("credentials exist", () => {

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { expect } from "vitest";
 import * as sy from "../../../src";
 import * as grid from "../../../src/grid";
-import { generateKeyPair, type KeyPair } from "../../../src/grid/auth";
+import { clientKey, generateKeyPair, issueUserToken, type KeyPair } from "../../../src/grid/auth";
 import { planFromBytes, type SerializedPlan } from "../../../src/plans/serialize";
 import {
   credentialsOf,
@@ -199,6 +199,22 @@ export async function waitOnline(gatewayUrl: string, count: number, timeoutMs = 
 /** An outsider's key (anonymous: no certificate). */
 export function attackerKey(): KeyPair {
   return generateKeyPair();
+}
+
+/** The key and certificate of the grid's user `subject` (a user token issued by the admin). */
+export function userKey(g: ToyGrid, subject: string): { key: KeyPair; cert: Uint8Array } {
+  const key = clientKey(issueUserToken(g.credentials.adminToken, { subject }));
+  if (key.kind !== "user") throw new Error("a user token makes a user key");
+  return { key: key.pair, cert: key.cert };
+}
+
+/** A raw socket to `member` that said hello as the grid's user `subject`. */
+export async function userSocket(g: ToyGrid, member: Member, subject: string): Promise<RawNodeSocket> {
+  const { key, cert } = userKey(g, subject);
+  const socket = await RawNodeSocket.open(member.url);
+  const outcome = await socket.hello({ role: "client", expect: member.id, key, cert });
+  expect(outcome.kind, "a user's hello is welcomed").toBe("welcome");
+  return socket;
 }
 
 /** A raw socket to `member` that said hello as an anonymous client signed with `key`. */
