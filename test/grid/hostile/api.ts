@@ -41,15 +41,19 @@ export function publicGrid(hook: sy.Hook, gatewayUrl: string, token?: string): s
   return token === undefined ? new Network(hook, gatewayUrl) : new Network(hook, gatewayUrl, { token });
 }
 
-/** `new sy.grid.WebsocketGridClient(hook, url, { id, token })`. */
+/** `new sy.grid.WebsocketGridClient(hook, url, { id, token, ca })` (ca: a PEM certificate or its path, for wss). */
 export function gridClient(
   hook: sy.Hook,
   url: string,
   id: string,
   token?: string,
-  more: Partial<grid.GridClientOptions> = {},
+  more: Partial<grid.GridClientOptions> & { ca?: string } = {},
 ): grid.WebsocketGridClient {
-  const options: grid.GridClientOptions & { token?: string } = { id, ...more, ...(token !== undefined && { token }) };
+  const options: grid.GridClientOptions & { token?: string; ca?: string } = {
+    id,
+    ...more,
+    ...(token !== undefined && { token }),
+  };
   return new grid.WebsocketGridClient(hook, url, options);
 }
 
