@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe("many users at once", () => {
   it("10 client processes x 5 concurrent queries: 50 answers [1022], no timeout; the next user is served", async () => {
-    const perProcess = await runQueryClients(
+    const { results: perProcess } = await runQueryClients(
       {
         gateway: g.gateway.url,
         model: TOY,
