@@ -52,8 +52,11 @@ export class RawNodeSocket {
   bytesReceived = 0;
   closed?: { code: number; reason: string };
   private readonly listeners = new Set<() => void>();
+  /** Every raw socket not yet closed, so that a test file can close what its tests left open. */
+  private static readonly live = new Set<RawNodeSocket>();
 
   private constructor(readonly socket: WebSocket) {
+    RawNodeSocket.live.add(this);
     socket.on("message", (data) => {
       const bytes = messageBytes(data as Buffer);
       this.bytesReceived += bytes.byteLength;
@@ -62,9 +65,16 @@ export class RawNodeSocket {
     });
     socket.on("close", (code, reason) => {
       this.closed = { code, reason: reason.toString() };
+      RawNodeSocket.live.delete(this);
       this.notify();
     });
     socket.on("error", () => undefined);
+  }
+
+  /** Closes every raw socket still open (a test file's afterAll). */
+  static closeAll(): void {
+    for (const socket of RawNodeSocket.live) socket.close();
+    RawNodeSocket.live.clear();
   }
 
   /** Opens a socket to `url`; rejects when nothing accepts it (a refused upgrade included). */
@@ -416,6 +426,13 @@ export function reconstructed(
     }
   }
   return [...found];
+}
+
+/** A failed reply's code: the root cause's for a failed pipelined op (details.cause), else its own. */
+export function codeOf(reply: Reply | undefined): string | undefined {
+  if (!reply || reply.ok) return undefined;
+  const cause = reply.error.details?.cause;
+  return typeof cause === "string" && cause.startsWith("TSYFT_ERR_") ? cause : reply.error.code;
 }
 
 /** The shares a reply hands over, if it is a share. */

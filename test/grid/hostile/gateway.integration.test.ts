@@ -5,7 +5,7 @@
 // deep nesting). Each must be refused with the right status and a typed code,
 // and leave the toy answering [1022] with its secrets secret.
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import * as sy from "../../../src";
 import { adminKeyPair, clientKey, generateKeyPair, issueCertificate, type KeyPair } from "../../../src/grid/auth";
@@ -20,18 +20,13 @@ import {
   type FakeNode,
   type HttpAnswer,
 } from "./attacker";
-import { SECRETS, TOY, Toy, userKey, expectPromiseKept, startToyGrid, type ToyGrid } from "./toy-grid";
+import { SECRETS, TOY, Toy, userKey, expectPromiseKept, useToyGrid, type ToyGrid } from "./toy-grid";
 
 let g: ToyGrid;
 let gateway: string;
-
-beforeAll(async () => {
-  g = await startToyGrid();
-  gateway = g.gateway.url;
-});
-
-afterAll(async () => {
-  await g?.stop();
+useToyGrid((grid) => {
+  g = grid;
+  gateway = grid.gateway.url;
 });
 
 const AUTH_STATUSES = [401, 403];
@@ -88,6 +83,14 @@ function expectTypedRefusal(answer: HttpAnswer, statuses: number[], what: string
   expect(errorCode(answer), `${what}: a typed error code`).toMatch(/^TSYFT_ERR_/);
 }
 
+/** Each answer has its expected status (401: who are you, 403: not yours) and TSYFT_ERR_AUTH. */
+function expectAuthStatuses(what: string, answers: ReadonlyArray<readonly [string, HttpAnswer, number]>): void {
+  for (const [who, answer, status] of answers) {
+    expect.soft(answer.status, `${what} ${who}`).toBe(status);
+    expect.soft(errorCode(answer), `${what} ${who}: code`).toBe(sy.ErrorCode.AUTH);
+  }
+}
+
 describe("the model registry: delete, overwrite (issue: DELETE /models/toy, POST /models?overwrite=1 need nothing)", () => {
   it("DELETE /models/toy without credentials, by another user, or with a wrong owner token: refused; the model stays", async () => {
     const before = await model(TOY);
@@ -110,10 +113,7 @@ describe("the model registry: delete, overwrite (issue: DELETE /models/toy, POST
     const answers: Array<[string, HttpAnswer, number]> = [];
     for (const [what, attempt, status] of attempts) answers.push([what, await attempt(), status]);
     expect(await model(TOY), "the toy after the delete attempts").toEqual(before);
-    for (const [what, answer, status] of answers) {
-      expect.soft(answer.status, `DELETE ${what}`).toBe(status);
-      expect.soft(errorCode(answer), `DELETE ${what}: code`).toBe(sy.ErrorCode.AUTH);
-    }
+    expectAuthStatuses("DELETE", answers);
     await expectPromiseKept(g);
   });
 
@@ -130,10 +130,7 @@ describe("the model registry: delete, overwrite (issue: DELETE /models/toy, POST
       ["by another user", await signed("POST", "/models?overwrite=1", hijack, mallory), 403],
     ] as const;
     expect(await model(TOY), "the toy after the overwrite attempts").toEqual(before);
-    for (const [what, answer, status] of answers) {
-      expect.soft(answer.status, `overwrite ${what}`).toBe(status);
-      expect.soft(errorCode(answer), `overwrite ${what}: code`).toBe(sy.ErrorCode.AUTH);
-    }
+    expectAuthStatuses("overwrite", answers);
     await expectPromiseKept(g);
   });
 

@@ -3,38 +3,24 @@
 // process): a peer frame that names another node as its sender, frames for
 // tags nobody waits for piling up in a mailbox, and query shares left behind.
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as grid from "../../../src/grid";
-import { generateKeyPair, issueCertificate } from "../../../src/grid/auth";
 import { RingTensor } from "../../../src/ring";
 import { publicGrid } from "./api";
 import { RawNodeSocket } from "./attacker";
-import { ANSWER, TOY, expectPromiseKept, startToyGrid, type Member, type ToyGrid } from "./toy-grid";
+import { ANSWER, TOY, expectPromiseKept, malloryLink, useToyGrid, type Member, type ToyGrid } from "./toy-grid";
 
 let g: ToyGrid;
-const sockets: RawNodeSocket[] = [];
-
-beforeAll(async () => {
-  g = await startToyGrid({ inProcess: true });
-});
-
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await g?.stop();
-});
+useToyGrid((grid) => (g = grid), { inProcess: true });
 
 function nodeOf(member: Member): grid.GridNode {
   if (!member.node) throw new Error(`${member.id} is not in this process`);
   return member.node;
 }
 
-/** A raw peer link from "mallory", a node the admin enrolled: authenticated, and malicious. */
+/** An enrolled node's link (see malloryLink), welcomed. */
 async function mallory(member: Member): Promise<RawNodeSocket> {
-  const key = generateKeyPair();
-  const cert = issueCertificate(g.credentials.adminToken, { role: "node", sub: "mallory", key: key.publicKey });
-  const socket = await RawNodeSocket.open(member.url);
-  sockets.push(socket);
-  const outcome = await socket.hello({ role: "peer", expect: member.id, from: "mallory", key, cert });
+  const { socket, outcome } = await malloryLink(g, member);
   expect(outcome.kind, "an enrolled node's hello").toBe("welcome");
   return socket;
 }

@@ -5,46 +5,44 @@
 // fetch-once plan again as a copy. Each must be refused by the node that
 // holds the data, and the answers must stay right.
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import * as sy from "../../../src";
 import { planFromBytes, type SerializedPlan } from "../../../src/plans/serialize";
 import type { Reply } from "../../../src/workers/messages";
 import { gridClient, publicGrid, serve } from "./api";
-import { RawNodeSocket, reconstructed, shareIn, shareOf, type TakenShare } from "./attacker";
+import { codeOf, reconstructed, shareOf } from "./attacker";
 import {
   ANSWER,
   TOY,
   Toy,
   anonymousSocket,
   expectPromiseKept,
-  startToyGrid,
+  runPlanAsOutsider,
+  useToyGrid,
   userSocket,
   type Member,
   type ToyGrid,
 } from "./toy-grid";
 
 let g: ToyGrid;
-const sockets: RawNodeSocket[] = [];
+useToyGrid((grid) => (g = grid));
 
-beforeAll(async () => {
-  g = await startToyGrid();
-});
+const anonymous = (member: Member) => anonymousSocket(member);
+const asUser = (member: Member, subject: string) => userSocket(g, member, subject);
 
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await g?.stop();
-});
-
-async function anonymous(member: Member): Promise<RawNodeSocket> {
-  const socket = await anonymousSocket(member);
-  sockets.push(socket);
-  return socket;
-}
-
-async function asUser(member: Member, subject: string): Promise<RawNodeSocket> {
-  const socket = await userSocket(g, member, subject);
-  sockets.push(socket);
-  return socket;
+/** fetch-plan `id` on `host` by an anonymous client and by another user, with and without copy. */
+async function fetchPlanAsOthers(
+  host: Member,
+  id: string,
+): Promise<Array<{ who: string; copy: boolean; reply?: Reply }>> {
+  const out: Array<{ who: string; copy: boolean; reply?: Reply }> = [];
+  for (const [who, socket] of [
+    ["anonymous", await anonymous(host)],
+    ["another user", await asUser(host, "mallory")],
+  ] as const) {
+    for (const copy of [true, false]) out.push({ who, copy, reply: await socket.call({ t: "fetch-plan", id, copy }) });
+  }
+  return out;
 }
 
 /** A toy with other weights: fc1 = [a, b], bias = [c]. */
@@ -54,10 +52,6 @@ async function toyWith(id: string, fc1: number[], bias: number): Promise<Toy> {
   model.bias = tf.tensor([bias]);
   await model.build(tf.tensor([1, 2]));
   return model;
-}
-
-function codeOf(reply: Reply | undefined): string | undefined {
-  return reply && !reply.ok ? reply.error.code : undefined;
 }
 
 describe("integrity of the served toy", () => {
@@ -166,68 +160,32 @@ describe("owner policy, enforced by the node that hosts the plan", () => {
   });
 
   it("a model served without remote inference or download: its plan, fetched from the host directly, is refused", async () => {
-    const got: string[] = [];
-    for (const [who, socket] of [
-      ["anonymous", await anonymous(privateHost)],
-      ["another user", await asUser(privateHost, "mallory")],
-    ] as const) {
-      for (const copy of [true, false]) {
-        const reply = await socket.call({ t: "fetch-plan", id: "private", copy });
-        if (reply?.ok) got.push(`${who}, copy ${copy}`);
-        expect.soft(codeOf(reply), `fetch-plan by ${who}, copy ${copy}`).toBe(sy.ErrorCode.AUTH);
-      }
-    }
+    const attempts = await fetchPlanAsOthers(privateHost, "private");
+    const got = attempts.filter((a) => a.reply?.ok).map((a) => `${a.who}, copy ${a.copy}`);
+    for (const a of attempts)
+      expect.soft(codeOf(a.reply), `fetch-plan by ${a.who}, copy ${a.copy}`).toBe(sy.ErrorCode.AUTH);
     expect(got, "plan bytes handed out").toEqual([]);
   });
 
   it("... and running it on its holders with its IR and share ids is refused: the attacker gets no answer", async () => {
-    const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
-    const runId = `private-run-${Date.now()}`;
-    const inputs = shareOf([5, 3]);
-    const state = privatePlan.state.map((s) => (s.kind === "shared" ? { kind: "object", id: s.id } : undefined));
-    const holders = ["bob", "charlie"] as const;
-    const opened = await Promise.all(holders.map((h) => anonymous(g.nodes[h])));
-    holders.forEach((_, i) => {
-      opened[i]!.request({ t: "store", id: `${runId}-x`, value: { kind: "share", value: inputs[i] } });
-      opened[i]!.request({
-        t: "submit",
-        command: {
-          type: "run-plan",
-          ir: privatePlan.ir,
-          inputs: [{ kind: "object", id: `${runId}-x` }],
-          state,
-          outputs: [`${runId}-out`],
-          runId,
-          holders: [...holders],
-          provider: "dan",
-          encoding: { base: 2, precisionFractional: 16 },
-        },
-      });
+    const { replies, taken } = await runPlanAsOutsider(g, {
+      ir: privatePlan.ir,
+      state: privatePlan.state.map((s) => (s.kind === "shared" ? { kind: "object", id: s.id } : undefined)),
+      input: shareOf([5, 3]),
+      encoding: { base: 2, precisionFractional: 16 },
     });
-    const replies = await Promise.all(
-      holders.map((_, i) => opened[i]!.call({ t: "fetch", id: `${runId}-out`, remove: true }, 40_000)),
-    );
-    holders.forEach((holder, i) => {
-      const value = shareIn(replies[i]);
-      if (value) taken[holder]!.push({ holder, id: `${runId}-out`, value });
-    });
-    expect(reconstructed(taken.bob!, taken.charlie!, { private: [23] }), "the private model's answer").toEqual([]);
-    for (const [i, holder] of holders.entries()) expect.soft(replies[i]?.ok, `run-plan on ${holder}`).toBe(false);
+    expect(reconstructed(taken.bob, taken.charlie, { private: [23] }), "the private model's answer").toEqual([]);
+    replies.forEach((reply, i) => expect.soft(reply?.ok, `run-plan on holder ${i}`).toBe(false));
   });
 
   it("a non-mpc model's plaintext weights go to nobody who asks; remote inference still answers", async () => {
     const weights = PLAIN_WEIGHTS.map((w) => Buffer.from(new Float32Array([w]).buffer));
-    const leaked: string[] = [];
-    for (const [who, socket] of [
-      ["anonymous", await anonymous(plainHost)],
-      ["another user", await asUser(plainHost, "mallory")],
-    ] as const) {
-      for (const copy of [true, false]) {
-        const reply = await socket.call({ t: "fetch-plan", id: "plain", copy });
+    const leaked = (await fetchPlanAsOthers(plainHost, "plain"))
+      .filter(({ reply }) => {
         const bytes = reply?.ok && reply.value instanceof Uint8Array ? Buffer.from(reply.value) : Buffer.alloc(0);
-        if (weights.some((w) => bytes.includes(w))) leaked.push(`${who}, copy ${copy}`);
-      }
-    }
+        return weights.some((w) => bytes.includes(w));
+      })
+      .map((a) => `${a.who}, copy ${a.copy}`);
     expect(leaked, "fetch-plan answers carrying the plaintext weights").toEqual([]);
     const user = publicGrid(g.hook, g.gateway.url);
     try {

@@ -4,54 +4,27 @@
 // announced as 200 MB and then stalled, and deeply nested MessagePack. Each
 // must be refused with a typed error before the work or the memory is spent,
 // and the node must keep serving the toy.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { processRssMb } from "../../../bench/suites/load";
-import { generateKeyPair, issueCertificate } from "../../../src/grid/auth";
 import { Channel, encodeGridFrame } from "../../../src/grid/framing";
 import type { Reply } from "../../../src/workers/messages";
 import { LIMIT_CODES } from "./api";
-import { RawNodeSocket, announceStalledFrame, tcpClosed } from "./attacker";
+import { RawNodeSocket, announceStalledFrame, codeOf, tcpClosed } from "./attacker";
 import {
   ANSWER,
   anonymousSocket,
   expectPromiseKept,
-  startToyGrid,
+  malloryLink,
+  useToyGrid,
   userSocket,
-  type Member,
   type ToyGrid,
 } from "./toy-grid";
 
 let g: ToyGrid;
-const sockets: RawNodeSocket[] = [];
-
-beforeAll(async () => {
-  g = await startToyGrid();
-});
-
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await g?.stop();
-});
+useToyGrid((grid) => (g = grid));
 
 /** How much a node's RSS may grow while refusing an attack (the attacks in the issue took 320 MB to 2.3 GB). */
 const RSS_SLACK_MB = 150;
-
-/** The reply's code, or the root cause's code of a failed pipelined op. */
-function codeOf(reply: Reply | undefined): string | undefined {
-  if (!reply || reply.ok) return undefined;
-  const cause = reply.error.details?.cause;
-  return typeof cause === "string" && cause.startsWith("TSYFT_ERR_") ? cause : reply.error.code;
-}
-
-/** A raw peer link from "mallory", a node the admin enrolled: authenticated, and malicious. */
-async function mallory(member: Member): Promise<RawNodeSocket> {
-  const key = generateKeyPair();
-  const cert = issueCertificate(g.credentials.adminToken, { role: "node", sub: "mallory", key: key.publicKey });
-  const socket = await RawNodeSocket.open(member.url);
-  sockets.push(socket);
-  await socket.hello({ role: "peer", expect: member.id, from: "mallory", key, cert });
-  return socket;
-}
 
 const plain = (shape: number[]) => ({
   kind: "plain",
@@ -67,7 +40,6 @@ describe("plain-op output size", () => {
       ["another user", await userSocket(g, alice, "mallory")],
       ["anonymous", await anonymousSocket(alice)],
     ] as const) {
-      sockets.push(socket);
       socket.request({
         t: "submit",
         command: {
@@ -104,7 +76,7 @@ describe("dealer request size", () => {
   it("a 128-byte request for 2e7 random bits from an enrolled node is refused, not answered with 320 MB", async () => {
     const dan = g.nodes.dan;
     const rss = processRssMb(dan.pid!);
-    const socket = await mallory(dan);
+    const { socket } = await malloryLink(g, dan);
     socket.peer(request("mallory", ["bob", "mallory"]));
     const answer = await socket.next((r) => r.channel === "peer", 90_000);
     expect(socket.bytesReceived, "bytes dan sent back").toBeLessThan(1 << 20);
@@ -117,7 +89,6 @@ describe("dealer request size", () => {
 
   it("the same request from an impostor claiming charlie (the issue's probe) gets nothing", async () => {
     const socket = await RawNodeSocket.open(g.nodes.dan.url);
-    sockets.push(socket);
     await socket.hello({ role: "peer", expect: "dan", from: "charlie", sign: false });
     socket.peer(request("charlie", ["bob", "charlie"]));
     await socket.next((r) => r.channel === "peer", 30_000);
@@ -163,7 +134,6 @@ describe("nesting depth", () => {
 
   it("deeply nested MessagePack in requests: a typed error, never 'Maximum call stack size exceeded'", async () => {
     const socket = await anonymousSocket(g.nodes.bob);
-    sockets.push(socket);
     const answers: Array<[string, Reply | undefined]> = [];
     let rid = 300;
     for (const [t, key] of [

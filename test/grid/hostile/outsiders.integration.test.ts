@@ -26,34 +26,17 @@ import {
 } from "./attacker";
 import {
   SECRETS,
-  userSocket as userSocketOf,
+  userSocket,
   anonymousSocket,
   expectPromiseKept,
   outsiderSweep,
-  startToyGrid,
+  runPlanAsOutsider,
+  useToyGrid,
   type ToyGrid,
 } from "./toy-grid";
 
 let g: ToyGrid;
-const sockets: RawNodeSocket[] = [];
-
-beforeAll(async () => {
-  g = await startToyGrid();
-});
-
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await g?.stop();
-});
-
-function keep(socket: RawNodeSocket): RawNodeSocket {
-  sockets.push(socket);
-  return socket;
-}
-
-async function userSocket(member: ToyGrid["nodes"]["bob"], subject: string): Promise<RawNodeSocket> {
-  return keep(await userSocketOf(g, member, subject));
-}
+useToyGrid((grid) => (g = grid));
 
 describe("credentials exist", () => {
   it("startLocalGrid's handle carries the grid's adminToken and gridKey", () => {
@@ -66,7 +49,7 @@ describe("objects and fetch on the holders (issue: add bob's and charlie's share
     // The issue's probe first: whatever the holders hand out, nothing may add up to a secret.
     expect(await outsiderSweep(g), "secrets reconstructed from bob's and charlie's shares").toEqual([]);
     for (const holder of ["bob", "charlie"] as const) {
-      const socket = keep(await anonymousSocket(g.nodes[holder]));
+      const socket = await anonymousSocket(g.nodes[holder]);
       const listed = await socket.call({ t: "objects" });
       expect.soft(listed?.ok === false && listed.error.code, `objects on ${holder}`).toBe(sy.ErrorCode.AUTH);
       for (const id of g.weightIds) {
@@ -82,7 +65,7 @@ describe("objects and fetch on the holders (issue: add bob's and charlie's share
   it("a socket that never said hello is refused everything but ping", async () => {
     const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
     for (const holder of ["bob", "charlie"] as const) {
-      const socket = keep(await RawNodeSocket.open(g.nodes[holder].url));
+      const socket = await RawNodeSocket.open(g.nodes[holder].url);
       const listed = await socket.call({ t: "objects" });
       const ids = listed?.ok ? (listed.value as string[]) : [...g.weightIds];
       for (const id of ids) {
@@ -100,7 +83,7 @@ describe("objects and fetch on the holders (issue: add bob's and charlie's share
   it("another user of the grid sees only its own objects: none of the owner's weights, none of the users' inputs", async () => {
     const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
     for (const holder of ["bob", "charlie"] as const) {
-      const socket = await userSocket(g.nodes[holder], "mallory");
+      const socket = await userSocket(g, g.nodes[holder], "mallory");
       const listed = await socket.call({ t: "objects" });
       expect.soft(listed?.ok && listed.value, `mallory's objects on ${holder}`).toEqual([]);
       const ids = new Set([...g.weightIds, ...(listed?.ok ? (listed.value as string[]) : [])]);
@@ -124,7 +107,7 @@ describe("objects and fetch on the holders (issue: add bob's and charlie's share
     if (forged.kind !== "user") throw new Error("a user token makes a user key");
     const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
     for (const holder of ["bob", "charlie"] as const) {
-      const socket = keep(await RawNodeSocket.open(g.nodes[holder].url));
+      const socket = await RawNodeSocket.open(g.nodes[holder].url);
       await socket.hello({ role: "client", expect: holder, key: forged.pair, cert: forged.cert });
       const listed = await socket.call({ t: "objects" });
       const ids = new Set([...g.weightIds, ...(listed?.ok ? (listed.value as string[]) : [])]);
@@ -150,35 +133,14 @@ describe("running one's own plan over the weights' shares", () => {
     };
     const fc1 = g.plan.state.find((s) => s.kind === "shared" && s.shape.length === 1 && s.shape[0] === 2);
     if (fc1?.kind !== "shared") throw new Error("the toy's plan names its fc1 shares");
-    const zeros = shareOf([0, 0]);
-    const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
-    const runId = `leak-${Date.now()}`;
-    const holders = ["bob", "charlie"] as const;
-    const opened = await Promise.all(holders.map((h) => anonymousSocket(g.nodes[h]).then(keep)));
-    holders.forEach((holder, i) => {
-      opened[i]!.request({ t: "store", id: `${runId}-x`, value: { kind: "share", value: zeros[i] } });
-      opened[i]!.request({
-        t: "submit",
-        command: {
-          type: "run-plan",
-          ir,
-          inputs: [{ kind: "object", id: `${runId}-x` }],
-          state: [{ kind: "object", id: fc1.id }],
-          outputs: [`${runId}-out`],
-          runId,
-          holders: [...holders],
-          provider: "dan",
-          encoding: fc1.encoding,
-        },
-      });
+    const { replies, taken } = await runPlanAsOutsider(g, {
+      ir,
+      state: [{ kind: "object", id: fc1.id }],
+      input: shareOf([0, 0]),
+      encoding: fc1.encoding,
     });
-    for (const [i, holder] of holders.entries()) {
-      const reply = await opened[i]!.call({ t: "fetch", id: `${runId}-out`, remove: false });
-      const value = shareIn(reply);
-      if (value) taken[holder]!.push({ holder, id: `${runId}-out`, value });
-      expect.soft(reply?.ok, `the attacker's run over fc1 on ${holder}`).toBe(false);
-    }
-    expect(reconstructed(taken.bob!, taken.charlie!, SECRETS), "weights read through the attacker's plan").toEqual([]);
+    replies.forEach((reply, i) => expect.soft(reply?.ok, `the attacker's run over fc1 on holder ${i}`).toBe(false));
+    expect(reconstructed(taken.bob, taken.charlie, SECRETS), "weights read through the attacker's plan").toEqual([]);
     await expectPromiseKept(g);
   });
 });
@@ -228,7 +190,7 @@ describe("claiming to be a node (issue: a peer hello claiming to be bob, to dan)
 
   for (const [what, claims] of impostors) {
     it(`dan refuses a peer hello as bob ${what} (TSYFT_ERR_AUTH, close 4003) and deals no key to it`, async () => {
-      const socket = keep(await RawNodeSocket.open(g.nodes.dan.url));
+      const socket = await RawNodeSocket.open(g.nodes.dan.url);
       const outcome = await socket.hello(claims());
       // Whatever dan said, ask for bob's key as the issue's probe did.
       socket.peer({ kind: "request", from: "bob", tag: "key-bob-0/key", tensors: [], meta: { type: "key" } });
@@ -250,7 +212,7 @@ describe("claiming to be a node (issue: a peer hello claiming to be bob, to dan)
   }
 
   it("a peer hello claiming charlie, to bob, during a user's query: refused; no protocol frame reaches the attacker", async () => {
-    const socket = keep(await RawNodeSocket.open(g.nodes.bob.url));
+    const socket = await RawNodeSocket.open(g.nodes.bob.url);
     const outcome = await socket.hello({ role: "peer", expect: "bob", from: "charlie", key: generateKeyPair() });
     const answer = await g.query().catch((e: unknown) => e);
     expect(socket.peerFrames().length, "protocol frames bob sent to the impostor").toBe(0);
@@ -274,7 +236,7 @@ describe("link: a node dials where it is told (issue: SSRF)", () => {
   const settle = () => new Promise((r) => setTimeout(r, 500));
 
   it("an anonymous client's link is refused (TSYFT_ERR_AUTH) and the node opens no connection", async () => {
-    const socket = keep(await anonymousSocket(g.nodes.bob));
+    const socket = await anonymousSocket(g.nodes.bob);
     const before = target.connections;
     const result = await socket.controlCall({ t: "link", id: "eve", url: target.url }, 5_000);
     await settle();
@@ -284,7 +246,7 @@ describe("link: a node dials where it is told (issue: SSRF)", () => {
   });
 
   it("a user's link is refused too", async () => {
-    const socket = await userSocket(g.nodes.charlie, "mallory");
+    const socket = await userSocket(g, g.nodes.charlie, "mallory");
     const before = target.connections;
     const result = await socket.controlCall({ t: "link", id: "eve", url: target.url }, 5_000);
     await settle();
@@ -295,7 +257,7 @@ describe("link: a node dials where it is told (issue: SSRF)", () => {
 
   it("even the admin may link a node only to the address the gateway lists for that id", async () => {
     const admin = adminKeyPair(g.credentials.adminToken);
-    const socket = keep(await RawNodeSocket.open(g.nodes.alice.url));
+    const socket = await RawNodeSocket.open(g.nodes.alice.url);
     expect((await socket.hello({ role: "client", expect: "alice", key: admin })).kind).toBe("welcome");
     for (const id of ["eve", "bob"]) {
       const before = target.connections;
@@ -316,7 +278,7 @@ describe("the attacker's own shares stay usable (the defences do not break anony
       ["bob", a],
       ["charlie", b],
     ] as const) {
-      const socket = keep(await anonymousSocket(g.nodes[holder]));
+      const socket = await anonymousSocket(g.nodes[holder]);
       socket.request({ t: "store", id: "mine", value: { kind: "share", value: share } });
       const value = shareIn(await socket.call({ t: "fetch", id: "mine", remove: true }));
       expect(value, `own share back from ${holder}`).toBeInstanceOf(RingTensor);

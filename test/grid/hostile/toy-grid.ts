@@ -8,10 +8,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import * as sy from "../../../src";
 import * as grid from "../../../src/grid";
-import { clientKey, generateKeyPair, issueUserToken, type KeyPair } from "../../../src/grid/auth";
+import { clientKey, generateKeyPair, issueCertificate, issueUserToken, type KeyPair } from "../../../src/grid/auth";
+import type { FixedPointEncoding } from "../../../src/encoding/fixed-point";
+import type { RingTensor } from "../../../src/ring";
+import type { Reply } from "../../../src/workers/messages";
 import { planFromBytes, type SerializedPlan } from "../../../src/plans/serialize";
 import {
   credentialsOf,
@@ -23,7 +26,7 @@ import {
   type ServedModel,
   type TestCredentials,
 } from "./api";
-import { RawNodeSocket, reconstructed, shareIn, type TakenShare } from "./attacker";
+import { RawNodeSocket, reconstructed, shareIn, type HelloOutcome, type TakenShare } from "./attacker";
 
 /** The linear toy of the PyGrid tutorial: fc1 = [2, 4], bias = [1000]; [5, 3] gives [1022]. */
 export class Toy extends sy.Plan {
@@ -186,6 +189,22 @@ async function inProcessGrid(dataDir: string): Promise<StartedGrid> {
   };
 }
 
+/**
+ * The toy grid of a test file: started before its tests, stopped after them
+ * with every raw socket they left open. `use` receives the grid.
+ */
+export function useToyGrid(use: (g: ToyGrid) => void, options: ToyGridOptions = {}): void {
+  let started: ToyGrid | undefined;
+  beforeAll(async () => {
+    started = await startToyGrid(options);
+    use(started);
+  });
+  afterAll(async () => {
+    RawNodeSocket.closeAll();
+    await started?.stop();
+  });
+}
+
 /** Waits until the gateway lists `count` nodes online. */
 export async function waitOnline(gatewayUrl: string, count: number, timeoutMs = 60_000): Promise<void> {
   const gateway = new grid.GatewayClient(gatewayUrl);
@@ -253,4 +272,60 @@ export async function outsiderSweep(g: ToyGrid): Promise<string[]> {
 export async function expectPromiseKept(g: ToyGrid): Promise<void> {
   expect(await outsiderSweep(g), "secrets an outsider reconstructed").toEqual([]);
   expect((await g.query())[0]).toBeCloseTo(ANSWER, 2);
+}
+
+/**
+ * A raw peer link to `member` from "mallory", a node the grid's admin
+ * enrolled (a valid node certificate): authenticated, and malicious.
+ */
+export async function malloryLink(
+  g: ToyGrid,
+  member: Member,
+): Promise<{ socket: RawNodeSocket; outcome: HelloOutcome }> {
+  const key = generateKeyPair();
+  const cert = issueCertificate(g.credentials.adminToken, { role: "node", sub: "mallory", key: key.publicKey });
+  const socket = await RawNodeSocket.open(member.url);
+  const outcome = await socket.hello({ role: "peer", expect: member.id, from: "mallory", key, cert });
+  return { socket, outcome };
+}
+
+/**
+ * An outsider's own run of a plan on bob and charlie (the SPMD command a
+ * client sends each holder): it stores its shares of the input, submits
+ * run-plan with `state` naming whatever object ids it likes, and fetches the
+ * output from both. Resolves with the replies and the shares taken.
+ */
+export async function runPlanAsOutsider(
+  g: ToyGrid,
+  run: { ir: unknown; state: unknown[]; input: [RingTensor, RingTensor]; encoding: FixedPointEncoding },
+): Promise<{ replies: Array<Reply | undefined>; taken: Record<"bob" | "charlie", TakenShare[]> }> {
+  const runId = `outsider-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const holders = ["bob", "charlie"] as const;
+  const sockets = await Promise.all(holders.map((h) => anonymousSocket(g.nodes[h])));
+  holders.forEach((_, i) => {
+    sockets[i]!.request({ t: "store", id: `${runId}-x`, value: { kind: "share", value: run.input[i] } });
+    sockets[i]!.request({
+      t: "submit",
+      command: {
+        type: "run-plan",
+        ir: run.ir,
+        inputs: [{ kind: "object", id: `${runId}-x` }],
+        state: run.state,
+        outputs: [`${runId}-out`],
+        runId,
+        holders: [...holders],
+        provider: "dan",
+        encoding: run.encoding,
+      },
+    });
+  });
+  const replies = await Promise.all(
+    sockets.map((socket) => socket.call({ t: "fetch", id: `${runId}-out`, remove: true }, 40_000)),
+  );
+  const taken: Record<"bob" | "charlie", TakenShare[]> = { bob: [], charlie: [] };
+  holders.forEach((holder, i) => {
+    const value = shareIn(replies[i]);
+    if (value) taken[holder].push({ holder, id: `${runId}-out`, value });
+  });
+  return { replies, taken };
 }
