@@ -6,7 +6,8 @@
 // never a wrong number, and right answers must come back without anyone
 // calling connectAllNodes, for the user who was there before and for a new
 // one; also when a holder comes back on a new port, and while the gateway is
-// down (clients keep the model's placement).
+// down (clients keep the model's placement). A holder that freezes (SIGSTOP)
+// must be the one a timeout names.
 import type { ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -189,6 +190,28 @@ function expectKept(outcomes: Outcome[], back: Record<string, boolean>, what: st
     `${what}: models and users never answered right again`,
   ).toEqual([]);
 }
+
+describe("a frozen holder", () => {
+  it("a query while charlie is frozen (SIGSTOP) fails typed, naming charlie; once it thaws, right answers", async () => {
+    const charlie = g.nodes.charlie.pid!;
+    process.kill(charlie, "SIGSTOP");
+    let error: unknown;
+    try {
+      // The default timeouts, as a user has them.
+      error = await regular.runRemoteInference(CNN, tf.tensor(models[1]!.input, models[1]!.shape), { mpc: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    } finally {
+      process.kill(charlie, "SIGCONT");
+    }
+    expect(isTypedFailure(error), `a typed failure: ${String(error)}`).toBe(true);
+    const message = (error as Error).message;
+    expect(message, "the error names the node that did not answer").toMatch(/charlie/);
+    const { outcomes, back } = await untilRight();
+    expectKept(outcomes, back, "after charlie thawed");
+  }, 600_000);
+});
 
 describe("the gateway is down", () => {
   it("a user who queried before keeps getting right answers while the gateway is down", async () => {

@@ -85,17 +85,17 @@ describe("dealer request size", () => {
     expect.soft(answer?.channel === "peer" && answer.frame.kind, "dan's answer").toBe("abort");
     expect.soft(String(meta), "the refusal names the limit").toMatch(/limit|at most|too (large|many)/i);
     socket.close();
-  });
+  }, 240_000);
 
   it("the same request from an impostor claiming charlie (the issue's probe) gets nothing", async () => {
     const socket = await RawNodeSocket.open(g.nodes.dan.url);
     await socket.hello({ role: "peer", expect: "dan", from: "charlie", sign: false });
     socket.peer(request("charlie", ["bob", "charlie"]));
-    await socket.next((r) => r.channel === "peer", 30_000);
+    await socket.next((r) => r.channel === "peer", 90_000);
     expect(socket.bytesReceived, "bytes dan sent the impostor").toBeLessThan(1 << 20);
     socket.close();
     await expectPromiseKept(g);
-  });
+  }, 240_000);
 });
 
 describe("partial frames", () => {
