@@ -87,9 +87,12 @@ class Fuzz {
       case 11:
         return Array.from({ length: this.int(5) }, () => this.value(depth - 1));
       default: {
-        const out: Record<string, unknown> = {};
-        for (let i = this.int(5); i > 0; i--)
-          out[this.pick(["t", "rid", "id", "kind", "value", this.string()])] = this.value(depth - 1);
+        // Keys such as "__proto__" become own keys on the wire, as an attacker would send them.
+        const out: Record<string, unknown> = Object.create(null);
+        for (let i = this.int(5); i > 0; i--) {
+          const key = this.pick(["t", "rid", "id", "kind", "value", this.string()]);
+          Object.defineProperty(out, key, { value: this.value(depth - 1), enumerable: true, writable: true });
+        }
         return out;
       }
     }
@@ -309,32 +312,38 @@ describe("fuzzing the gateway", () => {
         violations.push(`${what}: ${answer.status} without a code`);
     }
     // The WebSocket side: JSON text of any shape.
-    const socket = new WebSocket(g.gateway.url.replace(/^http/, "ws"));
-    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-    const answers: Array<{ ok?: boolean; error?: { code?: string } }> = [];
-    socket.on("message", (data) => answers.push(JSON.parse(data.toString())));
-    for (let i = 0; i < 100; i++) {
-      const message =
-        fuzz.random() < 0.2
-          ? fuzz.string()
-          : JSON.stringify({
-              type: fuzz.pick(["join", "heartbeat", "leave", "nodes", "models", "subscribe", fuzz.string()]),
-              id: fuzz.value(1),
-              address: fuzz.value(1),
-              search: fuzz.value(2),
-            });
-      socket.send(message);
-    }
-    socket.send(JSON.stringify({ type: "nodes", rid: "last" }));
-    const deadline = Date.now() + 30_000;
-    while (!answers.some((a) => (a as { rid?: unknown }).rid === "last") && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    socket.terminate();
-    for (const a of answers)
-      if (a.ok === false && !a.error?.code?.startsWith("TSYFT_ERR_"))
-        violations.push(`ws: untyped ${JSON.stringify(a).slice(0, 120)}`);
+    violations.push(...(await fuzzGatewaySocket(fuzz)));
     expect(violations.slice(0, 20), `seed ${SEED + 2}: ${violations.length} violations`).toEqual([]);
     expect((await rawHttp("GET", `${g.gateway.url}/health`)).status).toBe(200);
     await expectPromiseKept(g);
   }, 600_000);
 });
+
+/** Sends fuzzed JSON to the gateway's WebSocket; returns the answers that were not typed (or why it could not). */
+async function fuzzGatewaySocket(fuzz: Fuzz): Promise<string[]> {
+  const socket = new WebSocket(g.gateway.url.replace(/^http/, "ws"));
+  socket.on("error", () => undefined);
+  const opened = await new Promise<boolean>((resolve) =>
+    socket.once("open", () => resolve(true)).once("error", () => resolve(false)),
+  );
+  if (!opened) return ["ws: the gateway's WebSocket does not open (is the gateway still up?)"];
+  const answers: Array<{ ok?: boolean; rid?: unknown; error?: { code?: string } }> = [];
+  socket.on("message", (data) => answers.push(JSON.parse(data.toString())));
+  for (let i = 0; i < 100; i++) {
+    const type = fuzz.pick(["join", "heartbeat", "leave", "nodes", "models", "subscribe", fuzz.string()]);
+    socket.send(
+      fuzz.random() < 0.2
+        ? fuzz.string()
+        : JSON.stringify({ type, id: fuzz.string(), address: fuzz.string(), search: { query: fuzz.string() } }),
+    );
+  }
+  socket.send(JSON.stringify({ type: "nodes", rid: "last" }));
+  const deadline = Date.now() + 30_000;
+  while (!answers.some((a) => a.rid === "last") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  socket.terminate();
+  const out = answers
+    .filter((a) => a.ok === false && !a.error?.code?.startsWith("TSYFT_ERR_"))
+    .map((a) => `ws: untyped ${JSON.stringify(a).slice(0, 120)}`);
+  if (!answers.some((a) => a.rid === "last")) out.push("ws: no answer to the last message");
+  return out;
+}
