@@ -5,6 +5,7 @@
 import { printTable, writeResults, type BenchRow } from "./harness";
 import { runGridSuite } from "./suites/grid";
 import { runKernelBench } from "./suites/kernel";
+import { runLoadSuite } from "./suites/load";
 import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
 import { runRingSuite } from "./suites/ring";
@@ -27,6 +28,7 @@ const suites: Suite[] = [
   { name: "plans", run: runPlansSuite },
   { name: "grid", run: runGridSuite },
   { name: "serving", run: runServingSuite },
+  { name: "load", run: runLoadSuite },
   { name: "tutorials", run: runTutorialsSuite },
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
 ];

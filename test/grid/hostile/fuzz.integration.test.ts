@@ -1,0 +1,349 @@
+// Issue 10, item 7: a fuzz test of node and gateway inputs. Seeded random
+// input (reproducible: the seed and the failing inputs are in the message)
+// on every channel of a node, as an anonymous client, as a socket that never
+// said hello and as an enrolled node, and on every route of the gateway.
+// Every answer must be a typed error (TSYFT_ERR_*, never "Maximum call
+// stack" or a bare TypeError), HTTP never a 500 or a reset, every server
+// must keep serving, and afterwards the toy must answer [1022] with its
+// secrets secret.
+import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { encodeMessage } from "../../../src/core/codec";
+import { isAlive } from "../../../src/grid/processes";
+import { RingTensor } from "../../../src/ring";
+import { adminKeyPair } from "../../../src/grid/auth";
+import { Channel, encodeGridFrame } from "../../../src/grid/framing";
+import { RawNodeSocket, errorCode, rawHttp, signedHttpHeaders, type Received } from "./attacker";
+import { anonymousSocket, expectPromiseKept, malloryLink, useToyGrid, type Member, type ToyGrid } from "./toy-grid";
+
+let g: ToyGrid;
+useToyGrid((grid) => (g = grid));
+
+const SEED = 20_261_128;
+
+/** mulberry32: a small seeded PRNG, so that a failure can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Fuzz {
+  constructor(readonly random: () => number) {}
+
+  int(n: number): number {
+    return Math.floor(this.random() * n);
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+
+  string(): string {
+    return this.pick([
+      "",
+      "bob",
+      "..",
+      "__proto__",
+      "constructor",
+      "a\u0000b",
+      "x".repeat(this.int(3000)),
+      "🦊".repeat(this.int(20)),
+      "%ZZ",
+      "../../etc/passwd",
+      String(this.random()),
+    ]);
+  }
+
+  /** Any MessagePack value, nested up to `depth`. */
+  value(depth = 3): unknown {
+    const kinds = depth > 0 ? 14 : 10;
+    switch (this.int(kinds)) {
+      case 0:
+        return null;
+      case 1:
+        return this.random() < 0.5;
+      case 2:
+        return this.pick([0, -1, 2 ** 31, -(2 ** 53), Number.MAX_SAFE_INTEGER, 1e300, NaN, Infinity, -0.5]);
+      case 3:
+        return BigInt.asIntN(64, BigInt(this.int(2 ** 30)) << BigInt(this.int(40)));
+      case 4:
+      case 5:
+        return this.string();
+      case 6:
+        return new Uint8Array(this.int(64)).map(() => this.int(256));
+      case 7:
+        return new Float32Array(this.int(16)).map(() => this.random() * 1e6 - 5e5);
+      case 8:
+        return new BigInt64Array(this.int(16)).map(() => BigInt(this.int(1e9)));
+      case 9:
+        return new RingTensor(new BigInt64Array(4), this.pick([[4], [2, 2], [1, 4]]));
+      case 10:
+      case 11:
+        return Array.from({ length: this.int(5) }, () => this.value(depth - 1));
+      default: {
+        // Keys such as "__proto__" become own keys on the wire, as an attacker would send them.
+        const out: Record<string, unknown> = Object.create(null);
+        for (let i = this.int(5); i > 0; i--) {
+          const key = this.pick(["t", "rid", "id", "kind", "value", this.string()]);
+          Object.defineProperty(out, key, { value: this.value(depth - 1), enumerable: true, writable: true });
+        }
+        return out;
+      }
+    }
+  }
+
+  /** A request: a real type with fields of any type, or anything at all. */
+  request(): Record<string, unknown> {
+    const t = this.pick([
+      "submit",
+      "store",
+      "fetch",
+      "release",
+      "objects",
+      "clear",
+      "ping",
+      "store-plan",
+      "fetch-plan",
+      this.string(),
+    ]);
+    const fields: Record<string, unknown> = { t };
+    if (this.random() < 0.8) fields.rid = this.random() < 0.8 ? 1 + this.int(1e6) : this.value(1);
+    for (const key of ["id", "value", "command", "ids", "plan", "copy", "token", "remove"]) {
+      if (this.random() < 0.4) fields[key] = this.value();
+    }
+    if (t === "submit" && this.random() < 0.7) {
+      fields.command = {
+        type: this.pick(["plain-op", "shared-op", "run-plan", "run-hosted-plan", "preprocess-plan", this.string()]),
+        op: this.pick(["add", "matmul", "relu", "conv2d", this.string()]),
+        inputs: [this.value(), this.value()],
+        attrs: this.value(),
+        output: this.string(),
+        outputs: this.value(),
+        holders: this.value(),
+        ir: this.value(),
+        state: this.value(),
+        runId: this.string(),
+      };
+    }
+    return fields;
+  }
+
+  control(): Record<string, unknown> {
+    const message: Record<string, unknown> = {
+      t: this.pick(["hello", "link", "status", "welcome", "result", "refused", this.string()]),
+    };
+    for (const key of ["rid", "role", "expect", "from", "url", "boot", "id", "auth", "ok", "error"]) {
+      if (this.random() < 0.4) message[key] = this.value(2);
+    }
+    // No link to anywhere real: a fuzzed link must not make a node dial out of the test.
+    if (typeof message.url === "string") message.url = "ws://127.0.0.1:9";
+    return message;
+  }
+
+  /** Bytes that are almost a message: a real encoding, flipped, cut or extended. */
+  mutate(bytes: Uint8Array): Uint8Array {
+    const out = new Uint8Array(bytes);
+    switch (this.int(3)) {
+      case 0:
+        for (let i = 1 + this.int(4); i > 0 && out.length > 0; i--) out[this.int(out.length)] = this.int(256);
+        return out;
+      case 1:
+        return out.subarray(0, this.int(out.length + 1));
+      default: {
+        const tail = new Uint8Array(this.int(32)).map(() => this.int(256));
+        const joined = new Uint8Array(out.length + tail.length);
+        joined.set(out);
+        joined.set(tail, out.length);
+        return joined;
+      }
+    }
+  }
+
+  /** One frame for a node: any channel, from structured to plain garbage. */
+  frame(): Uint8Array {
+    switch (this.int(6)) {
+      case 0:
+        return new Uint8Array(this.int(200)).map(() => this.int(256));
+      case 1:
+      case 2:
+        return encodeGridFrame(Channel.Request, encodeMessage(this.request()));
+      case 3:
+        return encodeGridFrame(Channel.Request, this.mutate(encodeMessage(this.request())));
+      case 4:
+        return encodeGridFrame(Channel.Control, this.mutate(encodeMessage(this.control())));
+      default:
+        return encodeGridFrame(this.pick([Channel.Control, Channel.Reply, Channel.Peer]), encodeMessage(this.value()));
+    }
+  }
+}
+
+/** A reply that breaks the rule: an error without a tsyft code, or a stack overflow. */
+function untyped(received: Received): string | undefined {
+  if (received.channel !== "reply" || received.reply.ok) return undefined;
+  const { code, message } = received.reply.error;
+  if (!code || !code.startsWith("TSYFT_ERR_") || /call stack/i.test(message))
+    return `${code || "(no code)"}: ${message}`;
+  return undefined;
+}
+
+/** Sends `count` fuzzed frames on sockets opened by `open`; returns the rule-breaking answers and a sample input for each. */
+async function fuzzNode(
+  member: Member,
+  open: () => Promise<RawNodeSocket>,
+  fuzz: Fuzz,
+  count: number,
+): Promise<string[]> {
+  const violations: string[] = [];
+  let socket = await open();
+  for (let i = 0; i < count; i++) {
+    if (socket.closed) socket = await open();
+    const frame = fuzz.frame();
+    socket.send(frame);
+    // Every 25 inputs (and at the end), a ping marks that the node has answered everything before it.
+    if (i % 25 === 24 || i === count - 1) {
+      const rid = 2_000_000 + i;
+      socket.request({ t: "ping", rid });
+      const answered = await socket.next((r) => r.channel === "reply" && r.reply.rid === rid, 30_000);
+      for (const r of socket.received.splice(0)) {
+        const bad = untyped(r);
+        if (bad) violations.push(`${member.id}, input ${i}: ${bad}`);
+      }
+      if (!answered && !socket.closed) violations.push(`${member.id}: no answer to a ping after input ${i}`);
+    }
+  }
+  socket.close();
+  expect(isAlive(member.pid!), `${member.id} is alive`).toBe(true);
+  return violations;
+}
+
+describe("fuzzing the nodes", () => {
+  it("random and mutated requests, control messages and frames: typed errors only; every node keeps serving", async () => {
+    const fuzz = new Fuzz(prng(SEED));
+    const violations: string[] = [];
+    for (const id of ["alice", "bob", "dan"] as const) {
+      const member = g.nodes[id];
+      violations.push(...(await fuzzNode(member, () => anonymousSocket(member), fuzz, 300)));
+      violations.push(...(await fuzzNode(member, () => RawNodeSocket.open(member.url), fuzz, 100)));
+    }
+    expect(violations.slice(0, 20), `seed ${SEED}: ${violations.length} untyped answers`).toEqual([]);
+    await expectPromiseKept(g);
+  }, 600_000);
+
+  it("random peer frames from an enrolled node: the holders and the provider keep serving, answers stay right", async () => {
+    const fuzz = new Fuzz(prng(SEED + 1));
+    for (const id of ["bob", "dan"] as const) {
+      const { socket } = await malloryLink(g, g.nodes[id]);
+      for (let i = 0; i < 200; i++) {
+        socket.peer({
+          kind: fuzz.pick(["data", "request", "reply", "abort"] as const),
+          from: "mallory",
+          tag: fuzz.pick([`f${i}/0`, "", fuzz.string(), `${fuzz.string()}/key`]),
+          tensors: fuzz.random() < 0.5 ? [] : [new RingTensor(new BigInt64Array(8), [8])],
+          meta:
+            fuzz.random() < 0.5
+              ? fuzz.value()
+              : { type: fuzz.pick(["key", "material", "materials"]), holders: fuzz.value(1), spec: fuzz.value(2) },
+        });
+      }
+      socket.close();
+    }
+    await expectPromiseKept(g);
+  }, 300_000);
+});
+
+describe("fuzzing the gateway", () => {
+  it("random methods, paths, headers and bodies: 2xx or 4xx with a code, never a 500 or a reset", async () => {
+    const fuzz = new Fuzz(prng(SEED + 2));
+    const admin = adminKeyPair(g.credentials.adminToken);
+    const violations: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const method = fuzz.pick(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+      const path =
+        fuzz.pick([
+          "/",
+          "/health",
+          "/nodes",
+          "/join",
+          "/heartbeat",
+          "/leave",
+          "/models",
+          "/models/search",
+          "/models/toy",
+          "/models/",
+        ]) +
+        fuzz.pick([
+          "",
+          "/",
+          `/${encodeURIComponent(fuzz.string())}`,
+          "/%ZZ",
+          "/..%2F..",
+          `?query=${encodeURIComponent(fuzz.string())}`,
+          "?overwrite=1",
+        ]);
+      const body = fuzz.pick([
+        undefined,
+        "",
+        "null",
+        "[]",
+        "{",
+        JSON.stringify(fuzz.string()),
+        JSON.stringify({ [fuzz.string()]: [fuzz.string(), fuzz.int(1e9), null, { id: fuzz.string() }] }),
+        JSON.stringify({ id: fuzz.string(), address: fuzz.string(), nodes: { host: fuzz.string(), holders: [] } }),
+        `{"a":${"[".repeat(5_000)}${"]".repeat(5_000)}}`,
+      ]);
+      const headers: Record<string, string> = {};
+      if (fuzz.random() < 0.3)
+        headers["content-type"] = fuzz.pick(["text/plain", "application/json; charset=latin1", "x/\u00ff"]);
+      if (fuzz.random() < 0.3)
+        headers.authorization = fuzz.pick(["Tsyft", "Tsyft !!!", "Bearer x", `Tsyft ${"A".repeat(2000)}`]);
+      if (fuzz.random() < 0.2) Object.assign(headers, signedHttpHeaders(admin, method, path, body ?? ""));
+      const answer = await rawHttp(method, `${g.gateway.url}${path}`, { body, headers });
+      const what = `${method} ${path.slice(0, 60)} body ${JSON.stringify(body)?.slice(0, 40)}`;
+      if (answer.reset !== undefined) violations.push(`${what}: reset (${answer.reset})`);
+      else if (answer.status >= 500 || answer.status < 200)
+        violations.push(`${what}: ${answer.status} ${answer.text.slice(0, 120)}`);
+      else if (answer.status >= 400 && !errorCode(answer)?.startsWith("TSYFT_ERR_"))
+        violations.push(`${what}: ${answer.status} without a code`);
+    }
+    // The WebSocket side: JSON text of any shape.
+    violations.push(...(await fuzzGatewaySocket(fuzz)));
+    expect(violations.slice(0, 20), `seed ${SEED + 2}: ${violations.length} violations`).toEqual([]);
+    expect((await rawHttp("GET", `${g.gateway.url}/health`)).status).toBe(200);
+    await expectPromiseKept(g);
+  }, 600_000);
+});
+
+/** Sends fuzzed JSON to the gateway's WebSocket; returns the answers that were not typed (or why it could not). */
+async function fuzzGatewaySocket(fuzz: Fuzz): Promise<string[]> {
+  const socket = new WebSocket(g.gateway.url.replace(/^http/, "ws"));
+  socket.on("error", () => undefined);
+  const opened = await new Promise<boolean>((resolve) =>
+    socket.once("open", () => resolve(true)).once("error", () => resolve(false)),
+  );
+  if (!opened) return ["ws: the gateway's WebSocket does not open (is the gateway still up?)"];
+  const answers: Array<{ ok?: boolean; rid?: unknown; error?: { code?: string } }> = [];
+  socket.on("message", (data) => answers.push(JSON.parse(data.toString())));
+  for (let i = 0; i < 100; i++) {
+    const type = fuzz.pick(["join", "heartbeat", "leave", "nodes", "models", "subscribe", fuzz.string()]);
+    socket.send(
+      fuzz.random() < 0.2
+        ? fuzz.string()
+        : JSON.stringify({ type, id: fuzz.string(), address: fuzz.string(), search: { query: fuzz.string() } }),
+    );
+  }
+  socket.send(JSON.stringify({ type: "nodes", rid: "last" }));
+  const deadline = Date.now() + 30_000;
+  while (!answers.some((a) => a.rid === "last") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  socket.terminate();
+  const out = answers
+    .filter((a) => a.ok === false && !a.error?.code?.startsWith("TSYFT_ERR_"))
+    .map((a) => `ws: untyped ${JSON.stringify(a).slice(0, 120)}`);
+  if (!answers.some((a) => a.rid === "last")) out.push("ws: no answer to the last message");
+  return out;
+}
