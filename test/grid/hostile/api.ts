@@ -49,7 +49,7 @@ export function gridClient(
   token?: string,
   more: Partial<grid.GridClientOptions> & { ca?: string } = {},
 ): grid.WebsocketGridClient {
-  const options: grid.GridClientOptions & { token?: string; ca?: string } = {
+  const options: grid.GridClientOptions = {
     id,
     ...more,
     ...(token !== undefined && { token }),
