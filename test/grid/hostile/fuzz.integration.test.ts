@@ -21,6 +21,9 @@ useToyGrid((grid) => (g = grid));
 
 const SEED = 20_261_128;
 
+/** The request types of workers/messages.ts, as an attacker reads them off the wire. */
+const REQUEST_TYPES = "submit store fetch release objects clear ping store-plan fetch-plan".split(" ");
+
 /** mulberry32: a small seeded PRNG, so that a failure can be replayed. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -100,18 +103,7 @@ class Fuzz {
 
   /** A request: a real type with fields of any type, or anything at all. */
   request(): Record<string, unknown> {
-    const t = this.pick([
-      "submit",
-      "store",
-      "fetch",
-      "release",
-      "objects",
-      "clear",
-      "ping",
-      "store-plan",
-      "fetch-plan",
-      this.string(),
-    ]);
+    const t = this.pick([...REQUEST_TYPES, this.string()]);
     const fields: Record<string, unknown> = { t };
     if (this.random() < 0.8) fields.rid = this.random() < 0.8 ? 1 + this.int(1e6) : this.value(1);
     for (const key of ["id", "value", "command", "ids", "plan", "copy", "token", "remove"]) {
