@@ -36,7 +36,7 @@ export interface RouteRequest {
   params: string[];
   query: URLSearchParams;
   route: Route;
-  /** The JSON object body (typed 400/413 errors when it is not one, see readJsonBody). */
+  /** The JSON object body (typed 400/413 errors when it is not one: readTextBody, parseJsonObject). */
   body(): Promise<Record<string, unknown>>;
   /** The body as sent (what a request's signature covers); read once, shared with body(). */
   text(): Promise<string>;

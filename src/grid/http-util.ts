@@ -97,26 +97,11 @@ export function sendError(res: http.ServerResponse, status: number, error: unkno
 }
 
 /**
- * Reads a JSON object body of at most `limit` bytes (an empty body is `{}`).
- * Fails with a typed error the caller answers with: MESSAGE_TOO_LARGE (413)
- * past the limit, MALFORMED_MESSAGE (400) for text that is not JSON or nests
- * deeper than `maxNestingDepth`, INVALID_ARGUMENT (400) for JSON that is not
- * an object (`null`, a number, a list).
- *
- * A body over the limit is read on and thrown away (up to 64 times the
- * limit), so the client gets to read the 413 instead of a reset connection;
- * past that bound the connection is closed after the answer.
- */
-export async function readJsonBody(
-  req: http.IncomingMessage,
-  limit = getConfig().maxHttpBodyBytes,
-): Promise<Record<string, unknown>> {
-  return parseJsonObject(await readTextBody(req, limit));
-}
-
-/**
- * Reads a request body of at most `limit` bytes as text, exactly as sent
- * (what a request's signature covers); over the limit as readJsonBody.
+ * Reads a request body of at most `limit` bytes as text, exactly as sent (what
+ * a request's signature covers; `parseJsonObject` makes it an object). Past the
+ * limit it fails with MESSAGE_TOO_LARGE (413), after reading on and throwing
+ * away up to 64 times the limit, so the client gets to read the 413 instead of
+ * a reset connection; past that bound the connection is closed after the answer.
  */
 export function readTextBody(req: http.IncomingMessage, limit = getConfig().maxHttpBodyBytes): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -147,8 +132,9 @@ export function readTextBody(req: http.IncomingMessage, limit = getConfig().maxH
 }
 
 /**
- * Parses a JSON object (empty text is `{}`); throws the typed errors of
- * `readJsonBody`.
+ * Parses a JSON object (empty text is `{}`): MALFORMED_MESSAGE (400) for text
+ * that is not JSON or nests deeper than `maxNestingDepth`, INVALID_ARGUMENT
+ * (400) for JSON that is not an object (`null`, a number, a list).
  *
  * @example
  * ```ts

@@ -78,7 +78,7 @@ export function signMembership(key: NodeKey, type: MembershipType, id: string, a
  *
  * @example
  * ```ts
- * const { id, address, key } = checkMembership(await readJsonBody(req), "join", { gridKey, guard });
+ * const { id, address, key } = checkMembership(parseJsonObject(await readTextBody(req)), "join", { gridKey, guard });
  * ```
  */
 export function checkMembership(
