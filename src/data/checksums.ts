@@ -35,7 +35,7 @@ export interface DatasetManifest {
 }
 
 /** The datasets tsyft knows. */
-export type DatasetName = "ham10000" | "mnist";
+export type DatasetName = "ham10000" | "ham10000_embedded" | "mnist";
 
 /**
  * The checksum manifest, `data/checksums.json`.

@@ -1,17 +1,20 @@
 /**
  * The HAM10000 skin-lesion dataset, benign keratosis (bkl) vs melanoma (mel), as an arquero table.
  *
- * Files read, under `<data dir>/ham10000/` (see data/README.md):
- * - `HAM10000_metadata.csv`: the Kaggle metadata of all 10015 images;
- * - `images_224_index.csv`: the 224x224 jpgs present, with their path relative to `ham10000/`;
- * - `images_224/<dx>/<image_id>.jpg` and `images_224/SHA256SUMS`.
+ * Two copies, the same 1,074 lesions (one image per lesion) with the same metadata:
+ * - **full**, under `<data dir>/ham10000/` (see data/README.md): `HAM10000_metadata.csv` (the Kaggle
+ *   metadata of all 10015 images), `images_224_index.csv` (the 224x224 jpgs present) and
+ *   `images_224/<dx>/<image_id>.jpg` with `images_224/SHA256SUMS`;
+ * - **embedded**, in the repository under `data/embedded/ham10000-64px/`: the same images at 64x64 (twice
+ *   the tutorial's 32x32 input) with their metadata rows, so the tutorials run on a fresh clone.
+ *   `scripts/make-embedded-ham10000.mjs` makes it from the full copy.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aq from "arquero";
 import { DataError, ErrorCode } from "../core/errors";
 import { verifyFiles, verifySha256Sums } from "./checksums";
-import { dataDir, describeDataDir, DATA_DIR_ENV } from "./paths";
+import { dataDir, describeDataDir, packageRoot, DATA_DIR_ENV } from "./paths";
 
 /**
  * Class names by label: 0 = bkl (benign keratosis), 1 = mel (melanoma).
@@ -26,6 +29,54 @@ export const SKIN_CANCER_CLASSES: readonly ["bkl", "mel"] = ["bkl", "mel"];
 const METADATA = "ham10000/HAM10000_metadata.csv";
 const INDEX = "ham10000/images_224_index.csv";
 const SUMS = "ham10000/images_224/SHA256SUMS";
+const EMBEDDED = "embedded/ham10000-64px";
+const COLUMNS = ["image_id", "lesion_id", "dx", "label", "dx_type", "age", "sex", "localization", "path"] as const;
+
+/** Which copy of the dataset a loader reads, and why. */
+export interface SkinCancerSource {
+  /** `full`: the 224x224 jpgs of the data directory; `embedded`: the 64x64 copy in the repository. */
+  readonly kind: "full" | "embedded";
+  /** The folder the files' names are relative to (the data directory, or the package's `data/`). */
+  readonly root: string;
+  /** Side of the square images, in pixels. */
+  readonly imageSize: number;
+  /** One sentence for people: what is read from where, and what differs from the full copy. */
+  readonly description: string;
+}
+
+/**
+ * Finds the copy {@link readSkinCancerDataset} reads: the full one in the data directory when its two CSVs and
+ * image folder are there, else the embedded copy (unless `dir` was given: then that directory must hold it).
+ *
+ * @example
+ * ```ts
+ * const where = locateSkinCancerDataset();
+ * where.kind;          // "embedded" on a fresh clone, "full" with TSYFT_DATA_DIR set
+ * where.description;   // "the embedded copy: the same 1,074 lesions at 64x64 ..."
+ * ```
+ */
+export function locateSkinCancerDataset(dir?: string, options: Pick<ReadSkinCancerOptions, "source"> = {}): SkinCancerSource {
+  const root = dataDir(dir);
+  const wanted = options.source ?? (dir === undefined ? "auto" : "full");
+  const fullThere = [METADATA, INDEX, "ham10000/images_224"].every((name) => fs.existsSync(path.join(root, ...name.split("/"))));
+  if (wanted === "full" || (wanted === "auto" && fullThere)) {
+    return {
+      kind: "full",
+      root,
+      imageSize: 224,
+      description: `the full copy: 224x224 jpgs from ${describeDataDir(dir)}`,
+    };
+  }
+  return {
+    kind: "embedded",
+    root: path.join(packageRoot(), "data"),
+    imageSize: 64,
+    description:
+      `the embedded copy (data/${EMBEDDED} in the repository): the same 1,074 lesions and metadata with images at 64x64 ` +
+      `instead of 224x224${fullThere ? "" : `, because ${describeDataDir(dir)} has no ham10000/ folder`}; ` +
+      `the tutorial resizes to 32x32 either way, so only the resampling differs. Set ${DATA_DIR_ENV} to use the full copy.`,
+  };
+}
 
 /** Options of {@link readSkinCancerDataset}. */
 export interface ReadSkinCancerOptions {
@@ -38,15 +89,21 @@ export interface ReadSkinCancerOptions {
   readonly checksums?: boolean;
   /** What to do with index rows whose image file is absent: drop them (default) or fail. */
   readonly missingImages?: "drop" | "error";
+  /**
+   * Which copy to read: `"auto"` (default without `dir`: the full copy when the data directory has it, else the
+   * embedded one), `"full"` (default with `dir`) or `"embedded"`. See {@link locateSkinCancerDataset}.
+   */
+  readonly source?: "auto" | "full" | "embedded";
 }
 
 /**
  * Reads the HAM10000 bkl-vs-mel subset: `HAM10000_metadata.csv` joined on `image_id` with
- * `images_224_index.csv`, restricted to rows whose image file is present, sorted by `image_id`.
+ * `images_224_index.csv`, restricted to rows whose image file is present, sorted by `image_id`; or, without
+ * the full copy, the embedded one ({@link locateSkinCancerDataset} says which).
  *
  * Columns: `image_id`, `lesion_id`, `dx` ("bkl" | "mel"), `label` (0 = bkl, 1 = mel), `dx_type`,
  * `age` (years, null where unknown), `sex`, `localization`, `path` (absolute path of the 224x224 jpg).
- * With the files of ../shared/data this is 1074 rows: 583 bkl and 491 mel, one image per lesion.
+ * Either copy gives 1074 rows: 583 bkl and 491 mel, one image per lesion (224x224 or 64x64 jpgs).
  *
  * Throws a {@link DataError} (`TSYFT_ERR_DATA_MISSING` or `TSYFT_ERR_DATA_CHECKSUM`) naming the
  * files, the directory searched and where to get them.
@@ -60,6 +117,33 @@ export interface ReadSkinCancerOptions {
  * ```
  */
 export async function readSkinCancerDataset(dir?: string, options: ReadSkinCancerOptions = {}): Promise<aq.ColumnTable> {
+  const where = locateSkinCancerDataset(dir, options);
+  return where.kind === "full" ? readFull(dir, options) : readEmbedded(where.root, options);
+}
+
+/** The embedded copy: its index already holds every metadata column. */
+async function readEmbedded(root: string, options: ReadSkinCancerOptions): Promise<aq.ColumnTable> {
+  const checks = { dir: root, dataset: "ham10000_embedded" as const, checksums: options.checksums ?? true };
+  const [indexFile] = await verifyFiles([`${EMBEDDED}/index.csv`], checks);
+  const index = readCsv(indexFile!.path, ["image_id", "lesion_id", "dx", "dx_type", "age", "sex", "localization", "path"]);
+  const folder = path.join(root, ...EMBEDDED.split("/"));
+  const relative = index.array("path") as string[];
+  const table = index
+    .assign({
+      path: relative.map((rel) => path.join(folder, ...rel.split("/"))),
+      label: (index.array("dx") as string[]).map((d) => (d === "mel" ? 1 : 0)),
+    })
+    .orderby("image_id")
+    .select(...COLUMNS);
+  if (options.verify) {
+    const [sums] = await verifyFiles([`${EMBEDDED}/SHA256SUMS`], checks);
+    await verifySha256Sums(sums!.path, { only: relative, dataset: "ham10000_embedded", dir: root });
+  }
+  return table;
+}
+
+/** The full copy of the data directory. */
+async function readFull(dir: string | undefined, options: ReadSkinCancerOptions): Promise<aq.ColumnTable> {
   const root = dataDir(dir);
   const [metadataFile, indexFile] = await verifyFiles([METADATA, INDEX], {
     dir: root,
@@ -107,7 +191,7 @@ export async function readSkinCancerDataset(dir?: string, options: ReadSkinCance
   const table = joined
     .assign({ path: absolute, label: dx.map((d) => (d === "mel" ? 1 : 0)) })
     .reify(keep)
-    .select("image_id", "lesion_id", "dx", "label", "dx_type", "age", "sex", "localization", "path");
+    .select(...COLUMNS);
 
   if (options.verify) {
     const [sums] = await verifyFiles([SUMS], { dir: root, dataset: "ham10000", checksums: options.checksums ?? true });

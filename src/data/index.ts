@@ -27,7 +27,13 @@ export {
 } from "./checksums";
 export { Rng, seedToUint32, type Seed } from "./random";
 export { shapeSize, type ImageShape, type Sample } from "./sample";
-export { readSkinCancerDataset, SKIN_CANCER_CLASSES, type ReadSkinCancerOptions } from "./ham10000";
+export {
+  locateSkinCancerDataset,
+  readSkinCancerDataset,
+  SKIN_CANCER_CLASSES,
+  type ReadSkinCancerOptions,
+  type SkinCancerSource,
+} from "./ham10000";
 export { splitData, type SplitOptions, type Splits } from "./split";
 export {
   clearImageCache,

@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DataError, ErrorCode } from "../../src/core/errors";
-import { readSkinCancerDataset, SKIN_CANCER_CLASSES } from "../../src/data/ham10000";
-import { copyDataFile, hasHam10000, tempDir, testDataDir } from "./helpers";
+import { locateSkinCancerDataset, readSkinCancerDataset, SKIN_CANCER_CLASSES } from "../../src/data/ham10000";
+import { copyDataFile, hasHam10000, repoRoot, tempDir, testDataDir } from "./helpers";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -112,5 +112,70 @@ describe("readSkinCancerDataset without data", () => {
     expect(error.message).toContain(t.dir);
     expect(error.message).toContain("TSYFT_DATA_DIR");
     expect(error.message).toMatch(/Dataverse|Kaggle/);
+  });
+});
+
+describe("readSkinCancerDataset with an empty data directory: the embedded copy", () => {
+  const withDataDir = async <T>(dir: string, fn: () => Promise<T>): Promise<T> => {
+    const before = process.env.TSYFT_DATA_DIR;
+    process.env.TSYFT_DATA_DIR = dir;
+    try {
+      return await fn();
+    } finally {
+      process.env.TSYFT_DATA_DIR = before;
+    }
+  };
+
+  it("reads the same 1074 lesions at 64x64, every image checked, and says so", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const where = locateSkinCancerDataset();
+    const table = await withDataDir(t.dir, async () => {
+      const located = locateSkinCancerDataset();
+      expect(located.kind).toBe("embedded");
+      expect(located.imageSize).toBe(64);
+      expect(located.description).toContain("has no ham10000/ folder");
+      expect(located.description).toContain(t.dir);
+      return readSkinCancerDataset(undefined, { verify: true });
+    });
+    expect(table.numRows()).toBe(1074);
+    expect(table.columnNames()).toEqual(["image_id", "lesion_id", "dx", "label", "dx_type", "age", "sex", "localization", "path"]);
+    const dx = table.array("dx") as string[];
+    expect(dx.filter((d) => d === "mel")).toHaveLength(491);
+    expect((table.array("label") as number[]).every((l, i) => SKIN_CANCER_CLASSES[l] === dx[i])).toBe(true);
+    expect(new Set(table.array("lesion_id")).size).toBe(1074);
+    const paths = table.array("path") as string[];
+    expect(paths.every((p) => path.isAbsolute(p) && p.includes(path.join("embedded", "ham10000-64px")) && fs.existsSync(p))).toBe(true);
+    // The full copy, when the data directory has it, lists the same lesions with the same metadata.
+    if (where.kind === "full") {
+      const full = await readSkinCancerDataset();
+      const meta = ["image_id", "lesion_id", "dx", "label", "dx_type", "age", "sex", "localization"];
+      expect(table.select(meta).objects()).toEqual(full.select(meta).objects());
+    }
+  });
+
+  it("is never used in place of a directory passed explicitly", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    expect(locateSkinCancerDataset(t.dir).kind).toBe("full");
+    const error = (await readSkinCancerDataset(t.dir).catch((e: unknown) => e)) as DataError;
+    expect(error.code).toBe(ErrorCode.DATA_MISSING);
+    expect(locateSkinCancerDataset(t.dir, { source: "embedded" }).kind).toBe("embedded");
+  });
+
+  it("can be asked for by name, and fails on a changed index", async () => {
+    const table = await readSkinCancerDataset(undefined, { source: "embedded" });
+    expect(table.numRows()).toBe(1074);
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const copy = path.join(t.dir, "embedded", "ham10000-64px");
+    fs.mkdirSync(copy, { recursive: true });
+    const original = path.join(repoRoot, "data", "embedded", "ham10000-64px", "index.csv");
+    fs.writeFileSync(path.join(copy, "index.csv"), fs.readFileSync(original, "utf8").replace(",bkl,", ",mel,"));
+    const { verifyFiles } = await import("../../src/data/checksums");
+    const error = (await verifyFiles(["embedded/ham10000-64px/index.csv"], { dir: t.dir, dataset: "ham10000_embedded" }).catch(
+      (e: unknown) => e,
+    )) as DataError;
+    expect(error.code).toBe(ErrorCode.DATA_CHECKSUM);
   });
 });
