@@ -137,20 +137,22 @@ export abstract class TsyftTensor {
     strides?: number | [number, number],
     padding: Padding = "valid",
   ): this {
-    return dispatch(Op.MaxPool2d, [this], poolAttrs(filterSize, strides, padding)) as this;
+    return pool2d(Op.MaxPool2d, this, poolAttrs(filterSize, strides, padding)) as this;
   }
   avgPool2d(
     filterSize: number | [number, number],
     strides?: number | [number, number],
     padding: Padding = "valid",
   ): this {
-    return dispatch(Op.AvgPool2d, [this], poolAttrs(filterSize, strides, padding)) as this;
+    return pool2d(Op.AvgPool2d, this, poolAttrs(filterSize, strides, padding)) as this;
   }
-  argmax(axis = -1): this {
-    return dispatch(Op.ArgMax, [this], { axis }) as this;
+  /** PySyft's argmax: along `axis`; with no axis, the index into the flattened tensor (as torch.argmax(x)). */
+  argmax(axis?: number): this {
+    return argmax(this, axis) as this;
   }
-  argMax(axis = -1): this {
-    return this.argmax(axis);
+  /** TensorFlow.js's argMax: along `axis`, the first axis by default (as tf.argMax(x)). */
+  argMax(axis = 0): this {
+    return argmax(this, axis) as this;
   }
 }
 
@@ -226,6 +228,27 @@ export function matmul(a: AnyTensor, b: AnyTensor): AnyTensor {
   if (sb.length === 1) outShape.splice(outShape.length - 1, 1);
   if (sa.length === 1) outShape.splice(outShape.length - (sb.length === 1 ? 1 : 2), 1);
   return dispatch(Op.Reshape, [product], { shape: outShape });
+}
+
+/**
+ * argmax along `axis`, or over all elements (the index into the flattened tensor, a scalar) when `axis` is
+ * undefined: PySyft's and torch's `argmax()`.
+ */
+export function argmax(x: AnyTensor, axis?: number): AnyTensor {
+  if (axis !== undefined) return dispatch(Op.ArgMax, [x], { axis });
+  return dispatch(Op.ArgMax, [dispatch(Op.Reshape, [x], { shape: [-1] })], { axis: 0 });
+}
+
+/** 2-D pooling over NHWC, or over one HWC image as tf.maxPool / tf.avgPool accept (a batch of one, then unwrapped). */
+export function pool2d(
+  op: typeof Op.MaxPool2d | typeof Op.AvgPool2d,
+  x: AnyTensor,
+  attrs: ReturnType<typeof poolAttrs>,
+) {
+  const shape = shapeOf(x);
+  if (shape.length !== 3) return dispatch(op, [x], attrs);
+  const pooled = dispatch(op, [dispatch(Op.Reshape, [x], { shape: [1, ...shape] })], attrs);
+  return dispatch(Op.Reshape, [pooled], { shape: shapeOf(pooled).slice(1) });
 }
 
 export function conv2d(x: AnyTensor, filter: AnyTensor, options: Conv2dOptions = {}): AnyTensor {

@@ -11,9 +11,11 @@
  */
 import { Op, type Padding } from "../core/ops";
 import {
+  argmax,
   conv2d,
   dispatch,
   matmul,
+  pool2d,
   poolAttrs,
   type Conv2dOptions,
   type OpResult,
@@ -44,14 +46,15 @@ export const F = {
     filterSize: number | [number, number],
     strides?: number | [number, number],
     padding: Padding = "valid",
-  ) => dispatch(Op.MaxPool2d, [x], poolAttrs(filterSize, strides, padding)) as OpResult<A>,
+  ) => pool2d(Op.MaxPool2d, x, poolAttrs(filterSize, strides, padding)) as OpResult<A>,
   avgPool2d: <A extends AnyTensor>(
     x: A,
     filterSize: number | [number, number],
     strides?: number | [number, number],
     padding: Padding = "valid",
-  ) => dispatch(Op.AvgPool2d, [x], poolAttrs(filterSize, strides, padding)) as OpResult<A>,
-  argmax: <A extends AnyTensor>(x: A, axis = -1) => dispatch(Op.ArgMax, [x], { axis }) as OpResult<A>,
+  ) => pool2d(Op.AvgPool2d, x, poolAttrs(filterSize, strides, padding)) as OpResult<A>,
+  /** PySyft's argmax: along `axis`, or with no axis the index into the flattened tensor. */
+  argmax: <A extends AnyTensor>(x: A, axis?: number) => argmax(x, axis) as OpResult<A>,
   sum: <A extends AnyTensor>(x: A, axes?: number | number[], keepDims = false) =>
     dispatch(Op.Sum, [x], { axes: axesAttr(axes), keepDims }) as OpResult<A>,
   mean: <A extends AnyTensor>(x: A, axes?: number | number[], keepDims = false) =>

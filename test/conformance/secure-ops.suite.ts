@@ -487,7 +487,31 @@ export function secureOpsSuite(name: string, provider: ProviderKind, setup: () =
           [0, 0, 5, 5],
         ]);
         await check(sy.F.argmax(share(ties), 1), tf.argMax(ties, 1).cast("float32"), EXACT, "argmax with ties");
-        await check(share(ties).argMax(), tf.argMax(ties, -1).cast("float32"), EXACT, "argMax alias");
+        await check(share(ties).argMax(1), tf.argMax(ties, 1).cast("float32"), EXACT, "argMax alias");
+        // Without an axis each name keeps its library's meaning: TF.js's argMax the first axis, PySyft's argmax
+        // the index into the flattened tensor (a scalar; the first of the tied maxima).
+        await check(share(ties).argMax(), tf.argMax(ties).cast("float32"), EXACT, "argMax() is tf.argMax(x)");
+        const flat = share(ties).argmax();
+        expect(flat.shape).toEqual([]);
+        await check(flat, tf.scalar(10), EXACT, "argmax() indexes the flattened tensor");
+        await check(sy.F.argmax(share(ties)), tf.argMax(tf.reshape(ties, [-1])).cast("float32"), EXACT, "F.argmax()");
+      });
+
+      it("pooling accepts one HWC image as TF.js does, and returns HWC", async () => {
+        const x = randomTensor(tf, new Rng(9), [4, 4, 2], { max: 100 });
+        const maxed = share(x).maxPool2d(2);
+        expect(maxed.shape).toEqual([2, 2, 2]);
+        await check(maxed, tf.maxPool(x as tfjs.Tensor3D, 2, 2, "valid"), EXACT, "maxPool2d of an HWC image");
+        const averaged = sy.F.avgPool2d(share(x), 2, 1, "same");
+        await check(
+          averaged,
+          tf.avgPool(x as tfjs.Tensor3D, 2, 1, "same"),
+          {
+            atol: 4 * 100 * 2 ** -17 + 2 ** -15,
+            rtol: 2 ** -20,
+          },
+          "avgPool2d of an HWC image",
+        );
       });
     });
 
