@@ -18,6 +18,7 @@ import { Hook, activateHook } from "./tensors/hook";
 // Side-effect import kept in index.d.ts, so `tf.Tensor#fixPrecision/share/send` type-check for users of the package.
 import "./tensors/patch";
 import { patchTensorPrototype } from "./tensors/patch";
+import { patchModelPrototype } from "./plans/model-hook";
 import type { TF } from "./tensors/plain-ops";
 import { VirtualWorker } from "./workers/virtual-worker";
 import { registerWasmTrainingKernels } from "./data/wasm-training";
@@ -69,8 +70,9 @@ export type SyHook = Hook & { readonly localWorker: VirtualWorker };
 
 /**
  * Hooks TensorFlow.js (PySyft's `sy.TorchHook(torch)`): adds `send`,
- * `fixPrecision`/`fixPrec` and `share` to tf tensors and makes the local
- * worker `hook.localWorker` (id "me").
+ * `fixPrecision`/`fixPrec` and `share` to tf tensors, `fixPrecision`/`fixPrec`
+ * and `share` to tf.LayersModel and tf.Sequential (they give a Plan), and
+ * makes the local worker `hook.localWorker` (id "me").
  *
  * @example
  * ```ts
@@ -82,6 +84,7 @@ export function hook(tf: TF): SyHook {
   const created = new Hook(tf);
   activateHook(created);
   patchTensorPrototype(created);
+  patchModelPrototype(created);
   created.localWorker = new VirtualWorker(created, { id: "me" });
   return created as SyHook;
 }

@@ -31,6 +31,15 @@ export interface PlanOptions {
   name?: string;
 }
 
+/** Options of `Plan.fromModel`. */
+export interface FromModelOptions extends PlanOptions {
+  /**
+   * Build at once from the model's input shape with a batch of 1 (default false). Plans from models run on any
+   * batch size (their ops keep the batch axis), so this is all most models need.
+   */
+  build?: boolean;
+}
+
 /**
  * What a plan is made of when it is not a subclass with tensor fields and a
  * `forward` method: `func2plan`, `Plan.fromModel` and fetched plans give it.
@@ -112,16 +121,22 @@ export class Plan extends CallableInstance<Operand[], AnyTensor | AnyTensor[]> {
    * await plan.build(tf.zeros([1, 32, 32, 3]));
    * ```
    */
-  static fromModel(model: tfjs.LayersModel, options: PlanOptions = {}): Plan {
+  static fromModel(model: tfjs.LayersModel, options: FromModelOptions = {}): Plan {
     const { steps, state, inputShape } = convertModel(model);
-    return new Plan(
+    const plan = new Plan(
       { id: options.id, name: options.name ?? model.name },
       { state, inputShape, forward: ([x], s) => steps.reduce<AnyTensor>((y, step) => step(y, s), x!) },
     );
+    return options.build ? plan.trace([]) : plan;
   }
 
   /** Traces forward on placeholders shaped like the examples. */
   async build(...examples: Operand[]): Promise<this> {
+    return this.trace(examples);
+  }
+
+  /** build's work, synchronous: tracing awaits nothing. */
+  private trace(examples: Operand[]): this {
     const { inputShape, forward } = this.#definition;
     if (examples.length === 0 && inputShape) examples = [this.hook.tf.zeros(inputShape)];
     if (examples.length === 0) {
@@ -205,6 +220,11 @@ export class Plan extends CallableInstance<Operand[], AnyTensor | AnyTensor[]> {
   run(...inputs: Operand[]): AnyTensor | AnyTensor[] {
     const ir = this.requireBuilt();
     return unwrapOutputs(runPlan(this.hook, ir, inputs, this.stateValues, () => this.#preprocessedRuns.take(inputs)));
+  }
+
+  /** `run`, under TensorFlow.js's name: a model shared with `model.fixPrecision().share(...)` predicts on shares. */
+  predict(...inputs: Operand[]): AnyTensor | AnyTensor[] {
+    return this.run(...inputs);
   }
 
   /**

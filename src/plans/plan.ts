@@ -23,10 +23,10 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import type { AnyTensor, Operand, TensorLike } from "../tensors/base";
 import type { Hook } from "../tensors/hook";
-import { Plan as PlanClass, type PlanDefinition, type PlanOptions } from "./plan-class";
+import { Plan as PlanClass, type FromModelOptions, type PlanDefinition, type PlanOptions } from "./plan-class";
 import type { SerializedPlan } from "./serialize";
 
-export type { PlanDefinition, PlanOptions } from "./plan-class";
+export type { FromModelOptions, PlanDefinition, PlanOptions } from "./plan-class";
 export type { SendOptions } from "./host";
 export type { StateTensor } from "./state";
 
@@ -40,7 +40,7 @@ export interface PlanConstructor {
   new (options?: PlanOptions, definition?: PlanDefinition): Plan;
   readonly prototype: Plan;
   /** Makes a plan from a tf.Sequential or tf.LayersModel; see `Plan.fromModel` in plan-class.ts. */
-  fromModel(model: tfjs.LayersModel, options?: PlanOptions): Plan;
+  fromModel(model: tfjs.LayersModel, options?: FromModelOptions): Plan;
   /** Rebuilds a plan from `toBytes()`; shared state is resolved to the hook's workers by id. */
   fromBytes(bytes: Uint8Array, hook?: Hook): Plan;
   /** Rebuilds a plan from `serialize()`; shared state is resolved to the hook's workers by id. */

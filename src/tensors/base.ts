@@ -83,6 +83,10 @@ export abstract class TsyftTensor {
   view(...shape: number[]): this {
     return this.reshape(shape);
   }
+  /** Reshaped to `other`'s shape (PySyft's `target.view_as(pred)`). */
+  viewAs(other: AnyTensor): this {
+    return this.reshape(shapeOf(other));
+  }
   transpose(perm?: readonly number[]): this {
     return dispatch(Op.Transpose, [this], { perm: perm ? [...perm] : null }) as this;
   }
