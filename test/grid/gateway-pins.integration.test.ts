@@ -57,20 +57,23 @@ async function join(gateway: string, key: NodeKey, id: string, address: string) 
   return { status, code: body?.error?.code, forbidden: body?.error?.details?.forbidden };
 }
 
-async function nextCertificateTime(): Promise<void> {
-  // Certificates carry their issue time in milliseconds: the re-enrolled one must be strictly newer.
+/**
+ * A grid, a data dir for its gateway, and node bob enrolled twice: `old`,
+ * then `current` (a re-enrollment, with a strictly newer certificate).
+ */
+async function reenrolledBob() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-pins-"));
+  cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const { adminToken, gridKey } = createGridCredentials();
+  const old = enrolled(adminToken, "bob");
+  // Certificates carry their issue time in milliseconds.
   await new Promise((resolve) => setTimeout(resolve, 5));
+  return { dataDir, gridKey, old, current: enrolled(adminToken, "bob") };
 }
 
 describe("gateway pins", () => {
   it("a gateway killed and restarted on its data dir still refuses the older key of a re-enrolled node", async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-pins-"));
-    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const { adminToken, gridKey } = createGridCredentials();
-    const old = enrolled(adminToken, "bob");
-    await nextCertificateTime();
-    const current = enrolled(adminToken, "bob");
-
+    const { dataDir, gridKey, old, current } = await reenrolledBob();
     const first = await gatewayProcess(dataDir, gridKey);
     expect((await join(first.url, current, "bob", "ws://127.0.0.1:3000")).status).toBe(200);
     const before = await join(first.url, old, "bob", "ws://127.0.0.1:6666");
@@ -95,12 +98,7 @@ describe("gateway pins", () => {
   }, 300_000);
 
   it("a gateway on a new data dir has no pins: the first key of this grid to join is pinned (why the pins persist)", async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-pins-"));
-    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const { adminToken, gridKey } = createGridCredentials();
-    const old = enrolled(adminToken, "bob");
-    await nextCertificateTime();
-    const current = enrolled(adminToken, "bob");
+    const { dataDir, gridKey, old, current } = await reenrolledBob();
     const gateway = await gatewayProcess(dataDir, gridKey);
     expect((await join(gateway.url, old, "bob", "ws://127.0.0.1:6666")).status).toBe(200);
     // The newer certificate still moves the pin: a re-enrolled node takes its id back.
