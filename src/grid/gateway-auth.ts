@@ -5,7 +5,9 @@
  *   (auth/gateway-proofs.ts). The first join pins the node's key; another key
  *   for the same id is taken only with a newer certificate (a re-enrolled
  *   node), and heartbeats and leaves must come from the pinned key. The
- *   entry's address is the one in the signed join.
+ *   entry's address is the one in the signed join. Pins are kept in the
+ *   gateway's database (`pins`), so a restarted gateway with a data dir
+ *   still refuses an older key for an id it knows.
  * - model registry writes only with an `Authorization: Tsyft` proof from the
  *   admin or a user; overwriting or deleting a model also needs its owner
  *   credential (`X-Tsyft-Owner`, compared by sha256 with the one given at
@@ -15,16 +17,17 @@
  *
  * @example
  * ```ts
- * const auth = new GatewayAuth(gridKey, db.namespace("owners"));
- * const member = auth.admitJoin(body);             // { id, address, key, iat }
+ * const auth = await GatewayAuth.open(gridKey, db);
+ * const member = await auth.admitJoin(body);       // { id, address, key, iat }
  * await auth.authorizeModelWrite(request, "delete", "convnet");
  * ```
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { decodeMessage, encodeMessage } from "../core/codec";
 import { AuthError, ErrorCode } from "../core/errors";
 import { checkHttpProof, checkMembership, type Member, type MembershipType } from "./auth/gateway-proofs";
 import { ReplayGuard } from "./auth/proofs";
-import type { Namespace } from "./kv-store";
+import type { KeyValueStore, Namespace } from "./kv-store";
 
 /** The parts of an HTTP request a registry write is checked on. */
 export interface SignedRequest {
@@ -48,20 +51,36 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest();
  *
  * @example
  * ```ts
- * const auth = new GatewayAuth(gridKey, db.namespace("owners"));
+ * const auth = await GatewayAuth.open(gridKey, db);
  * ```
  */
 export class GatewayAuth {
   private readonly guard = new ReplayGuard();
-  private readonly pins = new Map<string, { key: string; iat: number }>();
+  private readonly pins = new Map<string, Pin>();
 
-  constructor(
+  private constructor(
     readonly gridKey: string,
     private readonly owners: Namespace,
+    private readonly pinStore: Namespace,
   ) {}
 
-  /** Checks a signed join; returns the member, whose address is the one it signed. */
-  admitJoin(body: unknown): Member {
+  /** The checks of a gateway whose owner credentials and node pins are kept in `db` (namespaces owners, pins). */
+  static async open(gridKey: string, db: KeyValueStore): Promise<GatewayAuth> {
+    const pins = db.namespace("pins");
+    const auth = new GatewayAuth(gridKey, db.namespace("owners"), pins);
+    for await (const [id, bytes] of pins.entries()) {
+      const pin = decodeMessage(bytes) as Partial<Pin> | null;
+      if (typeof pin?.key === "string" && typeof pin.iat === "number")
+        auth.pins.set(id, { key: pin.key, iat: pin.iat });
+    }
+    return auth;
+  }
+
+  /**
+   * Checks a signed join; resolves with the member, whose address is the one
+   * it signed, once a new pin is on disk (a join answered is a pin kept).
+   */
+  async admitJoin(body: unknown): Promise<Member> {
     const member = checkMembership(body, "join", { gridKey: this.gridKey, guard: this.guard });
     const pin = this.pins.get(member.id);
     if (pin && pin.key !== member.key && member.iat <= pin.iat) {
@@ -71,7 +90,11 @@ export class GatewayAuth {
         { id: member.id },
       );
     }
-    this.pins.set(member.id, { key: member.key, iat: member.iat });
+    if (pin?.key !== member.key || pin.iat !== member.iat) {
+      const next = { key: member.key, iat: member.iat };
+      this.pins.set(member.id, next);
+      await this.pinStore.put(member.id, encodeMessage(next));
+    }
     return member;
   }
 
@@ -122,6 +145,12 @@ export class GatewayAuth {
   async forgetOwner(id: string): Promise<void> {
     await this.owners.del(id);
   }
+}
+
+/** The key a node id is pinned to, and the issue time of the certificate that pinned it. */
+interface Pin {
+  key: string;
+  iat: number;
 }
 
 function ownerHeader(headers: SignedRequest["headers"]): string | undefined {

@@ -25,8 +25,9 @@
  * after which the socket also gets `{ type: "event", event, node }` when a
  * node joins, leaves or goes stale.
  *
- * Models persist in the gateway's data dir (the same embedded database as
- * nodes); the node registry is rebuilt by the nodes' heartbeats.
+ * Models, their owners' credential hashes and the key each node id is
+ * pinned to persist in the gateway's data dir (the same embedded database
+ * as nodes); the node registry is rebuilt by the nodes' heartbeats.
  *
  * @example
  * ```ts
@@ -134,7 +135,7 @@ export class Gateway {
     try {
       gateway.db = await openKeyValueStore(options.dataDir);
       gateway.models = new ModelRegistry(gateway.db.namespace("models"));
-      gateway.auth = new GatewayAuth(gateway.gridKey, gateway.db.namespace("owners"));
+      gateway.auth = await GatewayAuth.open(gateway.gridKey, gateway.db);
       gateway.boundPort = await listen(gateway.http, options.port ?? 0, options.host ?? "127.0.0.1");
     } catch (error) {
       await gateway.close().catch(() => undefined);
@@ -178,9 +179,9 @@ export class Gateway {
     return this.closing;
   }
 
-  private join(body: unknown): { ok: true; heartbeatMs: number; node: RegisteredNode } {
+  private async join(body: unknown): Promise<{ ok: true; heartbeatMs: number; node: RegisteredNode }> {
     nodeIdOf(body); // a malformed id is bad input (400) before it is a question of who sent it
-    const member = this.auth.admitJoin(body);
+    const member = await this.auth.admitJoin(body);
     const known = this.nodes.get(member.id) !== undefined;
     const node = this.nodes.join(member.id, member.address);
     this.lastStatus.set(node.id, node.status);
@@ -231,7 +232,7 @@ export class Gateway {
       { method: "GET", path: "/", handle: async () => ok(await this.health()) },
       { method: "GET", path: "/health", handle: async () => ok(await this.health()) },
       { method: "GET", path: "/nodes", handle: () => ok({ nodes: this.nodes.list() }) },
-      { method: "POST", path: "/join", write: true, handle: async (r) => ok(this.join(await r.body())) },
+      { method: "POST", path: "/join", write: true, handle: async (r) => ok(await this.join(await r.body())) },
       {
         method: "POST",
         path: "/heartbeat",

@@ -49,7 +49,7 @@ import { GatewayMembership } from "./membership";
 import { NodeSockets } from "./node-sockets";
 import { ObjectPersistence } from "./object-persistence";
 import "./persisted-plans";
-import { PeerLinks, type LinkStats } from "./peer-links";
+import { PeerLinks, sameUrl, type LinkStats } from "./peer-links";
 
 export interface NodeOptions {
   /** The node's worker id ("bob"). */
@@ -162,6 +162,8 @@ export class GridNode {
       worker: () => this.worker,
       ca: options.ca,
       onDialed: (peer, url) => void this.peerTable?.put(peer, encodeMessage({ url })).catch(() => undefined),
+      // A peer that moved is found where its signed join put it at the gateway.
+      locate: async (peer) => this.membership?.addressOf(peer),
     });
     this.worker = new Worker(this.id, tf, this.peers);
     this.http = createServer((req, res) => this.onHttp(req, res), { tls: options.tls });
@@ -238,7 +240,7 @@ export class GridNode {
   async checkLinkTarget(id: string, url: string): Promise<void> {
     if (!this.membership) return;
     const listed = await this.membership.addressOf(id);
-    if (listed === undefined || listed.replace(/\/+$/, "") !== url.replace(/\/+$/, "")) {
+    if (listed === undefined || !sameUrl(listed, url)) {
       throw new AuthError(
         ErrorCode.AUTH,
         `Node ${this.id} links only to addresses its gateway lists: ${this.membership.gateway} lists ` +

@@ -16,6 +16,10 @@
  *    (`peerLost`). The dialer, which knows the peer's url, redials with
  *    backoff; once linked again, `peerBack`, and if the peer restarted (a new
  *    boot id) the worker forgets what it cached about it.
+ * 5. A redial that fails asks `locate` (the gateway) where the peer is now: a
+ *    peer restarted on another port has joined the gateway from there with a
+ *    signed join, so its entry is the address it proved; the dialer switches
+ *    to it and dials at once. The peer must still prove its id there.
  *
  * @example
  * ```ts
@@ -52,6 +56,8 @@ export interface PeerLinksOptions {
   worker: () => Worker;
   /** Called when a dialed link is up (to persist the peer's url). */
   onDialed?: (peer: string, url: string) => void;
+  /** Where the grid's gateway lists node `peer` now (undefined: it lists none, or there is no gateway). */
+  locate?: (peer: string) => Promise<string | undefined>;
 }
 
 /** Bytes and frames over one peer link, both ways. */
@@ -300,8 +306,36 @@ export class PeerLinks implements PeerTransport {
     clearTimeout(target.timer);
     target.timer = setTimeout(() => {
       if (this.closed || this.has(peer)) return;
-      this.dial(peer, target.url).catch(() => this.scheduleRedial(peer));
+      this.dial(peer, target.url).catch(async () => {
+        const moved = await this.relocate(peer, target);
+        this.scheduleRedial(peer, moved ? 0 : undefined);
+      });
     }, delayMs ?? target.backoff.next());
     target.timer.unref?.();
   }
+
+  /**
+   * Points `target` at the address the gateway lists for `peer` when that is
+   * another one than it failed at (the peer came back on another port);
+   * true when it did. Without an answer, the target stays as it was.
+   */
+  private async relocate(peer: string, target: DialTarget): Promise<boolean> {
+    const listed = await this.options.locate?.(peer).catch(() => undefined);
+    if (listed === undefined || sameUrl(listed, target.url) || this.targets.get(peer) !== target) return false;
+    target.url = listed;
+    target.backoff.reset();
+    return true;
+  }
+}
+
+/**
+ * Whether two node urls name the same place (a trailing slash aside).
+ *
+ * @example
+ * ```ts
+ * sameUrl("ws://127.0.0.1:3000/", "ws://127.0.0.1:3000");   // true
+ * ```
+ */
+export function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }

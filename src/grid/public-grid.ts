@@ -33,6 +33,8 @@ import { GatewayClient } from "./gateway-client";
 import { localGridCredentials } from "./local-credentials";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
+import { sameUrl } from "./peer-links";
+import { PlacementCache } from "./placement-cache";
 
 export interface ServeModelOptions {
   /** The model's id on the grid (the plan's id when absent). */
@@ -73,7 +75,8 @@ export class PublicGridNetwork {
   private readonly fetched = new Map<string, Plan>();
   /** What this network signs with: a token, or null for one anonymous key shared by its clients. */
   private readonly token: string | null;
-  private gridKey?: Promise<string | undefined>;
+  /** The gateway's last answers, which queries use while it is down. */
+  private readonly placement: PlacementCache;
 
   constructor(
     readonly hook: Hook,
@@ -82,39 +85,62 @@ export class PublicGridNetwork {
   ) {
     this.token = options.token === undefined ? (localGridCredentials(gatewayUrl)?.adminToken ?? null) : options.token;
     this.gateway = new GatewayClient(gatewayUrl, { token: this.token ?? undefined, ca: options.ca });
+    this.placement = new PlacementCache(this.gateway);
   }
 
   /** The nodes online in the grid. */
   async onlineNodes(): Promise<RegisteredNode[]> {
-    return (await this.gateway.nodes()).filter((n) => n.status === "online").sort((a, b) => a.id.localeCompare(b.id));
+    return this.placement.onlineNodes();
   }
 
-  /** A connected client of node `id` (one per node, kept). */
+  /**
+   * A connected client of node `id` (one per node, kept). Its address is the
+   * gateway's, or the one remembered from it while the gateway is down; a
+   * kept client whose node went away is replaced when the gateway lists the
+   * node elsewhere (it came back on another port).
+   */
   async node(id: string): Promise<WebsocketGridClient> {
+    const kept = this.clients.get(id);
+    if (kept) await this.forgetIfMoved(id, kept);
+    // Read again: a concurrent call may have replaced the client meanwhile.
     let client = this.clients.get(id);
     if (!client) {
       client = (async () => {
-        const node = (await this.onlineNodes()).find((n) => n.id === id);
-        if (!node)
+        const address = await this.placement.address(id);
+        if (!address)
           throw new CommunicationError(
             ErrorCode.CONNECTION,
             `Node "${id}" is not online in the grid at ${this.gateway.url}.`,
             { worker: id },
           );
         // The grid key from the gateway: each node must prove it is the node the gateway lists.
-        this.gridKey ??= this.gateway.health().then((h) => h.gridKey);
-        const gridKey = await this.gridKey;
-        return new WebsocketGridClient(this.hook, node.address, {
+        const gridKey = await this.placement.gridKey();
+        return new WebsocketGridClient(this.hook, address, {
           id,
           token: this.token,
           gridKey,
           ca: this.options.ca,
         }).connect();
       })();
-      client.catch(() => this.clients.delete(id));
+      client.catch(() => this.clients.get(id) === client && this.clients.delete(id));
       this.clients.set(id, client);
     }
     return client;
+  }
+
+  /**
+   * When the kept client of node `id` has lost its node and the gateway lists
+   * the node at another address, closes and forgets that client, and the
+   * plans fetched through it (they hold it as their holders' worker).
+   */
+  private async forgetIfMoved(id: string, kept: Promise<WebsocketGridClient>): Promise<void> {
+    const client = await kept;
+    if (client.connected) return;
+    const address = await this.placement.address(id).catch(() => undefined);
+    if (address === undefined || sameUrl(address, client.url) || this.clients.get(id) !== kept) return;
+    this.clients.delete(id);
+    this.fetched.clear();
+    void client.close();
   }
 
   /**
@@ -267,7 +293,7 @@ export class PublicGridNetwork {
   }
 
   private async modelInfo(id: string): Promise<HostedModelInfo> {
-    const info = await this.gateway.model(id);
+    const info = await this.placement.model(id);
     if (!info) {
       const known = (await this.gateway.models()).map((m) => m.id);
       throw new TsyftError(

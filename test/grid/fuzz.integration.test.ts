@@ -1,12 +1,16 @@
 // A small fuzz of what servers decode from strangers: the gateway's HTTP API
-// and a node's request decoder get random and mutated inputs (seeded, so a
-// failure replays). Whatever comes: no crash, no untyped error (every error
-// carries a TSYFT_ERR_ code), and the server answers the next good request.
+// (methods, paths, headers, bodies, signed or not) and its WebSocket, and a
+// node's request decoder get random and mutated inputs (seeded, so a failure
+// replays). Whatever comes: no crash, no reset, no 5xx, no untyped error
+// (every error carries a TSYFT_ERR_ code), and the server answers the next
+// good request.
 import * as http from "node:http";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import * as sy from "../../src";
 import * as grid from "../../src/grid";
+import { adminKeyPair, generateKeyPair, httpProof, issueCertificate, signMembership } from "../../src/grid/auth";
 import { encodeMessage } from "../../src/core/codec";
 import { encodeRequest, type Request } from "../../src/workers/messages";
 import { RawSocket } from "./helpers";
@@ -73,37 +77,72 @@ function mutate(rng: Rng, input: Uint8Array): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** One raw HTTP request; a connection reset or other failure resolves as `reset` (never a rejection). */
 function send(
   port: number,
   method: string,
   path: string,
   body?: Uint8Array,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method, path }, (res) => {
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; reset?: string }> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path, headers }, (res) => {
       let text = "";
       res.on("data", (c: Buffer) => (text += c.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
     });
-    req.on("error", reject);
+    req.on("error", (error) => resolve({ status: 0, text: "", reset: error.message }));
     req.end(body);
   });
 }
 
+/** The TSYFT_ERR_ code of an error answer, if it has one. */
+function codeOf(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Strings a stranger puts where ids, addresses and queries go. */
+const ODD_STRINGS = [
+  "",
+  "bob",
+  "..",
+  "__proto__",
+  "a\u0000b",
+  "x".repeat(3000),
+  "🦊",
+  "%ZZ",
+  "../../etc/passwd",
+  "ws://",
+];
+
 describe("fuzz", () => {
-  it("the gateway's HTTP API: 300 random and mutated requests, each a typed answer, and GET /health after", async () => {
+  it("the gateway's HTTP API: 400 random and mutated requests, each a typed 2xx or 4xx, and GET /health after", async () => {
     const gateway = await grid.startGateway({ port: 0 });
     cleanups.push(() => gateway.close());
     const rng = prng(seed);
-    const valid = [
+    const admin = adminKeyPair(gateway.adminToken!);
+    const bob = generateKeyPair();
+    const bobKey = {
+      pair: bob,
+      cert: issueCertificate(gateway.adminToken!, { role: "node", sub: "bob", key: bob.publicKey }),
+    };
+    const toy = {
+      id: "toy",
+      mpc: true,
+      allowRemoteInference: true,
+      allowDownload: false,
+      nodes: { host: "alice", holders: ["bob", "charlie"], provider: "dan" },
+    };
+    const valid = () => [
       JSON.stringify({ id: "bob", address: "ws://127.0.0.1:3000" }),
-      JSON.stringify({
-        id: "toy",
-        mpc: true,
-        allowRemoteInference: true,
-        allowDownload: false,
-        nodes: { host: "alice", holders: ["bob", "charlie"], provider: "dan" },
-      }),
+      JSON.stringify(toy),
+      // Signed by bob's key: past the signature, the join's fields are checked.
+      JSON.stringify(signMembership(bobKey, "join", "bob", rng.pick(["ws://127.0.0.1:3000", ...ODD_STRINGS]))),
+      JSON.stringify({ ...toy, id: rng.pick(ODD_STRINGS), nodes: { host: rng.pick(ODD_STRINGS), holders: [] } }),
     ];
     const paths = [
       "/",
@@ -113,26 +152,65 @@ describe("fuzz", () => {
       "/heartbeat",
       "/leave",
       "/models",
+      "/models/",
       "/models/search",
       "/models/toy",
     ];
     const oddPaths = ["/models/%ZZ", "/models/..", "/models/%2e%2e/x", "//nodes", "/models/%00", "/models?overwrite=1"];
-    for (let i = 0; i < 300; i++) {
-      const method = rng.pick(["GET", "POST", "DELETE", "PUT", "PATCH"]);
-      const path =
-        rng.int(4) === 0 ? rng.pick(oddPaths) : rng.pick(paths) + (rng.int(5) === 0 ? `?q=${rng.int(9)}` : "");
-      const body =
-        rng.int(3) === 0
-          ? Buffer.from(JSON.stringify(randomValue(rng)))
-          : rng.int(2) === 0
-            ? mutate(rng, Buffer.from(rng.pick(valid)))
-            : rng.bytes(rng.int(64));
-      const { status, text } = await send(gateway.port, method, path, method === "GET" ? undefined : body);
-      const what = `${method} ${path} ${Buffer.from(body).toString("latin1").slice(0, 80)}`;
-      expect([200, 201, 204, 400, 401, 403, 404, 405, 409, 413], what).toContain(status);
-      if (status >= 400)
-        expect(codes.has((JSON.parse(text) as { error: { code: string } }).error.code), what).toBe(true);
+    const bodies = () => [
+      "",
+      "null",
+      "[]",
+      "{",
+      JSON.stringify(rng.pick(ODD_STRINGS)),
+      `{"a":${"[".repeat(5_000)}${"]".repeat(5_000)}}`,
+    ];
+    const violations: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      // A third are registry and membership writes as a client would make them, with fuzzed fields.
+      const write = rng.int(3) === 0;
+      const method = write
+        ? rng.pick(["POST", "POST", "DELETE"])
+        : rng.pick(["GET", "POST", "DELETE", "PUT", "PATCH", "OPTIONS"]);
+      const path = write
+        ? method === "DELETE"
+          ? rng.pick(["/models/toy", `/models/${encodeURIComponent(rng.pick(ODD_STRINGS))}`])
+          : rng.pick(["/models", "/models?overwrite=1", "/join", "/heartbeat", "/leave"])
+        : rng.int(4) === 0
+          ? rng.pick(oddPaths)
+          : rng.pick(paths) +
+            rng.pick(["", "", `/${encodeURIComponent(rng.pick(ODD_STRINGS))}`, "/..%2F..", `?query=${rng.int(9)}`]);
+      const body = Buffer.from(
+        write
+          ? rng.pick(valid())
+          : rng.pick([
+              () => JSON.stringify(randomValue(rng)),
+              () => Buffer.from(mutate(rng, Buffer.from(rng.pick(valid())))).toString("latin1"),
+              () => rng.pick(valid()),
+              () => rng.pick(bodies()),
+              () => Buffer.from(rng.bytes(rng.int(64))).toString("latin1"),
+            ])(),
+        "latin1",
+      );
+      const headers: Record<string, string> = {};
+      if (rng.int(3) === 0)
+        headers["content-type"] = rng.pick(["text/plain", "application/json; charset=latin1", "x/\u00ff"]);
+      if (rng.int(3) === 0)
+        headers.authorization = rng.pick(["Tsyft", "Tsyft !!!", "Bearer x", `Tsyft ${"A".repeat(2000)}`]);
+      // Signed by the admin: past the proof, the registry's own checks answer.
+      if (rng.int(4) === 0)
+        headers.authorization = httpProof({ pair: admin }, method, path, method === "GET" ? "" : body);
+      if (rng.int(6) === 0) headers["x-tsyft-owner"] = rng.pick(["", "tsyft-owner.x", "x".repeat(500)]);
+      const answer = await send(gateway.port, method, path, method === "GET" ? undefined : body, headers);
+      const what = `${method} ${path.slice(0, 60)} ${body.toString("latin1").slice(0, 60)}`;
+      if (answer.reset !== undefined) violations.push(`${what}: reset (${answer.reset})`);
+      else if (![200, 201, 204, 400, 401, 403, 404, 405, 409, 413].includes(answer.status))
+        violations.push(`${what}: ${answer.status} ${answer.text.slice(0, 100)}`);
+      else if (answer.status >= 400 && !codes.has(codeOf(answer.text) ?? ""))
+        violations.push(`${what}: ${answer.status} without a tsyft code`);
     }
+    violations.push(...(await fuzzGatewaySocket(gateway.url, rng)));
+    expect(violations.slice(0, 20), `seed ${seed}: ${violations.length} violations`).toEqual([]);
     expect((await send(gateway.port, "GET", "/health")).status).toBe(200);
   });
 
@@ -192,3 +270,29 @@ describe("fuzz", () => {
     expect(socket.closed).toBeUndefined();
   });
 });
+
+/** Sends 100 fuzzed JSON texts to the gateway's WebSocket; returns the answers that were not typed. */
+async function fuzzGatewaySocket(url: string, rng: Rng): Promise<string[]> {
+  const socket = new WebSocket(url.replace(/^http/, "ws"));
+  cleanups.push(() => socket.terminate());
+  socket.on("error", () => undefined);
+  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+  const answers: Array<{ ok?: boolean; rid?: unknown; error?: { code?: string } }> = [];
+  socket.on("message", (data) => answers.push(JSON.parse(data.toString()) as (typeof answers)[number]));
+  for (let i = 0; i < 100; i++) {
+    const type = rng.pick(["join", "heartbeat", "leave", "nodes", "models", "subscribe", ...ODD_STRINGS]);
+    socket.send(
+      rng.int(5) === 0
+        ? rng.pick(ODD_STRINGS)
+        : JSON.stringify({ type, ...(randomValue(rng) as object), search: randomValue(rng, 2) }),
+    );
+  }
+  socket.send(JSON.stringify({ type: "nodes", rid: "last" }));
+  const deadline = Date.now() + 30_000;
+  while (!answers.some((a) => a.rid === "last") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const out = answers
+    .filter((a) => a.ok === false && !codes.has(a.error?.code ?? ""))
+    .map((a) => `ws: untyped ${JSON.stringify(a).slice(0, 120)}`);
+  if (!answers.some((a) => a.rid === "last")) out.push("ws: no answer to the last message");
+  return out;
+}
