@@ -51,6 +51,8 @@ export interface SocketsOwner {
   health(): NodeHealth;
   /** Throws TSYFT_ERR_AUTH unless a peer link to node `id` at `url` may be opened (the gateway vouches for it). */
   checkLinkTarget(id: string, url: string): Promise<void>;
+  /** Whether the node has a gateway that vouches for its peers' addresses. */
+  readonly vouched: boolean;
 }
 
 const CLOSE_WRONG_ID = 4001;
@@ -201,12 +203,19 @@ export class NodeSockets {
     );
   }
 
-  /** A `link` control call: the admin's only, to an address the gateway vouches for. */
+  /**
+   * A `link` control call, to an address the gateway vouches for. The admin may ask; so may a signed-in user when
+   * the node has a gateway (the link then only joins two members of the grid, each proving its id, which is what
+   * serving a model needs); anonymous clients may not, nor anyone but the admin on a node with no gateway.
+   */
   private async link(id: string, url: string, caller: Caller | undefined): Promise<{ id: string }> {
-    if (caller?.principal.kind !== "admin") {
+    const kind = caller?.principal.kind;
+    if (kind !== "admin" && !(kind === "user" && this.node.vouched)) {
       throw new AuthError(
         ErrorCode.AUTH,
-        `Only the grid's admin may link node ${this.node.id} to other nodes; connect with { token: adminToken }.`,
+        kind === "user"
+          ? `Only the grid's admin may link node ${this.node.id} to other nodes: it has no gateway to vouch for their addresses. Connect with { token: adminToken }.`
+          : `Only the grid's admin or a signed-in user may link node ${this.node.id} to other nodes; anonymous clients may only query models. Pass { token }.`,
         { worker: this.node.id },
       );
     }

@@ -255,6 +255,11 @@ export class GridNode {
     return this.membership;
   }
 
+  /** Whether a gateway vouches for the addresses of this node's peers (see checkLinkTarget). */
+  get vouched(): boolean {
+    return this.membership !== undefined;
+  }
+
   health(): NodeHealth {
     return {
       id: this.id,

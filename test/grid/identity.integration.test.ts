@@ -96,17 +96,20 @@ describe("client hellos", () => {
     if (!reply.ok) expect(reply.error.message).toMatch(/before hello/);
   });
 
-  it("the principal follows the token: admin, user, anonymous; link is the admin's only", async () => {
+  it("the principal follows the token: admin, user, anonymous; without a gateway link is the admin's only", async () => {
     const { adminToken } = createGridCredentials();
     const [bob, charlie] = [await node("bob", { adminToken }), await node("charlie", { adminToken })];
     const hook = sy.hook(tf);
     const anonymous = client(hook, bob, { token: null });
     const user = client(hook, bob, { token: issueUserToken(adminToken, { subject: "ada" }) });
-    for (const who of [anonymous, user]) {
+    for (const [who, message] of [
+      [anonymous, /Only the grid's admin or a signed-in user may link node bob.*anonymous/],
+      [user, /Only the grid's admin may link node bob.*no gateway to vouch/],
+    ] as const) {
       const error = await who.connectGridNode(charlie).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(sy.AuthError);
       expect((error as sy.TsyftError).code).toBe(sy.ErrorCode.AUTH);
-      expect((error as Error).message).toMatch(/Only the grid's admin may link node bob/);
+      expect((error as Error).message).toMatch(message);
     }
     expect(bob.peers.has("charlie")).toBe(false);
     // status stays open to every principal.
@@ -198,6 +201,25 @@ describe("the gateway", () => {
     return { g, bob, adminToken, gridKey };
   }
   type Refusal = { error: sy.SerializedError };
+
+  it("on a grid with a gateway a signed-in user may link two members (what serving a model needs), never elsewhere", async () => {
+    const { g, bob, adminToken } = await gatewayWithBob();
+    const charlie = await node("charlie", { adminToken, gateway: g.url });
+    await eventually(() => g.nodes.get("charlie")?.address === charlie.url, 10_000, "charlie joined");
+    const hook = sy.hook(tf);
+    const user = client(hook, bob, { token: issueUserToken(adminToken, { subject: "ada" }) });
+    const elsewhere = await node("charlie"); // not the address the gateway lists for charlie
+    const refused = await user.connectGridNode(elsewhere).catch((e: unknown) => e);
+    expect((refused as sy.TsyftError).code).toBe(sy.ErrorCode.AUTH);
+    expect((refused as Error).message).toMatch(/links only to addresses its gateway lists/);
+    const anonymous = client(hook, bob, { token: null });
+    expect(((await anonymous.connectGridNode(charlie).catch((e: unknown) => e)) as sy.TsyftError).code).toBe(
+      sy.ErrorCode.AUTH,
+    );
+    expect(bob.peers.has("charlie")).toBe(false);
+    await user.connectGridNode(charlie);
+    expect(bob.peers.has("charlie")).toBe(true);
+  });
 
   it("a forged join for bob with another address is refused; the entry keeps bob's real address", async () => {
     const { g, bob } = await gatewayWithBob();
