@@ -151,11 +151,16 @@ export class PlanStore {
     outputs.forEach((t, i) => this.owner.put(access.owner, command.outputs[i]!, { kind: "tensor", value: t }));
   }
 
-  /** Deletes the plans among `ids` whose owner token is `ownerToken` (deleteModel by a holder of the token). */
-  releaseWithOwnerToken(ids: readonly string[], ownerToken: string): void {
+  /**
+   * Deletes the plans among `ids` that the caller may delete besides its own
+   * (which `release` frees in its namespace): any for the admin, those of
+   * this owner token for others (deleteModel by whoever holds the token).
+   */
+  releaseOthers(access: Access, ids: readonly string[], ownerToken: unknown): void {
+    if (access.anonymous) return;
     for (const id of ids) {
       const found = this.find(id);
-      if (found && matchesOwnerToken(found.value.policy.ownerTokenHash, ownerToken))
+      if (found && (access.admin || matchesOwnerToken(found.value.policy.ownerTokenHash, ownerToken)))
         this.owner.objects.delete(found.owner, id);
     }
   }

@@ -165,10 +165,10 @@ function fetchValue(host: RequestHost, owner: string, id: string, remove: boolea
   return value;
 }
 
-/** Frees the caller's objects; with a model's owner token also that model's plan and granted shares. */
+/** Frees the caller's objects; the admin's also frees plans, and a model's owner token that model's plan and shares. */
 function release(host: RequestHost, access: Access, ids: readonly string[], ownerToken: unknown): void {
   for (const id of ids) host.objects.delete(access.owner, id);
+  host.plans.releaseOthers(access, ids, ownerToken);
   if (typeof ownerToken !== "string" || access.anonymous) return;
-  host.plans.releaseWithOwnerToken(ids, ownerToken);
   for (const { owner, id } of host.grants.releasableWith(ownerToken, ids)) host.objects.delete(owner, id);
 }
