@@ -11,6 +11,7 @@ import { share } from "../../src/mpc/sharing";
 import { irHash } from "../../src/plans/ir-hash";
 import type { PlanIR } from "../../src/plans/ir";
 import * as ring from "../../src/ring";
+import type { Command, InputRef } from "../../src/tensors/handle";
 import { tensorData } from "../../src/tensors/hook";
 import type { Caller } from "../../src/workers/caller";
 import { decodeReply, encodeRequest, type Reply, type Request } from "../../src/workers/messages";
@@ -81,6 +82,19 @@ async function revealed(caller: Caller, id: string): Promise<number[]> {
   const replies = await Promise.all(["bob", "charlie"].map((h) => fetchOf(h, caller, id, true)));
   for (const reply of replies) if (!reply.ok) throw Object.assign(new Error(reply.error.message), reply.error);
   return [...decode(ring.add(shareValue(replies[0]!), shareValue(replies[1]!)), ENC)];
+}
+
+/** `caller` submits `input + input` to bob as a shared-op (with charlie) or a plain-op, into `output`. */
+async function submitAdd(
+  caller: Caller,
+  type: "shared-op" | "plain-op",
+  input: InputRef,
+  output: string,
+): Promise<void> {
+  const common = { op: "add" as const, inputs: [input, input], attrs: {}, output };
+  const command: Command =
+    type === "shared-op" ? { type, ...common, holders: ["bob", "charlie"], encoding: ENC } : { type, ...common };
+  await send("bob", caller, { t: "submit", command });
 }
 
 let runs = 0;
@@ -154,34 +168,8 @@ describe("objects belong to their creator", () => {
   it("commands read only the caller's objects: a shared-op or plain-op on ada's ids by eve finds nothing", async () => {
     await storeShared(ada, "w", [2, 4]);
     await send("bob", ada, { t: "store", id: "t", value: { kind: "tensor", value: tensorData(tf.tensor([1, 2])) } });
-    await send("bob", eve, {
-      t: "submit",
-      command: {
-        type: "shared-op",
-        op: "add",
-        inputs: [
-          { kind: "object", id: "w" },
-          { kind: "object", id: "w" },
-        ],
-        attrs: {},
-        output: "stolen",
-        holders: ["bob", "charlie"],
-        encoding: ENC,
-      },
-    });
-    await send("bob", eve, {
-      t: "submit",
-      command: {
-        type: "plain-op",
-        op: "add",
-        inputs: [
-          { kind: "object", id: "t" },
-          { kind: "object", id: "t" },
-        ],
-        attrs: {},
-        output: "p",
-      },
-    });
+    await submitAdd(eve, "shared-op", { kind: "object", id: "w" }, "stolen");
+    await submitAdd(eve, "plain-op", { kind: "object", id: "t" }, "p");
     for (const id of ["stolen", "p"]) {
       const reply = await fetchOf("bob", eve, id);
       expect(!reply.ok && reply.error.details?.cause).toBe(sy.ErrorCode.OBJECT_NOT_FOUND);
@@ -205,19 +193,7 @@ describe("objects belong to their creator", () => {
   it("a limit hit by a command is reported under its output when there is room", async () => {
     await sy.withConfig({ maxObjectsPerClient: 1 }, async () => {
       await storeShared(eve, "o1", [1]);
-      await send("bob", eve, {
-        t: "submit",
-        command: {
-          type: "plain-op",
-          op: "add",
-          inputs: [
-            { kind: "plain", value: tensorData(tf.tensor([1])) },
-            { kind: "plain", value: tensorData(tf.tensor([1])) },
-          ],
-          attrs: {},
-          output: "o1",
-        },
-      });
+      await submitAdd(eve, "plain-op", { kind: "plain", value: tensorData(tf.tensor([1])) }, "o1");
       const reply = await fetchOf("bob", eve, "o1");
       expect(reply.ok && (reply.value as { kind: string }).kind).toBe("tensor"); // replaced: not new
     });
@@ -244,21 +220,7 @@ describe("anonymous callers may only query", () => {
     const stored = await fetchOf("bob", anon, "t");
     expect(!stored.ok && stored.error.details?.cause).toBe(sy.ErrorCode.AUTH);
     await storeShared(anon, "x", [1]);
-    await send("bob", anon, {
-      t: "submit",
-      command: {
-        type: "shared-op",
-        op: "add",
-        inputs: [
-          { kind: "object", id: "x" },
-          { kind: "object", id: "x" },
-        ],
-        attrs: {},
-        output: "y",
-        holders: ["bob", "charlie"],
-        encoding: ENC,
-      },
-    });
+    await submitAdd(anon, "shared-op", { kind: "object", id: "x" }, "y");
     const op = await fetchOf("bob", anon, "y");
     expect(!op.ok && op.error.details?.cause).toBe(sy.ErrorCode.AUTH);
     // What a query needs stays open: its own shares, and ping.
