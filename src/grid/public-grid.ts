@@ -8,7 +8,12 @@
  * the shares, never weights). A query is shared on the user's side, run by
  * the holders (one command each), and only the result is reconstructed, by
  * the user. Without `mpc`, the plaintext plan lives on one node and the data
- * is sent to it as is.
+ * is sent to it as is; only the output comes back, never the plan's bytes.
+ *
+ * The nodes enforce the owner's choices (workers/requests.ts): the host keeps
+ * the plan's policy (allowRemoteInference, allowDownload, the owner token's
+ * hash), and the holders a use grant for exactly the plan's IR over the
+ * weight shares. A query frees its shares on the holders when it ends.
  *
  * @example
  * ```ts

@@ -278,17 +278,17 @@ export class TrustedDealer implements ProviderServer {
   }
 }
 
-/** The holders a request names, checked: distinct node ids, the requester among them. */
+/** The holders a request names, checked: distinct node ids, the requester among them (a group of one is its own business). */
 function checkHolders(holders: unknown, requester: string): string[] {
   if (
     !Array.isArray(holders) ||
-    holders.length < 2 ||
+    holders.length === 0 ||
     !holders.every((h) => typeof h === "string") ||
     new Set(holders).size !== holders.length
   ) {
     throw new ProtocolError(
       ErrorCode.MALFORMED_MESSAGE,
-      `A dealer request from ${requester} must name its sharing group (two or more distinct holders), got ${JSON.stringify(holders)?.slice(0, 80)}.`,
+      `A dealer request from ${requester} must name its sharing group (distinct holder ids), got ${JSON.stringify(holders)?.slice(0, 80)}.`,
     );
   }
   if (!holders.includes(requester)) {
