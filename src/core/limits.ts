@@ -51,12 +51,12 @@ export function checkLimit(limit: LimitSetting, got: number, what: string, max: 
 
 /**
  * Counts the objects a client holds against `maxObjectsPerClient`; the
- * worker calls it before it stores an object for that client (once objects
- * have owners, see the authorization work).
+ * worker calls it before it creates an object in that client's namespace
+ * (workers/object-store.ts).
  *
  * @example
  * ```ts
- * checkObjectsPerClient(store.countOwnedBy(principal.id), principal.id);
+ * checkObjectsPerClient(store.countOf(owner), owner);
  * ```
  */
 export function checkObjectsPerClient(held: number, client: string, max = getConfig().maxObjectsPerClient): void {

@@ -9,6 +9,10 @@
  * 3. `flush()` waits until everything changed so far is on disk; a node
  *    flushes before it closes. A crash loses at most the last unflushed turn.
  *
+ * Each object is kept under the key `<owner>/<id>` (ids have no "/"); a key
+ * without one, written before objects had owners, is read back as the
+ * admin's (the namespace a local grid's notebooks use).
+ *
  * Values are encoded with the message codec: shares as ring tensors, tf
  * tensors as their wire form, failures as their serialized error. Other kinds
  * (hosted plans, later) register a codec by type with
@@ -29,7 +33,7 @@ import { RingTensor } from "../ring";
 import { fromTensorData, tensorData } from "../tensors/hook";
 import type { PlainTensorData } from "../tensors/handle";
 import type { TF } from "../tensors/plain-ops";
-import type { ObjectStore, StoredObject } from "../workers/object-store";
+import { ADMIN_OWNER, type ObjectStore, type StoredObject } from "../workers/object-store";
 import type { Namespace, KeyValueOperation } from "./kv-store";
 
 /** How objects of one "other" type are written and read back. */
@@ -158,7 +162,8 @@ export class ObjectPersistence {
         object = undefined;
       }
       if (object) {
-        this.store.set(id, object);
+        const { owner, id: objectId } = parseObjectKey(id);
+        this.store.set(owner, objectId, object);
         this.stats.restored++;
       } else {
         this.stats.skipped++;
@@ -174,7 +179,7 @@ export class ObjectPersistence {
         this.dirty.clear();
         this.clearPending = true;
       } else {
-        this.dirty.set(change.id, change.type === "set" ? change.object : null);
+        this.dirty.set(objectKey(change.owner, change.id), change.type === "set" ? change.object : null);
       }
       this.schedule();
     });
@@ -227,6 +232,33 @@ export class ObjectPersistence {
       this.lastError = error as Error;
     }
   }
+}
+
+/**
+ * The database key of `owner`'s object `id`.
+ *
+ * @example
+ * ```ts
+ * objectKey("user:ada", "x1");   // "user:ada/x1"
+ * ```
+ */
+export function objectKey(owner: string, id: string): string {
+  return `${owner}/${id}`;
+}
+
+/**
+ * The owner and id a database key names; a key from before owners is the admin's.
+ *
+ * @example
+ * ```ts
+ * parseObjectKey("user:ada/x1");   // { owner: "user:ada", id: "x1" }
+ * parseObjectKey("x1");            // { owner: "admin", id: "x1" }
+ * ```
+ */
+export function parseObjectKey(key: string): { owner: string; id: string } {
+  // Ids never hold "/", owners (a user's subject) might: the id is after the last one.
+  const slash = key.lastIndexOf("/");
+  return slash < 0 ? { owner: ADMIN_OWNER, id: key } : { owner: key.slice(0, slash), id: key.slice(slash + 1) };
 }
 
 function safeEncode(object: StoredObject): Uint8Array | undefined {

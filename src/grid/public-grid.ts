@@ -8,7 +8,12 @@
  * the shares, never weights). A query is shared on the user's side, run by
  * the holders (one command each), and only the result is reconstructed, by
  * the user. Without `mpc`, the plaintext plan lives on one node and the data
- * is sent to it as is.
+ * is sent to it as is; only the output comes back, never the plan's bytes.
+ *
+ * The nodes enforce the owner's choices (workers/requests.ts): the host keeps
+ * the plan's policy (allowRemoteInference, allowDownload, the owner token's
+ * hash), and the holders a use grant for exactly the plan's IR over the
+ * weight shares. A query frees its shares on the holders when it ends.
  *
  * @example
  * ```ts
@@ -24,9 +29,10 @@ import type { AnyTensor } from "../tensors/base";
 import { FixedPrecisionTensor } from "../tensors/fixed-precision";
 import { AdditiveSharingTensor } from "../tensors/shared";
 import type { Hook } from "../tensors/hook";
-import type { PointerTensor } from "../tensors/pointer";
-import { PointerPlan } from "../plans/pointer-plan";
-import { planFromBytes } from "../plans/serialize";
+import { ownerTokenHash } from "../plans/host";
+import { irHash } from "../plans/ir-hash";
+import type { InputRef } from "../tensors/handle";
+import { fromTensorData, tensorData } from "../tensors/hook";
 import { WebsocketGridClient } from "./client";
 import { createOwnerToken } from "./auth/credentials";
 import { GatewayClient } from "./gateway-client";
@@ -178,20 +184,39 @@ export class PublicGridNetwork {
     const [host, holderA, holderB, provider] = nodes.map((n) => n.id);
     const toServe =
       plan instanceof Plan && plan.id === id ? plan : Plan.deserialize({ ...plan.serialize(), id }, this.hook);
-    if (mpc) {
-      const [h0, h1, p] = await Promise.all([this.node(holderA!), this.node(holderB!), this.node(provider!)]);
-      await Promise.all([h0.connectGridNode(h1), h0.connectGridNode(p), h1.connectGridNode(p)]);
-      toServe.fixPrecision().share(h0, h1, { cryptoProvider: p });
-    }
-    await toServe.send(await this.node(host!), {}).ready();
     // An overwrite keeps the owner's token; a new model gets a new one.
     const ownerToken = options.ownerToken ?? createOwnerToken();
+    const allowRemoteInference = options.allowRemoteInference ?? false;
+    if (mpc) {
+      const [h0, h1, p] = await Promise.all([this.node(holderA!), this.node(holderB!), this.node(provider!)]);
+      await linkNodes([
+        [h0, h1],
+        [h0, p],
+        [h1, p],
+      ]);
+      toServe.fixPrecision().share(h0, h1, { cryptoProvider: p });
+      // The holders let others run exactly this IR over these shares (and nothing else over them).
+      const { ir, state } = toServe.serialize();
+      const grant = {
+        irHash: irHash(ir),
+        stateIds: state.map((s) => (s.kind === "shared" ? s.id : null)),
+        anyone: allowRemoteInference,
+        ownerTokenHash: ownerTokenHash(ownerToken),
+      };
+      await Promise.all([h0.grant(grant), h1.grant(grant)]);
+    }
+    const policy = {
+      allowRemoteInference,
+      allowDownload: options.allowDownload ?? false,
+      ownerTokenHash: ownerTokenHash(ownerToken),
+    };
+    await toServe.send(await this.node(host!), { policy, ...(options.overwrite && { ownerToken }) }).ready();
     const registered = await this.gateway.registerModel(
       {
         id,
         mpc,
-        allowRemoteInference: options.allowRemoteInference ?? false,
-        allowDownload: options.allowDownload ?? false,
+        allowRemoteInference,
+        allowDownload: policy.allowDownload,
         nodes: { host: host!, holders: mpc ? [holderA!, holderB!] : [], ...(mpc && { provider: provider! }) },
         ...(options.description !== undefined && { description: options.description }),
       },
@@ -221,14 +246,7 @@ export class PublicGridNetwork {
         { id },
       );
     }
-    if (!mpc) {
-      const host = await this.node(info.nodes.host);
-      const bytes = await host.fetchPlanBytes(id, { copy: true });
-      const pointer = new PointerPlan(this.hook, host, id, planFromBytes(bytes), Promise.resolve()).run(
-        data,
-      ) as PointerTensor;
-      return pointer.get();
-    }
+    if (!mpc) return this.runOnHost(info, data);
     const plan = await this.fetchedPlan(info);
     const [h0, h1, p] = await Promise.all([
       this.node(info.nodes.holders[0]!),
@@ -236,8 +254,35 @@ export class PublicGridNetwork {
       this.node(info.nodes.provider!),
     ]);
     const shared = data.fixPrecision().share(h0, h1, { cryptoProvider: p });
-    const out = plan.run(shared) as AnyTensor;
-    return ((await (out as FixedPrecisionTensor).get()) as FixedPrecisionTensor).floatPrecision();
+    let out: AnyTensor | undefined;
+    try {
+      out = plan.run(shared) as AnyTensor;
+      return ((await (out as FixedPrecisionTensor).get()) as FixedPrecisionTensor).floatPrecision();
+    } finally {
+      // The query leaves nothing on the holders, answered or not: its input shares, and a failed run's outputs.
+      for (const t of [shared, out]) if (t instanceof FixedPrecisionTensor) releaseShares(t);
+    }
+  }
+
+  /**
+   * A model served without mpc runs on its host: the input goes there, only
+   * the output comes back, never the plan (whose bytes carry the weights).
+   */
+  private async runOnHost(info: HostedModelInfo, data: tfjs.Tensor): Promise<tfjs.Tensor> {
+    const host = await this.node(info.nodes.host);
+    const output = this.hook.ids.next();
+    const input: InputRef = { kind: "plain", value: tensorData(data) };
+    host.submit({ type: "run-hosted-plan", planId: info.id, inputs: [input], outputs: [output] });
+    try {
+      const value = await host.fetch(output, { remove: true });
+      if (value.kind !== "tensor") {
+        throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `Model "${info.id}" answered a share, not a tensor.`);
+      }
+      return fromTensorData(this.hook.tf, value.value);
+    } catch (error) {
+      host.release([output]); // a failed run leaves its failure under the output's id
+      throw error;
+    }
   }
 
   /** Deals ahead, for `runs` future queries on inputs of this shape, the material of a served mpc model. */
@@ -274,13 +319,13 @@ export class PublicGridNetwork {
     // The gateway checks the owner first, so a refused delete leaves the model served.
     const deleted = await this.gateway.deleteModel(id, options);
     const plan = this.fetched.get(id) ?? (await this.fetchPlanAnyway(info));
+    // With the owner token the nodes free the model's plan and shares whoever asks (the owner, the admin...).
+    const release = { ownerToken: options.ownerToken };
     if (plan) {
-      for (const [, value] of plan.state) {
-        if (value instanceof FixedPrecisionTensor && value.child instanceof AdditiveSharingTensor)
-          value.child.release();
-      }
+      const shareIds = plan.serialize().state.flatMap((s) => (s.kind === "shared" ? [s.id] : []));
+      await Promise.all(info.nodes.holders.map(async (h) => (await this.node(h)).release(shareIds, release)));
     }
-    (await this.node(info.nodes.host)).release([id]);
+    (await this.node(info.nodes.host)).release([id], release);
     this.fetched.delete(id);
     return deleted;
   }
@@ -326,4 +371,25 @@ export class PublicGridNetwork {
       return undefined;
     }
   }
+}
+
+/** Frees a fixed-point tensor's shares on their holders (pipelined after what was sent before). */
+function releaseShares(t: FixedPrecisionTensor): void {
+  if (t.child instanceof AdditiveSharingTensor) t.child.release();
+}
+
+/**
+ * Links pairs of nodes for protocol traffic. Linking is the admin's: for
+ * anyone else the grid's nodes are linked already (by the admin, or again by
+ * themselves after a restart), so a refusal is no error here; a missing link
+ * fails the first query, naming it.
+ */
+async function linkNodes(pairs: ReadonlyArray<[WebsocketGridClient, WebsocketGridClient]>): Promise<void> {
+  await Promise.all(
+    pairs.map(([a, b]) =>
+      a.connectGridNode(b).catch((error: unknown) => {
+        if (!(error instanceof AuthError)) throw error;
+      }),
+    ),
+  );
 }

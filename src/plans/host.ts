@@ -3,14 +3,63 @@
  * them out under PySyft's rules (without `copy` once only; with a token only
  * to who knows it). Implemented by VirtualWorker and the grid's clients.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { WorkerHandle } from "../tensors/handle";
 import type { Hook } from "../tensors/hook";
 import { PointerPlan } from "./pointer-plan";
 import { planFromBytes } from "./serialize";
 
+/**
+ * Who else may use a hosted plan; enforced by its host. Its owner (who stored
+ * it) and the admin may always fetch it; others need `allowDownload` for
+ * plaintext plan bytes, and `allowRemoteInference` to run it or to fetch an
+ * encrypted plan's copy (its bytes hold only the ids of the weight shares).
+ */
+export interface PlanPolicy {
+  allowRemoteInference: boolean;
+  allowDownload: boolean;
+  /** sha256 (hex) of the model's owner token: whoever presents the token may overwrite or release the plan. */
+  ownerTokenHash?: string;
+}
+
+/**
+ * The hash a host keeps of a model's owner token (sha256, hex).
+ *
+ * @example
+ * ```ts
+ * const policy = { allowRemoteInference: true, allowDownload: false, ownerTokenHash: ownerTokenHash(ownerToken) };
+ * ```
+ */
+export function ownerTokenHash(ownerToken: string): string {
+  return createHash("sha256").update(ownerToken).digest("hex");
+}
+
+/**
+ * Whether `ownerToken` is the one whose hash was kept (compared in constant time).
+ *
+ * @example
+ * ```ts
+ * matchesOwnerToken(policy.ownerTokenHash, request.ownerToken);   // true or false
+ * ```
+ */
+export function matchesOwnerToken(hash: string | undefined, ownerToken: unknown): boolean {
+  if (typeof hash !== "string" || typeof ownerToken !== "string") return false;
+  const given = Buffer.from(ownerTokenHash(ownerToken), "hex");
+  const kept = Buffer.from(hash, "hex");
+  return kept.length === given.length && timingSafeEqual(kept, given);
+}
+
+export interface StorePlanOptions {
+  token?: string;
+  /** Default: neither remote inference nor download by others. */
+  policy?: PlanPolicy;
+  /** The owner token of the plan being overwritten, when the caller is not its owner. */
+  ownerToken?: string;
+}
+
 export interface PlanHost {
   /** Stores a plan (pipelined after earlier commands); resolves once stored. */
-  storePlan(id: string, bytes: Uint8Array, options: { token?: string }): Promise<void>;
+  storePlan(id: string, bytes: Uint8Array, options: StorePlanOptions): Promise<void>;
   /** The plan's bytes; without `copy` a plan can be fetched once. */
   fetchPlanBytes(id: string, options: { copy: boolean; token?: string }): Promise<Uint8Array>;
 }
@@ -27,6 +76,10 @@ export function isPlanHost(value: unknown): value is PlanHost {
 export interface SendOptions {
   /** A secret that `fetchPlan` must present. */
   token?: string;
+  /** Who else may run or fetch it (see PlanPolicy); default: nobody but its owner and the admin. */
+  policy?: PlanPolicy;
+  /** The owner token of a plan this one overwrites. */
+  ownerToken?: string;
 }
 
 /**

@@ -13,7 +13,15 @@ export {
 export { runPlan } from "./run";
 export { PointerPlan } from "./pointer-plan";
 export { fetchPlan, type FetchPlanOptions } from "./fetch";
-export { isPlanHost, type PlanHost } from "./host";
+export {
+  isPlanHost,
+  matchesOwnerToken,
+  ownerTokenHash,
+  type PlanHost,
+  type PlanPolicy,
+  type StorePlanOptions,
+} from "./host";
+export { irHash } from "./ir-hash";
 export { readableCode, inferPlanShapes, validateIR, type PlanIR, type PlanOp, type ValueRef } from "./ir";
 export {
   planToBytes,

@@ -33,3 +33,27 @@ export const LOCAL_CALLER: Caller = Object.freeze({ principal: Object.freeze({ k
 export function principalId(principal: Principal): string {
   return principal.kind === "admin" ? "admin" : principal.id;
 }
+
+/** What a request may touch, from its caller's principal: the namespace it acts in, and its rank. */
+export interface Access {
+  /** The caller's namespace (`principalId`). */
+  owner: string;
+  admin: boolean;
+  anonymous: boolean;
+}
+
+/**
+ * The access of `principal`.
+ *
+ * @example
+ * ```ts
+ * accessOf({ kind: "anonymous", id: "anon:3f9a" });   // { owner: "anon:3f9a", admin: false, anonymous: true }
+ * ```
+ */
+export function accessOf(principal: Principal): Access {
+  return {
+    owner: principalId(principal),
+    admin: principal.kind === "admin",
+    anonymous: principal.kind === "anonymous",
+  };
+}

@@ -8,8 +8,9 @@
  */
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
-import type { PlanHost } from "../plans/host";
+import type { PlanHost, StorePlanOptions } from "../plans/host";
 import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
+import type { UseGrant } from "./grants";
 import { decodeReply, encodeRequest, type Reply, type Request } from "./messages";
 import { PendingCalls, type LinkDropCode } from "./rpc";
 
@@ -62,8 +63,18 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
     return (await this.call({ t: "fetch", id, remove: options.remove }, 2 * getConfig().timeoutMs)) as StoredValue;
   }
 
-  release(ids: readonly string[]): void {
-    if (ids.length > 0) this.post({ t: "release", ids: [...ids] });
+  release(ids: readonly string[], options: { ownerToken?: string } = {}): void {
+    if (ids.length > 0)
+      this.post({
+        t: "release",
+        ids: [...ids],
+        ...(options.ownerToken !== undefined && { ownerToken: options.ownerToken }),
+      });
+  }
+
+  /** Lets plans of one IR use these objects of the caller as their state (see workers/grants.ts). */
+  async grant(grant: UseGrant): Promise<void> {
+    await this.call({ t: "grant", grant });
   }
 
   async listObjects(): Promise<string[]> {
@@ -79,8 +90,15 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
   }
 
   /** Stores a plan's bytes on the worker (PlanHost). */
-  async storePlan(id: string, bytes: Uint8Array, options: { token?: string } = {}): Promise<void> {
-    await this.call({ t: "store-plan", id, plan: bytes, token: options.token });
+  async storePlan(id: string, bytes: Uint8Array, options: StorePlanOptions = {}): Promise<void> {
+    await this.call({
+      t: "store-plan",
+      id,
+      plan: bytes,
+      token: options.token,
+      ...(options.policy && { policy: options.policy }),
+      ...(options.ownerToken !== undefined && { ownerToken: options.ownerToken }),
+    });
   }
 
   /** A hosted plan's bytes (PlanHost). */
@@ -177,9 +195,14 @@ export function ClientHandle<TBase extends Constructor>(Base: TBase) {
       return this.rpc.fetch(id, options);
     }
 
-    /** Frees objects, pipelined (WorkerHandle). */
-    release(ids: readonly string[]): void {
-      this.rpc.release(ids);
+    /** Frees objects, pipelined (WorkerHandle); with a model's owner token also that model's plan and weight shares. */
+    release(ids: readonly string[], options: { ownerToken?: string } = {}): void {
+      this.rpc.release(ids, options);
+    }
+
+    /** Lets plans of one IR use these objects of the caller as their state (workers/grants.ts); resolves once recorded. */
+    grant(grant: UseGrant): Promise<void> {
+      return this.rpc.grant(grant);
     }
 
     /** Ids of the objects the worker holds. */
@@ -196,7 +219,7 @@ export function ClientHandle<TBase extends Constructor>(Base: TBase) {
     }
 
     /** Stores a plan on the worker (PlanHost: `plan.send(worker)`); resolves once stored. */
-    storePlan(id: string, bytes: Uint8Array, options: { token?: string } = {}): Promise<void> {
+    storePlan(id: string, bytes: Uint8Array, options: StorePlanOptions = {}): Promise<void> {
       return this.rpc.storePlan(id, bytes, options);
     }
 

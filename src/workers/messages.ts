@@ -7,20 +7,31 @@ import { decodeMessage, encodeMessage } from "../core/codec";
 import { CommunicationError, ErrorCode, type SerializedError } from "../core/errors";
 import { checkId } from "../core/ids";
 import type { PeerFrame } from "../mpc/communicator";
+import type { PlanPolicy } from "../plans/host";
 import { claimHeadroom, fromBytes, toBytes } from "../ring";
 import type { Command, StoredValue } from "../tensors/handle";
+import type { UseGrant } from "./grants";
 
 /** Client to worker. `rid` marks requests that expect a reply. */
 export type Request =
   | { t: "submit"; command: Command }
   | { t: "store"; id: string; value: StoredValue }
   | { t: "fetch"; rid: number; id: string; remove: boolean }
-  | { t: "release"; ids: string[] }
+  | { t: "release"; ids: string[]; ownerToken?: string }
   | { t: "objects"; rid: number }
   | { t: "clear"; rid: number }
   | { t: "ping"; rid: number }
-  | { t: "store-plan"; rid: number; id: string; plan: Uint8Array; token?: string }
-  | { t: "fetch-plan"; rid: number; id: string; copy: boolean; token?: string };
+  | {
+      t: "store-plan";
+      rid: number;
+      id: string;
+      plan: Uint8Array;
+      token?: string;
+      policy?: PlanPolicy;
+      ownerToken?: string;
+    }
+  | { t: "fetch-plan"; rid: number; id: string; copy: boolean; token?: string }
+  | { t: "grant"; rid: number; grant: UseGrant };
 
 export type RequestType = Request["t"];
 
@@ -37,6 +48,7 @@ const requestTypes: ReadonlySet<string> = new Set<RequestType>([
   "ping",
   "store-plan",
   "fetch-plan",
+  "grant",
 ]);
 
 /** Request types answered with a reply, which carries the request's rid. */
@@ -47,6 +59,7 @@ const repliedTypes: ReadonlySet<string> = new Set<RequestType>([
   "ping",
   "store-plan",
   "fetch-plan",
+  "grant",
 ]);
 
 export function encodeRequest(request: Request): Uint8Array {

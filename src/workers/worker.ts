@@ -10,28 +10,28 @@
  * requests to a provider, dealing ahead) to its `ProviderEndpoint`. A bad
  * request gets an error reply and the worker keeps serving; a failed command
  * leaves its failure under the output id, where the next request finds it.
+ * Who may do what (namespaces, plan policies, grants, anonymous callers) is
+ * decided per request in requests.ts; whole plans run in plan-runner.ts.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { getConfig } from "../core/config";
-import { CommunicationError, ErrorCode, ProtocolError, TsyftError, WorkerError, serializeError } from "../core/errors";
-import { isOpName, type OpName } from "../core/ops";
-import { decode, encode, type FixedPointEncoding } from "../encoding/fixed-point";
+import { CommunicationError, ErrorCode, ProtocolError, TsyftError, serializeError } from "../core/errors";
+import { checkObjectsPerClient } from "../core/limits";
+import { isOpName } from "../core/ops";
 import { Mailbox, type Communicator, type OutgoingFrame } from "../mpc/communicator";
-import type { PartyContext, PartyStats } from "../mpc/context";
-import { publicAsShare, runPartyOp, type Operand } from "../mpc/party-ops";
+import type { PartyStats } from "../mpc/context";
+import { runPartyOp, type Operand } from "../mpc/party-ops";
 import { ProviderEndpoint, rekeyScope } from "../mpc/provider/endpoint";
-import { zeroOperands } from "../mpc/provider/recording";
-import type { PreprocessPlanCommand, RunPlanCommand } from "../plans/commands";
-import { interpret, type PlanBackend } from "../plans/interpreter";
-import { validateIR } from "../plans/ir";
-import type { RingTensor } from "../ring";
-import type { Command, InputRef, PlainOpCommand, SharedOpCommand, StoredValue } from "../tensors/handle";
-import { fromTensorData, tensorData } from "../tensors/hook";
-import { checkOpOutput, runPlainOp, runPlainOpWithinLimits, type TF } from "../tensors/plain-ops";
-import { LOCAL_CALLER, type Caller } from "./caller";
-import { decodeFrame, decodeRequest, encodeFrame, encodeReply, type Reply, type Request } from "./messages";
+import type { Command, InputRef, PlainOpCommand, SharedOpCommand } from "../tensors/handle";
+import { fromTensorData } from "../tensors/hook";
+import { checkOpOutput, runPlainOpWithinLimits, type TF } from "../tensors/plain-ops";
+import { LOCAL_CALLER, type Access, type Caller } from "./caller";
+import { Grants } from "./grants";
+import { decodeFrame, decodeRequest, encodeFrame, encodeReply, type Request } from "./messages";
 import { ObjectStore, describeObject, type StoredObject } from "./object-store";
+import { preprocessPlanCommand, runPlanCommand } from "./plan-runner";
 import { PlanStore } from "./plan-store";
+import { answerRequest, checkAnonymous } from "./requests";
 import { SessionQueues } from "./session-queues";
 
 /** Moves frames between parties; implemented in process and over WebSockets. */
@@ -55,6 +55,8 @@ export class Worker {
   /** Its crypto providers: material as a holder, answers as a provider. */
   readonly providers: ProviderEndpoint;
   readonly plans: PlanStore;
+  /** Who may use whose weight shares as plan state (grants.ts). */
+  readonly grants: Grants;
   readonly stats: WorkerStats = {
     requests: 0,
     commands: 0,
@@ -62,7 +64,7 @@ export class Worker {
     malformed: 0,
     party: { rounds: 0, bytesSent: 0, framesSent: 0 },
   };
-  private readonly queues = new SessionQueues();
+  readonly queues = new SessionQueues();
 
   constructor(
     readonly id: string,
@@ -72,6 +74,7 @@ export class Worker {
     this.objects = new ObjectStore(id);
     this.mailbox = new Mailbox(id);
     this.plans = new PlanStore(this);
+    this.grants = new Grants(this.objects);
     this.comm = {
       self: id,
       send: (to: string, frame: OutgoingFrame) => this.transport.sendTo(to, encodeFrame({ ...frame, from: id })),
@@ -108,7 +111,7 @@ export class Worker {
       const rid = error instanceof TsyftError && typeof error.details.rid === "number" ? error.details.rid : -1;
       return encodeReply({ rid, ok: false, error: serializeError(error) });
     }
-    const reply = await this.dispatch(request, caller.session);
+    const reply = await answerRequest(this, request, caller);
     return reply && encodeReply(reply);
   }
 
@@ -133,89 +136,22 @@ export class Worker {
     this.mailbox.deliver(frame);
   }
 
-  protected async dispatch(request: Request, session: string): Promise<Reply | undefined> {
-    const enqueue = <T>(fn: () => T | Promise<T>) => this.queues.enqueue(session, fn);
-    const answer = async (rid: number, fn: () => unknown): Promise<Reply> => {
-      try {
-        return { rid, ok: true, value: await enqueue(fn) };
-      } catch (error) {
-        return { rid, ok: false, error: serializeError(error) };
-      }
-    };
-    switch (request.t) {
-      case "submit":
-        void enqueue(() => this.execute(request.command));
-        return undefined;
-      case "store":
-        void enqueue(() => this.storeValue(request.id, request.value));
-        return undefined;
-      case "release":
-        void enqueue(() => request.ids.forEach((id) => this.objects.delete(id)));
-        return undefined;
-      case "fetch":
-        return answer(request.rid, () => this.fetchValue(request.id, request.remove));
-      case "objects":
-        return answer(request.rid, () => this.objects.list());
-      case "clear":
-        return answer(request.rid, () => this.objects.clear());
-      case "ping":
-        return { rid: request.rid, ok: true, value: this.id };
-      case "store-plan":
-        return answer(request.rid, () => this.plans.store(request.id, request.plan, request.token));
-      case "fetch-plan":
-        return answer(request.rid, () => this.plans.fetch(request.id, { copy: request.copy, token: request.token }));
-    }
-  }
-
-  private storeValue(id: string, value: StoredValue): void {
-    if (typeof id !== "string" || !value || (value.kind !== "share" && value.kind !== "tensor")) {
-      throw new CommunicationError(
-        ErrorCode.MALFORMED_MESSAGE,
-        `store: expected an id and a share or tensor, got ${JSON.stringify(value?.kind)}.`,
-      );
-    }
-    this.objects.set(
-      id,
-      value.kind === "share" ? value : { kind: "tensor", value: fromTensorData(this.tf, value.value) },
-    );
-  }
-
-  private fetchValue(id: string, remove: boolean): StoredValue {
-    const object = this.objects.get(id);
-    let value: StoredValue;
-    switch (object.kind) {
-      case "share":
-        value = object;
-        break;
-      case "tensor":
-        value = { kind: "tensor", value: tensorData(object.value) };
-        break;
-      default:
-        throw new WorkerError(
-          ErrorCode.UNSUPPORTED_OP,
-          `Object "${id}" on ${this.id} is a ${describeObject(object)}, not a tensor.`,
-        );
-    }
-    if (remove) this.objects.delete(id);
-    return value;
-  }
-
-  /** Runs one pipelined command; a failure is kept under its output id. */
-  protected async execute(command: Command): Promise<void> {
+  /** Runs one pipelined command for `access`; a failure is kept under its output ids. */
+  async execute(command: Command, access: Access): Promise<void> {
     this.stats.commands++;
-    const output = (command as { output?: unknown }).output;
     try {
+      checkAnonymous({ t: "submit", command }, access);
       switch (command.type) {
         case "shared-op":
-          return await this.executeShared(command);
+          return await this.executeShared(command, access.owner);
         case "plain-op":
-          return this.executePlain(command);
+          return this.executePlain(command, access.owner);
         case "run-plan":
-          return await this.executePlan(command);
+          return await runPlanCommand(this, access, command);
         case "preprocess-plan":
-          return await this.preprocessPlan(command);
+          return await preprocessPlanCommand(this, access, command);
         case "run-hosted-plan":
-          return this.plans.runHosted(command);
+          return this.plans.runHosted(access, command);
         default:
           throw new CommunicationError(
             ErrorCode.MALFORMED_MESSAGE,
@@ -224,15 +160,9 @@ export class Worker {
       }
     } catch (error) {
       this.stats.failedCommands++;
-      const op = (command as { op?: unknown }).op;
-      const failed: StoredObject = {
-        kind: "failed",
-        error: serializeError(error),
-        op: typeof op === "string" ? op : command.type,
-      };
-      if (typeof output === "string") this.objects.set(output, failed);
-      const outputs = (command as { outputs?: unknown }).outputs;
-      if (Array.isArray(outputs)) outputs.forEach((id) => typeof id === "string" && this.objects.set(id, failed));
+      const c = command as { op?: unknown; output?: unknown; outputs?: unknown };
+      const outputs = [c.output, ...(Array.isArray(c.outputs) ? c.outputs : [])];
+      this.recordFailure(access.owner, outputs, typeof c.op === "string" ? c.op : String(command.type), error);
       if (command.type === "shared-op" && Array.isArray(command.holders))
         this.abortPeers(command.holders, command.output, error);
       if (command.type === "run-plan" && Array.isArray(command.holders))
@@ -240,89 +170,37 @@ export class Worker {
     }
   }
 
-  private async executeShared(command: SharedOpCommand): Promise<void> {
+  /** Keeps a failure under `owner`'s `ids` (those that are ids), unless that owner is at its object limit. */
+  recordFailure(owner: string, ids: readonly unknown[], op: string, error: unknown): void {
+    const failed: StoredObject = { kind: "failed", error: serializeError(error), op };
+    for (const id of ids) {
+      if (typeof id !== "string") continue;
+      if (this.objects.has(owner, id) || this.objects.countOf(owner) < getConfig().maxObjectsPerClient)
+        this.objects.set(owner, id, failed);
+    }
+  }
+
+  /** Creates (or replaces) `owner`'s object `id`; a new one over `maxObjectsPerClient` is refused (TSYFT_ERR_LIMIT). */
+  put(owner: string, id: string, object: StoredObject): void {
+    if (!this.objects.has(owner, id)) checkObjectsPerClient(this.objects.countOf(owner), owner);
+    this.objects.set(owner, id, object);
+  }
+
+  private async executeShared(command: SharedOpCommand, owner: string): Promise<void> {
     checkOp(command.op);
-    const inputs = command.inputs.map((ref) => this.shareOperand(ref, command.op));
+    const inputs = command.inputs.map((ref) => this.shareOperand(ref, command.op, owner));
     checkOpOutput(command.op, command.attrs, shapesOf(inputs));
     const result = await this.providers.run(command, command.output, this.stats.party, (ctx) =>
       runPartyOp(ctx, command.op, inputs, command.attrs, command.encoding),
     );
-    this.objects.set(command.output, { kind: "share", value: result });
+    this.put(owner, command.output, { kind: "share", value: result });
   }
 
-  /** Runs a whole plan on this holder's shares (SPMD): one scope, one tag sequence for all its ops. */
-  private async executePlan(command: RunPlanCommand): Promise<void> {
-    const ir = validateIR(command.ir);
-    const operand = (ref: InputRef) => this.shareOperand(ref, "plan");
-    // The state is the plan's weights: fixed values whose masked form can be opened once and reused.
-    const state = command.state.map((ref): Operand => {
-      const o = operand(ref);
-      return o.shared && ref.kind === "object" ? { ...o, fixed: ref.id } : o;
-    });
-    const inputs = command.inputs.map(operand);
-    const { ctx, outputs } = await this.providers.run(command, command.runId, this.stats.party, async (ctx) => ({
-      ctx,
-      outputs: await interpret<Operand>(ir, inputs, state, this.planBackend(ctx, command.encoding)),
-    }));
-    outputs.forEach((out, i) =>
-      this.objects.set(command.outputs[i]!, {
-        kind: "share",
-        value: out.shared ? out.value : publicAsShare(ctx, out.value),
-      }),
-    );
-  }
-
-  /** How a holder runs plan ops: protocols on shares, plaintext on values every holder knows. */
-  private planBackend(ctx: PartyContext, enc: FixedPointEncoding): PlanBackend<Operand> {
-    return {
-      constant: (data) => ({ shared: false, value: encode(data.values, data.shape, enc) }),
-      scalar: (value) => ({ shared: false, value: encode([value], [], enc) }),
-      run: async (op, args, attrs) => {
-        checkOpOutput(op, attrs as never, shapesOf(args));
-        // Ops on public values only (e.g. on a plaintext weight) give the same public result on every holder.
-        if (args.every((a) => !a.shared)) return { shared: false, value: this.runPublic(op, args, attrs, enc) };
-        return { shared: true, value: await runPartyOp(ctx, op, args, attrs as never, enc) };
-      },
-    };
-  }
-
-  /** Offline phase: the provider deals now what a run of the plan needs (found by a dry run), for each run id. */
-  private async preprocessPlan(command: PreprocessPlanCommand): Promise<void> {
-    const ir = validateIR(command.ir);
-    const { inputShapes, stateShapes, sharedInputs, sharedState, stateIds, holders, encoding } = command;
-    const pieces = await this.providers.preprocess(command, command.runIds, {
-      identity: [command.ir, inputShapes, stateShapes, sharedInputs, sharedState, stateIds, holders.length, encoding],
-      run: (ctx) =>
-        interpret<Operand>(
-          ir,
-          zeroOperands(inputShapes, sharedInputs),
-          zeroOperands(stateShapes, sharedState, stateIds),
-          this.planBackend(ctx, encoding),
-        ),
-    });
-    this.objects.set(command.output, { kind: "tensor", value: this.tf.tensor([pieces]) });
-  }
-
-  private runPublic(op: OpName, args: Operand[], attrs: Record<string, unknown>, enc: FixedPointEncoding): RingTensor {
-    const tf = this.tf;
-    const result = tf.tidy(() =>
-      runPlainOp(
-        tf,
-        op,
-        args.map((a) => tf.tensor(Float32Array.from(decode(a.value, enc)), [...a.value.shape])),
-        attrs as never,
-      ),
-    );
-    const encoded = encode(result.dataSync(), result.shape, enc);
-    result.dispose();
-    return encoded;
-  }
-
-  private executePlain(command: PlainOpCommand): void {
+  private executePlain(command: PlainOpCommand, owner: string): void {
     checkOp(command.op);
-    const inputs = command.inputs.map((ref) => this.plainInput(ref, command.op));
+    const inputs = command.inputs.map((ref) => this.plainInput(ref, command.op, owner));
     try {
-      this.objects.set(command.output, {
+      this.put(owner, command.output, {
         kind: "tensor",
         value: runPlainOpWithinLimits(this.tf, command.op, inputs, command.attrs),
       });
@@ -331,10 +209,11 @@ export class Worker {
     }
   }
 
-  private shareOperand(ref: InputRef, op: string): Operand {
+  /** A share operand: a public value sent along, or `owner`'s share held here. */
+  shareOperand(ref: InputRef, op: string, owner: string): Operand {
     if (ref.kind === "public") return { shared: false, value: ref.value };
     if (ref.kind === "object") {
-      const object = this.objects.get(ref.id);
+      const object = this.objects.get(owner, ref.id);
       if (object.kind === "share") return { shared: true, value: object.value };
       throw new ProtocolError(
         ErrorCode.UNSUPPORTED_OP,
@@ -347,11 +226,11 @@ export class Worker {
     );
   }
 
-  /** A plaintext operand: a tensor held here, or one that came with the command. */
-  plainInput(ref: InputRef, op: string): tfjs.Tensor {
+  /** A plaintext operand: `owner`'s tensor held here, or one that came with the command. */
+  plainInput(ref: InputRef, op: string, owner: string): tfjs.Tensor {
     if (ref.kind === "plain") return fromTensorData(this.tf, ref.value);
     if (ref.kind === "object") {
-      const object = this.objects.get(ref.id);
+      const object = this.objects.get(owner, ref.id);
       if (object.kind === "tensor") return object.value;
       throw new ProtocolError(
         ErrorCode.UNSUPPORTED_OP,

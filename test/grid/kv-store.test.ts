@@ -119,15 +119,15 @@ describe("ObjectPersistence", () => {
     const store = new ObjectStore("bob");
     const persistence = new grid.ObjectPersistence(db.namespace("objects"), store, tf);
     persistence.attach();
-    store.set("x", { kind: "share", value: ring.fromBigInts([5n], [1]) });
-    store.set("tmp", { kind: "tensor", value: tf.tensor([1]) });
-    store.delete("tmp"); // created and freed within one turn: never written
+    store.set("user:ada", "x", { kind: "share", value: ring.fromBigInts([5n], [1]) });
+    store.set("user:ada", "tmp", { kind: "tensor", value: tf.tensor([1]) });
+    store.delete("user:ada", "tmp"); // created and freed within one turn: never written
     await persistence.flush();
     expect(persistence.stats).toMatchObject({ written: 1 });
     store.clear();
     await persistence.flush();
-    expect(await db.namespace("objects").get("x")).toBeUndefined();
-    store.set("y", { kind: "tensor", value: tf.tensor([2, 3]) });
+    expect(await db.namespace("objects").get("user:ada/x")).toBeUndefined();
+    store.set("user:ada", "y", { kind: "tensor", value: tf.tensor([2, 3]) });
     await persistence.flush();
     persistence.stop();
     store.clear(); // a closing worker: memory only
@@ -135,7 +135,27 @@ describe("ObjectPersistence", () => {
     const restored = new ObjectStore("bob");
     const again = new grid.ObjectPersistence(db.namespace("objects"), restored, tf);
     expect(await again.restore()).toBe(1);
-    const y = restored.get("y");
+    const y = restored.get("user:ada", "y");
     expect(y.kind === "tensor" && Array.from(y.value.dataSync())).toEqual([2, 3]);
+  });
+
+  it("keeps each object's owner, and reads a key from before owners as the admin's", async () => {
+    const db = new grid.MemoryKeyValueStore();
+    const objects = db.namespace("objects");
+    await objects.put("old", encodeStoredObject({ kind: "share", value: ring.fromBigInts([7n], [1]) })!);
+    const store = new ObjectStore("bob");
+    const persistence = new grid.ObjectPersistence(objects, store, tf);
+    expect(await persistence.restore()).toBe(1);
+    expect(store.list("admin")).toEqual(["old"]);
+    persistence.attach();
+    store.set("user:a/b", "x", { kind: "share", value: ring.fromBigInts([1n], [1]) });
+    store.set("user:ada", "x", { kind: "share", value: ring.fromBigInts([2n], [1]) });
+    await persistence.flush();
+    persistence.stop();
+    const restored = new ObjectStore("bob");
+    await new grid.ObjectPersistence(objects, restored, tf).restore();
+    expect(restored.owners().sort()).toEqual(["admin", "user:a/b", "user:ada"]);
+    const x = restored.get("user:a/b", "x");
+    expect(x.kind === "share" && ring.toBigInts(x.value)).toEqual([1n]);
   });
 });

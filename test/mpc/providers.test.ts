@@ -258,8 +258,26 @@ describe("choosing a kind, and refusing one that does not exist", () => {
     const unknown = request({ provider: "tfp", type: "key" });
     expect(unknown).toMatchObject({ kind: "abort", tag: "op7" });
     expect(unknown.meta).toMatch(/Unknown crypto provider kind "tfp"/);
-    const key = request({ provider: "trusted-dealer", type: "key" });
+    const key = request({ provider: "trusted-dealer", type: "key", holders: ["bob", "charlie"] });
     expect(key.kind).toBe("reply");
     expect((key.meta as { key: Uint8Array }).key.byteLength).toBe(16);
+  });
+
+  it("the dealer gives keys only to a holder of the group asked for, one key per (holder, group)", () => {
+    const dan = new ProviderEndpoint(workers.get("dan")!.comm);
+    const ask = (from: string, holders?: unknown) =>
+      dan.answer({ kind: "request", from, tag: `k-${from}/key`, tensors: [], meta: { type: "key", holders } });
+    const keyOf = (frame: ReturnType<typeof ask>) =>
+      Buffer.from((frame.meta as { key: Uint8Array }).key).toString("hex");
+    const bobs = ask("bob", ["bob", "charlie"]);
+    expect(bobs.kind).toBe("reply");
+    expect(keyOf(ask("bob", ["bob", "charlie"]))).toBe(keyOf(bobs));
+    // bob in another group gets another key: a group's keys say nothing of another's.
+    expect(keyOf(ask("bob", ["alice", "bob"]))).not.toBe(keyOf(bobs));
+    const outsider = ask("mallory", ["bob", "charlie"]);
+    expect(outsider).toMatchObject({ kind: "abort", tag: "k-mallory" });
+    expect(outsider.meta).toMatch(/mallory asked for dealer material of the group bob, charlie, which it is not in/);
+    expect(ask("bob")).toMatchObject({ kind: "abort" });
+    expect(ask("bob", ["bob", "bob"])).toMatchObject({ kind: "abort" });
   });
 });

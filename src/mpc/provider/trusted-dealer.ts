@@ -21,7 +21,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { getConfig } from "../../core/config";
-import { ErrorCode, ProtocolError } from "../../core/errors";
+import { AuthError, ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
 import { KeyedMaterialSource, lastHolderCorrection, MaskCache } from "./keyed";
@@ -37,6 +37,8 @@ import {
 
 interface KeyRequest extends ProviderRequest {
   type: "key";
+  /** The sharing group the key is for: the requester must be one of them. */
+  holders: string[];
 }
 interface MaterialRequest extends ProviderRequest {
   type: "material";
@@ -115,7 +117,7 @@ export class DealerClient extends KeyedMaterialSource {
   protected key(): Promise<Uint8Array> {
     if (!this.keyReply) {
       const tag = `key-${this.comm.self}-${requestCounter++}/key`;
-      const request: KeyRequest = { provider: KIND, type: "key" };
+      const request: KeyRequest = { provider: KIND, type: "key", holders: [...this.holders] };
       this.comm.send(this.dealer, { kind: "request", tag, tensors: [], meta: request });
       this.keyReply = this.comm.recv(this.dealer, tag).then((frame) => {
         this.noteEpoch(frame.meta);
@@ -203,19 +205,26 @@ export class DealerClient extends KeyedMaterialSource {
   }
 }
 
-/** The dealer's side: answers key and material requests from holders. */
+/**
+ * The dealer's side: answers key and material requests from holders. Keys
+ * are per (holder, sharing group) and go only to a holder of that group (the
+ * requester is the peer link the frame came on), so a node outside a group,
+ * or a group member asking for another group, learns nothing of its keys.
+ */
 export class TrustedDealer implements ProviderServer {
+  /** Keys by sharing group ("bob,charlie") and holder. */
   private readonly keys = new Map<string, Uint8Array>();
   private readonly masks = new MaskCache();
   /** This dealer's key epoch: its keys are made at random in memory, so a restart makes a new one. */
   readonly epoch = randomBytes(8).toString("hex");
   readonly stats = { requests: 0, elementsDealt: 0 };
 
-  private keyOf(holder: string): Uint8Array {
-    let key = this.keys.get(holder);
+  private keyOf(holder: string, holders: readonly string[]): Uint8Array {
+    const id = `${holders.join(",")}#${holder}`;
+    let key = this.keys.get(id);
     if (!key) {
       key = ring.randomSeed();
-      this.keys.set(holder, key);
+      this.keys.set(id, key);
     }
     return key;
   }
@@ -223,7 +232,13 @@ export class TrustedDealer implements ProviderServer {
   answer(frame: PeerFrame): OutgoingFrame {
     const request = frame.meta as DealerRequest | undefined;
     if (request?.type === "key") {
-      return { kind: "reply", tag: frame.tag, tensors: [], meta: { key: this.keyOf(frame.from), epoch: this.epoch } };
+      const holders = checkHolders(request.holders, frame.from);
+      return {
+        kind: "reply",
+        tag: frame.tag,
+        tensors: [],
+        meta: { key: this.keyOf(frame.from, holders), epoch: this.epoch },
+      };
     }
     if (request?.type === "material") {
       const tensors = this.deal(frame.from, frame.tag.replace(/#dealt$/, ""), request.holders, request.spec);
@@ -245,7 +260,8 @@ export class TrustedDealer implements ProviderServer {
     throw new ProtocolError(ErrorCode.MALFORMED_MESSAGE, `Unknown crypto-provider request ${JSON.stringify(request)}.`);
   }
 
-  private deal(requester: string, tag: string, holders: readonly string[], spec: MaterialSpec): ring.RingTensor[] {
+  private deal(requester: string, tag: string, group: unknown, spec: MaterialSpec): ring.RingTensor[] {
+    const holders = checkHolders(group, requester);
     if (holders[holders.length - 1] !== requester) {
       throw new ProtocolError(
         ErrorCode.PROTOCOL_DESYNC,
@@ -254,12 +270,34 @@ export class TrustedDealer implements ProviderServer {
     }
     checkMaterialRequest(spec);
     return lastHolderCorrection(
-      holders.map((h) => this.keyOf(h)),
+      holders.map((h) => this.keyOf(h, holders)),
       tag,
       spec,
       this.masks,
     );
   }
+}
+
+/** The holders a request names, checked: distinct node ids, the requester among them (a group of one is its own business). */
+function checkHolders(holders: unknown, requester: string): string[] {
+  if (
+    !Array.isArray(holders) ||
+    holders.length === 0 ||
+    !holders.every((h) => typeof h === "string") ||
+    new Set(holders).size !== holders.length
+  ) {
+    throw new ProtocolError(
+      ErrorCode.MALFORMED_MESSAGE,
+      `A dealer request from ${requester} must name its sharing group (distinct holder ids), got ${JSON.stringify(holders)?.slice(0, 80)}.`,
+    );
+  }
+  if (!holders.includes(requester)) {
+    throw new AuthError(
+      ErrorCode.AUTH,
+      `${requester} asked for dealer material of the group ${holders.join(", ")}, which it is not in: keys go only to a group's holders.`,
+    );
+  }
+  return holders as string[];
 }
 
 /**
