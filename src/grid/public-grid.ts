@@ -30,7 +30,6 @@ import { FixedPrecisionTensor } from "../tensors/fixed-precision";
 import { AdditiveSharingTensor } from "../tensors/shared";
 import type { Hook } from "../tensors/hook";
 import { ownerTokenHash } from "../plans/host";
-import { irHash } from "../plans/ir-hash";
 import type { InputRef } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
 import { WebsocketGridClient } from "./client";
@@ -195,21 +194,13 @@ export class PublicGridNetwork {
         [h1, p],
       ]);
       toServe.fixPrecision().share(h0, h1, { cryptoProvider: p });
-      // The holders let others run exactly this IR over these shares (and nothing else over them).
-      const { ir, state } = toServe.serialize();
-      const grant = {
-        irHash: irHash(ir),
-        stateIds: state.map((s) => (s.kind === "shared" ? s.id : null)),
-        anyone: allowRemoteInference,
-        ownerTokenHash: ownerTokenHash(ownerToken),
-      };
-      await Promise.all([h0.grant(grant), h1.grant(grant)]);
     }
     const policy = {
       allowRemoteInference,
       allowDownload: options.allowDownload ?? false,
       ownerTokenHash: ownerTokenHash(ownerToken),
     };
+    // With allowRemoteInference, sending also has the holders grant anyone exactly this IR over the weight shares.
     await toServe.send(await this.node(host!), { policy, ...(options.overwrite && { ownerToken }) }).ready();
     const registered = await this.gateway.registerModel(
       {

@@ -49,6 +49,30 @@ export function matchesOwnerToken(hash: string | undefined, ownerToken: unknown)
   return kept.length === given.length && timingSafeEqual(kept, given);
 }
 
+/**
+ * A use grant: the weight shares `stateIds` of their owner may be the state of plans whose IR hashes to `irHash`
+ * (plans/ir-hash.ts), run by anyone or by the owner only. Kept and enforced by each share holder
+ * (workers/grants.ts), so a fetched plan whose IR was rewritten (`return state[0]`) cannot touch the weights.
+ */
+export interface UseGrant {
+  irHash: string;
+  /** The command's state, in order: an object id, or null for a public entry. */
+  stateIds: Array<string | null>;
+  /** Anyone may run it (allowRemoteInference); else only the owner. */
+  anyone: boolean;
+  /** sha256 (hex) of the model's owner token: whoever presents it may release the granted objects. */
+  ownerTokenHash?: string;
+}
+
+/** A share holder that records use grants (VirtualWorker and the grid's clients). */
+export interface GrantHolder {
+  grant(grant: UseGrant): Promise<void>;
+}
+
+export function isGrantHolder(value: unknown): value is GrantHolder {
+  return typeof value === "object" && value !== null && typeof (value as GrantHolder).grant === "function";
+}
+
 export interface StorePlanOptions {
   token?: string;
   /** Default: neither remote inference nor download by others. */
@@ -84,7 +108,8 @@ export interface SendOptions {
 
 /**
  * Stores a plan's bytes on `worker` and returns a pointer to it at once; the
- * pointer's `ready()` resolves once the host has stored it.
+ * pointer's `ready()` resolves once the host has stored it (and the holders
+ * have recorded `grants`, when there are).
  *
  * @example
  * ```ts
@@ -97,7 +122,8 @@ export function sendPlan(
   id: string,
   bytes: Uint8Array,
   options: SendOptions = {},
+  grants: ReadonlyArray<Promise<void>> = [],
 ): PointerPlan {
-  const stored = worker.storePlan(id, bytes, options);
+  const stored = Promise.all([worker.storePlan(id, bytes, options), ...grants]).then(() => undefined);
   return new PointerPlan(hook, worker, id, planFromBytes(bytes), stored, options.token);
 }

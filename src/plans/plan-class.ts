@@ -9,13 +9,14 @@ import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, PlanError } from "../core/errors";
 import { encoding as resolveEncoding, type FixedPointEncoding, type FixedPointOptions } from "../encoding/fixed-point";
 import { type AnyTensor, type Operand, type TsyftTensor } from "../tensors/base";
-import { FixedPrecisionTensor } from "../tensors/fixed-precision";
+import { FixedPrecisionTensor, commonSharing } from "../tensors/fixed-precision";
 import type { WorkerHandle } from "../tensors/handle";
 import { currentHook, type Hook } from "../tensors/hook";
 import { describeGroup, parseShareArgs, type ShareOptions } from "../tensors/shared";
 import { CallableInstance } from "./callable";
 import { convertModel } from "./from-model";
-import { sendPlan, type PlanHost, type SendOptions } from "./host";
+import { isGrantHolder, sendPlan, type PlanHost, type SendOptions, type UseGrant } from "./host";
+import { irHash } from "./ir-hash";
 import { readableCode, type PlanIR } from "./ir";
 import type { PointerPlan } from "./pointer-plan";
 import { PreprocessedRuns, preprocessPlan } from "./preprocess";
@@ -213,7 +214,32 @@ export class Plan extends CallableInstance<Operand[], AnyTensor | AnyTensor[]> {
    * the ids of the shares, never weights.
    */
   send(worker: WorkerHandle & PlanHost, options: SendOptions = {}): PointerPlan {
-    return sendPlan(this.hook, worker, this.id, this.toBytes(), options);
+    const serialized = this.serialize();
+    return sendPlan(this.hook, worker, this.id, planToBytes(serialized), options, this.grantUse(serialized, options));
+  }
+
+  /**
+   * Sent with `allowRemoteInference`, an encrypted plan lets anyone run exactly its IR over its weight shares: each
+   * holder records that use grant (and refuses any other IR over them).
+   */
+  private grantUse(serialized: SerializedPlan, options: SendOptions): Array<Promise<void>> {
+    if (!options.policy?.allowRemoteInference) return [];
+    const shared = this.stateValues.filter(isSharedState);
+    if (shared.length === 0) return [];
+    const grant: UseGrant = {
+      irHash: irHash(serialized.ir),
+      stateIds: serialized.state.map((s) => (s.kind === "shared" ? s.id : null)),
+      anyone: true,
+      ownerTokenHash: options.policy.ownerTokenHash,
+    };
+    const holders = commonSharing(shared, "plan").lead?.group.holders ?? [];
+    return holders.map((holder) => {
+      if (isGrantHolder(holder)) return holder.grant(grant);
+      throw new PlanError(
+        ErrorCode.PLAN_INVALID,
+        `${this.name} is sent with allowRemoteInference, but its share holder ${holder.id} cannot record a use grant.`,
+      );
+    });
   }
 
   /** Runs the plan: on plaintext, on shares (one command per holder), or through pointers. */

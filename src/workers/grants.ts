@@ -21,21 +21,12 @@
 import { createHash } from "node:crypto";
 import { AuthError, CommunicationError, ErrorCode } from "../core/errors";
 import { isValidId } from "../core/ids";
-import { matchesOwnerToken } from "../plans/host";
+import { matchesOwnerToken, type UseGrant } from "../plans/host";
 import type { Access } from "./caller";
 import type { ObjectStore } from "./object-store";
 import { TypeIndex } from "./type-index";
 
-/** What a grant allows. */
-export interface UseGrant {
-  irHash: string;
-  /** The command's state, in order: an object id, or null for a public entry. */
-  stateIds: Array<string | null>;
-  /** Anyone may run it (allowRemoteInference); else only the owner. */
-  anyone: boolean;
-  /** sha256 (hex) of the model's owner token: whoever presents it may release the granted objects. */
-  ownerTokenHash?: string;
-}
+export type { UseGrant };
 
 export const GRANT_TYPE = "grant";
 

@@ -215,6 +215,43 @@ describe("anonymous clients", () => {
   });
 });
 
+describe("a plan shared and sent by hand (PySyft's share(...).send(alice))", () => {
+  it("sent with allowRemoteInference, its holders grant its IR: another user fetches a copy and runs it on shares", async () => {
+    const hook = sy.hook(tf);
+    const token = userToken("ada");
+    const [alice, bob, charlie, dan] = await Promise.all(
+      ["alice", "bob", "charlie", "dan"].map(async (id) => {
+        const c = new sy.grid.WebsocketGridClient(hook, grid.node(id).url, { id, token, gridKey: grid.gridKey });
+        clients.push(c);
+        return c.connect();
+      }),
+    );
+    const model = await toy("by-hand", [2, 4], 1000);
+    await model
+      .fixPrecision()
+      .share(bob!, charlie!, { cryptoProvider: dan! })
+      .send(alice!, { policy: { allowRemoteInference: true, allowDownload: false } })
+      .ready();
+    // A fresh hook and clients: nothing of the owner's state.
+    const eveHook = sy.hook(tf);
+    const eve = await Promise.all(
+      ["alice", "bob", "charlie", "dan"].map(async (id) => {
+        const c = new sy.grid.WebsocketGridClient(eveHook, grid.node(id).url, {
+          id,
+          token: userToken("eve"),
+          gridKey: grid.gridKey,
+        });
+        clients.push(c);
+        return c.connect();
+      }),
+    );
+    const fetched = await eveHook.localWorker.fetchPlan("by-hand", eve[0]!, { copy: true });
+    const x = tf.tensor([5, 3]).fixPrecision().share(eve[1]!, eve[2]!, { cryptoProvider: eve[3]! });
+    const y = await (fetched(x) as sy.FixedPrecisionTensor).get();
+    expect(Array.from(y.floatPrecision().dataSync())).toEqual([1022]);
+  });
+});
+
 describe("deleteModel", () => {
   it("frees the model's plan and shares on every node with the owner's token", async () => {
     const before = await objectCounts();
@@ -223,6 +260,7 @@ describe("deleteModel", () => {
     await Promise.all(grid.nodes.map(async (n) => (await owner.node(n.id)).ping()));
     const after = await objectCounts();
     expect(after[nodes.host]).toBe(before[nodes.host]! - 1);
-    for (const h of nodes.holders) expect(after[h]).toBe(before[h]! - 3); // two weight shares and the grant
+    // Its two weight shares; a model served without remote inference has no grant (its owner needs none).
+    for (const h of nodes.holders) expect(after[h]).toBe(before[h]! - 2);
   });
 });
