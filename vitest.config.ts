@@ -1,21 +1,11 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
-/**
- * The hostile-client suite of the grid issue (issue 10): attacks with raw sockets and plain HTTP, the 10-process
- * concurrency test and the restart tests. They were written against the issue's design before all of its
- * defences exist (per-object authorization on nodes is still missing), so some fail today by design; they run
- * with `npm run test:hostile` and join `npm test` as the defences land.
- */
-export const hostileSuite = [
-  "test/grid/hostile/**",
-  "test/grid/concurrency.integration.test.ts",
-  "test/grid/restarts.integration.test.ts",
-];
-
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: [...configDefaults.exclude, ...(process.env.TSYFT_HOSTILE === "1" ? [] : hostileSuite)],
+    // The hostile-client suite (test/grid/hostile, concurrency, restarts) runs here; its attacks on defences still
+    // being built sit in "[awaits ...]" blocks (test/grid/hostile/awaiting.ts) that TSYFT_HOSTILE=1 turns on.
+    exclude: [...configDefaults.exclude],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import { isAlive, sleep, spawnCli, stopChild, waitHealthy, waitListening } from "../../src/grid/processes";
 import { isTypedFailure, publicGrid, serve } from "./hostile/api";
+import { describeAwaiting } from "./hostile/awaiting";
 import { ANSWER, SECRETS, TOY, startToyGrid, waitOnline, type Member, type ToyGrid } from "./hostile/toy-grid";
 
 /** A CNN-shaped plan: conv2d (3x3, 2 filters) + relu + dense, on 6x6x1 inputs. */
@@ -162,6 +163,8 @@ async function restartGateway(): Promise<void> {
     `--admin-key=${g.credentials.gridKey}`,
     "--data-dir",
     path.join(g.dataDir, "gateway"),
+    // The grid key, as startLocalGrid gave it (the grid's credentials live in its data dir, not the gateway's).
+    `--admin-key=${g.credentials.gridKey}`,
   ]);
   restarted.push(child);
   await waitListening(child, "gateway", 120_000);
@@ -216,7 +219,8 @@ describe("a frozen holder", () => {
   }, 600_000);
 });
 
-describe("the gateway is down", () => {
+// Clients keeping a model's placement while the gateway is down: the runtime part.
+describeAwaiting("runtime", "the gateway is down", () => {
   it("a user who queried before keeps getting right answers while the gateway is down", async () => {
     const user = publicGrid(g.hook, g.gateway.url);
     let killed = false;
@@ -266,7 +270,10 @@ describe("a holder restarts", () => {
       expectKept([...during, ...outcomes], back, `after ${holder}'s restart mid-query`);
     }, 600_000);
   }
+});
 
+// A holder on a new port linked again through the gateway's vouched address: the runtime part.
+describeAwaiting("runtime", "a holder comes back on a new port", () => {
   it("a holder restarted on a new port is linked again without connectAllNodes; the gateway lists its new address", async () => {
     const oldPort = g.nodes.charlie.port;
     await kill(g.nodes.charlie);

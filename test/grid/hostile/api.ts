@@ -85,19 +85,13 @@ export function startGatewayWithKey(options: grid.GatewayOptions, credentials: G
 }
 
 /**
- * The codes a limit may be refused with. The design fixes "a typed error when
- * hit" but not its code; the limits part picks it. Pin this to that code once
- * merged.
+ * The codes a limit may be refused with: TSYFT_ERR_LIMIT (src/core/limits.ts), and for a message over
+ * maxMessageBytes the framing's own TSYFT_ERR_MESSAGE_TOO_LARGE.
  */
-export const LIMIT_CODES: readonly string[] = [
-  "TSYFT_ERR_LIMIT",
-  "TSYFT_ERR_LIMIT_EXCEEDED",
-  sy.ErrorCode.MESSAGE_TOO_LARGE,
-  sy.ErrorCode.INVALID_ARGUMENT,
-];
+export const LIMIT_CODES: readonly string[] = [sy.ErrorCode.LIMIT, sy.ErrorCode.MESSAGE_TOO_LARGE];
 
 /** The code the design gives a stale provider epoch (section "Concurrency and restarts"). */
-export const PROVIDER_EPOCH_CODE = "TSYFT_ERR_PROVIDER_EPOCH";
+export const PROVIDER_EPOCH_CODE = sy.ErrorCode.PROVIDER_EPOCH;
 
 /** Codes a query may fail with during a restart, instead of answering: anything typed but a wrong number. */
 export function isTypedFailure(error: unknown): error is sy.TsyftError {

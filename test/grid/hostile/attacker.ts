@@ -238,7 +238,10 @@ export function rawHttp(
 ): Promise<HttpAnswer> {
   return new Promise((resolve) => {
     const body = options.body === undefined ? undefined : Buffer.from(options.body);
-    const req = http.request(url, {
+    // The path goes out as written: a URL object would resolve "/models/.." to "/" before the server saw it.
+    const origin = new URL(url).origin;
+    const req = http.request(origin, {
+      path: url.slice(origin.length) || "/",
       method,
       headers: {
         ...(body && { "content-type": "application/json", "content-length": String(body.byteLength) }),

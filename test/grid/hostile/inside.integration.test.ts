@@ -8,10 +8,25 @@ import * as grid from "../../../src/grid";
 import { RingTensor } from "../../../src/ring";
 import { publicGrid } from "./api";
 import { RawNodeSocket } from "./attacker";
-import { ANSWER, TOY, expectPromiseKept, malloryLink, useToyGrid, type Member, type ToyGrid } from "./toy-grid";
+import { describeAwaiting } from "./awaiting";
+import {
+  ANSWER,
+  TOY,
+  expectAnswerKept,
+  malloryLink,
+  sweepAfterAttacks,
+  useToyGrid,
+  type Member,
+  type ToyGrid,
+} from "./toy-grid";
 
 let g: ToyGrid;
-useToyGrid((grid) => (g = grid), { inProcess: true });
+/**
+ * The mailbox limits of this file's nodes: the defaults (256 MB per peer, 60 s) would take all 200 frames of the
+ * mailbox attack and hold them a minute; smaller settings show the same bounds at work within the test.
+ */
+const MAILBOX = { mailboxMaxBytes: 32 * 1024 * 1024, mailboxMaxAgeMs: 5_000 };
+useToyGrid((grid) => (g = grid), { inProcess: true, config: MAILBOX });
 
 function nodeOf(member: Member): grid.GridNode {
   if (!member.node) throw new Error(`${member.id} is not in this process`);
@@ -46,7 +61,7 @@ describe("a peer frame's sender is its link", () => {
     await settle();
     expect((bob.peers.stats().dan?.framesIn ?? 0) - fromDan, "frames dan sent bob meanwhile").toBe(0);
     expect(bob.worker.mailbox.pending.buffered, "frames waiting in bob's mailbox").toBe(buffered);
-    await expectPromiseKept(g);
+    await expectAnswerKept(g);
   });
 });
 
@@ -68,12 +83,15 @@ describe("unknown-tag mailbox", () => {
     const leftDeadline = Date.now() + 90_000;
     while (bob.worker.mailbox.pending.buffered > before && Date.now() < leftDeadline) await settle(200);
     expect(held, "1 MB frames bob held for mallory at once").toBeLessThan(200);
+    expect(held * 1024 * 1024, "bytes bob held for mallory, within mailboxMaxBytes").toBeLessThanOrEqual(
+      MAILBOX.mailboxMaxBytes,
+    );
     expect(bob.worker.mailbox.pending.buffered - before, "frames bob still holds after mallory left").toBe(0);
-    await expectPromiseKept(g);
+    await expectAnswerKept(g);
   }, 240_000);
 });
 
-describe("query shares are released", () => {
+describeAwaiting("authz", "query shares are released", () => {
   it("the holders' object counts are the same after 20 queries, and after a query that failed", async () => {
     const holders = [nodeOf(g.nodes.bob), nodeOf(g.nodes.charlie)];
     const user = publicGrid(g.hook, g.gateway.url);
@@ -97,3 +115,5 @@ describe("query shares are released", () => {
     }
   });
 });
+
+sweepAfterAttacks(() => g);

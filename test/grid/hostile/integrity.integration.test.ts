@@ -10,6 +10,7 @@ import * as sy from "../../../src";
 import { planFromBytes, type SerializedPlan } from "../../../src/plans/serialize";
 import type { Reply } from "../../../src/workers/messages";
 import { gridClient, publicGrid, serve } from "./api";
+import { describeAwaiting } from "./awaiting";
 import { codeOf, reconstructed, shareOf } from "./attacker";
 import {
   ANSWER,
@@ -18,6 +19,7 @@ import {
   anonymousSocket,
   expectPromiseKept,
   runPlanAsOutsider,
+  sweepAfterAttacks,
   useToyGrid,
   userSocket,
   type Member,
@@ -54,7 +56,39 @@ async function toyWith(id: string, fc1: number[], bias: number): Promise<Toy> {
   return model;
 }
 
-describe("integrity of the served toy", () => {
+/** Served with mpc, without remote inference or download: [5, 3] would give 3*5 + 5*3 - 7 = 23. */
+let privatePlan: SerializedPlan;
+let privateHost: Member;
+/** Served without mpc, remote inference allowed, download not: its weights are plaintext on its host. */
+let plainHost: Member;
+const PLAIN_WEIGHTS = [2.5, 4.5, 999.5];
+
+beforeAll(async () => {
+  await serve(g.owner, await toyWith("private", [3, 5], -7), {
+    id: "private",
+    mpc: true,
+    allowRemoteInference: false,
+    allowDownload: false,
+  });
+  const plain = await serve(g.owner, await toyWith("plain", [2.5, 4.5], 999.5), {
+    id: "plain",
+    mpc: false,
+    allowRemoteInference: true,
+    allowDownload: false,
+  });
+  await serve(g.owner, await toyWith("download-once", [1, 2], 3), {
+    id: "download-once",
+    mpc: false,
+    allowRemoteInference: false,
+    allowDownload: true,
+  });
+  const served = await g.owner.gateway.model("private");
+  privateHost = g.nodes[served!.nodes.host as keyof ToyGrid["nodes"]];
+  plainHost = g.nodes[plain.nodes.host as keyof ToyGrid["nodes"]];
+  privatePlan = planFromBytes(await (await g.owner.node(privateHost.id)).fetchPlanBytes("private", { copy: true }));
+});
+
+describeAwaiting("authz", "integrity of the served toy", () => {
   it("store over the weights' share ids (anonymous, another user): refused like a missing id; answers stay [1022]", async () => {
     // What the issue's attacker stored: its own shares of 10^6 over the bias (1022 -> 1000022).
     const bias = g.plan.state.find((s) => s.kind === "shared" && s.name.includes("bias"));
@@ -126,39 +160,7 @@ describe("integrity of the served toy", () => {
   });
 });
 
-describe("owner policy, enforced by the node that hosts the plan", () => {
-  /** Served with mpc, without remote inference or download: [5, 3] would give 3*5 + 5*3 - 7 = 23. */
-  let privatePlan: SerializedPlan;
-  let privateHost: Member;
-  /** Served without mpc, remote inference allowed, download not: its weights are plaintext on its host. */
-  let plainHost: Member;
-  const PLAIN_WEIGHTS = [2.5, 4.5, 999.5];
-
-  beforeAll(async () => {
-    await serve(g.owner, await toyWith("private", [3, 5], -7), {
-      id: "private",
-      mpc: true,
-      allowRemoteInference: false,
-      allowDownload: false,
-    });
-    const plain = await serve(g.owner, await toyWith("plain", [2.5, 4.5], 999.5), {
-      id: "plain",
-      mpc: false,
-      allowRemoteInference: true,
-      allowDownload: false,
-    });
-    await serve(g.owner, await toyWith("download-once", [1, 2], 3), {
-      id: "download-once",
-      mpc: false,
-      allowRemoteInference: false,
-      allowDownload: true,
-    });
-    const served = await g.owner.gateway.model("private");
-    privateHost = g.nodes[served!.nodes.host as keyof ToyGrid["nodes"]];
-    plainHost = g.nodes[plain.nodes.host as keyof ToyGrid["nodes"]];
-    privatePlan = planFromBytes(await (await g.owner.node(privateHost.id)).fetchPlanBytes("private", { copy: true }));
-  });
-
+describeAwaiting("authz", "owner policy, enforced by the node that hosts the plan", () => {
   it("a model served without remote inference or download: its plan, fetched from the host directly, is refused", async () => {
     const attempts = await fetchPlanAsOthers(privateHost, "private");
     const got = attempts.filter((a) => a.reply?.ok).map((a) => `${a.who}, copy ${a.copy}`);
@@ -214,7 +216,9 @@ describe("owner policy, enforced by the node that hosts the plan", () => {
     expect.soft(early?.ok, "a copy before the first fetch, by a non-owner").toBe(false);
     expect.soft(codeOf(again[1]), "a second fetch").toBe(sy.ErrorCode.PLAN_ALREADY_FETCHED);
   });
+});
 
+describe("what the owner may do", () => {
   it("the owner's own shares and plans stay usable by the owner", async () => {
     const client = gridClient(g.hook, privateHost.url, privateHost.id, g.ownerToken);
     try {
@@ -225,3 +229,5 @@ describe("owner policy, enforced by the node that hosts the plan", () => {
     }
   });
 });
+
+sweepAfterAttacks(() => g);

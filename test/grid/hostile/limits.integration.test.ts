@@ -9,12 +9,14 @@ import { processRssMb } from "../../../bench/suites/load";
 import { Channel, encodeGridFrame } from "../../../src/grid/framing";
 import type { Reply } from "../../../src/workers/messages";
 import { LIMIT_CODES } from "./api";
+import { describeAwaiting } from "./awaiting";
 import { RawNodeSocket, announceStalledFrame, codeOf, tcpClosed } from "./attacker";
 import {
   ANSWER,
   anonymousSocket,
-  expectPromiseKept,
+  expectAnswerKept,
   malloryLink,
+  sweepAfterAttacks,
   useToyGrid,
   userSocket,
   type ToyGrid,
@@ -59,9 +61,23 @@ describe("plain-op output size", () => {
     expect
       .soft(LIMIT_CODES, `a user's add: ${JSON.stringify(outcomes[0]![1])}`.slice(0, 300))
       .toContain(codeOf(outcomes[0]![1]));
-    expect.soft(codeOf(outcomes[1]![1]), "an anonymous client's plain-op").toBe("TSYFT_ERR_AUTH");
-    await expectPromiseKept(g);
+    expect(outcomes[1]![1]?.ok, "the add by an anonymous client").toBe(false);
+    await expectAnswerKept(g);
   }, 400_000);
+});
+
+describeAwaiting("authz", "plain-op by anonymous clients", () => {
+  it("an anonymous client's plain-op is refused as such (TSYFT_ERR_AUTH), whatever its size", async () => {
+    const socket = await anonymousSocket(g.nodes.alice);
+    for (const shape of [[2], [10000, 1]]) {
+      socket.request({
+        t: "submit",
+        command: { type: "plain-op", op: "add", inputs: [plain(shape), plain(shape)], attrs: {}, output: "small" },
+      });
+      const reply = await socket.call({ t: "fetch", id: "small", remove: true });
+      expect.soft(codeOf(reply), `an anonymous client's plain-op of ${JSON.stringify(shape)}`).toBe("TSYFT_ERR_AUTH");
+    }
+  });
 });
 
 describe("dealer request size", () => {
@@ -94,7 +110,7 @@ describe("dealer request size", () => {
     await socket.next((r) => r.channel === "peer", 90_000);
     expect(socket.bytesReceived, "bytes dan sent the impostor").toBeLessThan(1 << 20);
     socket.close();
-    await expectPromiseKept(g);
+    await expectAnswerKept(g);
   }, 240_000);
 });
 
@@ -160,6 +176,8 @@ describe("nesting depth", () => {
     }
     const ping = await socket.call({ t: "ping" });
     expect(ping?.ok, "bob still answers a ping").toBe(true);
-    await expectPromiseKept(g);
+    await expectAnswerKept(g);
   });
 });
+
+sweepAfterAttacks(() => g);

@@ -31,9 +31,12 @@ import {
   expectPromiseKept,
   outsiderSweep,
   runPlanAsOutsider,
+  expectAnswerKept,
+  sweepAfterAttacks,
   useToyGrid,
   type ToyGrid,
 } from "./toy-grid";
+import { describeAwaiting } from "./awaiting";
 
 let g: ToyGrid;
 useToyGrid((grid) => (g = grid));
@@ -44,24 +47,7 @@ describe("credentials exist", () => {
   });
 });
 
-describe("objects and fetch on the holders (issue: add bob's and charlie's shares mod 2^64)", () => {
-  it("an anonymous client may not list objects, and fetching the weights' ids answers 'not found'", async () => {
-    // The issue's probe first: whatever the holders hand out, nothing may add up to a secret.
-    expect(await outsiderSweep(g), "secrets reconstructed from bob's and charlie's shares").toEqual([]);
-    for (const holder of ["bob", "charlie"] as const) {
-      const socket = await anonymousSocket(g.nodes[holder]);
-      const listed = await socket.call({ t: "objects" });
-      expect.soft(listed?.ok === false && listed.error.code, `objects on ${holder}`).toBe(sy.ErrorCode.AUTH);
-      for (const id of g.weightIds) {
-        const fetched = await socket.call({ t: "fetch", id, remove: false });
-        expect
-          .soft(fetched?.ok === false && fetched.error.code, `fetch ${id} on ${holder}`)
-          .toBe(sy.ErrorCode.OBJECT_NOT_FOUND);
-      }
-    }
-    await expectPromiseKept(g);
-  });
-
+describe("objects and fetch on the holders without a grid identity (issue: add bob's and charlie's shares mod 2^64)", () => {
   it("a socket that never said hello is refused everything but ping", async () => {
     const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
     for (const holder of ["bob", "charlie"] as const) {
@@ -77,29 +63,7 @@ describe("objects and fetch on the holders (issue: add bob's and charlie's share
         .toBe(sy.ErrorCode.AUTH);
     }
     expect(reconstructed(taken.bob!, taken.charlie!, SECRETS), "secrets taken without a hello").toEqual([]);
-    await expectPromiseKept(g);
-  });
-
-  it("another user of the grid sees only its own objects: none of the owner's weights, none of the users' inputs", async () => {
-    const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
-    for (const holder of ["bob", "charlie"] as const) {
-      const socket = await userSocket(g, g.nodes[holder], "mallory");
-      const listed = await socket.call({ t: "objects" });
-      expect.soft(listed?.ok && listed.value, `mallory's objects on ${holder}`).toEqual([]);
-      const ids = new Set([...g.weightIds, ...(listed?.ok ? (listed.value as string[]) : [])]);
-      for (const id of ids) {
-        const fetched = await socket.call({ t: "fetch", id, remove: false });
-        const value = shareIn(fetched);
-        if (value) taken[holder]!.push({ holder, id, value });
-        if (g.weightIds.includes(id)) {
-          expect
-            .soft(fetched?.ok === false && fetched.error.code, `fetch ${id} on ${holder}`)
-            .toBe(sy.ErrorCode.OBJECT_NOT_FOUND);
-        }
-      }
-    }
-    expect(reconstructed(taken.bob!, taken.charlie!, SECRETS), "secrets another user reconstructed").toEqual([]);
-    await expectPromiseKept(g);
+    await expectAnswerKept(g);
   });
 
   it("a user certificate forged with the attacker's own admin key makes nobody the owner", async () => {
@@ -117,11 +81,56 @@ describe("objects and fetch on the holders (issue: add bob's and charlie's share
       }
     }
     expect(reconstructed(taken.bob!, taken.charlie!, SECRETS), "secrets taken with a forged certificate").toEqual([]);
-    await expectPromiseKept(g);
+    await expectAnswerKept(g);
   });
 });
 
-describe("running one's own plan over the weights' shares", () => {
+describeAwaiting(
+  "authz",
+  "objects and fetch of others' objects on the holders (issue: add bob's and charlie's shares mod 2^64)",
+  () => {
+    it("an anonymous client may not list objects, and fetching the weights' ids answers 'not found'", async () => {
+      // The issue's probe first: whatever the holders hand out, nothing may add up to a secret.
+      expect(await outsiderSweep(g), "secrets reconstructed from bob's and charlie's shares").toEqual([]);
+      for (const holder of ["bob", "charlie"] as const) {
+        const socket = await anonymousSocket(g.nodes[holder]);
+        const listed = await socket.call({ t: "objects" });
+        expect.soft(listed?.ok === false && listed.error.code, `objects on ${holder}`).toBe(sy.ErrorCode.AUTH);
+        for (const id of g.weightIds) {
+          const fetched = await socket.call({ t: "fetch", id, remove: false });
+          expect
+            .soft(fetched?.ok === false && fetched.error.code, `fetch ${id} on ${holder}`)
+            .toBe(sy.ErrorCode.OBJECT_NOT_FOUND);
+        }
+      }
+      await expectPromiseKept(g);
+    });
+
+    it("another user of the grid sees only its own objects: none of the owner's weights, none of the users' inputs", async () => {
+      const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
+      for (const holder of ["bob", "charlie"] as const) {
+        const socket = await userSocket(g, g.nodes[holder], "mallory");
+        const listed = await socket.call({ t: "objects" });
+        expect.soft(listed?.ok && listed.value, `mallory's objects on ${holder}`).toEqual([]);
+        const ids = new Set([...g.weightIds, ...(listed?.ok ? (listed.value as string[]) : [])]);
+        for (const id of ids) {
+          const fetched = await socket.call({ t: "fetch", id, remove: false });
+          const value = shareIn(fetched);
+          if (value) taken[holder]!.push({ holder, id, value });
+          if (g.weightIds.includes(id)) {
+            expect
+              .soft(fetched?.ok === false && fetched.error.code, `fetch ${id} on ${holder}`)
+              .toBe(sy.ErrorCode.OBJECT_NOT_FOUND);
+          }
+        }
+      }
+      expect(reconstructed(taken.bob!, taken.charlie!, SECRETS), "secrets another user reconstructed").toEqual([]);
+      await expectPromiseKept(g);
+    });
+  },
+);
+
+describeAwaiting("authz", "running one's own plan over the weights' shares", () => {
   it("a run-plan that returns state + 0 is refused: the weights' shares stay on the holders, unreconstructible", async () => {
     // The plan the attacker runs: out = x + state[0], with x the attacker's own shares of zeros.
     const ir = {
@@ -207,7 +216,7 @@ describe("claiming to be a node (issue: a peer hello claiming to be bob, to dan)
       expect.soft(outcome.kind, "dan's answer to the hello").toBe("refused");
       if (outcome.kind === "refused") expect.soft(outcome.error.code).toBe(sy.ErrorCode.AUTH);
       expect.soft(closed?.code, "dan closes the impostor's socket").toBe(4003);
-      await expectPromiseKept(g);
+      await expectAnswerKept(g);
     });
   }
 
@@ -219,7 +228,7 @@ describe("claiming to be a node (issue: a peer hello claiming to be bob, to dan)
     expect(Array.isArray(answer) ? answer[0] : answer, "the user's answer").toBeCloseTo(1022, 2);
     expect.soft(outcome.kind, "bob's answer to the hello").toBe("refused");
     socket.close();
-    await expectPromiseKept(g);
+    await expectAnswerKept(g);
   });
 });
 
@@ -266,7 +275,7 @@ describe("link: a node dials where it is told (issue: SSRF)", () => {
       expect(target.connections - before, `connections alice opened for a link to ${id} at the attacker's url`).toBe(0);
       expect(result?.ok, `link ${id}`).toBe(false);
     }
-    await expectPromiseKept(g);
+    await expectAnswerKept(g);
   });
 });
 
@@ -287,3 +296,5 @@ describe("the attacker's own shares stay usable (the defences do not break anony
     expect(reconstructed([taken[0]!], [taken[1]!], { mine: [7, -1] })).toHaveLength(1);
   });
 });
+
+sweepAfterAttacks(() => g);

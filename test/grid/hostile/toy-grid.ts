@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import * as sy from "../../../src";
 import * as grid from "../../../src/grid";
 import { clientKey, generateKeyPair, issueCertificate, issueUserToken, type KeyPair } from "../../../src/grid/auth";
@@ -18,6 +18,7 @@ import type { Reply } from "../../../src/workers/messages";
 import { planFromBytes, type SerializedPlan } from "../../../src/plans/serialize";
 import {
   credentialsOf,
+  gridClient,
   publicGrid,
   serve,
   startGatewayWithKey,
@@ -26,6 +27,7 @@ import {
   type ServedModel,
   type TestCredentials,
 } from "./api";
+import { describeAwaiting } from "./awaiting";
 import { RawNodeSocket, reconstructed, shareIn, type HelloOutcome, type TakenShare } from "./attacker";
 
 /** The linear toy of the PyGrid tutorial: fc1 = [2, 4], bias = [1000]; [5, 3] gives [1022]. */
@@ -80,6 +82,8 @@ export interface ToyGridOptions {
   inProcess?: boolean;
   /** Users who query the toy before the test (default 3, as in the issue's probe). */
   users?: number;
+  /** Settings the in-process nodes are made with (e.g. smaller mailbox limits); restored by stop(). */
+  config?: Partial<sy.Config>;
 }
 
 /** Starts the grid, serves the toy and lets three users query it. */
@@ -87,7 +91,7 @@ export async function startToyGrid(options: ToyGridOptions = {}): Promise<ToyGri
   await tf.setBackend("cpu");
   const hook = sy.hook(tf);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-hostile-"));
-  const started = options.inProcess ? await inProcessGrid(dataDir) : await childGrid(dataDir);
+  const started = options.inProcess ? await inProcessGrid(dataDir, options.config ?? {}) : await childGrid(dataDir);
   const { credentials } = started;
   const users: sy.PublicGridNetwork[] = [];
   const ownerToken = userToken(credentials, "owner");
@@ -99,6 +103,8 @@ export async function startToyGrid(options: ToyGridOptions = {}): Promise<ToyGri
   };
   try {
     await waitOnline(started.gateway.url, 4);
+    // The grid's operator links its nodes (link is the admin's); the owner, a user, then serves on them.
+    await linkAsAdmin(hook, started);
     const model = new Toy({ id: TOY });
     await model.build(tf.tensor([1.0, 2]));
     const served = await serve(owner, model, { id: TOY, allowRemoteInference: true, mpc: true });
@@ -155,7 +161,8 @@ async function childGrid(dataDir: string): Promise<StartedGrid> {
   return { credentials: credentialsOf(local), gateway: member(local.gateway), nodes, stop: () => local.stop() };
 }
 
-async function inProcessGrid(dataDir: string): Promise<StartedGrid> {
+async function inProcessGrid(dataDir: string, config: Partial<sy.Config>): Promise<StartedGrid> {
+  const previous = sy.configure(config);
   const credentials = credentialsOf({});
   // Credentials made here are the grid's own: the nodes get the admin token, the gateway the grid key.
   credentials.fromHandle = true;
@@ -173,6 +180,7 @@ async function inProcessGrid(dataDir: string): Promise<StartedGrid> {
   } catch (error) {
     await Promise.all(started.map((n) => n.close()));
     await gateway.close();
+    sy.configure(previous);
     throw error;
   }
   const nodes = Object.fromEntries(
@@ -185,8 +193,21 @@ async function inProcessGrid(dataDir: string): Promise<StartedGrid> {
     stop: async () => {
       await Promise.all(started.map((n) => n.close()));
       await gateway.close();
+      sy.configure(previous);
     },
   };
+}
+
+/** Links every pair of the grid's nodes as its admin, as `grid up`'s operator would, then closes those clients. */
+async function linkAsAdmin(hook: sy.Hook, started: StartedGrid): Promise<void> {
+  const admins = NODE_IDS.map((id) =>
+    gridClient(hook, started.nodes[id].url, id, started.credentials.adminToken, { reconnect: false }),
+  );
+  try {
+    await grid.connectAllNodes(admins);
+  } finally {
+    await Promise.allSettled(admins.map((c) => c.close()));
+  }
 }
 
 /**
@@ -271,7 +292,30 @@ export async function outsiderSweep(g: ToyGrid): Promise<string[]> {
 /** After an attack: the secrets stay secret and the toy still answers [1022]. */
 export async function expectPromiseKept(g: ToyGrid): Promise<void> {
   expect(await outsiderSweep(g), "secrets an outsider reconstructed").toEqual([]);
-  expect((await g.query())[0]).toBeCloseTo(ANSWER, 2);
+  await expectAnswerKept(g);
+}
+
+/**
+ * After an attack whose own defence exists today: a new user's query still
+ * answers [1022]. The outsider's sweep of the holders (expectPromiseKept)
+ * needs per-object authorization: each file runs it once, after its attacks,
+ * in an authz-gated block (sweepAfterAttacks).
+ */
+export async function expectAnswerKept(g: ToyGrid): Promise<void> {
+  expect((await g.query())[0], "a new user's answer after the attack").toBeCloseTo(ANSWER, 2);
+}
+
+/**
+ * Last in a file: after all its attacks, an outsider's sweep of the holders
+ * reconstructs nothing and the toy answers [1022] (authz-gated: today the
+ * holders hand anyone their shares).
+ */
+export function sweepAfterAttacks(get: () => ToyGrid): void {
+  describeAwaiting("authz", "after this file's attacks", () => {
+    it("an outsider's sweep of the holders reconstructs no weight and no input; the toy answers [1022]", async () => {
+      await expectPromiseKept(get());
+    });
+  });
 }
 
 /**

@@ -148,10 +148,11 @@ describe("TLS", () => {
     for (const plain of [Buffer.from("solo"), Buffer.from(new Float32Array([31337.5, -271828.25]).buffer)]) {
       expect(wire.includes(plain), `the relay read ${JSON.stringify(plain.toString("latin1"))}`).toBe(false);
     }
-    // Without the CA the certificate is not trusted; plain ws:// gets no grid at all.
+    // Without the CA the certificate is not trusted (TSYFT_ERR_TLS: a failed verification has its own code, so that
+    // users are told to pass { ca } rather than to check the address); plain ws:// gets no grid at all.
     const doubting = gridClient(hook, node.info!.url, "solo");
     cleanups.push(() => doubting.close());
-    await expect(doubting.connect()).rejects.toMatchObject({ code: sy.ErrorCode.CONNECTION });
+    await expect(doubting.connect()).rejects.toMatchObject({ code: sy.ErrorCode.TLS });
     const plainWs = await RawNodeSocket.open(`ws://127.0.0.1:${node.info!.port}`).then(
       (s) => (s.close(), "opened"),
       () => "refused",
