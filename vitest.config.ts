@@ -3,8 +3,8 @@ import { configDefaults, defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The hostile-client suite (test/grid/hostile, concurrency, restarts) runs here; its attacks on defences still
-    // being built sit in "[awaits ...]" blocks (test/grid/hostile/awaiting.ts) that TSYFT_HOSTILE=1 turns on.
+    // The hostile-client suite (test/grid/hostile, concurrency, restarts) runs here too; `npm run test:hostile`
+    // runs only it. A fresh clone's copy (test/notebooks/fresh-clone.test.ts) lives under out/, outside `include`.
     exclude: [...configDefaults.exclude],
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUERY_CLIENT, processRssMb, runQueryClients } from "../../bench/suites/load";
 import { packageRoot } from "../../src/core/package-root";
 import { publicGrid, userToken } from "./hostile/api";
-import { describeAwaiting } from "./hostile/awaiting";
 import { ANSWER, SECRETS, TOY, startToyGrid, type ToyGrid } from "./hostile/toy-grid";
 
 /** How much a node's RSS may grow over the 2,000 queries (GC and allocator slack, not a leak). */
@@ -62,7 +61,7 @@ describe("many users at once", () => {
 });
 
 // Flat object counts need queries to release their shares on the holders (the authorization part).
-describeAwaiting("authz", "2,000 queries later", () => {
+describe("2,000 queries later", () => {
   it(`node RSS and object counts stay flat over ${SEQUENTIAL} sequential queries`, async () => {
     const user = publicGrid(g.hook, g.gateway.url);
     const query = async () => {

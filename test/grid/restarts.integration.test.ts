@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import { isAlive, sleep, spawnCli, stopChild, waitHealthy, waitListening } from "../../src/grid/processes";
 import { isTypedFailure, publicGrid, serve } from "./hostile/api";
-import { describeAwaiting } from "./hostile/awaiting";
 import { ANSWER, SECRETS, TOY, startToyGrid, waitOnline, type Member, type ToyGrid } from "./hostile/toy-grid";
 
 /** A CNN-shaped plan: conv2d (3x3, 2 filters) + relu + dense, on 6x6x1 inputs. */
@@ -220,7 +219,7 @@ describe("a frozen holder", () => {
 });
 
 // Clients keeping a model's placement while the gateway is down: the runtime part.
-describeAwaiting("runtime", "the gateway is down", () => {
+describe("the gateway is down", () => {
   it("a user who queried before keeps getting right answers while the gateway is down", async () => {
     const user = publicGrid(g.hook, g.gateway.url);
     let killed = false;
@@ -273,7 +272,7 @@ describe("a holder restarts", () => {
 });
 
 // A holder on a new port linked again through the gateway's vouched address: the runtime part.
-describeAwaiting("runtime", "a holder comes back on a new port", () => {
+describe("a holder comes back on a new port", () => {
   it("a holder restarted on a new port is linked again without connectAllNodes; the gateway lists its new address", async () => {
     const oldPort = g.nodes.charlie.port;
     await kill(g.nodes.charlie);

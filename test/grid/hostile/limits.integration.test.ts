@@ -9,7 +9,6 @@ import { processRssMb } from "../../../bench/suites/load";
 import { Channel, encodeGridFrame } from "../../../src/grid/framing";
 import type { Reply } from "../../../src/workers/messages";
 import { LIMIT_CODES } from "./api";
-import { describeAwaiting } from "./awaiting";
 import { RawNodeSocket, announceStalledFrame, codeOf, tcpClosed } from "./attacker";
 import {
   ANSWER,
@@ -66,7 +65,7 @@ describe("plain-op output size", () => {
   }, 400_000);
 });
 
-describeAwaiting("authz", "plain-op by anonymous clients", () => {
+describe("plain-op by anonymous clients", () => {
   it("an anonymous client's plain-op is refused as such (TSYFT_ERR_AUTH), whatever its size", async () => {
     const socket = await anonymousSocket(g.nodes.alice);
     for (const shape of [[2], [10000, 1]]) {

@@ -36,7 +36,6 @@ import {
   useToyGrid,
   type ToyGrid,
 } from "./toy-grid";
-import { describeAwaiting } from "./awaiting";
 
 let g: ToyGrid;
 useToyGrid((grid) => (g = grid));
@@ -85,52 +84,48 @@ describe("objects and fetch on the holders without a grid identity (issue: add b
   });
 });
 
-describeAwaiting(
-  "authz",
-  "objects and fetch of others' objects on the holders (issue: add bob's and charlie's shares mod 2^64)",
-  () => {
-    it("an anonymous client may not list objects, and fetching the weights' ids answers 'not found'", async () => {
-      // The issue's probe first: whatever the holders hand out, nothing may add up to a secret.
-      expect(await outsiderSweep(g), "secrets reconstructed from bob's and charlie's shares").toEqual([]);
-      for (const holder of ["bob", "charlie"] as const) {
-        const socket = await anonymousSocket(g.nodes[holder]);
-        const listed = await socket.call({ t: "objects" });
-        expect.soft(listed?.ok === false && listed.error.code, `objects on ${holder}`).toBe(sy.ErrorCode.AUTH);
-        for (const id of g.weightIds) {
-          const fetched = await socket.call({ t: "fetch", id, remove: false });
+describe("objects and fetch of others' objects on the holders (issue: add bob's and charlie's shares mod 2^64)", () => {
+  it("an anonymous client may not list objects, and fetching the weights' ids answers 'not found'", async () => {
+    // The issue's probe first: whatever the holders hand out, nothing may add up to a secret.
+    expect(await outsiderSweep(g), "secrets reconstructed from bob's and charlie's shares").toEqual([]);
+    for (const holder of ["bob", "charlie"] as const) {
+      const socket = await anonymousSocket(g.nodes[holder]);
+      const listed = await socket.call({ t: "objects" });
+      expect.soft(listed?.ok === false && listed.error.code, `objects on ${holder}`).toBe(sy.ErrorCode.AUTH);
+      for (const id of g.weightIds) {
+        const fetched = await socket.call({ t: "fetch", id, remove: false });
+        expect
+          .soft(fetched?.ok === false && fetched.error.code, `fetch ${id} on ${holder}`)
+          .toBe(sy.ErrorCode.OBJECT_NOT_FOUND);
+      }
+    }
+    await expectPromiseKept(g);
+  });
+
+  it("another user of the grid sees only its own objects: none of the owner's weights, none of the users' inputs", async () => {
+    const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
+    for (const holder of ["bob", "charlie"] as const) {
+      const socket = await userSocket(g, g.nodes[holder], "mallory");
+      const listed = await socket.call({ t: "objects" });
+      expect.soft(listed?.ok && listed.value, `mallory's objects on ${holder}`).toEqual([]);
+      const ids = new Set([...g.weightIds, ...(listed?.ok ? (listed.value as string[]) : [])]);
+      for (const id of ids) {
+        const fetched = await socket.call({ t: "fetch", id, remove: false });
+        const value = shareIn(fetched);
+        if (value) taken[holder]!.push({ holder, id, value });
+        if (g.weightIds.includes(id)) {
           expect
             .soft(fetched?.ok === false && fetched.error.code, `fetch ${id} on ${holder}`)
             .toBe(sy.ErrorCode.OBJECT_NOT_FOUND);
         }
       }
-      await expectPromiseKept(g);
-    });
+    }
+    expect(reconstructed(taken.bob!, taken.charlie!, SECRETS), "secrets another user reconstructed").toEqual([]);
+    await expectPromiseKept(g);
+  });
+});
 
-    it("another user of the grid sees only its own objects: none of the owner's weights, none of the users' inputs", async () => {
-      const taken: Record<string, TakenShare[]> = { bob: [], charlie: [] };
-      for (const holder of ["bob", "charlie"] as const) {
-        const socket = await userSocket(g, g.nodes[holder], "mallory");
-        const listed = await socket.call({ t: "objects" });
-        expect.soft(listed?.ok && listed.value, `mallory's objects on ${holder}`).toEqual([]);
-        const ids = new Set([...g.weightIds, ...(listed?.ok ? (listed.value as string[]) : [])]);
-        for (const id of ids) {
-          const fetched = await socket.call({ t: "fetch", id, remove: false });
-          const value = shareIn(fetched);
-          if (value) taken[holder]!.push({ holder, id, value });
-          if (g.weightIds.includes(id)) {
-            expect
-              .soft(fetched?.ok === false && fetched.error.code, `fetch ${id} on ${holder}`)
-              .toBe(sy.ErrorCode.OBJECT_NOT_FOUND);
-          }
-        }
-      }
-      expect(reconstructed(taken.bob!, taken.charlie!, SECRETS), "secrets another user reconstructed").toEqual([]);
-      await expectPromiseKept(g);
-    });
-  },
-);
-
-describeAwaiting("authz", "running one's own plan over the weights' shares", () => {
+describe("running one's own plan over the weights' shares", () => {
   it("a run-plan that returns state + 0 is refused: the weights' shares stay on the holders, unreconstructible", async () => {
     // The plan the attacker runs: out = x + state[0], with x the attacker's own shares of zeros.
     const ir = {

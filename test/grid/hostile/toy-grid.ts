@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as sy from "../../../src";
 import * as grid from "../../../src/grid";
 import { clientKey, generateKeyPair, issueCertificate, issueUserToken, type KeyPair } from "../../../src/grid/auth";
@@ -27,7 +27,6 @@ import {
   type ServedModel,
   type TestCredentials,
 } from "./api";
-import { describeAwaiting } from "./awaiting";
 import { RawNodeSocket, reconstructed, shareIn, type HelloOutcome, type TakenShare } from "./attacker";
 
 /** The linear toy of the PyGrid tutorial: fc1 = [2, 4], bias = [1000]; [5, 3] gives [1022]. */
@@ -311,7 +310,7 @@ export async function expectAnswerKept(g: ToyGrid): Promise<void> {
  * holders hand anyone their shares).
  */
 export function sweepAfterAttacks(get: () => ToyGrid): void {
-  describeAwaiting("authz", "after this file's attacks", () => {
+  describe("after this file's attacks", () => {
     it("an outsider's sweep of the holders reconstructs no weight and no input; the toy answers [1022]", async () => {
       await expectPromiseKept(get());
     });

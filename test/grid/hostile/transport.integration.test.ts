@@ -12,6 +12,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import * as sy from "../../../src";
+import { createGridCredentials } from "../../../src/grid/auth";
 import { spawnCli, stopChild, waitListening, type ListeningInfo } from "../../../src/grid/processes";
 import { gridClient } from "./api";
 import { RawNodeSocket } from "./attacker";
@@ -28,8 +29,12 @@ afterEach(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Starts a CLI server and resolves with its listening line, or with how it exited. */
-async function start(args: string[], id: string): Promise<{ info?: ListeningInfo; exit?: string }> {
-  const child = spawnCli(args);
+async function start(
+  args: string[],
+  id: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ info?: ListeningInfo; exit?: string }> {
+  const child = spawnCli(args, { env });
   children.push(child);
   let output = "";
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
@@ -132,12 +137,17 @@ describe("TLS", () => {
 
   it("a node with --tls-cert/--tls-key serves wss: clients with the CA get through, the relay reads nothing", async () => {
     const { cert, key, pem } = certificate();
-    const node = await start(["node", "--id", "solo", "--port", "0", "--tls-cert", cert, "--tls-key", key], "solo");
+    // The node enrolls itself in a grid whose admin token it is given; the client signs in as that admin.
+    const { adminToken } = createGridCredentials();
+    const node = await start(["node", "--id", "solo", "--port", "0", "--tls-cert", cert, "--tls-key", key], "solo", {
+      ...process.env,
+      TSYFT_ADMIN_TOKEN: adminToken,
+    });
     expect(node.info, node.exit).toBeDefined();
     expect(node.info!.url).toMatch(/^wss:\/\//);
     const hook = sy.hook(tf);
     const eavesdropper = await relay(node.info!.port);
-    const trusting = gridClient(hook, `wss://127.0.0.1:${eavesdropper.port}`, "solo", undefined, { ca: pem });
+    const trusting = gridClient(hook, `wss://127.0.0.1:${eavesdropper.port}`, "solo", adminToken, { ca: pem });
     cleanups.push(() => trusting.close());
     expect(await trusting.ping()).toBe("solo");
     const secret = tf.tensor([31337.5, -271828.25]);
