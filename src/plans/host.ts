@@ -44,7 +44,8 @@ export function sendPlan(
   id: string,
   bytes: Uint8Array,
   options: SendOptions = {},
+  className?: string,
 ): PointerPlan {
   const stored = worker.storePlan(id, bytes, options);
-  return new PointerPlan(hook, worker, id, planFromBytes(bytes), stored, options.token);
+  return new PointerPlan(hook, worker, id, planFromBytes(bytes), stored, options.token, className);
 }

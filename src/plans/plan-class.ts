@@ -213,7 +213,7 @@ export class Plan extends CallableInstance<Operand[], AnyTensor | AnyTensor[]> {
    * the ids of the shares, never weights.
    */
   send(worker: WorkerHandle & PlanHost, options: SendOptions = {}): PointerPlan {
-    return sendPlan(this.hook, worker, this.id, this.toBytes(), options);
+    return sendPlan(this.hook, worker, this.id, this.toBytes(), options, this.constructor.name);
   }
 
   /** Runs the plan: on plaintext, on shares (one command per holder), or through pointers. */
