@@ -15,8 +15,10 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { Hook, activateHook } from "./tensors/hook";
-// Side-effect import kept in index.d.ts, so `tf.Tensor#fixPrecision/share/send` type-check for users of the package.
+// Side-effect imports kept in index.d.ts, so that `tf.Tensor#fixPrecision/share/send` and
+// `tf.LayersModel#fixPrecision/share` (their `declare module` blocks) type-check for users of the package.
 import "./tensors/patch";
+import "./plans/model-hook";
 import { patchTensorPrototype } from "./tensors/patch";
 import { patchModelPrototype } from "./plans/model-hook";
 import type { TF } from "./tensors/plain-ops";

@@ -109,7 +109,8 @@ export interface SendOptions {
 /**
  * Stores a plan's bytes on `worker` and returns a pointer to it at once; the
  * pointer's `ready()` resolves once the host has stored it (and the holders
- * have recorded `grants`, when there are).
+ * have recorded `extra.grants`, when there are); `extra.className` names the
+ * plan's class in the pointer's display.
  *
  * @example
  * ```ts
@@ -122,8 +123,8 @@ export function sendPlan(
   id: string,
   bytes: Uint8Array,
   options: SendOptions = {},
-  grants: ReadonlyArray<Promise<void>> = [],
+  extra: { grants?: ReadonlyArray<Promise<void>>; className?: string } = {},
 ): PointerPlan {
-  const stored = Promise.all([worker.storePlan(id, bytes, options), ...grants]).then(() => undefined);
-  return new PointerPlan(hook, worker, id, planFromBytes(bytes), stored, options.token);
+  const stored = Promise.all([worker.storePlan(id, bytes, options), ...(extra.grants ?? [])]).then(() => undefined);
+  return new PointerPlan(hook, worker, id, planFromBytes(bytes), stored, options.token, extra.className);
 }

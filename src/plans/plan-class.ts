@@ -215,7 +215,10 @@ export class Plan extends CallableInstance<Operand[], AnyTensor | AnyTensor[]> {
    */
   send(worker: WorkerHandle & PlanHost, options: SendOptions = {}): PointerPlan {
     const serialized = this.serialize();
-    return sendPlan(this.hook, worker, this.id, planToBytes(serialized), options, this.grantUse(serialized, options));
+    return sendPlan(this.hook, worker, this.id, planToBytes(serialized), options, {
+      grants: this.grantUse(serialized, options),
+      className: this.constructor.name,
+    });
   }
 
   /**

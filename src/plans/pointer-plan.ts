@@ -3,6 +3,10 @@
  * returns it. An encrypted plan runs on its holders (the host only kept its
  * IR and the ids of the shares); a plaintext plan runs on the host, on inputs
  * that live there or that are sent along.
+ *
+ * It shows itself as PySyft 0.2 showed a sent plan,
+ * `<Net Net id:convnet owner:me location:alice built>`: the plan's class and
+ * name, its id, the worker that sent it and the one that hosts it.
  */
 import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, PlanError } from "../core/errors";
@@ -26,6 +30,8 @@ export class PointerPlan {
     readonly stored: Promise<void>,
     /** The token the plan was sent with, presented when running it on the host. */
     private readonly token?: string,
+    /** The class of the plan that was sent (`Net` for `class Net extends sy.Plan`), for display. */
+    readonly className = "Plan",
   ) {
     stored.catch(() => undefined); // surfaced by `ready()` and by fetches
   }
@@ -71,11 +77,27 @@ export class PointerPlan {
     return unwrapOutputs(outputs.map((id, i) => new PointerTensor(this.hook, this.location, id, shapes[i]!)));
   }
 
+  /**
+   * PySyft's form: `<Net Net id:convnet owner:me location:alice built>`.
+   *
+   * @example
+   * ```ts
+   * String(model.fixPrecision().share(bob, charlie, { cryptoProvider: dan }).send(alice));
+   * // "<Net Net id:convnet owner:me location:alice built>"
+   * ```
+   */
   toString(): string {
-    return `PointerPlan -> ${this.location.id}:${this.id} (${this.sent.name}, ${this.encrypted ? "encrypted" : "plaintext"})`;
+    const owner = this.hook.localWorker.id;
+    return `<${this.className} ${this.sent.name} id:${this.id} owner:${owner} location:${this.location.id} built>`;
   }
 
   [DISPLAY](): MimeBundle {
-    return { "text/plain": this.toString(), "text/html": `<code>${escapeHtml(this.toString())}</code>` };
+    const where = this.encrypted
+      ? `encrypted: ${this.location.id} keeps the ops and the ids of the weight shares`
+      : `plaintext, on ${this.location.id}`;
+    return {
+      "text/plain": this.toString(),
+      "text/html": `<code>${escapeHtml(this.toString())}</code> <small>(${escapeHtml(where)})</small>`,
+    };
   }
 }

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { testDataDir } from "../data/helpers";
 import { PYTHON, REPO, distProblem, pythonEnv, pythonProblem, run, tempJupyterPath, text } from "../kernel/helpers";
+import { checkClassificationOnGrid } from "./grid-checks";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");
 const jupyterProblem = pythonProblem(["jupyter_client", "nbconvert", "nbclient"]);
@@ -44,12 +45,14 @@ async function nbconvert(name: string): Promise<{ cells: Cell[]; printed: string
 }
 
 describe.skipIf(Boolean(jupyterProblem))(`tutorials through real Jupyter${jupyterProblem ? ` (skipped: ${jupyterProblem})` : ""}`, () => {
-  it("02-secure-classification: encrypted and plaintext accuracy agree", async () => {
+  it("02-secure-classification on three grid nodes: the toy gives 1/1, encrypted and plaintext accuracy agree", async () => {
     const { printed } = await nbconvert("02-secure-classification.ipynb");
     const plain = /plaintext accuracy on the (\d+) digits tested under encryption: ([\d.]+)%/.exec(printed);
     const encrypted = /encrypted accuracy: (\d+)\/(\d+) = ([\d.]+)%/.exec(printed);
     expect(plain && encrypted, printed.slice(-2000)).toBeTruthy();
+    expect(encrypted![2]).toBe(plain![1]);
     expect(Math.abs(Number(plain![2]) - Number(encrypted![3]))).toBeLessThanOrEqual(0.5);
+    checkClassificationOnGrid(printed);
   }, 900_000);
 
   it("05-performance: measures the tutorial models against the Python originals", async () => {

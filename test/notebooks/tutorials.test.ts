@@ -2,8 +2,10 @@
  * The tutorial notebooks, executed end to end:
  * - notebooks/01-linear-toy-grid.ipynb (PyGrid's linear toy served through a grid of
  *   child processes) must answer [1022] and leave no process behind;
- * - notebooks/02-secure-classification.ipynb (PySyft's secure MNIST classification)
- *   must print a plaintext and an encrypted accuracy within 0.5 points of each other.
+ * - notebooks/02-secure-classification.ipynb (PySyft's secure MNIST classification on
+ *   three grid nodes linked with connectGridNode, the tf model shared itself) must print the
+ *   original's toy line (1/1) and a plaintext and an encrypted accuracy within 0.5 points of
+ *   each other, and leave no node process behind.
  * Both run through the headless runner in quick mode (TSYFT_QUICK=1); notebook 01 also
  * through real Jupyter (nbconvert with the tsyft kernel) when Python has nbconvert.
  */
@@ -13,6 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PYTHON, REPO, RUNNER, distProblem, killTree, pythonEnv, pythonProblem, run, tempJupyterPath, text } from "../kernel/helpers";
+import { checkClassificationOnGrid, isAlive } from "./grid-checks";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");
 const GRID_NOTEBOOK = path.join(NOTEBOOKS, "01-linear-toy-grid.ipynb");
@@ -86,15 +89,6 @@ function checkRanEveryCell(notebook: Notebook): void {
   expect(code.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "error")).toEqual([]);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** What an executed 01-linear-toy-grid must show, whoever ran it. */
 function checkGridNotebook(notebook: Notebook): void {
   checkRanEveryCell(notebook);
@@ -142,6 +136,7 @@ describe("tutorial notebooks through the headless runner (TSYFT_QUICK=1)", () =>
     expect(all).toMatch(/encrypted inference: [\d.]+ s for \d+ images = [\d.]+ ms per image/);
     const charts = notebook.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.["application/vnd.vegalite.v5+json"]);
     expect(charts.length, "the comparison chart").toBeGreaterThan(0);
+    checkClassificationOnGrid(all);
   }, 600_000);
 });
 

@@ -275,6 +275,19 @@ describe("Sending and fetching plans", () => {
     expect(maxDiff(await decrypt(fetched(share(x))), expected)).toBeLessThan(1e-2);
   });
 
+  it("a sent plan shows itself as PySyft's did: class, name, id, owner, location, built", async () => {
+    const model = new Net({ id: "shown" });
+    await model.build(tf.tensor([1.0, 2]));
+    const ptr = model.fixPrecision().share(bob, charlie, { cryptoProvider: dan }).send(alice);
+    expect(String(ptr)).toBe("<Net Net id:shown owner:me location:alice built>");
+    const fromModel = sy.Plan.fromModel(tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 1 })] }), {
+      id: "shown-model",
+      name: "convnet",
+      build: true,
+    });
+    expect(String(fromModel.send(alice))).toBe("<Plan convnet id:shown-model owner:me location:alice built>");
+  });
+
   it("sends the whole plan to each holder in one command", async () => {
     const model = new Mlp({ id: "one-message" });
     await model.build(tf.zeros([1, 12]));
