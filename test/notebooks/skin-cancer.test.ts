@@ -92,7 +92,7 @@ function checkServingOnGrid(cells: Cell[]): void {
   const out = printed(cells);
   const all = shown(cells);
   expect(all).toContain("<Plan Net id:convnet owner:me location:alice built>");
-  expect(out).toMatch(/alice: 1, bob: 12, charlie: 12, dan: 0/);
+  expect(out).toMatch(/alice: 1, bob: 13, charlie: 13, dan: 0/);
   // The clinic's half: from its heading to the check against plaintext, nothing of the owner's variables.
   const heading = (h: string) => cells.findIndex((c) => c.cell_type === "markdown" && text(c.source).startsWith(h));
   const from = heading("## The clinic's half");
@@ -105,8 +105,8 @@ function checkServingOnGrid(cells: Cell[]): void {
   }
   // The model and its shares were still on the nodes after the restart.
   expect(all).toMatch(/^\d+\s+alice\s+1\s/m);
-  expect(all).toMatch(/^\d+\s+bob\s+12\s/m);
-  expect(all).toMatch(/^\d+\s+charlie\s+12\s/m);
+  expect(all).toMatch(/^\d+\s+bob\s+13\s/m);
+  expect(all).toMatch(/^\d+\s+charlie\s+13\s/m);
   expect(out).toMatch(/fetched "convnet": 12 state tensors, all secret-shared: true/);
   expect(out).toMatch(/a copy of "convnet" and the one-time fetch: built true, same ops: true/);
   expect(out).toMatch(/^tensor\(\[\[-?\d+\.\d{4}, -?\d+\.\d{4}\]\]\)$/m);
