@@ -6,7 +6,7 @@
  *    with TSYFT_ERR_CONNECTION naming the node (TSYFT_ERR_MESSAGE_TOO_LARGE
  *    when a message broke a size limit), and the link reconnects with
  *    backoff. Frames sent meanwhile wait in an outbox for the new link.
- * 3. `close()` ends it for good.
+ * 3. `close()` ends it for good, after delivering what was sent before it.
  * What travels on it (requests, control calls) is WebsocketGridClient's.
  *
  * @example
@@ -133,9 +133,15 @@ export class ClientLink {
     }
   }
 
-  /** Closes the link for good; what waits for an answer fails with CONNECTION. */
+  /**
+   * Closes the link for good; what waits for an answer fails with CONNECTION. What was sent before is delivered
+   * first: messages still waiting for a link that is opening (a client's first sends go out while it connects)
+   * wait for it, up to the connection timeout, rather than being dropped.
+   */
   async close(): Promise<void> {
     if (this.current === "closed") return;
+    if (this.outbox.length > 0 && this.current !== "open") await this.connect().catch(() => undefined);
+    if ((this.current as LinkState) === "closed") return;
     this.current = "closed";
     clearTimeout(this.reconnectTimer);
     this.outbox = [];

@@ -188,6 +188,18 @@ describe("connecting", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it("close() right after sending delivers what was sent, even while the client was still connecting", async () => {
+    const node = await oneNode();
+    const hook = sy.hook(tf);
+    const hasty = new grid.WebsocketGridClient(hook, node.url, { id: "bob", token: node.adminToken });
+    // Sent before the link is open (the store waits in the outbox), then closed at once without waiting.
+    const ids = [tf.tensor([1, 2]), tf.tensor([3])].map((t) => t.send(hasty).id);
+    await hasty.close();
+    const later = new grid.WebsocketGridClient(hook, node.url, { id: "bob", token: node.adminToken });
+    cleanups.push(() => later.close());
+    expect((await later.listObjects()).sort()).toEqual([...ids].sort());
+  });
+
   it("a reply over the client's own limit: MESSAGE_TOO_LARGE saying whose limit, then the client goes on", async () => {
     const node = await oneNode();
     const hook = sy.hook(tf);
