@@ -34,4 +34,8 @@ export default tseslint.config(
     files: ["**/*.js", "**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: globals.node },
   },
+  {
+    files: ["scripts/**/*.mjs"],
+    languageOptions: { sourceType: "module", globals: globals.node },
+  },
 );
