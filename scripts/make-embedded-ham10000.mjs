@@ -31,7 +31,10 @@ if (!fs.existsSync(indexFile)) {
 
 // sharp (libvips) is deterministic for a given version; one thread keeps it so across machines.
 sharp.concurrency(1);
-const lines = fs.readFileSync(indexFile, "utf8").split(/\r?\n/).filter((line) => line !== "");
+const lines = fs
+  .readFileSync(indexFile, "utf8")
+  .split(/\r?\n/)
+  .filter((line) => line !== "");
 const header = lines[0].split(",");
 const pathColumn = header.indexOf("path");
 const rows = lines.slice(1).map((line) => line.split(","));
