@@ -5,7 +5,7 @@ describe("src/data public API", () => {
   it("exports the documented functions, classes and constants", () => {
     const functions = [
       "dataDir", "describeDataDir", "packageRoot", "sha256File", "verifyFiles", "verifySha256Sums", "parseSha256Sums",
-      "seedToUint32", "shapeSize", "readSkinCancerDataset", "splitData", "loadImage", "loadImageWithShape", "imageLoader",
+      "seedToUint32", "shapeSize", "readSkinCancerDataset", "locateSkinCancerDataset", "splitData", "loadImage", "loadImageWithShape", "imageLoader",
       "clearImageCache", "imageCacheInfo", "toPngDataUrl", "compose", "resize", "randomHorizontalFlip", "randomVerticalFlip",
       "normalize", "denormalize", "flipHorizontal", "flipVertical", "readIdx", "loadMnist", "confusionMatrix",
       "classificationReport", "classBalanceChart", "histogramChart", "barChart", "trainingCurvesChart",
@@ -18,7 +18,7 @@ describe("src/data public API", () => {
     expect(data.HAM10000_STD).toEqual([0.0959, 0.1187, 0.1365]);
     expect(data.SKIN_CANCER_CLASSES).toEqual(["bkl", "mel"]);
     expect(data.VEGA_LITE_SCHEMA).toBe("https://vega.github.io/schema/vega-lite/v5.json");
-    expect(Object.keys(data.manifest).sort()).toEqual(["ham10000", "mnist"]);
+    expect(Object.keys(data.manifest).sort()).toEqual(["ham10000", "ham10000_embedded", "mnist"]);
   });
 
   it("has the declared types", () => {

@@ -43,7 +43,7 @@ describe.skipIf(!isGitCheckout || !hasModules)("npm start on a fresh clone with 
 
     const env: NodeJS.ProcessEnv = { ...process.env, TSYFT_QUICK: "1" };
     delete env.TSYFT_DATA_DIR;
-    const result = await run("npm", ["start"], { cwd: clone, env, timeoutMs: 1_500_000, track: children });
+    const result = await run("npm", ["start"], { cwd: clone, env, timeoutMs: 1_700_000, track: children });
     const log = result.stdout + result.stderr;
     expect(result.code, log.slice(-4000)).toBe(0);
 
@@ -61,7 +61,7 @@ describe.skipIf(!isGitCheckout || !hasModules)("npm start on a fresh clone with 
     // The skin-cancer notebooks said which HAM10000 copy they read.
     const training = fs.readFileSync(path.join(clone, "out", "03-skin-cancer-training.ipynb"), "utf8");
     expect(training).toContain("HAM10000 copy: the embedded copy");
-  });
+  }, 1_800_000);
 });
 
 /** `cp -al`: hard links, so the clone gets this checkout's installed packages in a second, not a copy of them. */
