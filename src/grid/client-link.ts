@@ -140,7 +140,7 @@ export class ClientLink {
    */
   async close(): Promise<void> {
     if (this.current === "closed") return;
-    if (this.outbox.length > 0 && this.current !== "open") await this.connect().catch(() => undefined);
+    if (this.outbox.length > 0 && this.current !== "open") await this.deliverBeforeClose();
     if ((this.current as LinkState) === "closed") return;
     this.current = "closed";
     clearTimeout(this.reconnectTimer);
@@ -161,6 +161,14 @@ export class ClientLink {
       });
       socket.close(1000, "client closed");
     });
+  }
+
+  /** Waits for the link to open and carry the outbox, up to the connection timeout. */
+  private async deliverBeforeClose(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, getConfig().timeoutMs)));
+    await Promise.race([this.connect().catch(() => undefined), expired]);
+    clearTimeout(timer);
   }
 
   /** Sends a frame now, or keeps it for the next link when there is none. */

@@ -117,8 +117,13 @@ describe("TLS", () => {
   /** A TCP relay on the path to `port` that records every byte both ways (the eavesdropper). */
   async function relay(port: number): Promise<{ port: number; seen: Buffer[] }> {
     const seen: Buffer[] = [];
+    const sockets = new Set<net.Socket>();
     const server = net.createServer((inbound) => {
       const outbound = net.connect(port, "127.0.0.1");
+      for (const s of [inbound, outbound]) {
+        sockets.add(s);
+        s.on("close", () => sockets.delete(s));
+      }
       inbound.on("data", (d: Buffer) => seen.push(d));
       outbound.on("data", (d: Buffer) => seen.push(d));
       inbound.pipe(outbound).pipe(inbound);
@@ -130,6 +135,8 @@ describe("TLS", () => {
       () =>
         new Promise<void>((resolve) => {
           server.close(() => resolve());
+          // Whatever a client left open (a reconnection under load) must not hold the server open.
+          for (const s of sockets) s.destroy();
         }),
     );
     return { port: (server.address() as net.AddressInfo).port, seen };
