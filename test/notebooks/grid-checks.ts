@@ -3,16 +3,7 @@
  * listed by a notebook must be gone, and what notebook 02 must show on its three grid nodes.
  */
 import { expect } from "vitest";
-
-/** True while a process with this pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+import { isAlive } from "../../src/grid/processes";
 
 /**
  * What 02 shows on its grid, whoever ran it: three nodes linked pair by pair, the original's

@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasHam10000, testDataDir } from "../data/helpers";
-import { isAlive } from "./grid-checks";
+import { isAlive } from "../../src/grid/processes";
 import { PYTHON, REPO, RUNNER, distProblem, killTree, pythonEnv, pythonProblem, run, tempJupyterPath, text } from "../kernel/helpers";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");

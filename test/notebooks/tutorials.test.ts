@@ -15,7 +15,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PYTHON, REPO, RUNNER, distProblem, killTree, pythonEnv, pythonProblem, run, tempJupyterPath, text } from "../kernel/helpers";
-import { checkClassificationOnGrid, isAlive } from "./grid-checks";
+import { isAlive } from "../../src/grid/processes";
+import { checkClassificationOnGrid } from "./grid-checks";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");
 const GRID_NOTEBOOK = path.join(NOTEBOOKS, "01-linear-toy-grid.ipynb");
