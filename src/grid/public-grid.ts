@@ -370,17 +370,9 @@ function releaseShares(t: FixedPrecisionTensor): void {
 }
 
 /**
- * Links pairs of nodes for protocol traffic. Linking is the admin's: for
- * anyone else the grid's nodes are linked already (by the admin, or again by
- * themselves after a restart), so a refusal is no error here; a missing link
- * fails the first query, naming it.
+ * Links pairs of nodes for protocol traffic (a no-op for pairs linked already). The node decides who may: the
+ * admin, or a signed-in user, since the gateway vouches for the addresses (node-sockets.ts).
  */
 async function linkNodes(pairs: ReadonlyArray<[WebsocketGridClient, WebsocketGridClient]>): Promise<void> {
-  await Promise.all(
-    pairs.map(([a, b]) =>
-      a.connectGridNode(b).catch((error: unknown) => {
-        if (!(error instanceof AuthError)) throw error;
-      }),
-    ),
-  );
+  await Promise.all(pairs.map(([a, b]) => a.connectGridNode(b)));
 }

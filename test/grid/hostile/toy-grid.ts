@@ -102,7 +102,7 @@ export async function startToyGrid(options: ToyGridOptions = {}): Promise<ToyGri
   };
   try {
     await waitOnline(started.gateway.url, 4);
-    // The grid's operator links its nodes (link is the admin's); the owner, a user, then serves on them.
+    // The grid's operator links its nodes once, as grid up's would; the owner, a user, then serves on them.
     await linkAsAdmin(hook, started);
     const model = new Toy({ id: TOY });
     await model.build(tf.tensor([1.0, 2]));
