@@ -38,29 +38,11 @@ export type RequestType = Request["t"];
 /** Worker to client. */
 export type Reply = { rid: number; ok: true; value?: unknown } | { rid: number; ok: false; error: SerializedError };
 
-const requestTypes: ReadonlySet<string> = new Set<RequestType>([
-  "submit",
-  "store",
-  "fetch",
-  "release",
-  "objects",
-  "clear",
-  "ping",
-  "store-plan",
-  "fetch-plan",
-  "grant",
-]);
-
 /** Request types answered with a reply, which carries the request's rid. */
-const repliedTypes: ReadonlySet<string> = new Set<RequestType>([
-  "fetch",
-  "objects",
-  "clear",
-  "ping",
-  "store-plan",
-  "fetch-plan",
-  "grant",
-]);
+const REPLIED: readonly RequestType[] = ["fetch", "objects", "clear", "ping", "store-plan", "fetch-plan", "grant"];
+const repliedTypes: ReadonlySet<string> = new Set(REPLIED);
+/** Every request type: those pipelined without a reply, and the replied ones. */
+const requestTypes: ReadonlySet<string> = new Set<RequestType>(["submit", "store", "release", ...REPLIED]);
 
 export function encodeRequest(request: Request): Uint8Array {
   return encodeMessage(request);
