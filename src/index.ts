@@ -21,6 +21,8 @@ import "./tensors/patch";
 import "./plans/model-hook";
 import { patchTensorPrototype } from "./tensors/patch";
 import { patchModelPrototype } from "./plans/model-hook";
+import "./keras/model-hook";
+import { patchKerasModelPrototype } from "./keras/model-hook";
 import type { TF } from "./tensors/plain-ops";
 import { VirtualWorker } from "./workers/virtual-worker";
 import { registerWasmTrainingKernels } from "./data/wasm-training";
@@ -66,6 +68,9 @@ export * as data from "./data";
 export * as grid from "./grid";
 export { PublicGridNetwork } from "./grid/public-grid";
 export { PlaceholderTensor } from "./tensors/placeholder";
+/** Syft-Keras secure serving: TFEWorker, TFECluster, model.share(cluster) / serve / stop (src/keras). */
+export * as keras from "./keras";
+export { TFEWorker, TFECluster, type TFEWorkerOptions, type TFEClusterOptions } from "./keras";
 /** Rich notebook output: sy.display, sy.table, sy.vegaLite, sy.progress, sy.html (src/display). */
 export * from "./display";
 
@@ -89,8 +94,24 @@ export function hook(tf: TF): SyHook {
   activateHook(created);
   patchTensorPrototype(created);
   patchModelPrototype(created);
+  patchKerasModelPrototype(created);
   created.localWorker = new VirtualWorker(created, { id: "me" });
   return created as SyHook;
+}
+
+/**
+ * PySyft 0.2's `sy.KerasHook(tf.keras)`: the same as `sy.hook(tf)`, which also
+ * adds `share(cluster)`, `serve({ numRequests })` and `stop()` to tf.Sequential
+ * and tf.LayersModel for Keras serving on a TFECluster.
+ *
+ * @example
+ * ```ts
+ * const hook = sy.KerasHook(tf);
+ * await model.share(cluster);
+ * ```
+ */
+export function KerasHook(tf: TF): SyHook {
+  return hook(tf);
 }
 
 /**

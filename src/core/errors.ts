@@ -85,6 +85,10 @@ export const ErrorCode = {
   INTERNAL: "TSYFT_ERR_INTERNAL",
   /** A TLS connection failed: the server's certificate could not be verified, or the TLS files are unusable. */
   TLS: "TSYFT_ERR_TLS",
+  /** A model is shared but not being served now: its owner has not called serve(), or stopped it. */
+  MODEL_NOT_SERVED: "TSYFT_ERR_MODEL_NOT_SERVED",
+  /** A served model answered all the requests it was served for (`serve({ numRequests })`). */
+  SERVING_LIMIT: "TSYFT_ERR_SERVING_LIMIT",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

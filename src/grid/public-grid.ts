@@ -25,9 +25,6 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { AuthError, CommunicationError, ErrorCode, PlanError, TsyftError } from "../core/errors";
 import { Plan } from "../plans/plan";
-import type { AnyTensor } from "../tensors/base";
-import { FixedPrecisionTensor } from "../tensors/fixed-precision";
-import { AdditiveSharingTensor } from "../tensors/shared";
 import type { Hook } from "../tensors/hook";
 import { ownerTokenHash } from "../plans/host";
 import type { InputRef } from "../tensors/handle";
@@ -40,6 +37,7 @@ import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
 import { sameUrl } from "./peer-links";
 import { PlacementCache } from "./placement-cache";
+import { queryEncrypted } from "./encrypted-query";
 
 export interface ServeModelOptions {
   /** The model's id on the grid (the plan's id when absent). */
@@ -244,15 +242,7 @@ export class PublicGridNetwork {
       this.node(info.nodes.holders[1]!),
       this.node(info.nodes.provider!),
     ]);
-    const shared = data.fixPrecision().share(h0, h1, { cryptoProvider: p });
-    let out: AnyTensor | undefined;
-    try {
-      out = plan.run(shared) as AnyTensor;
-      return ((await (out as FixedPrecisionTensor).get()) as FixedPrecisionTensor).floatPrecision();
-    } finally {
-      // The query leaves nothing on the holders, answered or not: its input shares, and a failed run's outputs.
-      for (const t of [shared, out]) if (t instanceof FixedPrecisionTensor) releaseShares(t);
-    }
+    return queryEncrypted(plan, data, [h0, h1], p);
   }
 
   /**
@@ -362,11 +352,6 @@ export class PublicGridNetwork {
       return undefined;
     }
   }
-}
-
-/** Frees a fixed-point tensor's shares on their holders (pipelined after what was sent before). */
-function releaseShares(t: FixedPrecisionTensor): void {
-  if (t.child instanceof AdditiveSharingTensor) t.child.release();
 }
 
 /**

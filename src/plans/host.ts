@@ -6,8 +6,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { WorkerHandle } from "../tensors/handle";
 import type { Hook } from "../tensors/hook";
+import { irHash } from "./ir-hash";
 import { PointerPlan } from "./pointer-plan";
-import { planFromBytes } from "./serialize";
+import { planFromBytes, type SerializedPlan } from "./serialize";
 
 /**
  * Who else may use a hosted plan; enforced by its host. Its owner (who stored
@@ -62,6 +63,42 @@ export interface UseGrant {
   anyone: boolean;
   /** sha256 (hex) of the model's owner token: whoever presents it may release the granted objects. */
   ownerTokenHash?: string;
+  /**
+   * Runs by others this holder admits under the grant, counted here (answered runs; a failed one gives its
+   * place back). 0: none (shared, not served); absent: no limit. Set on the lead holder only: a run cannot
+   * complete without it, so one count decides, and concurrent queries reaching the holders in different orders
+   * cannot be admitted by one and refused by the other.
+   */
+  maxRuns?: number;
+  /** The model's name, for the holders' messages ("Model \"convnet\" served its 3 requests"). */
+  label?: string;
+}
+
+/**
+ * What a use grant over a plan's weight shares names: the hash of its IR and its state's ids in order (null for a
+ * public entry). The holders find a run's grant by it, and `grant-usage` asks by it.
+ *
+ * @example
+ * ```ts
+ * const key = grantKeyOf(plan.serialize());   // { irHash: "3f…", stateIds: ["w1", "b1"] }
+ * ```
+ */
+export function grantKeyOf(serialized: SerializedPlan): Pick<UseGrant, "irHash" | "stateIds"> {
+  return {
+    irHash: irHash(serialized.ir),
+    stateIds: serialized.state.map((s) => (s.kind === "shared" ? s.id : null)),
+  };
+}
+
+/** How a holder counts the runs of a grant with `maxRuns` (workers/grants.ts), as `grant-usage` answers. */
+export interface GrantUsage {
+  /** Runs by others answered under the grant since it was made. */
+  served: number;
+  /** Runs admitted and still running. */
+  inFlight: number;
+  maxRuns?: number;
+  anyone: boolean;
+  label?: string;
 }
 
 /** A share holder that records use grants (VirtualWorker and the grid's clients). */
@@ -104,6 +141,10 @@ export interface SendOptions {
   policy?: PlanPolicy;
   /** The owner token of a plan this one overwrites. */
   ownerToken?: string;
+  /** With allowRemoteInference: how many runs by others the lead holder admits (UseGrant.maxRuns). */
+  maxRuns?: number;
+  /** The name the holders use for the model in their messages (default: the plan's name). */
+  label?: string;
 }
 
 /**

@@ -47,7 +47,8 @@ function planOf(model: tfjs.LayersModel): Plan {
  */
 export function patchModelPrototype(hook: Hook): void {
   const proto = hook.tf.LayersModel.prototype as tfjs.LayersModel;
-  const methods: Pick<tfjs.LayersModel, "fixPrecision" | "fixPrec" | "share"> = {
+  // Typed by hand: `share` has a second overload (share(cluster), keras/model-hook.ts) that wraps this one.
+  const methods: Record<"fixPrecision" | "fixPrec" | "share", (this: tfjs.LayersModel, ...args: never[]) => Plan> = {
     fixPrecision(this: tfjs.LayersModel, options?: FixedPointOptions) {
       return planOf(this).fixPrecision(options);
     },

@@ -15,8 +15,7 @@ import { currentHook, type Hook } from "../tensors/hook";
 import { describeGroup, parseShareArgs, type ShareOptions } from "../tensors/shared";
 import { CallableInstance } from "./callable";
 import { convertModel } from "./from-model";
-import { isGrantHolder, sendPlan, type PlanHost, type SendOptions, type UseGrant } from "./host";
-import { irHash } from "./ir-hash";
+import { grantKeyOf, isGrantHolder, sendPlan, type PlanHost, type SendOptions, type UseGrant } from "./host";
 import { readableCode, type PlanIR } from "./ir";
 import type { PointerPlan } from "./pointer-plan";
 import { PreprocessedRuns, preprocessPlan } from "./preprocess";
@@ -230,14 +229,16 @@ export class Plan extends CallableInstance<Operand[], AnyTensor | AnyTensor[]> {
     const shared = this.stateValues.filter(isSharedState);
     if (shared.length === 0) return [];
     const grant: UseGrant = {
-      irHash: irHash(serialized.ir),
-      stateIds: serialized.state.map((s) => (s.kind === "shared" ? s.id : null)),
+      ...grantKeyOf(serialized),
       anyone: true,
       ownerTokenHash: options.policy.ownerTokenHash,
+      label: options.label ?? this.name,
     };
     const holders = commonSharing(shared, "plan").lead?.group.holders ?? [];
-    return holders.map((holder) => {
-      if (isGrantHolder(holder)) return holder.grant(grant);
+    return holders.map((holder, i) => {
+      // Only the lead holder counts runs (see UseGrant.maxRuns).
+      const counted = i === 0 && options.maxRuns !== undefined ? { maxRuns: options.maxRuns } : {};
+      if (isGrantHolder(holder)) return holder.grant({ ...grant, ...counted });
       throw new PlanError(
         ErrorCode.PLAN_INVALID,
         `${this.name} is sent with allowRemoteInference, but its share holder ${holder.id} cannot record a use grant.`,

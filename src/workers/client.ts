@@ -10,7 +10,7 @@ import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, deserializeError } from "../core/errors";
 import type { PlanHost, StorePlanOptions } from "../plans/host";
 import type { Command, StoredValue, WorkerHandle } from "../tensors/handle";
-import type { UseGrant } from "./grants";
+import type { GrantUsage, UseGrant } from "./grants";
 import { decodeReply, encodeRequest, type Reply, type Request } from "./messages";
 import { PendingCalls, type LinkDropCode } from "./rpc";
 
@@ -75,6 +75,15 @@ export class WorkerClient implements WorkerHandle, ObjectsApi, PlanHost {
   /** Lets plans of one IR use these objects of the caller as their state (see workers/grants.ts). */
   async grant(grant: UseGrant): Promise<void> {
     await this.call({ t: "grant", grant });
+  }
+
+  /** How the grant over exactly this IR and state that lets the caller run it is used (null: none does). */
+  async grantUsage(key: Pick<UseGrant, "irHash" | "stateIds">): Promise<GrantUsage | null> {
+    return (await this.call({
+      t: "grant-usage",
+      irHash: key.irHash,
+      stateIds: [...key.stateIds],
+    })) as GrantUsage | null;
   }
 
   async listObjects(): Promise<string[]> {
@@ -203,6 +212,11 @@ export function ClientHandle<TBase extends Constructor>(Base: TBase) {
     /** Lets plans of one IR use these objects of the caller as their state (workers/grants.ts); resolves once recorded. */
     grant(grant: UseGrant): Promise<void> {
       return this.rpc.grant(grant);
+    }
+
+    /** How the grant over exactly this IR and state that lets the caller run it is used (null: none does). */
+    grantUsage(key: Pick<UseGrant, "irHash" | "stateIds">): Promise<GrantUsage | null> {
+      return this.rpc.grantUsage(key);
     }
 
     /** Ids of the objects the worker holds. */

@@ -19,14 +19,14 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import { AuthError, CommunicationError, ErrorCode } from "../core/errors";
+import { AuthError, CommunicationError, ErrorCode, WorkerError } from "../core/errors";
 import { isValidId } from "../core/ids";
-import { matchesOwnerToken, type UseGrant } from "../plans/host";
+import { matchesOwnerToken, type GrantUsage, type UseGrant } from "../plans/host";
 import type { Access } from "./caller";
 import type { ObjectStore } from "./object-store";
 import { TypeIndex } from "./type-index";
 
-export type { UseGrant };
+export type { GrantUsage, UseGrant };
 
 export const GRANT_TYPE = "grant";
 
@@ -48,21 +48,61 @@ export function checkGrant(value: unknown): UseGrant {
     Array.isArray(g.stateIds) &&
     g.stateIds.every((id) => id === null || isValidId(id)) &&
     typeof g.anyone === "boolean" &&
-    (g.ownerTokenHash === undefined ||
-      (typeof g.ownerTokenHash === "string" && /^[0-9a-f]{64}$/.test(g.ownerTokenHash)));
+    (g.ownerTokenHash == null || (typeof g.ownerTokenHash === "string" && /^[0-9a-f]{64}$/.test(g.ownerTokenHash))) &&
+    (g.maxRuns == null || (Number.isSafeInteger(g.maxRuns) && g.maxRuns >= 0)) &&
+    (g.label == null || (typeof g.label === "string" && g.label.length <= MAX_LABEL));
   if (!ok) {
     throw new CommunicationError(
       ErrorCode.MALFORMED_MESSAGE,
-      "grant: expected { irHash: 64 hex characters, stateIds: object ids or null, anyone: boolean, ownerTokenHash? }.",
+      "grant: expected { irHash: 64 hex characters, stateIds: object ids or null, anyone: boolean, ownerTokenHash?, " +
+        `maxRuns?: an integer >= 0, label?: up to ${MAX_LABEL} characters }.`,
     );
   }
   return {
     irHash: g.irHash!,
     stateIds: [...g.stateIds!],
     anyone: g.anyone!,
-    ...(g.ownerTokenHash !== undefined && { ownerTokenHash: g.ownerTokenHash }),
+    ...(g.ownerTokenHash != null && { ownerTokenHash: g.ownerTokenHash }),
+    ...(g.maxRuns != null && { maxRuns: g.maxRuns }),
+    ...(g.label != null && { label: g.label }),
   };
 }
+
+/**
+ * Checks a `grant-usage` request's key; throws MALFORMED_MESSAGE when it is not one.
+ *
+ * @example
+ * ```ts
+ * const { irHash, stateIds } = checkGrantKey(request);
+ * ```
+ */
+export function checkGrantKey(value: { irHash?: unknown; stateIds?: unknown }): Pick<UseGrant, "irHash" | "stateIds"> {
+  const { irHash, stateIds } = value;
+  if (
+    typeof irHash !== "string" ||
+    !/^[0-9a-f]{64}$/.test(irHash) ||
+    !Array.isArray(stateIds) ||
+    !stateIds.every((id) => id === null || isValidId(id))
+  ) {
+    throw new CommunicationError(
+      ErrorCode.MALFORMED_MESSAGE,
+      "grant-usage: expected { irHash: 64 hex characters, stateIds: object ids or null }.",
+    );
+  }
+  return { irHash, stateIds: [...(stateIds as Array<string | null>)] };
+}
+
+/** What a command's state resolved to: its namespace, and, for a counted grant, how the run ends there. */
+export interface Admission {
+  owner: string;
+  /** Reports the run's end: answered (counted as served) or failed (its place given back). */
+  settle(answered: boolean): void;
+}
+
+/** A grant as stored: the grant and the runs served under it (kept with it, so a restart keeps the count). */
+type StoredGrant = UseGrant & { served?: number };
+
+const MAX_LABEL = 200;
 
 /**
  * A worker's grants.
@@ -73,15 +113,87 @@ export function checkGrant(value: unknown): UseGrant {
  * ```
  */
 export class Grants {
-  private readonly index: TypeIndex<UseGrant>;
+  private readonly index: TypeIndex<StoredGrant>;
+  /** Runs admitted under counted grants and not yet ended, by owner and grant id. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(private readonly objects: ObjectStore) {
-    this.index = new TypeIndex<UseGrant>(objects, GRANT_TYPE, (_id, grant) => grant.irHash);
+    this.index = new TypeIndex<StoredGrant>(objects, GRANT_TYPE, (_id, grant) => grant.irHash);
   }
 
-  /** Records `owner`'s grant (one per IR hash and state ids; a new one replaces it). */
+  /** Records `owner`'s grant (one per IR hash and state ids; a new one replaces it and starts a new count). */
   add(owner: string, grant: UseGrant): void {
-    this.objects.set(owner, grantId(grant), { kind: "other", type: GRANT_TYPE, value: grant });
+    const stored: StoredGrant = grant.maxRuns === undefined ? grant : { ...grant, served: 0 };
+    this.objects.set(owner, grantId(grant), { kind: "other", type: GRANT_TYPE, value: stored });
+  }
+
+  /**
+   * Where a run's state resolves (see stateOwner), admitting it under a
+   * counted grant: refused with TSYFT_ERR_MODEL_NOT_SERVED while the grant
+   * admits none, and TSYFT_ERR_SERVING_LIMIT once its runs are served or
+   * taken by runs in flight. Call `settle` when the run ends.
+   */
+  admit(caller: Access, irHash: string, stateIds: ReadonlyArray<string | null>): Admission {
+    const found = this.resolve(caller, irHash, stateIds);
+    const grant = found.grant;
+    if (grant?.maxRuns === undefined) return { owner: found.owner, settle: () => undefined };
+    const id = grantId(grant);
+    const key = `${found.owner}|${id}`;
+    const served = grant.served ?? 0;
+    const running = this.inFlight.get(key) ?? 0;
+    const name = `Model "${grant.label ?? "model"}"`;
+    if (grant.maxRuns === 0) {
+      throw new WorkerError(
+        ErrorCode.MODEL_NOT_SERVED,
+        `${name} is shared here but not being served: its owner has not called serve(), or stopped it.`,
+        { label: grant.label ?? null },
+      );
+    }
+    if (served + running >= grant.maxRuns) {
+      throw new WorkerError(
+        ErrorCode.SERVING_LIMIT,
+        served >= grant.maxRuns
+          ? `${name} served its ${grant.maxRuns} requests; its owner can serve it again (serve({ numRequests })).`
+          : `${name} is serving its last of ${grant.maxRuns} requests (${served} served, ${running} in progress).`,
+        { label: grant.label ?? null, served, maxRuns: grant.maxRuns },
+      );
+    }
+    this.inFlight.set(key, running + 1);
+    let settled = false;
+    return {
+      owner: found.owner,
+      settle: (answered) => {
+        if (settled) return;
+        settled = true;
+        const left = (this.inFlight.get(key) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(key, left);
+        else this.inFlight.delete(key);
+        // Counted on the grant as it is now: a grant replaced meanwhile (served again, stopped) starts afresh.
+        const current = this.objects.peek(found.owner, id);
+        if (!answered || current?.kind !== "other" || current.value !== grant) return;
+        const next: StoredGrant = { ...grant, served: served + 1 };
+        this.objects.set(found.owner, id, { kind: "other", type: GRANT_TYPE, value: next });
+      },
+    };
+  }
+
+  /**
+   * How the grant over exactly this IR and these state ids that lets
+   * `caller` run it is used; undefined when none does.
+   */
+  usage(caller: Access, irHash: string, stateIds: ReadonlyArray<string | null>): GrantUsage | undefined {
+    const found = this.index
+      .lookup(irHash)
+      .find(({ owner, value }) => (value.anyone || owner === caller.owner) && sameIds(value.stateIds, stateIds));
+    if (!found) return undefined;
+    const { value: grant, owner } = found;
+    return {
+      served: grant.served ?? 0,
+      inFlight: this.inFlight.get(`${owner}|${grantId(grant)}`) ?? 0,
+      anyone: grant.anyone,
+      ...(grant.maxRuns !== undefined && { maxRuns: grant.maxRuns }),
+      ...(grant.label !== undefined && { label: grant.label }),
+    };
   }
 
   /**
@@ -92,13 +204,22 @@ export class Grants {
    * any missing id (TSYFT_ERR_OBJECT_NOT_FOUND from the store).
    */
   stateOwner(caller: Access, irHash: string, stateIds: ReadonlyArray<string | null>): string {
+    return this.resolve(caller, irHash, stateIds).owner;
+  }
+
+  /** stateOwner, with the grant it went through (none for the caller's own state). */
+  private resolve(
+    caller: Access,
+    irHash: string,
+    stateIds: ReadonlyArray<string | null>,
+  ): { owner: string; grant?: StoredGrant } {
     const objectIds = stateIds.filter((id): id is string => id !== null);
     const own = objectIds.length > 0 && objectIds.every((id) => this.objects.has(caller.owner, id));
-    if (own && !caller.anonymous) return caller.owner;
+    if (own && !caller.anonymous) return { owner: caller.owner };
     const grant = this.index
       .lookup(irHash)
       .find(({ owner, value }) => (value.anyone || owner === caller.owner) && sameIds(value.stateIds, stateIds));
-    if (grant) return grant.owner;
+    if (grant) return { owner: grant.owner, grant: grant.value };
     if (caller.anonymous) {
       throw new AuthError(
         ErrorCode.AUTH,
@@ -106,7 +227,7 @@ export class Grants {
           "granted to anyone, run with exactly that plan's IR); pass { token } to do more.",
       );
     }
-    return caller.owner;
+    return { owner: caller.owner };
   }
 
   /**

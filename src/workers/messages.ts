@@ -31,7 +31,8 @@ export type Request =
       ownerToken?: string;
     }
   | { t: "fetch-plan"; rid: number; id: string; copy: boolean; token?: string }
-  | { t: "grant"; rid: number; grant: UseGrant };
+  | { t: "grant"; rid: number; grant: UseGrant }
+  | { t: "grant-usage"; rid: number; irHash: string; stateIds: Array<string | null> };
 
 export type RequestType = Request["t"];
 
@@ -39,7 +40,16 @@ export type RequestType = Request["t"];
 export type Reply = { rid: number; ok: true; value?: unknown } | { rid: number; ok: false; error: SerializedError };
 
 /** Request types answered with a reply, which carries the request's rid. */
-const REPLIED: readonly RequestType[] = ["fetch", "objects", "clear", "ping", "store-plan", "fetch-plan", "grant"];
+const REPLIED: readonly RequestType[] = [
+  "fetch",
+  "objects",
+  "clear",
+  "ping",
+  "store-plan",
+  "fetch-plan",
+  "grant",
+  "grant-usage",
+];
 const repliedTypes: ReadonlySet<string> = new Set(REPLIED);
 /** Every request type: those pipelined without a reply, and the replied ones. */
 const requestTypes: ReadonlySet<string> = new Set<RequestType>(["submit", "store", "release", ...REPLIED]);

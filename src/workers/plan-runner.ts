@@ -56,23 +56,31 @@ function stateOf(host: PlanRunnerHost, access: Access, ir: PlanIR, stateIds: Rea
 export async function runPlanCommand(host: PlanRunnerHost, access: Access, command: RunPlanCommand): Promise<void> {
   const ir = validateIR(command.ir);
   const stateIds = command.state.map((ref) => (ref.kind === "object" ? ref.id : null));
-  const stateOwner = stateOf(host, access, ir, stateIds);
-  // The state is the plan's weights: fixed values whose masked form can be opened once and reused.
-  const state = command.state.map((ref): Operand => {
-    const o = host.shareOperand(ref, "plan", stateOwner);
-    return o.shared && ref.kind === "object" ? { ...o, fixed: fixedName(stateOwner, ref.id) } : o;
-  });
-  const inputs = command.inputs.map((ref) => host.shareOperand(ref, "plan", access.owner));
-  const { ctx, outputs } = await host.providers.run(command, command.runId, host.stats.party, async (ctx) => ({
-    ctx,
-    outputs: await interpret<Operand>(ir, inputs, state, planBackend(host, ctx, command.encoding)),
-  }));
-  outputs.forEach((out, i) =>
-    host.put(access.owner, command.outputs[i]!, {
-      kind: "share",
-      value: out.shared ? out.value : publicAsShare(ctx, out.value),
-    }),
-  );
+  // Under a counted grant (a model served for N requests) the run takes one of its places, given back if it fails.
+  const admission = host.grants.admit(access, irHash(ir), stateIds);
+  const stateOwner = admission.owner;
+  let answered = false;
+  try {
+    // The state is the plan's weights: fixed values whose masked form can be opened once and reused.
+    const state = command.state.map((ref): Operand => {
+      const o = host.shareOperand(ref, "plan", stateOwner);
+      return o.shared && ref.kind === "object" ? { ...o, fixed: fixedName(stateOwner, ref.id) } : o;
+    });
+    const inputs = command.inputs.map((ref) => host.shareOperand(ref, "plan", access.owner));
+    const { ctx, outputs } = await host.providers.run(command, command.runId, host.stats.party, async (ctx) => ({
+      ctx,
+      outputs: await interpret<Operand>(ir, inputs, state, planBackend(host, ctx, command.encoding)),
+    }));
+    outputs.forEach((out, i) =>
+      host.put(access.owner, command.outputs[i]!, {
+        kind: "share",
+        value: out.shared ? out.value : publicAsShare(ctx, out.value),
+      }),
+    );
+    answered = true;
+  } finally {
+    admission.settle(answered);
+  }
 }
 
 /** Offline phase: the provider deals now what a run of the plan needs (found by a dry run), for each run id. */

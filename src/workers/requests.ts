@@ -26,7 +26,7 @@ import type { StoredValue } from "../tensors/handle";
 import { fromTensorData, tensorData } from "../tensors/hook";
 import type { TF } from "../tensors/plain-ops";
 import { accessOf, type Access, type Caller } from "./caller";
-import { checkGrant, type Grants } from "./grants";
+import { checkGrant, checkGrantKey, type Grants } from "./grants";
 import type { Reply, Request } from "./messages";
 import { describeObject, type ObjectStore, type StoredObject } from "./object-store";
 import type { PlanStore } from "./plan-store";
@@ -67,6 +67,7 @@ export function checkAnonymous(request: Request, access: Access): void {
     case "fetch":
     case "release":
     case "fetch-plan":
+    case "grant-usage":
       return;
     case "store":
       if (request.value?.kind === "share") return;
@@ -132,6 +133,11 @@ export async function answerRequest(host: RequestHost, request: Request, caller:
       );
     case "grant":
       return answer(request.rid, () => host.grants.add(access.owner, checkGrant(request.grant)));
+    case "grant-usage":
+      return answer(request.rid, () => {
+        const { irHash, stateIds } = checkGrantKey(request);
+        return host.grants.usage(access, irHash, stateIds) ?? null;
+      });
   }
 }
 
