@@ -70,7 +70,9 @@ export class ModelConnection {
     }
     await this.untilServed(options.timeoutMs ?? 120_000);
     const [h0, h1, provider] = this.clients;
-    const logits = await queryEncrypted(this.plan, image, [h0, h1], provider);
+    const logits = await queryEncrypted(this.plan, image, [h0, h1], provider).catch((error: unknown) =>
+      this.refusal(error),
+    );
     if (!sameShape(logits.shape, this.outputShape)) {
       const got = logits.shape;
       logits.dispose();
@@ -81,6 +83,30 @@ export class ModelConnection {
       );
     }
     return logits;
+  }
+
+  /**
+   * A failed query as the servers decided it: server0's refusal (its count is full, or serving stopped) keeps its
+   * code, whether it came from server0 itself or as server1's abort of the run; anything else is rethrown as is.
+   */
+  private async refusal(error: unknown): Promise<never> {
+    const details = (error as TsyftError).details ?? {};
+    const code = [details.cause, (error as TsyftError).code].find(
+      (c): c is ErrorCode => c === ErrorCode.SERVING_LIMIT || c === ErrorCode.MODEL_NOT_SERVED,
+    );
+    if (code !== undefined) throw new TsyftError(code, (error as Error).message, { ...details }, { cause: error });
+    const usage = await this.clients[0].grantUsage(this.key).catch(() => null);
+    if (usage?.maxRuns !== undefined && usage.served >= usage.maxRuns) {
+      throw new TsyftError(
+        usage.maxRuns === 0 ? ErrorCode.MODEL_NOT_SERVED : ErrorCode.SERVING_LIMIT,
+        usage.maxRuns === 0
+          ? `Model "${this.name}" stopped being served while this query ran.`
+          : `Model "${this.name}" served its ${usage.maxRuns} requests; this query was refused by server0.`,
+        { served: usage.served, maxRuns: usage.maxRuns },
+        { cause: error },
+      );
+    }
+    throw error;
   }
 
   async close(): Promise<void> {

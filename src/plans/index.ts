@@ -14,12 +14,14 @@ export { runPlan } from "./run";
 export { PointerPlan } from "./pointer-plan";
 export { fetchPlan, type FetchPlanOptions } from "./fetch";
 export {
+  grantKeyOf,
   isPlanHost,
   matchesOwnerToken,
   ownerTokenHash,
   type PlanHost,
   type PlanPolicy,
   type StorePlanOptions,
+  type GrantUsage,
 } from "./host";
 export { irHash } from "./ir-hash";
 export { readableCode, inferPlanShapes, validateIR, type PlanIR, type PlanOp, type ValueRef } from "./ir";

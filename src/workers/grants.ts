@@ -18,7 +18,7 @@
  * worker.grants.stateOwner(caller, irHash(command.ir), ["w1", "b1"]);   // "user:ada"
  * ```
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { AuthError, CommunicationError, ErrorCode, WorkerError } from "../core/errors";
 import { isValidId } from "../core/ids";
 import { matchesOwnerToken, type GrantUsage, type UseGrant } from "../plans/host";
@@ -99,8 +99,11 @@ export interface Admission {
   settle(answered: boolean): void;
 }
 
-/** A grant as stored: the grant and the runs served under it (kept with it, so a restart keeps the count). */
-type StoredGrant = UseGrant & { served?: number };
+/**
+ * A grant as stored: with `maxRuns`, the runs served under it (kept with it, so a restart keeps the count) and the
+ * generation it was made in (a run admitted under one grant is not counted on the grant that replaced it).
+ */
+type StoredGrant = UseGrant & { served?: number; generation?: string };
 
 const MAX_LABEL = 200;
 
@@ -114,7 +117,7 @@ const MAX_LABEL = 200;
  */
 export class Grants {
   private readonly index: TypeIndex<StoredGrant>;
-  /** Runs admitted under counted grants and not yet ended, by owner and grant id. */
+  /** Runs admitted under counted grants and not yet ended, by owner, grant id and generation. */
   private readonly inFlight = new Map<string, number>();
 
   constructor(private readonly objects: ObjectStore) {
@@ -123,7 +126,7 @@ export class Grants {
 
   /** Records `owner`'s grant (one per IR hash and state ids; a new one replaces it and starts a new count). */
   add(owner: string, grant: UseGrant): void {
-    const stored: StoredGrant = grant.maxRuns === undefined ? grant : { ...grant, served: 0 };
+    const stored: StoredGrant = grant.maxRuns === undefined ? grant : { ...grant, served: 0, generation: randomUUID() };
     this.objects.set(owner, grantId(grant), { kind: "other", type: GRANT_TYPE, value: stored });
   }
 
@@ -138,7 +141,7 @@ export class Grants {
     const grant = found.grant;
     if (grant?.maxRuns === undefined) return { owner: found.owner, settle: () => undefined };
     const id = grantId(grant);
-    const key = `${found.owner}|${id}`;
+    const key = `${found.owner}|${id}|${grant.generation}`;
     const served = grant.served ?? 0;
     const running = this.inFlight.get(key) ?? 0;
     const name = `Model "${grant.label ?? "model"}"`;
@@ -168,10 +171,12 @@ export class Grants {
         const left = (this.inFlight.get(key) ?? 1) - 1;
         if (left > 0) this.inFlight.set(key, left);
         else this.inFlight.delete(key);
-        // Counted on the grant as it is now: a grant replaced meanwhile (served again, stopped) starts afresh.
+        // Counted on the grant as it is now (other runs may have been counted since this one was admitted), unless
+        // it was replaced meanwhile (served again, stopped): a new grant starts a new count.
         const current = this.objects.peek(found.owner, id);
-        if (!answered || current?.kind !== "other" || current.value !== grant) return;
-        const next: StoredGrant = { ...grant, served: served + 1 };
+        const now = current?.kind === "other" ? (current.value as StoredGrant) : undefined;
+        if (!answered || now === undefined || now.generation !== grant.generation) return;
+        const next: StoredGrant = { ...now, served: (now.served ?? 0) + 1 };
         this.objects.set(found.owner, id, { kind: "other", type: GRANT_TYPE, value: next });
       },
     };
@@ -189,7 +194,7 @@ export class Grants {
     const { value: grant, owner } = found;
     return {
       served: grant.served ?? 0,
-      inFlight: this.inFlight.get(`${owner}|${grantId(grant)}`) ?? 0,
+      inFlight: this.inFlight.get(`${owner}|${grantId(grant)}|${grant.generation}`) ?? 0,
       anyone: grant.anyone,
       ...(grant.maxRuns !== undefined && { maxRuns: grant.maxRuns }),
       ...(grant.label !== undefined && { label: grant.label }),
