@@ -62,6 +62,8 @@ export { WorkerClient, type ObjectsApi } from "./workers/client";
 export * from "./plans";
 /** Datasets, splits, loaders, transforms and chart specs (HAM10000, MNIST). */
 export * as data from "./data";
+/** Differential privacy: RDPAccountant, Gaussian noise, clipAndNoise, private(tensor, bounds) (src/dp). */
+export * as dp from "./dp";
 /** The networked grid: nodes, WebsocketGridClient, connectAllNodes, gateway, startLocalGrid (src/grid). */
 export * as grid from "./grid";
 export { PublicGridNetwork } from "./grid/public-grid";
