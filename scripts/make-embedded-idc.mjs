@@ -15,20 +15,13 @@
  *
  * Then update the sha256 of index.csv and patches/SHA256SUMS in data/checksums.json (the script prints them).
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fullCopy, repo, sha256 } from "./embedded-source.mjs";
 
 const PER_CLASS = 200;
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const source = path.resolve(process.argv[2] ?? process.env.TSYFT_DATA_DIR ?? "", "idc");
+const { source, indexFile } = fullCopy("idc", "index.csv");
 const out = path.join(repo, "data", "embedded", "idc-400");
-const indexFile = path.join(source, "index.csv");
-if (!fs.existsSync(indexFile)) {
-  console.error(`No ${indexFile}: pass the data directory that holds idc/ (see data/README.md).`);
-  process.exit(1);
-}
 
 const lines = fs
   .readFileSync(indexFile, "utf8")
@@ -118,7 +111,3 @@ console.log(
 console.log(`${(bytes / 1e6).toFixed(2)} MB of PNGs in ${path.relative(repo, out)}`);
 console.log(`index.csv           ${Buffer.byteLength(index)} bytes  sha256 ${sha256(index)}`);
 console.log(`patches/SHA256SUMS  ${Buffer.byteLength(sumsText)} bytes  sha256 ${sha256(sumsText)}`);
-
-function sha256(data) {
-  return createHash("sha256").update(data).digest("hex");
-}

@@ -7,11 +7,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { ErrorCode, TsyftError } from "../../src/core/errors";
+import { ErrorCode } from "../../src/core/errors";
 import { clipAndNoise } from "../../src/dp/clip";
 import { GaussianMechanism, gaussianNoise, standardNormal } from "../../src/dp/noise";
 import { privateTensor, PrivateTensor } from "../../src/dp/private";
 import * as sy from "../../src";
+import { thrown } from "./helpers";
 
 function moments(values: ArrayLike<number>): { mean: number; std: number } {
   let sum = 0;
@@ -20,16 +21,6 @@ function moments(values: ArrayLike<number>): { mean: number; std: number } {
   let squares = 0;
   for (let i = 0; i < values.length; i++) squares += (values[i]! - mean) ** 2;
   return { mean, std: Math.sqrt(squares / (values.length - 1)) };
-}
-
-function thrown(attempt: () => unknown): TsyftError {
-  try {
-    attempt();
-  } catch (error) {
-    if (error instanceof TsyftError) return error;
-    throw error;
-  }
-  throw new Error("expected a TsyftError, nothing was thrown");
 }
 
 describe("standardNormal and gaussianNoise", () => {

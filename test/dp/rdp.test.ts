@@ -4,9 +4,10 @@
  * the suite's own, and says so.
  */
 import { describe, expect, it } from "vitest";
-import { ErrorCode, TsyftError } from "../../src/core/errors";
+import { ErrorCode } from "../../src/core/errors";
 import { getNoiseMultiplier, RDPAccountant } from "../../src/dp/accountant";
 import { computeLogA, computeRdp, DEFAULT_ORDERS, rdpToEpsilon } from "../../src/dp/rdp";
+import { thrown } from "./helpers";
 
 /** |actual - expected| <= 1e-6 * |expected|. */
 function expectRelative(actual: number, expected: number, tolerance = 1e-6): void {
@@ -182,15 +183,9 @@ describe("RDPAccountant bookkeeping", () => {
       [() => getNoiseMultiplier({ targetEpsilon: 1, targetDelta: 1e-5, sampleRate: 0.1 }), /either steps or epochs/],
     ];
     for (const [attempt, message] of attempts) {
-      let caught: unknown;
-      try {
-        attempt();
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(TsyftError);
-      expect((caught as TsyftError).code).toBe(ErrorCode.INVALID_ARGUMENT);
-      expect((caught as TsyftError).message).toMatch(message);
+      const error = thrown(attempt);
+      expect(error.code).toBe(ErrorCode.INVALID_ARGUMENT);
+      expect(error.message).toMatch(message);
     }
   });
 });
