@@ -146,6 +146,40 @@ describe("loadIdc errors", () => {
   });
 });
 
+describe("loadIdc on a copy of the embedded subset laid out as a data directory", () => {
+  // Runs without the full data: the copy's index is not the full one pinned in checksums.json, so the index check
+  // is turned off (checksums: false); the patches are still checked against the copy's own patches/SHA256SUMS.
+  function copyOfEmbedded(): string {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    fs.cpSync(locateIdcDataset(undefined, { source: "embedded" }).folder, path.join(dir, "idc"), { recursive: true });
+    return dir;
+  }
+
+  it("reads it as the full copy when told the index is not the pinned one", async () => {
+    const dir = copyOfEmbedded();
+    const pinned = await rejection(readIdcIndex(dir));
+    expect(pinned.code).toBe(ErrorCode.DATA_CHECKSUM);
+    const idc = await loadIdc({ dir, checksums: false, size: 4 });
+    expect(idc.source.kind).toBe("full");
+    expect(idc.images.shape).toEqual([400, 4, 4, 3]);
+    dispose(idc);
+  });
+
+  it("fails with TSYFT_ERR_DATA_CHECKSUM naming a patch whose bytes changed", async () => {
+    const dir = copyOfEmbedded();
+    const victim = path.join(dir, "idc", "patches", "1", fs.readdirSync(path.join(dir, "idc", "patches", "1")).sort()[0]!);
+    const bytes = fs.readFileSync(victim);
+    bytes[bytes.length - 20] ^= 0xff;
+    fs.writeFileSync(victim, bytes);
+    const error = await rejection(loadIdc({ dir, checksums: false }));
+    expect(error.code).toBe(ErrorCode.DATA_CHECKSUM);
+    expect(error.message).toContain(`1 Breast cancer IDC histopathology patches (`);
+    expect(error.message).toContain(`idc/patches/1/${path.basename(victim)}: sha256`);
+    expect(error.details).toMatchObject({ corrupt: [`idc/patches/1/${path.basename(victim)}`] });
+  });
+});
+
 describe.skipIf(!hasIdc)("the full IDC subset", () => {
   it("has 8,988 patches: 4,587 non-IDC from 5 patients, 4,401 IDC from 18, 84 smaller than 50x50", async () => {
     expect(locateIdcDataset().kind).toBe("full");
