@@ -12,22 +12,15 @@
  *
  * Then update the sha256 of index.csv and SHA256SUMS in data/checksums.json (the script prints them).
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { fullCopy, repo, sha256 } from "./embedded-source.mjs";
 
 const SIZE = 64;
 const QUALITY = 90;
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const source = path.resolve(process.argv[2] ?? process.env.TSYFT_DATA_DIR ?? "", "ham10000");
+const { source, indexFile } = fullCopy("ham10000", "images_224_index.csv");
 const out = path.join(repo, "data", "embedded", "ham10000-64px");
-const indexFile = path.join(source, "images_224_index.csv");
-if (!fs.existsSync(indexFile)) {
-  console.error(`No ${indexFile}: pass the data directory that holds ham10000/ (see data/README.md).`);
-  process.exit(1);
-}
 
 // sharp (libvips) is deterministic for a given version; one thread keeps it so across machines.
 sharp.concurrency(1);
@@ -66,7 +59,3 @@ const bytes = sums.length === 0 ? 0 : rows.reduce((n, row) => n + fs.statSync(pa
 console.log(`${rows.length} images, ${(bytes / 1e6).toFixed(2)} MB of jpgs in ${path.relative(repo, out)}`);
 console.log(`index.csv   ${Buffer.byteLength(index)} bytes  sha256 ${sha256(index)}`);
 console.log(`SHA256SUMS  ${Buffer.byteLength(sumsText)} bytes  sha256 ${sha256(sumsText)}`);
-
-function sha256(data) {
-  return createHash("sha256").update(data).digest("hex");
-}

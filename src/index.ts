@@ -62,8 +62,10 @@ export { VirtualWorker, type VirtualWorkerOptions } from "./workers/virtual-work
 export { InProcessNetwork, networkOf, type Tap, type TapEvent } from "./workers/in-process";
 export { WorkerClient, type ObjectsApi } from "./workers/client";
 export * from "./plans";
-/** Datasets, splits, loaders, transforms and chart specs (HAM10000, MNIST). */
+/** Datasets, splits, loaders, transforms and chart specs (HAM10000, MNIST, IDC breast-cancer patches). */
 export * as data from "./data";
+/** Differential privacy: RDPAccountant, Gaussian noise, clipAndNoise, private(tensor, bounds) (src/dp). */
+export * as dp from "./dp";
 /** The networked grid: nodes, WebsocketGridClient, connectAllNodes, gateway, startLocalGrid (src/grid). */
 export * as grid from "./grid";
 export { PublicGridNetwork } from "./grid/public-grid";

@@ -35,7 +35,7 @@ export interface DatasetManifest {
 }
 
 /** The datasets tsyft knows. */
-export type DatasetName = "ham10000" | "ham10000_embedded" | "mnist";
+export type DatasetName = "ham10000" | "ham10000_embedded" | "mnist" | "idc" | "idc_embedded";
 
 /**
  * The checksum manifest, `data/checksums.json`.
@@ -260,7 +260,7 @@ function dataFilesError(problem: {
 
 function datasetOf(name: string | undefined): DatasetName | undefined {
   const first = name?.split("/")[0];
-  return first === "ham10000" || first === "mnist" ? first : undefined;
+  return first === "ham10000" || first === "mnist" || first === "idc" ? first : undefined;
 }
 
 function isFile(file: string): boolean {

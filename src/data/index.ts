@@ -1,6 +1,6 @@
 /**
  * tsyft's data helpers: datasets as arquero tables, seeded splits, image loading, transforms,
- * TensorFlow.js batches, MNIST, and vega-lite charts for the tutorials.
+ * TensorFlow.js batches, MNIST, the IDC breast-cancer patches, and vega-lite charts for the tutorials.
  *
  * @example
  * ```ts
@@ -34,6 +34,21 @@ export {
   type ReadSkinCancerOptions,
   type SkinCancerSource,
 } from "./ham10000";
+export {
+  IDC_CLASSES,
+  IDC_PATCH_SIZE,
+  loadIdc,
+  locateIdcDataset,
+  padPatch,
+  readIdcIndex,
+  splitIdc,
+  type IdcData,
+  type IdcOptions,
+  type IdcRow,
+  type IdcSource,
+  type IdcSplits,
+  type LoadIdcOptions,
+} from "./idc";
 export { splitData, type SplitOptions, type Splits } from "./split";
 export {
   clearImageCache,

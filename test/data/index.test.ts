@@ -9,7 +9,7 @@ describe("src/data public API", () => {
       "clearImageCache", "imageCacheInfo", "toPngDataUrl", "compose", "resize", "randomHorizontalFlip", "randomVerticalFlip",
       "normalize", "denormalize", "flipHorizontal", "flipVertical", "readIdx", "loadMnist", "confusionMatrix",
       "classificationReport", "classBalanceChart", "histogramChart", "barChart", "trainingCurvesChart",
-      "confusionMatrixChart", "imageGridChart",
+      "confusionMatrixChart", "imageGridChart", "loadIdc", "locateIdcDataset", "readIdcIndex", "splitIdc", "padPatch",
     ] as const;
     for (const name of functions) expect(typeof data[name], name).toBe("function");
     for (const name of ["Rng", "Dataset", "ArrayDataset", "DataLoader"] as const) expect(typeof data[name], name).toBe("function");
@@ -18,7 +18,9 @@ describe("src/data public API", () => {
     expect(data.HAM10000_STD).toEqual([0.0959, 0.1187, 0.1365]);
     expect(data.SKIN_CANCER_CLASSES).toEqual(["bkl", "mel"]);
     expect(data.VEGA_LITE_SCHEMA).toBe("https://vega.github.io/schema/vega-lite/v5.json");
-    expect(Object.keys(data.manifest).sort()).toEqual(["ham10000", "ham10000_embedded", "mnist"]);
+    expect(data.IDC_CLASSES).toEqual(["non-IDC", "IDC"]);
+    expect(data.IDC_PATCH_SIZE).toBe(50);
+    expect(Object.keys(data.manifest).sort()).toEqual(["ham10000", "ham10000_embedded", "idc", "idc_embedded", "mnist"]);
   });
 
   it("has the declared types", () => {
