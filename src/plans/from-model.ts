@@ -12,11 +12,12 @@
  *   identity at inference.
  * Softmax is refused rather than dropped: a served model returns logits, whose argmax is the same class.
  * Anything else is refused with the layer named, before any tracing, so a model converts whole or not at all.
- * TF.js' GlobalPooling2D layers have no keepDims: their output is [N, C], as here.
+ * TF.js' GlobalPooling2D layers have no keepDims: their output is [N, C], as here. A DepthwiseConv2D with a
+ * dilationRate above 1 is refused: TF.js' layer ignores it, so a plan would disagree with TF.js or with Keras.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { ErrorCode, PlanError } from "../core/errors";
-import type { Conv2dAttrs } from "../core/ops";
+import type { Conv2dAttrs, Padding } from "../core/ops";
 import type { AnyTensor } from "../tensors/base";
 import { F } from "../tensors/functional";
 import { currentHook } from "../tensors/hook";
@@ -69,11 +70,19 @@ function activation(layer: tfjs.layers.Layer, name: unknown): Step | undefined {
 
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [Number(v), Number(v)]);
 
-function convAttrs(layer: tfjs.layers.Layer, config: Config): Conv2dAttrs {
+function paddingOf(layer: tfjs.layers.Layer, config: Config): Padding {
   if (config.padding !== "same" && config.padding !== "valid") {
     throw unsupported(layer, `padding "${String(config.padding)}" (only "same" and "valid")`);
   }
-  return { strides: pair(config.strides), padding: config.padding, dilations: pair(config.dilationRate ?? 1) };
+  return config.padding;
+}
+
+function convAttrs(layer: tfjs.layers.Layer, config: Config): Conv2dAttrs {
+  return {
+    strides: pair(config.strides),
+    padding: paddingOf(layer, config),
+    dilations: pair(config.dilationRate ?? 1),
+  };
 }
 
 /**
@@ -103,9 +112,10 @@ function linearLayer(
 const identity: LayerConverter = (_layer, _config, c) => c.foldTarget;
 
 function batchNormalization(layer: tfjs.layers.Layer, config: Config, c: Conversion): FoldTarget | undefined {
+  // An unbuilt layer has no rank yet, and no weights: batchNormAffine refuses it.
   const rank = layer.inputSpec?.[0]?.ndim;
   const axis = Number(config.axis ?? -1);
-  if (rank === undefined || !(axis === -1 || axis === rank - 1)) {
+  if (axis !== -1 && axis !== (rank ?? 0) - 1) {
     throw unsupported(layer, `normalization along axis ${axis} (only the last axis, channelsLast)`);
   }
   const affine = batchNormAffine(layer);
@@ -129,7 +139,7 @@ function pooling(kind: "max" | "avg"): LayerConverter {
   return (layer, config, c) => {
     const size = pair(config.poolSize);
     const strides = config.strides === null || config.strides === undefined ? size : pair(config.strides);
-    const padding = convAttrs(layer, { ...config, strides }).padding;
+    const padding = paddingOf(layer, config);
     const pool = kind === "max" ? F.maxPool2d : F.avgPool2d;
     c.steps.push((x) => pool(x, size, strides, padding));
     return undefined;

@@ -324,4 +324,12 @@ describe("refusals name the layer, its class and the supported layers", () => {
     expect(() => sy.Plan.fromModel(tanh)).toThrow(/Layer "dw" \(DepthwiseConv2D\).*activation "tanh"/);
     expect(() => sy.Plan.fromModel(tanh)).toThrow(supported);
   });
+
+  it("a DepthwiseConv2D with dilation, which TF.js's layer ignores (model.predict does not dilate)", () => {
+    const dilated = tf.sequential({
+      layers: [tf.layers.depthwiseConv2d({ inputShape: [6, 6, 2], kernelSize: 2, dilationRate: 2, name: "dilated" })],
+    });
+    expect(() => sy.Plan.fromModel(dilated)).toThrow(expect.objectContaining({ code: "TSYFT_ERR_UNSUPPORTED_LAYER" }));
+    expect(() => sy.Plan.fromModel(dilated)).toThrow(/Layer "dilated" \(DepthwiseConv2D\).*dilationRate \[2,2\]/);
+  });
 });
