@@ -4,21 +4,13 @@
 // fixed-point encoding for each model and input. Then PySyft's 13b model (three conv/pool/ReLU stages and a
 // dense layer of logits), whose encrypted argmax must be plaintext's; and the refusals.
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import { Rng, randomTensor } from "../conformance/oracle";
 import { errorBound } from "./layer-error-bound";
+import { usePySyftTrio } from "./pysyft-trio";
 
-let alice: sy.VirtualWorker, bob: sy.VirtualWorker, james: sy.VirtualWorker;
-
-beforeAll(async () => {
-  await tf.setBackend("cpu");
-  const hook = sy.hook(tf);
-  [alice, bob, james] = ["alice", "bob", "james"].map((id) => new sy.VirtualWorker(hook, { id }));
-});
-
-const share = (t: tf.Tensor) => t.fixPrecision().share(alice, bob, { cryptoProvider: james });
-const decrypt = async (t: unknown) => (await (t as sy.FixedPrecisionTensor).get()).floatPrecision();
+const { trio, share, decrypt } = usePySyftTrio();
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => a.sub(b).abs().max().dataSync()[0]!);
 const maxOf = (t: tf.Tensor) => tf.tidy(() => t.max().dataSync()[0]!);
 
@@ -67,7 +59,7 @@ async function checkAgainstPredict(what: string, model: tf.LayersModel, x: tf.Te
   const bound = errorBound(tf, model, x);
   const plan = sy.Plan.fromModel(model, { build: true });
   expectWithinBound(plan.run(x) as tf.Tensor, want, bound, `${what}, plaintext`);
-  const secure = model.fixPrecision().share(alice, bob, { cryptoProvider: james });
+  const secure = model.fixPrecision().share(trio.alice, trio.bob, { cryptoProvider: trio.james });
   const error = expectWithinBound(await decrypt(secure(share(x))), want, bound, `${what}, encrypted`);
   measured.push({ case: what, error, bound: maxOf(bound) });
   return plan;
@@ -249,7 +241,7 @@ describe("PySyft 13b's model: Conv2D(10)-AvgPool-ReLU, Conv2D(32)-AvgPool-ReLU, 
     });
     const { images, labels } = await mnistDigits(512);
     fitLogits(model, images, labels);
-    const secure = model.fixPrecision().share(alice, bob, { cryptoProvider: james });
+    const secure = model.fixPrecision().share(trio.alice, trio.bob, { cryptoProvider: trio.james });
     // Digits whose plaintext argmax the bound determines, so that a result within the bound has plaintext's
     // argmax: the first 3 such among 64 held-out digits.
     let checked = 0;

@@ -118,6 +118,35 @@ interface ConvCase {
   padding: "same" | "valid";
 }
 
+/** The ring's convolution against TF.js's on small integers (exact in float32), in both kernel sets. */
+async function expectConvMatchesTf(op: "conv2d" | "depthwiseConv2d", c: ConvCase, seed: number): Promise<void> {
+  const rng = new Rng(seed);
+  const xv = rng.smallInts(
+    c.x.reduce((a, b) => a * b),
+    5,
+  );
+  const wv = rng.smallInts(
+    c.w.reduce((a, b) => a * b),
+    5,
+  );
+  const opts = { padding: c.padding, strides: c.strides, dilations: c.dilations };
+  const { wasm, js } = bothKernels(() => ring[op](fromInts(xv, c.x), fromInts(wv, c.w), opts));
+  const tfOp = op === "conv2d" ? tf.conv2d : tf.depthwiseConv2d;
+  const expected = tfOp(
+    tf.tensor4d(xv, c.x),
+    tf.tensor4d(wv, c.w),
+    c.strides ?? 1,
+    c.padding,
+    "NHWC",
+    c.dilations ?? 1,
+  );
+  expect(wasm.shape).toEqual(expected.shape);
+  expect(ring.shapes[op](c.x, c.w, opts)).toEqual(expected.shape);
+  const values = await tfValues(expected);
+  expect(toNumbers(wasm)).toEqual(values);
+  expect(toNumbers(js)).toEqual(values);
+}
+
 describe("conv2d", () => {
   const cases: ConvCase[] = [
     { x: [1, 5, 5, 1], w: [3, 3, 1, 1], padding: "valid" },
@@ -133,34 +162,8 @@ describe("conv2d", () => {
     { x: [1, 11, 13, 3], w: [5, 5, 3, 8], padding: "same" },
   ];
   for (const c of cases) {
-    it(`matches tf.conv2d: x ${c.x} w ${c.w} ${c.padding} strides ${c.strides ?? 1} dilations ${c.dilations ?? 1}`, async () => {
-      const rng = new Rng(c.x.join("").length + c.w[0] * 10);
-      const xv = rng.smallInts(
-        c.x.reduce((a, b) => a * b),
-        5,
-      );
-      const wv = rng.smallInts(
-        c.w.reduce((a, b) => a * b),
-        5,
-      );
-      const opts = { padding: c.padding, strides: c.strides, dilations: c.dilations };
-      const x = fromInts(xv, c.x);
-      const w = fromInts(wv, c.w);
-      const { wasm, js } = bothKernels(() => ring.conv2d(x, w, opts));
-      const expected = tf.conv2d(
-        tf.tensor4d(xv, c.x),
-        tf.tensor4d(wv, c.w),
-        c.strides ?? 1,
-        c.padding,
-        "NHWC",
-        c.dilations ?? 1,
-      );
-      expect(wasm.shape).toEqual(expected.shape);
-      expect(ring.shapes.conv2d(c.x, c.w, opts)).toEqual(expected.shape);
-      const values = await tfValues(expected);
-      expect(toNumbers(wasm)).toEqual(values);
-      expect(toNumbers(js)).toEqual(values);
-    });
+    it(`matches tf.conv2d: x ${c.x} w ${c.w} ${c.padding} strides ${c.strides ?? 1} dilations ${c.dilations ?? 1}`, () =>
+      expectConvMatchesTf("conv2d", c, c.x.join("").length + c.w[0] * 10));
   }
 
   it("wraps mod 2^64 identically in both kernels with full-range values", () => {
@@ -202,32 +205,8 @@ describe("depthwiseConv2d", () => {
     { x: [3, 4, 4, 3], w: [5, 5, 3, 2], padding: "same", strides: 3 },
   ];
   for (const c of cases) {
-    it(`matches tf.depthwiseConv2d: x ${c.x} w ${c.w} ${c.padding} strides ${c.strides ?? 1} dilations ${c.dilations ?? 1}`, async () => {
-      const rng = new Rng(c.x.join("").length + c.w[3] * 10);
-      const xv = rng.smallInts(
-        c.x.reduce((a, b) => a * b),
-        5,
-      );
-      const wv = rng.smallInts(
-        c.w.reduce((a, b) => a * b),
-        5,
-      );
-      const opts = { padding: c.padding, strides: c.strides, dilations: c.dilations };
-      const { wasm, js } = bothKernels(() => ring.depthwiseConv2d(fromInts(xv, c.x), fromInts(wv, c.w), opts));
-      const expected = tf.depthwiseConv2d(
-        tf.tensor4d(xv, c.x),
-        tf.tensor4d(wv, c.w),
-        c.strides ?? 1,
-        c.padding,
-        "NHWC",
-        c.dilations ?? 1,
-      );
-      expect(wasm.shape).toEqual(expected.shape);
-      expect(ring.shapes.depthwiseConv2d(c.x, c.w, opts)).toEqual(expected.shape);
-      const values = await tfValues(expected);
-      expect(toNumbers(wasm)).toEqual(values);
-      expect(toNumbers(js)).toEqual(values);
-    });
+    it(`matches tf.depthwiseConv2d: x ${c.x} w ${c.w} ${c.padding} strides ${c.strides ?? 1} dilations ${c.dilations ?? 1}`, () =>
+      expectConvMatchesTf("depthwiseConv2d", c, c.x.join("").length + c.w[3] * 10));
   }
 
   it("equals conv2d with the block-diagonal filter, mod 2^64 with full-range values, in both kernels", () => {
