@@ -39,12 +39,12 @@ afterAll(() => {
 function randomize(model: tf.LayersModel, rng: Rng, max: (shape: number[]) => number = () => 0.5): void {
   for (const layer of model.layers) {
     const weights = layer.weights.map((variable) => {
-      const w = { shape: variable.shape as number[] };
+      const shape = variable.shape as number[];
       const name = variable.originalName.split("/").pop();
-      if (name === "moving_variance") return randomTensor(tf, rng, w.shape, { max: 2, zeros: 0 }).abs().add(0.25);
-      if (name === "moving_mean" || name === "beta") return randomTensor(tf, rng, w.shape, { max: 1 });
-      if (name === "gamma") return randomTensor(tf, rng, w.shape, { max: 2, zeros: 0.2 });
-      return randomTensor(tf, rng, w.shape, { max: max(w.shape) });
+      if (name === "moving_variance") return randomTensor(tf, rng, shape, { max: 2, zeros: 0 }).abs().add(0.25);
+      if (name === "moving_mean" || name === "beta") return randomTensor(tf, rng, shape, { max: 1 });
+      if (name === "gamma") return randomTensor(tf, rng, shape, { max: 2, zeros: 0.2 });
+      return randomTensor(tf, rng, shape, { max: max(shape) });
     });
     if (weights.length > 0) layer.setWeights(weights);
   }
