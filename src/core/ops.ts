@@ -11,6 +11,7 @@ export const Op = {
   Mul: "mul",
   MatMul: "matmul",
   Conv2d: "conv2d",
+  DepthwiseConv2d: "depthwiseConv2d",
   Sum: "sum",
   Mean: "mean",
   Reshape: "reshape",
@@ -67,6 +68,8 @@ export interface Pool2dAttrs {
 /** Attributes of each op; ops absent here take none. */
 export interface OpAttrs {
   conv2d: Conv2dAttrs;
+  /** The filter is [KH, KW, C, M] and the output has C*M channels; strides, padding and dilations as conv2d's. */
+  depthwiseConv2d: Conv2dAttrs;
   sum: { axes: number[] | null; keepDims: boolean };
   mean: { axes: number[] | null; keepDims: boolean };
   reshape: { shape: number[] };
@@ -184,6 +187,7 @@ export const opFacts: { readonly [O in OpName]: OpFacts<O> } = {
   mul: { provider: "whenBothShared", twoHolders: "truncation", cost: product },
   matmul: { provider: "whenBothShared", twoHolders: "truncation", cost: product },
   conv2d: { provider: "whenBothShared", twoHolders: "truncation", cost: product },
+  depthwiseConv2d: { provider: "whenBothShared", twoHolders: "truncation", cost: product },
   sum: { provider: "never", twoHolders: null, cost: local },
   mean: { provider: "never", twoHolders: "truncation", cost: local },
   reshape: { provider: "never", twoHolders: null, cost: local },

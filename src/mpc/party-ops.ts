@@ -113,6 +113,7 @@ export const partyOps: Registry = {
   [Op.Mul]: (ctx, inputs, _attrs, enc) => bilinear(ctx, inputs, { kind: "mul" }, enc),
   [Op.MatMul]: (ctx, inputs, _attrs, enc) => bilinear(ctx, inputs, { kind: "matmul" }, enc),
   [Op.Conv2d]: (ctx, inputs, attrs, enc) => bilinear(ctx, inputs, { kind: "conv2d", attrs }, enc),
+  [Op.DepthwiseConv2d]: (ctx, inputs, attrs, enc) => bilinear(ctx, inputs, { kind: "depthwiseConv2d", attrs }, enc),
   [Op.Sum]: (_ctx, inputs, attrs) => ring.sum(unary(inputs, "sum"), attrs.axes ?? undefined, attrs.keepDims),
   [Op.Mean]: (ctx, inputs, attrs) => {
     const x = unary(inputs, "mean");

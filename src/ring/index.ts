@@ -31,7 +31,7 @@ export {
 } from "./convert";
 export { randomSeed, sample, expand, xorKeystream, SEED_BYTES } from "./prg";
 export { add, sub, mul, neg, addScalar, mulScalar, shr, divFloor, xor, and, not, shl, shrLogical } from "./elementwise";
-export { matmul, conv2d, extractPatches } from "./linalg";
+export { matmul, conv2d, depthwiseConv2d, extractPatches } from "./linalg";
 export { reshape, transpose, slice, concat, split, broadcastTo, expandDims, gather } from "./shape-ops";
 export {
   andMasks,

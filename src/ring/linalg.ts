@@ -1,11 +1,12 @@
 /**
- * Linear algebra over Z_2^64: matrix products, and convolution as im2col + matmul.
+ * Linear algebra over Z_2^64: matrix products, and convolutions (plain and depthwise) as im2col + matmul.
  * Shapes and window geometry follow TensorFlow.js (NHWC inputs, HWIO filters).
  */
 import type { Pool2dAttrs } from "../core/ops";
 import { kernels } from "./kernels";
 import { matmul as matmulShape } from "./broadcast-shapes";
 import { argumentError, describe } from "./shape-basics";
+import { reshape, transpose } from "./shape-ops";
 import { conv2dGeometry, poolGeometry, type RingConv2dOptions } from "./window-shapes";
 import { RingTensor } from "./tensor";
 
@@ -62,6 +63,36 @@ export function conv2d(x: RingTensor, w: RingTensor, opts: RingConv2dOptions): R
   const g = conv2dGeometry(x.shape, w.shape, opts);
   const data = kernels().conv2d(x.data, w.data, g, g.outChannels);
   return new RingTensor(data, [g.batch, g.outH, g.outW, g.outChannels]);
+}
+
+/**
+ * Depthwise 2-D convolution mod 2^64 with tf.depthwiseConv2d's layout and semantics: x NHWC [N,H,W,C], w
+ * [KH,KW,C,M] -> [N,OH,OW,C*M], output channel c*M+m the window of input channel c times w[:,:,c,m].
+ * Computed with the same kernels as conv2d, so it runs in wasm with the JS reference behind it: im2col gives
+ * [P,T,C] (P output positions, T = KH*KW taps), which as [C,P,T] times w as [C,T,M] is one batched matmul
+ * per channel; a dense conv2d with a block-diagonal filter would multiply C times as many terms, mostly zeros.
+ *
+ * @example
+ * ```ts
+ * const y = depthwiseConv2d(x, w, { padding: "same" }); // x [1,8,8,3], w [3,3,3,2] -> [1,8,8,6]
+ * ```
+ */
+export function depthwiseConv2d(x: RingTensor, w: RingTensor, opts: RingConv2dOptions): RingTensor {
+  if (!(x instanceof RingTensor) || !(w instanceof RingTensor)) {
+    throw argumentError(`depthwiseConv2d: expected two RingTensors, got ${describe(x)} and ${describe(w)}.`, {
+      op: "depthwiseConv2d",
+    });
+  }
+  const g = conv2dGeometry(x.shape, w.shape, opts, "depthwiseConv2d");
+  const positions = g.batch * g.outH * g.outW;
+  const taps = g.filterH * g.filterW;
+  const multiplier = g.outChannels;
+  const columns = new RingTensor(kernels().im2col(x.data, g, 0n), [positions, taps, g.channels]);
+  const perChannel = matmul(
+    transpose(columns, [2, 0, 1]),
+    transpose(reshape(w, [taps, g.channels, multiplier]), [1, 0, 2]),
+  );
+  return reshape(transpose(perChannel, [1, 0, 2]), [g.batch, g.outH, g.outW, g.channels * multiplier]);
 }
 
 /**

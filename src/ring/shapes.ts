@@ -11,7 +11,7 @@
 import { broadcast, matmul } from "./broadcast-shapes";
 import { concat, reshape, slice, sum, transpose } from "./layout-shapes";
 import { size, type Shape } from "./shape-basics";
-import { conv2d, pool } from "./window-shapes";
+import { conv2d, depthwiseConv2d, pool } from "./window-shapes";
 
 /**
  * Shape inference without data, for validating operands before anything is sent.
@@ -27,6 +27,7 @@ export const shapes = {
   broadcast: (a: Shape, b: Shape): number[] => broadcast(a, b),
   matmul,
   conv2d,
+  depthwiseConv2d,
   pool,
   transpose,
   sum,

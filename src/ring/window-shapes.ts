@@ -1,6 +1,6 @@
 /**
- * Shapes of sliding-window ops over NHWC inputs (conv2d, pooling and
- * extractPatches), with TensorFlow's meaning of strides, dilations and padding,
+ * Shapes of sliding-window ops over NHWC inputs (conv2d, depthwiseConv2d,
+ * pooling and extractPatches), with TensorFlow's meaning of strides, dilations and padding,
  * and the window geometry the im2col kernels take.
  */
 import { fmtShape } from "../core/errors";
@@ -68,7 +68,7 @@ function windowAxis(
   return { out: Math.ceil((input - effective + 1) / stride), padBefore: 0 };
 }
 
-/** Window placement over an NHWC input; shared by conv2d, extractPatches and pool. */
+/** Window placement over an NHWC input; shared by conv2d, depthwiseConv2d, extractPatches and pool. */
 function windowGeometry(
   xShape: Shape,
   filter: [number, number],
@@ -114,24 +114,40 @@ function windowGeometry(
   };
 }
 
-/** Checks conv2d operands and returns the window geometry and the filter's output channels. */
+/**
+ * The two filter layouts over NHWC inputs: conv2d's HWIO [KH,KW,C,OC], every output channel a sum over all
+ * input channels, and depthwiseConv2d's [KH,KW,C,M], M outputs per input channel (C*M in all, channel c*M+m).
+ */
+export type FilterKind = "conv2d" | "depthwiseConv2d";
+
+const filterLayout: Record<FilterKind, { name: string; last: string }> = {
+  conv2d: { name: "an HWIO filter", last: "outChannels" },
+  depthwiseConv2d: { name: "a depthwise filter", last: "channelMultiplier" },
+};
+
+/**
+ * Checks conv2d or depthwiseConv2d operands and returns the window geometry and the filter's last dimension
+ * (conv2d's output channels, depthwiseConv2d's channel multiplier).
+ */
 export function conv2dGeometry(
   xShape: Shape,
   wShape: Shape,
   opts: RingConv2dOptions,
+  op: FilterKind = "conv2d",
 ): WindowGeometry & { outChannels: number } {
-  const op = "conv2d";
+  const layout = filterLayout[op];
   if (wShape.length !== 4) {
     throw shapeError(
-      `conv2d: expected an HWIO filter of rank 4 [filterHeight, filterWidth, inChannels, outChannels], ` +
+      `${op}: expected ${layout.name} of rank 4 [filterHeight, filterWidth, inChannels, ${layout.last}], ` +
         `got ${fmtShape(wShape)} (input ${fmtShape(xShape)}).`,
       { op, x: [...xShape], w: [...wShape] },
     );
   }
   if (xShape.length === 4 && xShape[3] !== wShape[2]) {
     throw shapeError(
-      `conv2d: input ${fmtShape(xShape)} has ${xShape[3]} channels ` +
-        `but filter ${fmtShape(wShape)} expects ${wShape[2]} (x is NHWC, w is HWIO: x.shape[3] must equal w.shape[2]).`,
+      `${op}: input ${fmtShape(xShape)} has ${xShape[3]} channels ` +
+        `but filter ${fmtShape(wShape)} expects ${wShape[2]} (x is NHWC, w is [KH, KW, inChannels, ${layout.last}]: ` +
+        `x.shape[3] must equal w.shape[2]).`,
       { op, x: [...xShape], w: [...wShape] },
     );
   }
@@ -153,6 +169,19 @@ export function conv2dGeometry(
 export function conv2d(xShape: Shape, wShape: Shape, opts: RingConv2dOptions): number[] {
   const g = conv2dGeometry(xShape, wShape, opts);
   return [g.batch, g.outH, g.outW, g.outChannels];
+}
+
+/**
+ * Result shape of `depthwiseConv2d` (NHWC input, filter [KH, KW, C, M]): [N, OH, OW, C*M].
+ *
+ * @example
+ * ```ts
+ * shapes.depthwiseConv2d([1, 32, 32, 3], [3, 3, 3, 2], { padding: "same" }); // [1, 32, 32, 6]
+ * ```
+ */
+export function depthwiseConv2d(xShape: Shape, wShape: Shape, opts: RingConv2dOptions): number[] {
+  const g = conv2dGeometry(xShape, wShape, opts, "depthwiseConv2d");
+  return [g.batch, g.outH, g.outW, g.channels * g.outChannels];
 }
 
 /** Checks pooling/patch options and returns the window geometry. */

@@ -255,10 +255,20 @@ export function pool2d(
   return dispatch(Op.Reshape, [pooled], { shape: shapeOf(pooled).slice(1) });
 }
 
-export function conv2d(x: AnyTensor, filter: AnyTensor, options: Conv2dOptions = {}): AnyTensor {
-  return dispatch(Op.Conv2d, [x, filter], {
+/** conv2d's or depthwiseConv2d's options normalized to the attributes plans record (padding "valid" by default). */
+function convAttrs(options: Conv2dOptions): AttrsOf<typeof Op.Conv2d> {
+  return {
     strides: pair(options.strides, 1),
     padding: options.padding ?? "valid",
     dilations: pair(options.dilations, 1),
-  });
+  };
+}
+
+export function conv2d(x: AnyTensor, filter: AnyTensor, options: Conv2dOptions = {}): AnyTensor {
+  return dispatch(Op.Conv2d, [x, filter], convAttrs(options));
+}
+
+/** tf.depthwiseConv2d over any tensor type: x [N,H,W,C], filter [KH,KW,C,M] -> [N,OH,OW,C*M]. */
+export function depthwiseConv2d(x: AnyTensor, filter: AnyTensor, options: Conv2dOptions = {}): AnyTensor {
+  return dispatch(Op.DepthwiseConv2d, [x, filter], convAttrs(options));
 }

@@ -13,6 +13,7 @@ import { Op, type Padding } from "../core/ops";
 import {
   argmax,
   conv2d,
+  depthwiseConv2d,
   dispatch,
   matmul,
   pool2d,
@@ -35,6 +36,9 @@ export const F = {
   /** conv2d in TensorFlow.js layout: x [N,H,W,C], filter [KH,KW,C,OC]. */
   conv2d: <A extends AnyTensor, B extends AnyTensor>(x: A, filter: B, options?: Conv2dOptions) =>
     conv2d(x, filter, options) as OpResult<A | B>,
+  /** tf.depthwiseConv2d: x [N,H,W,C], filter [KH,KW,C,M] -> [N,OH,OW,C*M], channel c*M+m from input channel c. */
+  depthwiseConv2d: <A extends AnyTensor, B extends AnyTensor>(x: A, filter: B, options?: Conv2dOptions) =>
+    depthwiseConv2d(x, filter, options) as OpResult<A | B>,
   /** torch.nn.functional.linear: x · weightᵀ + bias, weight [out, in]. */
   linear: <A extends AnyTensor, B extends AnyTensor, C extends Operand = never>(x: A, weight: B, bias?: C) => {
     const y = matmul(x, dispatch(Op.Transpose, [weight], { perm: null }));

@@ -23,6 +23,8 @@ export const plainOps: { [O in OpName]: PlainOp<O> } = {
   [Op.MatMul]: (tf, [a, b]) => tf.matMul(a as tfjs.Tensor2D, b as tfjs.Tensor2D),
   [Op.Conv2d]: (tf, [x, w], attrs) =>
     tf.conv2d(x as tfjs.Tensor4D, w as tfjs.Tensor4D, attrs.strides, attrs.padding, "NHWC", attrs.dilations),
+  [Op.DepthwiseConv2d]: (tf, [x, w], attrs) =>
+    tf.depthwiseConv2d(x as tfjs.Tensor4D, w as tfjs.Tensor4D, attrs.strides, attrs.padding, "NHWC", attrs.dilations),
   [Op.Sum]: (tf, [x], attrs) => tf.sum(x!, attrs.axes ?? undefined, attrs.keepDims),
   [Op.Mean]: (tf, [x], attrs) => tf.mean(x!, attrs.axes ?? undefined, attrs.keepDims),
   [Op.Reshape]: (tf, [x], attrs) => tf.reshape(x!, attrs.shape),

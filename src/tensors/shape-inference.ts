@@ -12,6 +12,18 @@ type ShapeRule<O extends OpName> = (inputs: readonly (readonly number[])[], attr
 const same: ShapeRule<OpName> = (inputs) => [...inputs[0]!];
 const broadcast: ShapeRule<OpName> = (inputs) => ring.shapes.broadcast(inputs[0]!, inputs[1]!);
 
+/** A convolution's input and filter, both of rank 4, or a SHAPE_MISMATCH naming the layout `op` expects. */
+function rank4Operands(inputs: readonly (readonly number[])[], op: string, last: string): [number[], number[]] {
+  const [x, w] = inputs as [number[], number[]];
+  if (x.length !== 4 || w.length !== 4) {
+    throw new ProtocolError(
+      ErrorCode.SHAPE_MISMATCH,
+      `${op} expects an input [batch, height, width, channels] and a filter [height, width, inChannels, ${last}], got ${fmtShape(x)} and ${fmtShape(w)}.`,
+    );
+  }
+  return [x, w];
+}
+
 const rules: { [O in OpName]: ShapeRule<O> } = {
   [Op.Add]: broadcast,
   [Op.Sub]: broadcast,
@@ -26,16 +38,9 @@ const rules: { [O in OpName]: ShapeRule<O> } = {
   [Op.Copy]: same,
   [Op.Div]: same,
   [Op.MatMul]: (inputs) => ring.shapes.matmul(inputs[0]!, inputs[1]!),
-  [Op.Conv2d]: (inputs, attrs) => {
-    const [x, w] = inputs as [number[], number[]];
-    if (x.length !== 4 || w.length !== 4) {
-      throw new ProtocolError(
-        ErrorCode.SHAPE_MISMATCH,
-        `conv2d expects an input [batch, height, width, channels] and a filter [height, width, inChannels, outChannels], got ${fmtShape(x)} and ${fmtShape(w)}.`,
-      );
-    }
-    return ring.shapes.conv2d(x, w, attrs);
-  },
+  [Op.Conv2d]: (inputs, attrs) => ring.shapes.conv2d(...rank4Operands(inputs, "conv2d", "outChannels"), attrs),
+  [Op.DepthwiseConv2d]: (inputs, attrs) =>
+    ring.shapes.depthwiseConv2d(...rank4Operands(inputs, "depthwiseConv2d", "channelMultiplier"), attrs),
   [Op.Sum]: (inputs, attrs) => ring.shapes.sum(inputs[0]!, attrs.axes ?? undefined, attrs.keepDims),
   [Op.Mean]: (inputs, attrs) => ring.shapes.sum(inputs[0]!, attrs.axes ?? undefined, attrs.keepDims),
   [Op.Reshape]: (inputs, attrs) => ring.shapes.reshape(inputs[0]!, attrs.shape),

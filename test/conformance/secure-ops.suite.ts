@@ -312,6 +312,42 @@ export function secureOpsSuite(name: string, provider: ProviderKind, setup: () =
         );
       });
 
+      it("depthwiseConv2d: multipliers 1-3, strides 1 and 2, padding same and valid, dilation 2, shared or public filter", async () => {
+        const rng = new Rng(26);
+        const cases: Array<{
+          x: number[];
+          w: number[];
+          strides: number;
+          padding: "same" | "valid";
+          dilations: number;
+        }> = [
+          { x: [1, 5, 5, 1], w: [3, 3, 1, 1], strides: 1, padding: "valid", dilations: 1 },
+          { x: [1, 6, 6, 3], w: [3, 3, 3, 2], strides: 1, padding: "same", dilations: 1 },
+          { x: [2, 7, 6, 2], w: [3, 2, 2, 3], strides: 2, padding: "same", dilations: 1 },
+          { x: [1, 8, 8, 4], w: [5, 5, 4, 1], strides: 2, padding: "valid", dilations: 1 },
+          { x: [1, 7, 7, 2], w: [3, 3, 2, 2], strides: 1, padding: "same", dilations: 2 },
+        ];
+        for (const c of cases) {
+          const x = randomTensor(tf, rng, c.x, { max: 4 });
+          const w = randomTensor(tf, rng, c.w, { max: 4 });
+          const options = { strides: c.strides, padding: c.padding, dilations: c.dilations };
+          const want = tf.depthwiseConv2d(
+            x as tfjs.Tensor4D,
+            w as tfjs.Tensor4D,
+            c.strides,
+            c.padding,
+            "NHWC",
+            c.dilations,
+          );
+          // Each output sums KH*KW products: its input channel's window only.
+          const tol = dotTolerance(c.w[0]! * c.w[1]!, 4);
+          const what = `depthwiseConv2d x[${c.x}] w[${c.w}] s${c.strides} ${c.padding} d${c.dilations}`;
+          await check(sy.F.depthwiseConv2d(share(x), share(w), options), want, tol, what);
+          await check(sy.F.depthwiseConv2d(share(x), w, options), want, tol, `${what}, public filter`);
+          await check(sy.F.depthwiseConv2d(x, share(w), options), want, tol, `${what}, public input`);
+        }
+      });
+
       it("sy.F.linear with shared or public weights and bias, then relu (a two-layer MLP)", async () => {
         const rng = new Rng(25);
         const x = randomTensor(tf, rng, [4, 10], { max: 4 });

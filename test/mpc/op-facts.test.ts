@@ -59,6 +59,11 @@ const cases: { [O in OpName]: ReadonlyArray<Case<O>> } = {
     { operands: [s(2, 5, 5, 2), s(2, 2, 2, 3)], attrs: { strides: [1, 1], padding: "valid", dilations: [1, 1] } },
     { operands: [s(1, 4, 4, 2), p(3, 3, 2, 2)], attrs: { strides: [1, 1], padding: "same", dilations: [1, 1] } },
   ],
+  depthwiseConv2d: [
+    { operands: [s(1, 6, 6, 3), s(3, 3, 3, 2)], attrs: { strides: [2, 2], padding: "same", dilations: [1, 1] } },
+    { operands: [s(2, 5, 5, 2), s(2, 2, 2, 1)], attrs: { strides: [1, 1], padding: "valid", dilations: [1, 1] } },
+    { operands: [s(1, 4, 4, 2), p(3, 3, 2, 2)], attrs: { strides: [1, 1], padding: "same", dilations: [1, 1] } },
+  ],
   sum: [
     { operands: [s(3, 4)], attrs: { axes: [1], keepDims: false } },
     { operands: [s(3, 4)], attrs: { axes: null, keepDims: true } },

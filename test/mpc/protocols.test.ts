@@ -227,7 +227,7 @@ describe("relu and comparisons", () => {
 });
 
 describe("Beaver multiplication", () => {
-  it("mul, matmul, conv2d: exact products in 1 round, |x| + |y| words from each holder", async () => {
+  it("mul, matmul, conv2d, depthwiseConv2d: exact products in 1 round, |x| + |y| words from each holder", async () => {
     const rng = new Rng(5);
     const cases: Array<{
       x: number[];
@@ -244,6 +244,12 @@ describe("Beaver multiplication", () => {
         y: [3, 3, 3, 4],
         op: { kind: "conv2d", attrs: { strides: [2, 2], padding: "same", dilations: [1, 1] } },
         plain: (a, b) => ring.conv2d(a, b, { strides: [2, 2], padding: "same" }),
+      },
+      {
+        x: [2, 5, 5, 3],
+        y: [3, 3, 3, 2],
+        op: { kind: "depthwiseConv2d", attrs: { strides: [1, 1], padding: "valid", dilations: [1, 1] } },
+        plain: (a, b) => ring.depthwiseConv2d(a, b, { padding: "valid" }),
       },
     ];
     for (const c of cases) {

@@ -51,7 +51,7 @@ describe("every kind deals correct material, for two and three holders", () => {
       ["bob", "charlie"],
       ["alice", "bob", "charlie"],
     ]) {
-      it(`${kind}, ${holders.length} holders: Beaver triples for mul, matmul and conv2d, fixed-operand masks, binary triples (tensors and seeds), random bits`, async () => {
+      it(`${kind}, ${holders.length} holders: Beaver triples for mul, matmul, conv2d and depthwiseConv2d, fixed-operand masks, binary triples (tensors and seeds), random bits`, async () => {
         const sources = holders.map((h) => kinds[kind].holderSource(workers.get(h)!.comm, "dan", holders));
         const conv: Conv2dAttrs = { strides: [1, 1], padding: "same", dilations: [1, 1] };
         const beaver: Array<[string, TripleSpec, (a: ring.RingTensor, b: ring.RingTensor) => ring.RingTensor]> = [
@@ -61,6 +61,16 @@ describe("every kind deals correct material, for two and three holders", () => {
             "conv2d",
             { kind: "beaver", op: { kind: "conv2d", attrs: conv }, xShape: [1, 4, 4, 2], yShape: [3, 3, 2, 3] },
             (a, b) => ring.conv2d(a, b, conv),
+          ],
+          [
+            "depthwiseConv2d",
+            {
+              kind: "beaver",
+              op: { kind: "depthwiseConv2d", attrs: conv },
+              xShape: [1, 4, 4, 2],
+              yShape: [3, 3, 2, 2],
+            },
+            (a, b) => ring.depthwiseConv2d(a, b, conv),
           ],
         ];
         for (const [name, spec, op] of beaver) {

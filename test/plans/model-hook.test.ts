@@ -5,19 +5,11 @@
  * (`argmax(1)`, `eq(target.viewAs(pred)).sum()`, `copy().get().floatPrecision()`).
  */
 import * as tf from "@tensorflow/tfjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as sy from "../../src";
+import { usePySyftTrio } from "./pysyft-trio";
 
-let alice: sy.VirtualWorker, bob: sy.VirtualWorker, james: sy.VirtualWorker;
-
-beforeAll(async () => {
-  await tf.setBackend("cpu");
-  const hook = sy.hook(tf);
-  [alice, bob, james] = ["alice", "bob", "james"].map((id) => new sy.VirtualWorker(hook, { id }));
-});
-
-const share = (t: tf.Tensor) => t.fixPrecision().share(alice, bob, { cryptoProvider: james });
-const decrypt = async (t: unknown) => (await (t as sy.FixedPrecisionTensor).get()).floatPrecision();
+const { trio, share, decrypt } = usePySyftTrio();
 
 function mlp(): tf.Sequential {
   return tf.sequential({
@@ -37,7 +29,7 @@ function mlp(): tf.Sequential {
 describe("model.fixPrecision().share(...)", () => {
   it("gives a built plan with shared weights that predicts like the model on any batch size", async () => {
     const model = mlp();
-    const secure = model.fixPrecision().share(alice, bob, { cryptoProvider: james });
+    const secure = model.fixPrecision().share(trio.alice, trio.bob, { cryptoProvider: trio.james });
     expect(secure).toBeInstanceOf(sy.Plan);
     expect(secure.name).toBe("mlp");
     expect(secure.code).toContain("matmul");
@@ -58,7 +50,7 @@ describe("model.fixPrecision().share(...)", () => {
 
   it("runs the original's toy and test loop on shares: argmax(1), eq(target.viewAs(pred)).sum(), copy().get()", async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 1 })] });
-    const secure = model.share(alice, bob, { cryptoProvider: james });
+    const secure = model.share(trio.alice, trio.bob, { cryptoProvider: trio.james });
     const data = share(tf.zeros([1, 1]));
     const target = share(tf.zeros([1]));
     const output = secure(data) as sy.FixedPrecisionTensor;
@@ -73,10 +65,10 @@ describe("model.fixPrecision().share(...)", () => {
     const model = mlp();
     const secure = model
       .fixPrecision({ base: 10, precisionFractional: 3 })
-      .share(alice, bob, { cryptoProvider: james });
+      .share(trio.alice, trio.bob, { cryptoProvider: trio.james });
     const x = tf.randomNormal([2, 6], 0, 1, "float32", 3);
     const y = secure.predict(
-      x.fixPrecision({ base: 10, precisionFractional: 3 }).share(alice, bob, { cryptoProvider: james }),
+      x.fixPrecision({ base: 10, precisionFractional: 3 }).share(trio.alice, trio.bob, { cryptoProvider: trio.james }),
     );
     expect(tf.max(tf.abs(tf.sub(await decrypt(y), model.predict(x) as tf.Tensor))).dataSync()[0]).toBeLessThan(0.05);
   });
@@ -85,6 +77,8 @@ describe("model.fixPrecision().share(...)", () => {
     const model = tf.sequential({
       layers: [tf.layers.dense({ inputShape: [2], units: 2, activation: "softmax", name: "probs" })],
     });
-    expect(() => model.share(alice, bob, { cryptoProvider: james })).toThrow(/Layer "probs" \(Dense\).*softmax/);
+    expect(() => model.share(trio.alice, trio.bob, { cryptoProvider: trio.james })).toThrow(
+      /Layer "probs" \(Dense\).*softmax/,
+    );
   });
 });

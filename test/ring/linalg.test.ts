@@ -118,6 +118,35 @@ interface ConvCase {
   padding: "same" | "valid";
 }
 
+/** The ring's convolution against TF.js's on small integers (exact in float32), in both kernel sets. */
+async function expectConvMatchesTf(op: "conv2d" | "depthwiseConv2d", c: ConvCase, seed: number): Promise<void> {
+  const rng = new Rng(seed);
+  const xv = rng.smallInts(
+    c.x.reduce((a, b) => a * b),
+    5,
+  );
+  const wv = rng.smallInts(
+    c.w.reduce((a, b) => a * b),
+    5,
+  );
+  const opts = { padding: c.padding, strides: c.strides, dilations: c.dilations };
+  const { wasm, js } = bothKernels(() => ring[op](fromInts(xv, c.x), fromInts(wv, c.w), opts));
+  const tfOp = op === "conv2d" ? tf.conv2d : tf.depthwiseConv2d;
+  const expected = tfOp(
+    tf.tensor4d(xv, c.x),
+    tf.tensor4d(wv, c.w),
+    c.strides ?? 1,
+    c.padding,
+    "NHWC",
+    c.dilations ?? 1,
+  );
+  expect(wasm.shape).toEqual(expected.shape);
+  expect(ring.shapes[op](c.x, c.w, opts)).toEqual(expected.shape);
+  const values = await tfValues(expected);
+  expect(toNumbers(wasm)).toEqual(values);
+  expect(toNumbers(js)).toEqual(values);
+}
+
 describe("conv2d", () => {
   const cases: ConvCase[] = [
     { x: [1, 5, 5, 1], w: [3, 3, 1, 1], padding: "valid" },
@@ -133,34 +162,8 @@ describe("conv2d", () => {
     { x: [1, 11, 13, 3], w: [5, 5, 3, 8], padding: "same" },
   ];
   for (const c of cases) {
-    it(`matches tf.conv2d: x ${c.x} w ${c.w} ${c.padding} strides ${c.strides ?? 1} dilations ${c.dilations ?? 1}`, async () => {
-      const rng = new Rng(c.x.join("").length + c.w[0] * 10);
-      const xv = rng.smallInts(
-        c.x.reduce((a, b) => a * b),
-        5,
-      );
-      const wv = rng.smallInts(
-        c.w.reduce((a, b) => a * b),
-        5,
-      );
-      const opts = { padding: c.padding, strides: c.strides, dilations: c.dilations };
-      const x = fromInts(xv, c.x);
-      const w = fromInts(wv, c.w);
-      const { wasm, js } = bothKernels(() => ring.conv2d(x, w, opts));
-      const expected = tf.conv2d(
-        tf.tensor4d(xv, c.x),
-        tf.tensor4d(wv, c.w),
-        c.strides ?? 1,
-        c.padding,
-        "NHWC",
-        c.dilations ?? 1,
-      );
-      expect(wasm.shape).toEqual(expected.shape);
-      expect(ring.shapes.conv2d(c.x, c.w, opts)).toEqual(expected.shape);
-      const values = await tfValues(expected);
-      expect(toNumbers(wasm)).toEqual(values);
-      expect(toNumbers(js)).toEqual(values);
-    });
+    it(`matches tf.conv2d: x ${c.x} w ${c.w} ${c.padding} strides ${c.strides ?? 1} dilations ${c.dilations ?? 1}`, () =>
+      expectConvMatchesTf("conv2d", c, c.x.join("").length + c.w[0] * 10));
   }
 
   it("wraps mod 2^64 identically in both kernels with full-range values", () => {
@@ -188,6 +191,57 @@ describe("conv2d", () => {
       }
     }
     expect(toNumbers(y)).toEqual(expected);
+  });
+});
+
+describe("depthwiseConv2d", () => {
+  const cases: ConvCase[] = [
+    { x: [1, 5, 5, 1], w: [3, 3, 1, 1], padding: "valid" },
+    { x: [1, 6, 6, 3], w: [3, 3, 3, 1], padding: "same" },
+    { x: [2, 7, 6, 3], w: [3, 2, 3, 2], padding: "same", strides: 2 },
+    { x: [2, 7, 6, 2], w: [3, 2, 2, 3], padding: "valid", strides: [2, 3] },
+    { x: [1, 9, 9, 2], w: [3, 3, 2, 2], padding: "same", dilations: 2 },
+    { x: [1, 10, 11, 4], w: [2, 3, 4, 1], padding: "valid", dilations: [2, 1] },
+    { x: [3, 4, 4, 3], w: [5, 5, 3, 2], padding: "same", strides: 3 },
+  ];
+  for (const c of cases) {
+    it(`matches tf.depthwiseConv2d: x ${c.x} w ${c.w} ${c.padding} strides ${c.strides ?? 1} dilations ${c.dilations ?? 1}`, () =>
+      expectConvMatchesTf("depthwiseConv2d", c, c.x.join("").length + c.w[3] * 10));
+  }
+
+  it("equals conv2d with the block-diagonal filter, mod 2^64 with full-range values, in both kernels", () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 12; trial++) {
+      const [kh, kw, channels, multiplier] = [rng.int(1, 3), rng.int(1, 3), rng.int(1, 4), rng.int(1, 3)];
+      const x = rng.tensor([rng.int(1, 2), rng.int(4, 8), rng.int(4, 8), channels]);
+      const w = rng.tensor([kh, kw, channels, multiplier]);
+      // The dense filter [KH,KW,C,C*M] that is w[.,.,c,m] at output channel c*M+m of input channel c, else 0.
+      const wv = toBigInts(w);
+      const dense: bigint[] = [];
+      for (let t = 0; t < kh * kw; t++) {
+        for (let ci = 0; ci < channels; ci++) {
+          for (let o = 0; o < channels * multiplier; o++) {
+            const owner = Math.floor(o / multiplier);
+            dense.push(owner === ci ? wv[(t * channels + ci) * multiplier + (o % multiplier)]! : 0n);
+          }
+        }
+      }
+      const opts = {
+        padding: rng.int(0, 1) ? ("same" as const) : ("valid" as const),
+        strides: [rng.int(1, 2), rng.int(1, 2)] as [number, number],
+        dilations: [rng.int(1, 2), 1] as [number, number],
+      };
+      const { wasm, js } = bothKernels(() => ring.depthwiseConv2d(x, w, opts));
+      const reference = ring.conv2d(x, fromBigInts(dense, [kh, kw, channels, channels * multiplier]), opts);
+      expect(ring.equal(wasm, reference)).toBe(true);
+      expect(ring.equal(js, reference)).toBe(true);
+    }
+  });
+
+  it("refuses a filter whose channels differ from the input's, naming the depthwise layout", () => {
+    expect(() => ring.depthwiseConv2d(ring.zeros([1, 4, 4, 3]), ring.zeros([3, 3, 2, 1]), { padding: "same" })).toThrow(
+      /depthwiseConv2d: input \[1, 4, 4, 3\] has 3 channels but filter \[3, 3, 2, 1\] expects 2 .*channelMultiplier/,
+    );
   });
 });
 

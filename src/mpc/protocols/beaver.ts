@@ -1,5 +1,5 @@
 /**
- * Beaver multiplication: one routine for mul, matmul and conv2d.
+ * Beaver multiplication: one routine for mul, matmul, conv2d and depthwiseConv2d.
  *
  * For a bilinear op ⊗ and shared x, y, with a triple a, b, c = a ⊗ b from the
  * crypto provider:

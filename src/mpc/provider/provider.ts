@@ -18,7 +18,11 @@ import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
 type RingTensor = ring.RingTensor;
 
 /** The bilinear map a Beaver triple is made for: c = op(a, b). */
-export type BeaverOp = { kind: "mul" } | { kind: "matmul" } | { kind: "conv2d"; attrs: Conv2dAttrs };
+export type BeaverOp =
+  | { kind: "mul" }
+  | { kind: "matmul" }
+  | { kind: "conv2d"; attrs: Conv2dAttrs }
+  | { kind: "depthwiseConv2d"; attrs: Conv2dAttrs };
 
 /** One piece of material a protocol needs. */
 export type MaterialSpec =
@@ -140,6 +144,8 @@ export function beaverOutputShape(op: BeaverOp, xShape: readonly number[], yShap
       return ring.shapes.matmul(xShape, yShape);
     case "conv2d":
       return ring.shapes.conv2d(xShape, yShape, op.attrs);
+    case "depthwiseConv2d":
+      return ring.shapes.depthwiseConv2d(xShape, yShape, op.attrs);
   }
 }
 
@@ -151,5 +157,7 @@ export function applyBeaverOp(op: BeaverOp, a: RingTensor, b: RingTensor): RingT
       return ring.matmul(a, b);
     case "conv2d":
       return ring.conv2d(a, b, op.attrs);
+    case "depthwiseConv2d":
+      return ring.depthwiseConv2d(a, b, op.attrs);
   }
 }
