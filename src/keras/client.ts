@@ -96,12 +96,13 @@ export class ModelConnection {
     );
     if (code !== undefined) throw new TsyftError(code, (error as Error).message, { ...details }, { cause: error });
     const usage = await this.clients[0].grantUsage(this.key).catch(() => null);
-    if (usage?.maxRuns !== undefined && usage.served >= usage.maxRuns) {
+    // server1's abort of a run server0 refused carries server0's message but not its code: ask server0's count.
+    if (usage?.maxRuns !== undefined && usage.served + usage.inFlight >= usage.maxRuns) {
       throw new TsyftError(
         usage.maxRuns === 0 ? ErrorCode.MODEL_NOT_SERVED : ErrorCode.SERVING_LIMIT,
         usage.maxRuns === 0
           ? `Model "${this.name}" stopped being served while this query ran.`
-          : `Model "${this.name}" served its ${usage.maxRuns} requests; this query was refused by server0.`,
+          : `Model "${this.name}" served its ${usage.maxRuns} requests (or is answering the last of them); server0 refused this query.`,
         { served: usage.served, maxRuns: usage.maxRuns },
         { cause: error },
       );
