@@ -5,6 +5,7 @@
 import { printTable, writeResults, type BenchRow } from "./harness";
 import { runGridSuite } from "./suites/grid";
 import { runKernelBench } from "./suites/kernel";
+import { runKerasSuite } from "./suites/keras";
 import { runLoadSuite } from "./suites/load";
 import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
@@ -30,6 +31,7 @@ const suites: Suite[] = [
   { name: "serving", run: runServingSuite },
   { name: "load", run: runLoadSuite },
   { name: "tutorials", run: runTutorialsSuite },
+  { name: "keras", run: runKerasSuite },
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
 ];
 

@@ -68,11 +68,20 @@ export class ModelConnection {
         { expected: [...this.inputShape], got: image.shape },
       );
     }
-    await this.untilServed(options.timeoutMs ?? 120_000);
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const deadline = Date.now() + timeoutMs;
     const [h0, h1, provider] = this.clients;
-    const logits = await queryEncrypted(this.plan, image, [h0, h1], provider).catch((error: unknown) =>
-      this.refusal(error),
-    );
+    let logits: tfjs.Tensor;
+    for (;;) {
+      try {
+        logits = await queryEncrypted(this.plan, image, [h0, h1], provider).catch((e: unknown) => this.refusal(e));
+        break;
+      } catch (error) {
+        // Shared but not served yet (the serving notebook may not have reached serve()): wait, then query again.
+        if ((error as TsyftError).code !== ErrorCode.MODEL_NOT_SERVED) throw error;
+        await this.untilServed(deadline, timeoutMs, error);
+      }
+    }
     if (!sameShape(logits.shape, this.outputShape)) {
       const got = logits.shape;
       logits.dispose();
@@ -110,17 +119,23 @@ export class ModelConnection {
     throw error;
   }
 
+  /** Bytes this client sent to and received from the three servers so far. */
+  get traffic(): { bytesSent: number; bytesReceived: number } {
+    return {
+      bytesSent: this.clients.reduce((n, c) => n + c.traffic.bytesSent, 0),
+      bytesReceived: this.clients.reduce((n, c) => n + c.traffic.bytesReceived, 0),
+    };
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.close()));
   }
 
   /**
-   * Fails at once when the model served all its requests; waits while it is
-   * shared but not served yet (the serving notebook may not have reached
-   * `serve`). server0 decides in the end: this only spares a doomed query.
+   * Waits while the model is shared but not served (server0's grant admits no query); fails at once when it served
+   * all its requests, and with `refused` at the deadline.
    */
-  private async untilServed(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  private async untilServed(deadline: number, timeoutMs: number, refused: unknown): Promise<void> {
     for (;;) {
       const usage: GrantUsage | null = await this.clients[0].grantUsage(this.key);
       if (usage === null) {
@@ -129,21 +144,14 @@ export class ModelConnection {
           `Model "${this.name}" is no longer shared on the cluster (another model replaced it, or the cluster restarted); connect again.`,
         );
       }
-      if (usage.maxRuns === undefined || usage.maxRuns > 0) {
-        if (usage.maxRuns !== undefined && usage.served >= usage.maxRuns) {
-          throw new TsyftError(
-            ErrorCode.SERVING_LIMIT,
-            `Model "${this.name}" served its ${usage.maxRuns} requests; its owner can serve it again (model.serve({ numRequests })).`,
-            { served: usage.served, maxRuns: usage.maxRuns },
-          );
-        }
-        return;
-      }
+      if (usage.maxRuns !== 0) return;
       if (Date.now() > deadline) {
         throw new TsyftError(
           ErrorCode.MODEL_NOT_SERVED,
           `Model "${this.name}" is shared but was not served within ${timeoutMs} ms: its owner calls ` +
             "model.serve({ numRequests }) to serve it.",
+          {},
+          { cause: refused },
         );
       }
       await sleep(100);

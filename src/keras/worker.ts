@@ -98,6 +98,11 @@ export class TFEWorker {
     return this.connection.query(image, options);
   }
 
+  /** Bytes this client sent to and received from the servers (zero before connectToModel). */
+  get traffic(): { bytesSent: number; bytesReceived: number } {
+    return this.connection?.traffic ?? { bytesSent: 0, bytesReceived: 0 };
+  }
+
   /** Closes this client's connections to the servers. */
   async disconnect(): Promise<void> {
     await this.connection?.close();
