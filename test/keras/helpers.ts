@@ -6,7 +6,12 @@ import * as net from "node:net";
 export { freePorts, images13b as images, model13b } from "../../bench/suites/keras";
 export { startClient, type ClientResult, type ClientSpec } from "../../bench/suites/keras-clients";
 
-/** A TCP relay from a port of its own to `target`, keeping every byte it forwards (both ways). */
+/**
+ * A TCP relay from a port of its own to `target`, keeping what it forwards both ways. WebSocket frames from a
+ * client are masked on the wire (RFC 6455, 5.3), which would hide a plaintext payload from a naive tap: `bytes()`
+ * gives each direction of each connection after its HTTP upgrade as its frames' unmasked payloads, so the search
+ * sees exactly what the endpoints read.
+ */
 export interface Relay {
   port: number;
   bytes(): Buffer;
@@ -14,7 +19,7 @@ export interface Relay {
 }
 
 export async function startRelay(target: number, port = 0): Promise<Relay> {
-  const chunks: Buffer[] = [];
+  const streams: Buffer[][] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((inbound) => {
     const outbound = net.connect(target, "127.0.0.1");
@@ -23,12 +28,15 @@ export async function startRelay(target: number, port = 0): Promise<Relay> {
       s.on("close", () => sockets.delete(s));
       s.on("error", () => undefined);
     }
+    const up: Buffer[] = [];
+    const down: Buffer[] = [];
+    streams.push(up, down);
     inbound.on("data", (d: Buffer) => {
-      chunks.push(d);
+      up.push(d);
       outbound.write(d);
     });
     outbound.on("data", (d: Buffer) => {
-      chunks.push(d);
+      down.push(d);
       inbound.write(d);
     });
     inbound.on("close", () => outbound.destroy());
@@ -37,12 +45,47 @@ export async function startRelay(target: number, port = 0): Promise<Relay> {
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    bytes: () => Buffer.concat(chunks),
+    bytes: () => Buffer.concat(streams.map((chunks) => webSocketPayloads(Buffer.concat(chunks)))),
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** One direction of a connection: the HTTP head as is, then every WebSocket frame's payload, unmasked. */
+function webSocketPayloads(stream: Buffer): Buffer {
+  const headEnd = stream.indexOf("\r\n\r\n");
+  if (
+    headEnd < 0 ||
+    !stream
+      .subarray(0, headEnd)
+      .toString("latin1")
+      .match(/upgrade: websocket/i)
+  )
+    return stream;
+  const out: Buffer[] = [stream.subarray(0, headEnd + 4)];
+  let at = headEnd + 4;
+  while (at + 2 <= stream.length) {
+    const masked = (stream[at + 1]! & 0x80) !== 0;
+    let length = stream[at + 1]! & 0x7f;
+    let offset = at + 2;
+    if (length === 126) {
+      length = stream.readUInt16BE(offset);
+      offset += 2;
+    } else if (length === 127) {
+      length = Number(stream.readBigUInt64BE(offset));
+      offset += 8;
+    }
+    const mask = masked ? stream.subarray(offset, offset + 4) : undefined;
+    if (masked) offset += 4;
+    if (offset + length > stream.length) break; // a frame cut by the end of the recording
+    const payload = Buffer.from(stream.subarray(offset, offset + length));
+    if (mask) for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i % 4]!;
+    out.push(payload);
+    at = offset + length;
+  }
+  return Buffer.concat(out);
 }
 
 /**
