@@ -141,6 +141,15 @@ export class TFECluster {
     for (const a of this.addresses) forgetLocalGrid(a.url);
   }
 
+  /** The servers with the pids of those this cluster launched (start() first; others have no pid here). */
+  async servers(): Promise<Array<{ id: string; host: string; pid?: number }>> {
+    const started = this.started ? await this.started : undefined;
+    return this.workers.map((w, i) => {
+      const child = started?.children.find((c) => c.spawnargs.includes(SERVER_IDS[i]));
+      return { id: SERVER_IDS[i], host: w.host!, ...(child?.pid !== undefined && { pid: child.pid }) };
+    });
+  }
+
   /** The owner's clients of server0, server1 (the share holders) and server2 (the provider); start() first. */
   async ownerClients(): Promise<Started["clients"]> {
     if (!this.started) {
