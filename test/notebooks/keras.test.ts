@@ -11,18 +11,17 @@
  * processes 07 lists have exited and their ports are free. Each run gets three free
  * ports through TSYFT_KERAS_PORT, so nothing here uses the tutorials' 4000-4002.
  */
-import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { testDataDir } from "../data/helpers";
-import { PYTHON, REPO, RUNNER, distProblem, killTree, pythonEnv, pythonProblem, run, tempJupyterPath, text } from "../kernel/helpers";
+import { PYTHON, REPO, RUNNER, distProblem, pythonEnv, pythonProblem, run, tempJupyterPath } from "../kernel/helpers";
 import { loadMnist } from "../../src/data/mnist";
 import { loadModel } from "../../src/data/model-io";
 import { isAlive } from "../../src/grid/processes";
+import { checkRanEveryCell, scratch, type Notebook } from "./executed";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");
 const TRAINING = "06-keras-public-training.ipynb";
@@ -30,29 +29,7 @@ const SERVING = "07-keras-secure-serving.ipynb";
 const CLIENT = "08-keras-private-prediction-client.ipynb";
 const MODEL_DIR = path.join(REPO, "out", "keras", "13a-model");
 
-interface Output {
-  output_type: string;
-  text?: unknown;
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-}
-interface Notebook {
-  cells: Array<{ cell_type: string; execution_count?: number | null; outputs?: Output[] }>;
-}
-
-const children = new Set<ChildProcess>();
-const temps: string[] = [];
-afterAll(() => {
-  for (const child of children) killTree(child);
-  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
+const { children, temps, tempDir } = scratch();
 
 /** Whether nothing listens on `port` of 127.0.0.1 (we can bind it). */
 function portFree(port: number): Promise<boolean> {
@@ -75,25 +52,6 @@ async function freePortBase(): Promise<number> {
 
 function notebookEnv(basePort: number): Record<string, string> {
   return { TSYFT_QUICK: "1", TSYFT_DATA_DIR: testDataDir, TSYFT_KERAS_PORT: String(basePort) };
-}
-
-/** Every code cell's outputs as text: streams, text/plain of results and displays, errors. */
-function outputText(notebook: Notebook): string {
-  return notebook.cells
-    .flatMap((c) => c.outputs ?? [])
-    .map((o) =>
-      o.output_type === "stream" ? text(o.text) : o.output_type === "error" ? `${o.ename}: ${o.evalue}` : text(o.data?.["text/plain"]),
-    )
-    .join("\n");
-}
-
-/** Checks every code cell ran without error; the message holds all the notebook printed (kernel warnings included). */
-function checkRanEveryCell(name: string, notebook: Notebook): string {
-  const all = outputText(notebook);
-  const code = notebook.cells.filter((c) => c.cell_type === "code");
-  expect(code.map((c) => c.execution_count), `${name}:\n${all.slice(-4000)}`).toEqual(code.map((_, i) => i + 1));
-  expect(code.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "error"), `${name}:\n${all.slice(-4000)}`).toEqual([]);
-  return all;
 }
 
 /** What the executed 06 must show. */
@@ -122,8 +80,8 @@ async function plaintextClasses(): Promise<{ labels: number[]; classes: number[]
 
 /** What the executed pair must show, whoever ran it. */
 async function checkPair(serving: Notebook, client: Notebook, basePort: number): Promise<void> {
-  const served = checkRanEveryCell(SERVING, serving);
-  const asked = checkRanEveryCell(CLIENT, client);
+  const served = checkRanEveryCell(serving, SERVING);
+  const asked = checkRanEveryCell(client, CLIENT);
 
   const sentences = [...asked.matchAll(/^The image had label (\d) and was (correctly|wrongly) classified as (\d)$/gm)];
   expect(sentences, asked.slice(-2000)).toHaveLength(3);
@@ -166,7 +124,7 @@ describe("Syft-Keras notebooks through the headless runner (TSYFT_QUICK=1)", () 
     expect(result.code, log.slice(-4000)).toBe(0);
     expect(log).toContain(`▶ ${SERVING} + ${CLIENT} (side by side)`);
     for (const name of [TRAINING, SERVING, CLIENT]) expect(log).toMatch(new RegExp(`${name.replace(".", "\\.")}\\s+\\d+\\s+0\\s+[\\d.]+\\s+ok`));
-    checkTraining(checkRanEveryCell(TRAINING, readExecuted(out, TRAINING)));
+    checkTraining(checkRanEveryCell(readExecuted(out, TRAINING), TRAINING));
     await checkPair(readExecuted(out, SERVING), readExecuted(out, CLIENT), basePort);
   }, 660_000);
 });
@@ -194,7 +152,7 @@ describe.skipIf(Boolean(jupyterProblem))(`Syft-Keras notebooks through real Jupy
       );
     const training = await nbconvert(TRAINING);
     expect(training.code, `nbconvert ${TRAINING} failed:\n${training.stderr.slice(-4000)}`).toBe(0);
-    checkTraining(checkRanEveryCell(TRAINING, readExecuted(outDir, TRAINING)));
+    checkTraining(checkRanEveryCell(readExecuted(outDir, TRAINING), TRAINING));
 
     const [serving, client] = await Promise.all([nbconvert(SERVING), nbconvert(CLIENT)]);
     expect(serving.code, `nbconvert ${SERVING} failed:\n${serving.stderr.slice(-4000)}`).toBe(0);
