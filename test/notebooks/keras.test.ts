@@ -50,6 +50,11 @@ async function freePortBase(): Promise<number> {
   throw new Error("no three consecutive free ports found");
 }
 
+/** Where the cluster of 07 on these ports keeps its credentials (TFECluster's default stateDir, under the notebooks' folder). */
+function clusterStateDir(basePort: number): string {
+  return path.join(NOTEBOOKS, "out", "tfe-cluster", [0, 1, 2].map((i) => `localhost_${basePort + i}`).join("-"));
+}
+
 function notebookEnv(basePort: number): Record<string, string> {
   return { TSYFT_QUICK: "1", TSYFT_DATA_DIR: testDataDir, TSYFT_KERAS_PORT: String(basePort) };
 }
@@ -113,6 +118,7 @@ describe("Syft-Keras notebooks through the headless runner (TSYFT_QUICK=1)", () 
     const problem = distProblem();
     if (problem) throw new Error(problem);
     const basePort = await freePortBase();
+    temps.push(clusterStateDir(basePort)); // random ports: a new one each run, removed after
     const out = tempDir("tsyft-keras-runner-");
     // 06 alone, then 07 with its partner 08 (the runner pairs them by 07's metadata).
     const result = await run(process.execPath, [RUNNER, path.join(NOTEBOOKS, TRAINING), path.join(NOTEBOOKS, SERVING), "--out", out], {
@@ -138,6 +144,7 @@ describe.skipIf(Boolean(jupyterProblem))(`Syft-Keras notebooks through real Jupy
     temps.push(jupyter.jupyterPath);
     const outDir = tempDir("tsyft-keras-nbconvert-");
     const basePort = await freePortBase();
+    temps.push(clusterStateDir(basePort)); // random ports: a new one each run, removed after
     const nbconvert = (name: string) =>
       run(
         PYTHON,
