@@ -65,7 +65,7 @@ function checkTraining(all: string): void {
   expect(all).toContain("QUICK MODE (TSYFT_QUICK=1)");
   const accuracy = /Test accuracy: ([\d.]+)% on 2000 held-out digits/.exec(all);
   expect(accuracy, "test accuracy printed").not.toBeNull();
-  expect(Number(accuracy![1])).toBeGreaterThan(20); // trained: far above the 10% of chance
+  expect(Number(accuracy![1])).toBeGreaterThan(40); // trained (quick mode measured 66-68%), far above chance (10%)
   expect(all).toMatch(/saved 8 weight tensors .* to .*13a-model/);
   expect(all).toContain("reloaded model: largest difference in its predictions 0");
 }
