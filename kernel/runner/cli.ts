@@ -5,7 +5,8 @@
  *
  * Executes every .ipynb of the given folders (sorted by name; default
  * notebooks/) or the given files, each in a fresh execution context of the
- * kernel's engine, writes the executed copies to --out (default out/), prints
+ * kernel's engine (notebooks paired in their metadata side by side, see
+ * pairs.ts), writes the executed copies to --out (default out/), prints
  * a summary table and exits 1 when a cell failed that is not tagged
  * `raises-exception`. Needs only Node (no Jupyter). Environment variables such
  * as TSYFT_QUICK=1 reach the notebooks unchanged.
@@ -15,6 +16,7 @@ import * as path from "path";
 import { closeEngines } from "../engine/engine";
 import { executeNotebook, type NotebookReport } from "./execute-notebook";
 import { readNotebook, writeNotebook } from "./notebook";
+import { planRuns } from "./pairs";
 import { formatTable } from "./summary";
 
 export interface RunnerArgs {
@@ -69,50 +71,88 @@ export function listNotebooks(inputs: string[], only: string[]): string[] {
   return files.filter((f) => only.some((o) => stem(f) === o || path.basename(f) === o || stem(f).includes(o)));
 }
 
+type Row = { notebook: string; report?: NotebookReport; crash?: string };
+
+/**
+ * Runs one notebook and writes its executed copy. `label` prefixes its cell
+ * lines when it runs beside others; `stop` is called when it fails, and
+ * `signal` stops it when a notebook beside it failed.
+ */
+async function runNotebook(
+  file: string,
+  args: RunnerArgs,
+  side: { label: string; signal?: AbortSignal; stop?: (reason: string) => void },
+): Promise<Row> {
+  const name = path.basename(file);
+  try {
+    const notebook = readNotebook(file);
+    const report = await executeNotebook(notebook, {
+      cwd: path.dirname(file),
+      cellTimeoutMs: args.timeoutSeconds * 1000,
+      signal: side.signal,
+      onCell: (cell) => {
+        const mark = cell.status === "ok" ? "✓" : cell.status === "expected-error" ? "✓ (expected error)" : "✗";
+        const detail = cell.ename ? ` ${cell.ename}: ${(cell.evalue ?? "").split("\n")[0].slice(0, 120)}` : "";
+        process.stdout.write(
+          `  ${side.label}[${cell.executionCount}] ${mark} ${cell.seconds.toFixed(2)} s${cell.status === "ok" ? "" : detail}\n`,
+        );
+      },
+    });
+    writeNotebook(path.join(args.out, name), notebook);
+    if (report.failure) side.stop?.(`${name} failed at cell [${report.failure.executionCount}]`);
+    return { notebook: name, report };
+  } catch (error) {
+    side.stop?.(`${name} crashed`);
+    process.stderr.write(`${name}: ${(error as Error)?.stack ?? String(error)}\n`);
+    return { notebook: name, crash: (error as Error)?.stack ?? String(error) };
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   let args: RunnerArgs;
-  let notebooks: string[];
+  let runs: string[][];
   try {
     args = parseArgs(argv);
-    notebooks = listNotebooks(args.inputs, args.only);
+    runs = planRuns(listNotebooks(args.inputs, args.only));
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     return 2;
   }
-  if (notebooks.length === 0) {
+  if (runs.length === 0) {
     process.stderr.write(
       `no notebooks to run in ${args.inputs.join(", ")}${args.only.length ? ` matching ${args.only.join(", ")}` : ""}\n`,
     );
     return 2;
   }
+  args.out = path.resolve(args.out); // cells run in their notebook's folder
   fs.mkdirSync(args.out, { recursive: true });
   const home = process.cwd();
-  const rows: Array<{ notebook: string; report?: NotebookReport; crash?: string }> = [];
-  for (const file of notebooks) {
-    const name = path.basename(file);
-    process.stdout.write(`▶ ${name}\n`);
-    const absolute = path.resolve(file);
+  const rows: Row[] = [];
+  for (const group of runs) {
+    const names = group.map((f) => path.basename(f));
+    process.stdout.write(`▶ ${names.join(" + ")}${group.length > 1 ? " (side by side)" : ""}\n`);
+    process.chdir(path.dirname(group[0]!)); // cells see their own folder, as under Jupyter (a group shares one)
     try {
-      const notebook = readNotebook(absolute);
-      process.chdir(path.dirname(absolute)); // cells see their own folder, as under Jupyter
-      const report = await executeNotebook(notebook, {
-        cwd: path.dirname(absolute),
-        cellTimeoutMs: args.timeoutSeconds * 1000,
-        onCell: (cell) => {
-          const mark = cell.status === "ok" ? "✓" : cell.status === "expected-error" ? "✓ (expected error)" : "✗";
-          const detail = cell.ename ? ` ${cell.ename}: ${(cell.evalue ?? "").split("\n")[0].slice(0, 120)}` : "";
-          process.stdout.write(
-            `  [${cell.executionCount}] ${mark} ${cell.seconds.toFixed(2)} s${cell.status === "ok" ? "" : detail}\n`,
-          );
-        },
-      });
+      if (group.length === 1) {
+        rows.push(await runNotebook(group[0]!, args, { label: "" }));
+        continue;
+      }
+      // Each in its own engine (worker thread); when one fails, the others are stopped rather than left waiting.
+      const controller = new AbortController();
+      const stop = (reason: string) => controller.abort(new Error(reason));
+      rows.push(
+        ...(await Promise.all(
+          group.map((file) =>
+            runNotebook(file, args, {
+              label: `${path.basename(file, ".ipynb")} `,
+              signal: controller.signal,
+              stop,
+            }),
+          ),
+        )),
+      );
+    } finally {
       process.chdir(home);
-      writeNotebook(path.join(args.out, name), notebook);
-      rows.push({ notebook: name, report });
-    } catch (error) {
-      process.chdir(home);
-      rows.push({ notebook: name, crash: (error as Error)?.stack ?? String(error) });
-      process.stderr.write(`${name}: ${(error as Error)?.stack ?? String(error)}\n`);
     }
   }
   closeEngines();

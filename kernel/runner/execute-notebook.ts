@@ -50,6 +50,12 @@ export interface ExecuteOptions {
   cellTimeoutMs?: number;
   /** Called after each code cell. */
   onCell?: (report: CellReport, cell: NotebookCell) => void;
+  /**
+   * Stops the notebook: the running cell is interrupted and fails with the
+   * signal's reason, later cells are not run (a notebook run side by side
+   * with one that failed, see pairs.ts, would otherwise wait for it in vain).
+   */
+  signal?: AbortSignal;
 }
 
 /** Collects a cell's outputs; display ids are tracked across the whole notebook. */
@@ -96,22 +102,45 @@ function errorOutput(outcome: Extract<ExecuteOutcome, { status: "error" }>): Not
   return { output_type: "error", ename: outcome.ename, evalue: outcome.evalue, traceback: outcome.traceback };
 }
 
-async function withTimeout(
+/** Why a notebook was stopped from outside (ExecuteOptions.signal). */
+function abortReason(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+}
+
+async function withLimits(
   engine: Engine,
   run: Promise<ExecuteOutcome>,
   timeoutMs: number | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<{ outcome: ExecuteOutcome; timedOut: boolean }> {
-  if (!timeoutMs || !Number.isFinite(timeoutMs)) return { outcome: await run, timedOut: false };
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void engine.interrupt(`timeout after ${timeoutMs / 1000} s`);
-  }, timeoutMs);
+  const timer =
+    timeoutMs && Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          timedOut = true;
+          void engine.interrupt(`timeout after ${timeoutMs / 1000} s`);
+        }, timeoutMs)
+      : undefined;
+  const onAbort = () => void engine.interrupt(`stopped: ${abortReason(signal!)}`);
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     return { outcome: await run, timedOut };
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** The outcome of a cell not run because the notebook was stopped before it. */
+function notRun(signal: AbortSignal): ExecuteOutcome {
+  const evalue = `Not run: ${abortReason(signal)}`;
+  return {
+    status: "error",
+    kind: "interrupt",
+    ename: "NotebookStopped",
+    evalue,
+    traceback: [`NotebookStopped: ${evalue}`],
+  };
 }
 
 /** Executes `notebook` in place (outputs and counts replaced) and reports how it went. */
@@ -138,11 +167,14 @@ export async function executeNotebook(notebook: Notebook, options: ExecuteOption
       cell.execution_count = executionCount;
       const collector = new OutputCollector(displays);
       const cellStarted = Date.now();
-      const { outcome, timedOut } = await withTimeout(
-        engine,
-        engine.execute(code, `cell-${executionCount}`, collector),
-        options.cellTimeoutMs,
-      );
+      const { outcome, timedOut } = options.signal?.aborted
+        ? { outcome: notRun(options.signal), timedOut: false }
+        : await withLimits(
+            engine,
+            engine.execute(code, `cell-${executionCount}`, collector),
+            options.cellTimeoutMs,
+            options.signal,
+          );
       report.cells++;
       const cellReport: CellReport = {
         index,
@@ -177,7 +209,7 @@ export async function executeNotebook(notebook: Notebook, options: ExecuteOption
         );
         cellReport.ename = error.ename;
         cellReport.evalue = error.evalue;
-        const expected = tagsOf(cell).includes(RAISES_EXCEPTION) && !timedOut;
+        const expected = tagsOf(cell).includes(RAISES_EXCEPTION) && !timedOut && !options.signal?.aborted;
         cellReport.status = timedOut ? "timeout" : expected ? "expected-error" : "error";
         if (!expected) report.failure = cellReport;
       }

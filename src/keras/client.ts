@@ -192,9 +192,11 @@ export async function connectToModel(
   const name = options.name ?? "model";
   const timeoutMs = options.timeoutMs ?? 120_000;
   const hook = currentHook();
-  const gridKey = options.gridKey ?? cluster.gridKey;
   const deadline = Date.now() + timeoutMs;
   await untilServersAnswer(cluster, deadline, timeoutMs);
+  // Read once the servers answer: a client started beside the serving notebook may get here before its
+  // cluster.start() has written the credentials, and would then skip checking the servers' identities.
+  const gridKey = options.gridKey ?? cluster.gridKey;
   const clients = cluster.addresses.map(
     (a, i) => new WebsocketGridClient(hook, a.url, { id: SERVER_IDS[i], token: null, ...(gridKey && { gridKey }) }),
   ) as Clients;

@@ -61,6 +61,7 @@ export class TFECluster {
   readonly stateDir: string;
   private readonly startTimeoutMs: number;
   private started?: Promise<Started>;
+  private launchedPids: readonly number[] = [];
 
   constructor(...args: Array<TFEWorker | TFEClusterOptions>) {
     const last = args[args.length - 1];
@@ -97,6 +98,15 @@ export class TFECluster {
   /** The server addresses, in cluster order. */
   get addresses(): readonly ServerAddress[] {
     return this.workers.map((w) => w.address!);
+  }
+
+  /**
+   * The process ids of the servers the last start() launched (not those it
+   * reused or that were started by hand). Kept after stop(), so a notebook
+   * can show that they exited.
+   */
+  get pids(): readonly number[] {
+    return this.launchedPids;
   }
 
   /** Whether start() has been called (and stop() not since). */
@@ -208,6 +218,7 @@ export class TFECluster {
       }
       const [h0, h1, p] = clients as Started["clients"];
       await Promise.all([h0.connectGridNode(h1), h0.connectGridNode(p), h1.connectGridNode(p)]);
+      this.launchedPids = children.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
       return { credentials, clients: [h0, h1, p], children };
     } catch (error) {
       await Promise.all(clients.map((c) => c.close()));

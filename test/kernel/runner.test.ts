@@ -20,7 +20,10 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-function notebook(cells: Array<string | { source: string; tags: string[] }>): string {
+function notebook(
+  cells: Array<string | { source: string; tags: string[] }>,
+  metadata: Record<string, unknown> = {},
+): string {
   return JSON.stringify({
     cells: cells.map((cell) => ({
       cell_type: "code",
@@ -29,7 +32,7 @@ function notebook(cells: Array<string | { source: string; tags: string[] }>): st
       outputs: [],
       execution_count: null,
     })),
-    metadata: { kernelspec: { name: "tsyft", display_name: "Syft (TypeScript)", language: "typescript" } },
+    metadata: { kernelspec: { name: "tsyft", display_name: "Syft (TypeScript)", language: "typescript" }, ...metadata },
     nbformat: 4,
     nbformat_minor: 5,
   });
@@ -116,6 +119,48 @@ describe("notebook runner", () => {
     expect(spun.cells[0].outputs[0]).toMatchObject({ output_type: "error", ename: "CellTimeoutError" });
     expect(spun.cells[1].execution_count).toBeNull();
   }, 120_000);
+
+  it("runs notebooks paired with metadata.tsyft.runWith side by side, and stops one when its partner fails", async () => {
+    const dir = tempDir("tsyft-runner-pairs-");
+    // serve waits for a file only client writes: it finishes only if the two run at the same time.
+    fs.writeFileSync(
+      path.join(dir, "serve.ipynb"),
+      notebook(
+        [
+          'import * as fs from "fs";\nwhile (!fs.existsSync("handshake.txt")) await new Promise((r) => setTimeout(r, 50));\n"got " + fs.readFileSync("handshake.txt", "utf8")',
+        ],
+        { tsyft: { runWith: "client" } },
+      ),
+    );
+    fs.writeFileSync(
+      path.join(dir, "client.ipynb"),
+      notebook(['import * as fs from "fs";\nfs.writeFileSync("handshake.txt", "hello")']),
+    );
+    fs.writeFileSync(
+      path.join(dir, "wait.ipynb"),
+      notebook(["await new Promise((r) => setTimeout(r, 600_000))", "'not reached'"], {
+        tsyft: { runWith: "boom.ipynb" },
+      }),
+    );
+    fs.writeFileSync(path.join(dir, "boom.ipynb"), notebook(["throw new Error('boom')"]));
+    const out = tempDir("tsyft-runner-out-");
+    const started = Date.now();
+    // --only names the partners that declare nothing: the notebooks that declare them come along.
+    const result = await runner([dir, "--only", "client,boom", "--out", out]);
+    expect(Date.now() - started).toBeLessThan(120_000);
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toContain("▶ client.ipynb + serve.ipynb (side by side)");
+    expect(result.stdout).toContain("▶ boom.ipynb + wait.ipynb (side by side)");
+    expect(result.stdout).toMatch(/serve\.ipynb\s+1\s+0\s+[\d.]+\s+ok/);
+    expect(result.stdout).toMatch(/client\.ipynb\s+1\s+0\s+[\d.]+\s+ok/);
+    expect(result.stdout).toMatch(/boom\.ipynb\s+1\s+1\s+[\d.]+\s+FAILED at \[1\] Error: boom/);
+    const serve = JSON.parse(fs.readFileSync(path.join(out, "serve.ipynb"), "utf8"));
+    expect(text(serve.cells[0].outputs[0].data["text/plain"])).toBe("'got hello'");
+    const wait = JSON.parse(fs.readFileSync(path.join(out, "wait.ipynb"), "utf8"));
+    expect(wait.cells[0].outputs[0].output_type).toBe("error");
+    expect(wait.cells[0].outputs[0].evalue).toContain("stopped: boom.ipynb failed at cell [1]");
+    expect(wait.cells[1].execution_count).toBeNull();
+  }, 180_000);
 
   it("rejects unknown options and empty selections", async () => {
     const bad = await runner(["--frobnicate"]);

@@ -9,49 +9,19 @@
  * Both run through the headless runner in quick mode (TSYFT_QUICK=1); notebook 01 also
  * through real Jupyter (nbconvert with the tsyft kernel) when Python has nbconvert.
  */
-import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { PYTHON, REPO, RUNNER, distProblem, killTree, pythonEnv, pythonProblem, run, tempJupyterPath, text } from "../kernel/helpers";
+import { describe, expect, it } from "vitest";
+import { PYTHON, REPO, RUNNER, distProblem, pythonEnv, pythonProblem, run, tempJupyterPath } from "../kernel/helpers";
 import { isAlive } from "../../src/grid/processes";
 import { checkClassificationOnGrid } from "./grid-checks";
+import { checkRanEveryCell, outputText, scratch, type Notebook } from "./executed";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");
 const GRID_NOTEBOOK = path.join(NOTEBOOKS, "01-linear-toy-grid.ipynb");
 const CLASSIFICATION_NOTEBOOK = path.join(NOTEBOOKS, "02-secure-classification.ipynb");
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: unknown;
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-}
-interface Cell {
-  cell_type: string;
-  outputs?: Output[];
-  execution_count?: number | null;
-}
-interface Notebook {
-  cells: Cell[];
-}
-
-const children = new Set<ChildProcess>();
-const temps: string[] = [];
-
-afterAll(() => {
-  for (const child of children) killTree(child);
-  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
+const { children, temps, tempDir } = scratch();
 
 /** Quick mode, and the shared datasets beside the repo when nothing else is configured (as in CI). */
 function notebookEnv(): Record<string, string> {
@@ -74,20 +44,6 @@ async function runNotebook(file: string): Promise<{ notebook: Notebook; log: str
   expect(result.code, log).toBe(0);
   expect(log).toMatch(new RegExp(`${path.basename(file).replace(".", "\\.")}\\s+\\d+\\s+0\\s+[\\d.]+\\s+ok`));
   return { notebook: JSON.parse(fs.readFileSync(path.join(out, path.basename(file)), "utf8")) as Notebook, log };
-}
-
-/** Every code cell's outputs as text: streams, text/plain of results and displays, errors. */
-function outputText(notebook: Notebook): string {
-  return notebook.cells
-    .flatMap((c) => c.outputs ?? [])
-    .map((o) => (o.output_type === "stream" ? text(o.text) : o.output_type === "error" ? `${o.ename}: ${o.evalue}` : text(o.data?.["text/plain"])))
-    .join("\n");
-}
-
-function checkRanEveryCell(notebook: Notebook): void {
-  const code = notebook.cells.filter((c) => c.cell_type === "code");
-  expect(code.map((c) => c.execution_count)).toEqual(code.map((_, i) => i + 1));
-  expect(code.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "error")).toEqual([]);
 }
 
 /** What an executed 01-linear-toy-grid must show, whoever ran it. */
