@@ -20,6 +20,7 @@ import { cellCompilerVersion } from "../paths";
 import { installAsyncGuard, rearm } from "./async-guard";
 import { expandShorthands, lineAndCharacter, type ExpandedSource } from "./shorthand";
 import { captureOutput } from "./output";
+import { postingWithPng } from "./png";
 import { cancelScope, currentScope, endScope, newScope, runInScope, trackTimers, type CellScope } from "./cell-scope";
 import { bundleOf, plainText } from "./repr";
 import { compileError, interruptedError, runtimeError, type CellDiagnostic, type CompiledCell } from "./traceback";
@@ -38,9 +39,8 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const shared = new Int32Array(init.shared);
 
-function post(message: FromWorker): void {
-  port.postMessage(message);
-}
+/** Sends to the main thread; bundles with an SVG get a PNG on the way (png.ts). */
+const post: (message: FromWorker) => void = postingWithPng((message) => port.postMessage(message));
 
 /** One cell being executed. */
 interface Run {

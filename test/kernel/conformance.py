@@ -454,6 +454,26 @@ def iopub_for(k, seconds):
     return got
 
 
+def check_svg_gets_png(k, args):
+    import base64
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="red"/></svg>'
+    code = (
+        "console.log('before the svg');\n"
+        f"(globalThis as any)[Symbol.for('tsyft.kernel')].display({{ 'text/plain': 'box', 'image/svg+xml': '{svg}' }});\n"
+        "console.log('after the svg');\n"
+        f"({{ [Symbol.for('tsyft.display')]: () => ({{ 'text/plain': 'result box', 'image/svg+xml': '{svg}' }}) }})"
+    )
+    reply, iopub = k.run(code)
+    ok_reply(reply, "cell showing SVGs")
+    kinds = [m["msg_type"] for m in iopub if m["msg_type"] in ("stream", "display_data", "execute_result")]
+    expect(kinds == ["stream", "display_data", "stream", "execute_result"], f"output order kept: {kinds}")
+    for m in of_type(iopub, "display_data") + of_type(iopub, "execute_result"):
+        data = m["content"]["data"]
+        expect(data.get("image/svg+xml") == svg, f"the SVG stays: {list(data)}")
+        expect(base64.b64decode(data.get("image/png", ""))[:4] == b"\x89PNG", f"a PNG beside it: {list(data)}")
+        expect(m["content"]["metadata"].get("image/png", {}).get("width") == 40, f"shown at the SVG's width: {m['content']['metadata']}")
+
+
 def check_interrupt_stops_continuation(k, args):
     # A loop of awaits, interrupted at about step 3: steps 4..15 must never print, here or in a later cell.
     msg_id = k.send("for (let k = 0; k < 16; k++) { await new Promise((r) => setTimeout(r, 300)); console.log('step', k); }")
@@ -637,6 +657,7 @@ CHECKS = [
     ("interrupt_with_async_hooks", check_interrupt_with_async_hooks),
     ("interrupt_background_loop", check_interrupt_background_loop),
     ("interrupt_stops_continuation", check_interrupt_stops_continuation),
+    ("svg_gets_png", check_svg_gets_png),
     ("library_error_frames", check_library_error_frames),
     ("exit_in_cell_resets", check_exit_in_cell_resets),
     ("comm", check_comm),
