@@ -128,8 +128,12 @@ export class Browser {
       // it may be gone already
     }
     this.socket.close();
-    if (this.child.exitCode === null) this.child.kill("SIGKILL");
-    fs.rmSync(this.profile, { recursive: true, force: true });
+    if (this.child.exitCode === null) {
+      const exited = new Promise((resolve) => this.child.once("exit", resolve));
+      this.child.kill("SIGKILL");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    }
+    fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

@@ -122,7 +122,7 @@ if (!skipReason)
       await screenshotNotebook(page, path.join(OUT, "00-kernel-tour.png"));
     }, 360_000);
 
-    it("00-kernel-tour: an interrupted awaiting cell prints nothing into the next cell", async () => {
+    it("00-kernel-tour: an interrupted awaiting cell prints nothing into the next cell; no TF.js banner", async () => {
       const loop = await appendAndRun(
         page,
         'for (let k = 0; k < 16; k++) {\n  await new Promise((r) => setTimeout(r, 500));\n  console.log("step", k);\n}',
@@ -143,6 +143,17 @@ if (!skipReason)
       expect(view[loop].text).not.toContain("step 15");
       expect(view[later].text).toContain("later cell done");
       expect(view[later].text, "the interrupted loop printed into a later cell").not.toContain("step");
+
+      // TF.js's CPU backend, used for the first time in this kernel: no "install tfjs-node" banner.
+      const cpu = await appendAndRun(
+        page,
+        'await tf.setBackend("cpu");\nconst onCpu = tf.tensor([1, 2]).square().dataSync();\n' +
+          'await tf.setBackend("wasm");\n`squares on the CPU backend: ${onCpu}`',
+      );
+      await waitCellDone(page, cpu, 60_000);
+      const shown = (await cells(page))[cpu].text;
+      expect(shown).toContain("squares on the CPU backend: 1,4");
+      expect(shown, "TF.js's install-tfjs-node banner").not.toMatch(/node backend|tfjs-node/);
     }, 120_000);
 
     it("00-kernel-tour, untrusted copy: the chart is still there as an image", async () => {
@@ -153,7 +164,7 @@ if (!skipReason)
       fs.writeFileSync(path.join(workDir, "00-untrusted.ipynb"), JSON.stringify(saved, null, 1));
       const opened = await openNotebook(page, server.link("/notebooks/00-untrusted.ipynb"));
       expect(opened.trusted).toBe(false);
-      const chart = (await cells(page)).find((c) => c.source.includes("sy.vegaLite("))!;
+      const chart = (await cells(page)).find((c) => c.type === "code" && c.source.includes("sy.vegaLite("))!;
       expect(chart.html, "the PNG rendering").toMatch(/<img src="data:image\/png;base64,/);
       expect(chart.html).not.toContain("<svg");
       const all = (await cells(page)).map((c) => c.text).join("\n");
@@ -173,7 +184,7 @@ if (!skipReason)
       expect(all).not.toContain("Tensor {");
       expect(all).not.toMatch(/node backend|tfjs-node/);
       expect(code.filter((c) => c.html.includes("output_error")).map((c) => c.text)).toEqual([]);
-      const answer = code.find((c) => /\ny\s*$/.test(c.source))!;
+      const answer = code.find((c) => /\ny;?\s*$/.test(c.source))!;
       expect(answer.html).toMatch(/class="tsyft-tensor"[\s\S]*>1022<\/td>/);
       for (const caption of await lineCounts(page, ".tsyft-caption"))
         expect(caption.lines, `caption on one line: ${caption.text}`).toBe(1);

@@ -132,6 +132,8 @@ export async function screenshotNotebook(page: Page, file: string): Promise<void
     `Math.min(16000, document.querySelector("#notebook-container").scrollHeight + 200)`,
   );
   await page.send("Emulation.setDeviceMetricsOverride", { width: 1400, height, deviceScaleFactor: 1, mobile: false });
+  // CodeMirror draws only what was in view; redraw every editor at the new size.
+  await page.evaluate(`Jupyter.notebook.get_cells().forEach((c) => c.code_mirror && c.code_mirror.refresh())`);
   await new Promise((resolve) => setTimeout(resolve, 500));
   await page.screenshot(file);
   await page.send("Emulation.clearDeviceMetricsOverride");
