@@ -474,14 +474,25 @@ def check_svg_gets_png(k, args):
         expect(m["content"]["metadata"].get("image/png", {}).get("width") == 40, f"shown at the SVG's width: {m['content']['metadata']}")
 
 
+def wait_for_output(k, msg_id, text):
+    """The cell's iopub messages until its stdout shows `text` (so an interrupt finds it running)."""
+    got = []
+    end = time.time() + TIMEOUT
+    while text not in stream_text(got, "stdout"):
+        msg = k.kc.get_iopub_msg(timeout=max(0.1, end - time.time()))
+        if msg["parent_header"].get("msg_id") == msg_id:
+            got.append(msg)
+    return got
+
+
 def check_interrupt_stops_continuation(k, args):
     # A loop of awaits, interrupted at about step 3: steps 4..15 must never print, here or in a later cell.
     msg_id = k.send("for (let k = 0; k < 16; k++) { await new Promise((r) => setTimeout(r, 300)); console.log('step', k); }")
-    time.sleep(1.1)
+    early = wait_for_output(k, msg_id, "step 2")
     k.reply(k.request("interrupt_request", {}, channel="control"), channel="control")
     c = k.reply(msg_id, timeout=20)["content"]
     expect(c["status"] == "error" and c["ename"] == "Interrupted", f"reply after interrupt {c}")
-    before = stream_text(k.iopub_until_idle([msg_id])[msg_id], "stdout")
+    before = stream_text(early + k.iopub_until_idle([msg_id])[msg_id], "stdout")
     expect("step 0" in before and "step 15" not in before, f"steps before the interrupt: {before!r}")
     later = k.send("await new Promise((r) => setTimeout(r, 2500)); 'later'")
     ok_reply(k.reply(later), "cell after the interrupt")
@@ -489,8 +500,8 @@ def check_interrupt_stops_continuation(k, args):
     printed = [(m["parent_header"].get("msg_id"), m["content"]["text"]) for m in of_type(after, "stream")]
     expect(not any("step" in text for _, text in printed), f"the interrupted loop went on printing: {printed}")
     # One long await followed by a log: interrupted, the log never comes.
-    msg_id = k.send("await new Promise((r) => setTimeout(r, 2000)); console.log('late log');")
-    time.sleep(0.5)
+    msg_id = k.send("console.log('waiting'); await new Promise((r) => setTimeout(r, 2000)); console.log('late log');")
+    wait_for_output(k, msg_id, "waiting")
     k.reply(k.request("interrupt_request", {}, channel="control"), channel="control")
     expect(k.reply(msg_id, timeout=20)["content"]["ename"] == "Interrupted", "long await interrupted")
     after = iopub_for(k, 2.5)
