@@ -26,6 +26,7 @@ import { patchKerasModelPrototype } from "./keras/model-hook";
 import type { TF } from "./tensors/plain-ops";
 import { VirtualWorker } from "./workers/virtual-worker";
 import { registerWasmTrainingKernels } from "./data/wasm-training";
+import { installDisplays } from "./display/install";
 
 export * from "./core/errors";
 export {
@@ -83,7 +84,8 @@ export type SyHook = Hook & { readonly localWorker: VirtualWorker };
  * Hooks TensorFlow.js (PySyft's `sy.TorchHook(torch)`): adds `send`,
  * `fixPrecision`/`fixPrec` and `share` to tf tensors, `fixPrecision`/`fixPrec`
  * and `share` to tf.LayersModel and tf.Sequential (they give a Plan), and
- * makes the local worker `hook.localWorker` (id "me").
+ * makes the local worker `hook.localWorker` (id "me"). Tensors then render as
+ * tables in notebooks (it calls `sy.installDisplays(tf)`).
  *
  * @example
  * ```ts
@@ -98,6 +100,8 @@ export function hook(tf: TF): SyHook {
   patchModelPrototype(created);
   patchKerasModelPrototype(created);
   created.localWorker = new VirtualWorker(created, { id: "me" });
+  // PySyft's hook is all a notebook calls: tensors render as tables from here on, without sy.installDisplays.
+  installDisplays(tf);
   return created as SyHook;
 }
 

@@ -58,6 +58,9 @@ const STOP_GRACE_MS = 5000;
 /** How long an interrupt waits for the compiler to finish a cell before replacing the worker. */
 const COMPILE_WAIT_MS = 15_000;
 
+/** How many cells' sinks are kept for late output (older cells' late output goes to the latest cell). */
+const MAX_REMEMBERED_SINKS = 200;
+
 let terminator: WorkerTerminator | undefined;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -74,6 +77,8 @@ export class Engine {
   private ready!: Promise<void>;
   private running: Run | undefined;
   private lastSink: OutputSink | undefined;
+  /** Sinks of recent cells by id: output of a cell's continuation goes to that cell, never to a later one. */
+  private readonly sinks = new Map<number, OutputSink>();
   private nextId = 1;
   // Requests to the worker thread keep their own bookkeeping rather than src/workers/rpc.ts's, because the
   // kernel depends on tslab and not on the library its cells use (DESIGN.md §5), so a broken src/ never breaks
@@ -148,8 +153,9 @@ export class Engine {
     });
   }
 
-  private sinkFor(): OutputSink {
+  private sinkFor(id?: number): OutputSink {
     return (
+      (id === undefined ? undefined : this.sinks.get(id)) ??
       this.running?.sink ??
       this.lastSink ??
       this.options.fallbackSink ?? { stream: () => undefined, display: () => undefined }
@@ -160,10 +166,10 @@ export class Engine {
     if (worker !== this.worker) return;
     switch (message.type) {
       case "stream":
-        this.sinkFor().stream(message.name, message.text);
+        this.sinkFor(message.id).stream(message.name, message.text);
         break;
       case "display":
-        this.sinkFor().display(message.data, message.metadata, message.displayId, message.update);
+        this.sinkFor(message.id).display(message.data, message.metadata, message.displayId, message.update);
         break;
       case "done": {
         const run = this.running;
@@ -208,6 +214,8 @@ export class Engine {
     const run: Run = { id: this.nextId++, sink, outcome, resolve, settled: false };
     this.running = run;
     this.lastSink = sink;
+    this.sinks.set(run.id, sink);
+    if (this.sinks.size > MAX_REMEMBERED_SINKS) this.sinks.delete(this.sinks.keys().next().value!);
     this.post({ type: "execute", id: run.id, code, cellName: safeCellName(cellName) });
     return outcome;
   }

@@ -10,6 +10,12 @@
 import type { FromWorker } from "./messages";
 import { bundleOf, sanitizeBundle, sanitizeMetadata } from "./repr";
 
+/**
+ * TF.js's CPU backend prints, on first use in Node, a banner urging to install tfjs-node: a native package
+ * that cannot be installed here and that tsyft does not need (sy.useWasmBackend is the fast path). Dropped.
+ */
+const TFJS_NODE_BANNER = /looks like you are running TensorFlow\.js in Node\.js\. To speed things up dramatically/;
+
 interface DisplayOptions {
   displayId?: string;
   metadata?: Record<string, unknown>;
@@ -33,7 +39,8 @@ export function captureOutput(post: (message: FromWorker) => void, activeId: () 
           : Buffer.from(chunk as Uint8Array).toString(
               typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8",
             );
-      if (text.length > 0) post({ type: "stream", id: activeId(), name, text });
+      if (text.length > 0 && !(name === "stderr" && TFJS_NODE_BANNER.test(text)))
+        post({ type: "stream", id: activeId(), name, text });
       const done = typeof encoding === "function" ? encoding : callback;
       if (typeof done === "function") process.nextTick(done as () => void);
       return true;

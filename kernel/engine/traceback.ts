@@ -14,6 +14,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as util from "util";
+import { repoRoot } from "../paths";
 import type { ErrorOutcome } from "./messages";
 
 /** tslab's diagnostic shape (tslab/dist/converter Diagnostic). */
@@ -144,9 +145,11 @@ export function runtimeError(
   frames.forEach((frame, i) => {
     if (isCellFrame(frame)) lastCell = i;
   });
-  const kept = (lastCell >= 0 ? frames.slice(0, lastCell + 1) : frames).filter(
+  const inner = (lastCell >= 0 ? frames.slice(0, lastCell + 1) : frames).filter(
     (f) => !isInternalFrame(f, internalDirs),
   );
+  // With the cell's own frames in view, the libraries' (TF.js, tsyft's compiled dist/) are one summary line each run.
+  const kept = lastCell >= 0 ? collapseLibraryFrames(inner) : inner;
 
   let snippet: string[] = [];
   const mapped: string[] = [];
@@ -182,6 +185,41 @@ export function runtimeError(
     evalue,
     traceback: [header, ...code, ...mapped, ...snippet.map((l) => `  ${l}`), ...cause],
   };
+}
+
+/** The package a frame's file belongs to (`@tensorflow/tfjs-core`, `tsyft`), or undefined for the user's files. */
+function libraryOf(frame: string): string | undefined {
+  const file = frame.replace(/\\/g, "/");
+  const inModules = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(file);
+  if (inModules) return inModules[1];
+  return file.includes(LIBRARY_DIST) ? "tsyft" : undefined;
+}
+
+const LIBRARY_DIST = path.join(repoRoot(), "dist", "src").replace(/\\/g, "/") + "/";
+
+/** Runs of library frames become `    ... 9 frames in @tensorflow/tfjs-core`. */
+function collapseLibraryFrames(frames: string[]): string[] {
+  const out: string[] = [];
+  let run: string[] = [];
+  let packages = new Set<string>();
+  const flush = () => {
+    if (run.length > 0)
+      out.push(`    ... ${run.length} frame${run.length === 1 ? "" : "s"} in ${[...packages].join(", ")}`);
+    run = [];
+    packages = new Set();
+  };
+  for (const frame of frames) {
+    const library = libraryOf(frame);
+    if (library === undefined) {
+      flush();
+      out.push(frame);
+    } else {
+      run.push(frame);
+      packages.add(library);
+    }
+  }
+  flush();
+  return out;
 }
 
 function describeCause(cause: unknown): string {

@@ -20,6 +20,8 @@ import { cellCompilerVersion } from "../paths";
 import { installAsyncGuard, rearm } from "./async-guard";
 import { expandShorthands, lineAndCharacter, type ExpandedSource } from "./shorthand";
 import { captureOutput } from "./output";
+import { postingWithPng } from "./png";
+import { cancelScope, currentScope, endScope, newScope, runInScope, trackTimers, type CellScope } from "./cell-scope";
 import { bundleOf, plainText } from "./repr";
 import { compileError, interruptedError, runtimeError, type CellDiagnostic, type CompiledCell } from "./traceback";
 
@@ -37,9 +39,8 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const shared = new Int32Array(init.shared);
 
-function post(message: FromWorker): void {
-  port.postMessage(message);
-}
+/** Sends to the main thread; bundles with an SVG get a PNG on the way (png.ts). */
+const post: (message: FromWorker) => void = postingWithPng((message) => port.postMessage(message));
 
 /** One cell being executed. */
 interface Run {
@@ -57,6 +58,8 @@ interface Run {
   /** Rejects when the cell is interrupted, to stop awaiting its promise. */
   interrupted: Promise<never>;
   interrupt: (reason: Error) => void;
+  /** What the cell's code scheduled, and whose output continuations carry (cell-scope.ts). */
+  scope: CellScope;
 }
 
 let current: Run | undefined;
@@ -67,10 +70,17 @@ let pendingScript: Run | undefined;
 const compiledCells = new Map<string, CompiledCell>();
 const MAX_REMEMBERED_CELLS = 500;
 
-/** Id of the cell that output belongs to: the running one, else the last one. */
+/**
+ * Id of the cell that output belongs to: the cell whose code is writing (also
+ * after an await or in a timer it scheduled), else the running one, else the last one.
+ */
 function activeId(): number {
-  return current && !current.done ? current.id : lastId;
+  return currentScope()?.id ?? (current && !current.done ? current.id : lastId);
 }
+
+// Errors thrown deep inside libraries (TF.js nests ten calls and more) must still show the cell's frame.
+Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 100);
+trackTimers();
 
 // Console output and display calls go to the main thread (output.ts).
 const warn = captureOutput(post, activeId);
@@ -264,6 +274,9 @@ async function success(run: Run): Promise<ExecuteOutcome> {
 function finish(run: Run, outcome: ExecuteOutcome): void {
   if (run.done) return;
   run.done = true;
+  // An interrupted cell's pending timers go, so its suspended continuation never resumes (cell-scope.ts).
+  if (outcome.status === "error" && outcome.kind === "interrupt") cancelScope(run.scope);
+  else endScope(run.scope);
   Atomics.store(shared, Shared.PHASE, Phase.IDLE);
   post({ type: "done", id: run.id, outcome });
 }
@@ -282,13 +295,14 @@ async function execute(id: number, code: string, name: string): Promise<void> {
     errors: [],
     interrupted,
     interrupt,
+    scope: newScope(id),
   };
   current = run;
   lastId = id;
   Atomics.store(shared, Shared.PHASE, Phase.RUNNING);
   let outcome: ExecuteOutcome;
   try {
-    const ok = await executor.execute(code);
+    const ok = await runInScope(run.scope, () => executor.execute(code));
     outcome = ok ? await success(run) : failure(run);
   } catch (error) {
     outcome = runtimeError(error, compiledCells, internalDirs());

@@ -53,11 +53,34 @@ export async function inspectReply(engine: Engine, request: Content, log: Log): 
   const pos = utf16Offset(code, Number(request.cursor_pos ?? 0));
   try {
     const found = await engine.inspect(code, pos);
-    return { status: "ok", found: found.found, data: found.found ? { "text/plain": found.text } : {}, metadata: {} };
+    const data = found.found ? { "text/plain": unfenceCode(found.text) } : {};
+    return { status: "ok", found: found.found, data, metadata: {} };
   } catch (error) {
     log(`inspect_request failed: ${(error as Error).message}`);
     return { status: "ok", found: false, data: {}, metadata: {} };
   }
+}
+
+/**
+ * Documentation as a plain-text tooltip shows it: Markdown code fences (```ts ... ```) become code indented by
+ * four spaces, since Jupyter's tooltip prints text/plain literally.
+ *
+ * @example
+ * ```ts
+ * unfenceCode("Makes a table.\n```ts\nsy.table(rows)\n```");   // "Makes a table.\n    sy.table(rows)"
+ * ```
+ */
+export function unfenceCode(text: string): string {
+  let inCode = false;
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    if (/^\s*```[\w-]*\s*$/.test(line)) {
+      inCode = !inCode;
+      continue;
+    }
+    out.push(inCode ? `    ${line}` : line);
+  }
+  return out.join("\n");
 }
 
 /** The content of an is_complete_reply to an is_complete_request's content. */

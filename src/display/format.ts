@@ -2,6 +2,7 @@
  * Shared formatting for the display helpers: cell values, plain-text tables.
  */
 import { inspect } from "node:util";
+import { escapeHtml } from "../core/display-protocol";
 
 /** A short text form of one table cell or tensor value. */
 export function formatValue(value: unknown, maxLength = 60): string {
@@ -48,4 +49,12 @@ export function newDisplayId(): string {
 export const TABLE_STYLE = "border-collapse:collapse;font-family:monospace;font-size:12px";
 export const CELL_STYLE = "border:1px solid #ddd;padding:2px 6px;text-align:right";
 export const HEAD_STYLE = "border:1px solid #ddd;padding:2px 6px;background:#f5f5f5;text-align:center";
-export const CAPTION_STYLE = "caption-side:bottom;text-align:left;color:#666;font-size:11px;padding-top:2px";
+export const CAPTION_STYLE = "text-align:left;color:#666;font-size:11px;padding-top:2px";
+
+/**
+ * A table's HTML with its caption under it as a block of its own: a `<caption>` is as wide as its table, so
+ * under a one-column tensor it wrapped on every word ("Tensor / shape [1] / · float32 / · 1 value").
+ */
+export function withCaption(tableHtml: string, caption: string): string {
+  return `${tableHtml}<div class="tsyft-caption" style="${CAPTION_STYLE}">${escapeHtml(caption)}</div>`;
+}

@@ -4,7 +4,7 @@
  */
 import { DISPLAY, escapeHtml, type Displayable, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, TsyftError } from "../core/errors";
-import { CAPTION_STYLE, CELL_STYLE, HEAD_STYLE, TABLE_STYLE, formatValue, plainTable } from "./format";
+import { CELL_STYLE, HEAD_STYLE, TABLE_STYLE, formatValue, plainTable, withCaption } from "./format";
 
 /** What `table` needs from an arquero table (ColumnTable). */
 export interface ArqueroLike {
@@ -104,10 +104,9 @@ export class DataTable implements Displayable {
       this.rows.length < this.totalRows
         ? `<tr><td style="${CELL_STYLE};text-align:center" colspan="${this.columns.length + 1}">…</td></tr>`
         : "";
-    return (
-      `<table class="tsyft-table" style="${TABLE_STYLE}">` +
-      `<caption style="${CAPTION_STYLE}">${escapeHtml(this.captionText())}</caption>` +
-      `<thead><tr>${head}</tr></thead><tbody>${body}${more}</tbody></table>`
+    return withCaption(
+      `<table class="tsyft-table" style="${TABLE_STYLE}"><thead><tr>${head}</tr></thead><tbody>${body}${more}</tbody></table>`,
+      this.captionText(),
     );
   }
 

@@ -4,7 +4,7 @@
  * `toString()` as text/plain.
  */
 import { escapeHtml, type MimeBundle } from "../core/display-protocol";
-import { CAPTION_STYLE, CELL_STYLE, HEAD_STYLE, TABLE_STYLE, formatNumber } from "./format";
+import { CELL_STYLE, HEAD_STYLE, TABLE_STYLE, formatNumber, withCaption } from "./format";
 
 /** The part of tf.Tensor the renderer uses. */
 export interface RenderableTensor {
@@ -85,9 +85,9 @@ export function tensorHtml(tensor: RenderableTensor, options: TensorRenderOption
       return `<tr>${label}${cells}</tr>`;
     })
     .join("");
-  return (
-    `<table class="tsyft-tensor" style="${TABLE_STYLE}"><caption style="${CAPTION_STYLE}">${escapeHtml(caption)}</caption>` +
-    `${head}<tbody>${body}</tbody></table>`
+  return withCaption(
+    `<table class="tsyft-tensor" style="${TABLE_STYLE}">${head}<tbody>${body}</tbody></table>`,
+    caption,
   );
 }
 

@@ -33,6 +33,7 @@ import { WebsocketGridClient } from "./client";
 import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { startGateway, type Gateway } from "./gateway";
 import { startNode, type GridNode } from "./node";
+import { notebookGridKey, rememberGrid, stopEarlierGrid } from "./notebook-grids";
 import { spawnCli, stopChild, stopPid, waitHealthy, waitListening, waitListeningInLog } from "./processes";
 import { tlsArgs, type TlsOptions } from "./tls";
 
@@ -77,6 +78,11 @@ export interface LocalGridOptions {
   tls?: TlsOptions;
   /** The CA nodes and clients verify the grid's certificate with (PEM text or a file; default TSYFT_CA_FILE). */
   ca?: string | Buffer;
+  /**
+   * In a notebook, a grid started again with the same options first stops the one started before (re-running
+   * the grid cell leaves one grid). false: keep it; a string: replace the grid started under that name.
+   */
+  replace?: boolean | string;
 }
 
 /** Where one member of the grid is. */
@@ -134,6 +140,8 @@ export function gridStateDir(options: { stateDir?: string; dataDir?: string }): 
  * ```
  */
 export async function startLocalGrid(options: LocalGridOptions = {}): Promise<LocalGrid> {
+  const replaceKey = notebookGridKey(options);
+  await stopEarlierGrid(replaceKey);
   const random = options.ports === "random";
   const ids = options.nodes ?? DEFAULT_GRID.nodes.map((n) => n.id);
   const portOf = (id: string) => (random ? 0 : (DEFAULT_GRID.nodes.find((n) => n.id === id)?.port ?? 0));
@@ -168,7 +176,7 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
     await stop();
     for (const member of [grid.gateway, ...grid.nodes]) forgetLocalGrid(member.url);
   };
-  return grid;
+  return rememberGrid(replaceKey, grid);
 }
 
 /** A grid's TLS: the servers' certificate and key, and the CA its members and clients verify them with. */

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DISPLAY, isDisplayable } from "../../src/core/display-protocol";
 import { TsyftError } from "../../src/core/errors";
 import { installDisplays, mimeBundle, tensorBundle } from "../../src/display";
+import { hook } from "../../src";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -23,6 +24,24 @@ describe("installDisplays", () => {
     expect(html).toContain("Tensor shape [2, 3] · float32 · 6 values");
     for (const v of ["1.5", "-2.25", "3", "0.5", "4", "-1"]) expect(html).toContain(`>${v}</td>`);
     expect(bundle["text/plain"]).toBe(t.toString());
+  });
+
+  it("sy.hook(tf) installs them: a fresh process only calls the hook", () => {
+    Reflect.deleteProperty(tf.Tensor.prototype, DISPLAY);
+    expect(isDisplayable(tf.tensor([1]))).toBe(false);
+    hook(tf);
+    const t = tf.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(isDisplayable(t)).toBe(true);
+    expect(mimeBundle(t)["text/html"]).toContain('class="tsyft-tensor"');
+  });
+
+  it("puts the caption under the table as a block of its own, not a <caption> as narrow as the table", () => {
+    const html = tensorBundle(tf.tensor([1022]) as never)["text/html"] as string;
+    expect(html).not.toContain("<caption");
+    expect(html).toMatch(/<\/table><div class="tsyft-caption"[^>]*>Tensor shape \[1\] · float32 · 1 value<\/div>$/);
   });
 
   it("shows the corners of large tensors and labels rows of rank-3 tensors", () => {

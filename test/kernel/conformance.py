@@ -442,6 +442,94 @@ def check_interrupt_background_loop(k, args):
     expect(results(iopub)[0]["data"]["text/plain"] == "'kept'", "state kept")
 
 
+def iopub_for(k, seconds):
+    """Every iopub message that arrives within `seconds`, whatever its parent."""
+    got = []
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            got.append(k.kc.get_iopub_msg(timeout=max(0.05, end - time.time())))
+        except Empty:
+            pass
+    return got
+
+
+def check_svg_gets_png(k, args):
+    import base64
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="red"/></svg>'
+    code = (
+        "console.log('before the svg');\n"
+        f"(globalThis as any)[Symbol.for('tsyft.kernel')].display({{ 'text/plain': 'box', 'image/svg+xml': '{svg}' }});\n"
+        "console.log('after the svg');\n"
+        f"({{ [Symbol.for('tsyft.display')]: () => ({{ 'text/plain': 'result box', 'image/svg+xml': '{svg}' }}) }})"
+    )
+    reply, iopub = k.run(code)
+    ok_reply(reply, "cell showing SVGs")
+    kinds = [m["msg_type"] for m in iopub if m["msg_type"] in ("stream", "display_data", "execute_result")]
+    expect(kinds == ["stream", "display_data", "stream", "execute_result"], f"output order kept: {kinds}")
+    for m in of_type(iopub, "display_data") + of_type(iopub, "execute_result"):
+        data = m["content"]["data"]
+        expect(data.get("image/svg+xml") == svg, f"the SVG stays: {list(data)}")
+        expect(base64.b64decode(data.get("image/png", ""))[:4] == b"\x89PNG", f"a PNG beside it: {list(data)}")
+        expect(m["content"]["metadata"].get("image/png", {}).get("width") == 40, f"shown at the SVG's width: {m['content']['metadata']}")
+
+
+def wait_for_output(k, msg_id, text):
+    """The cell's iopub messages until its stdout shows `text` (so an interrupt finds it running)."""
+    got = []
+    end = time.time() + TIMEOUT
+    while text not in stream_text(got, "stdout"):
+        msg = k.kc.get_iopub_msg(timeout=max(0.1, end - time.time()))
+        if msg["parent_header"].get("msg_id") == msg_id:
+            got.append(msg)
+    return got
+
+
+def check_interrupt_stops_continuation(k, args):
+    # A loop of awaits, interrupted at about step 3: steps 4..15 must never print, here or in a later cell.
+    msg_id = k.send("for (let k = 0; k < 16; k++) { await new Promise((r) => setTimeout(r, 300)); console.log('step', k); }")
+    early = wait_for_output(k, msg_id, "step 2")
+    k.reply(k.request("interrupt_request", {}, channel="control"), channel="control")
+    c = k.reply(msg_id, timeout=20)["content"]
+    expect(c["status"] == "error" and c["ename"] == "Interrupted", f"reply after interrupt {c}")
+    before = stream_text(early + k.iopub_until_idle([msg_id])[msg_id], "stdout")
+    expect("step 0" in before and "step 15" not in before, f"steps before the interrupt: {before!r}")
+    later = k.send("await new Promise((r) => setTimeout(r, 2500)); 'later'")
+    ok_reply(k.reply(later), "cell after the interrupt")
+    after = iopub_for(k, 1.0)
+    printed = [(m["parent_header"].get("msg_id"), m["content"]["text"]) for m in of_type(after, "stream")]
+    expect(not any("step" in text for _, text in printed), f"the interrupted loop went on printing: {printed}")
+    # One long await followed by a log: interrupted, the log never comes.
+    msg_id = k.send("console.log('waiting'); await new Promise((r) => setTimeout(r, 2000)); console.log('late log');")
+    wait_for_output(k, msg_id, "waiting")
+    k.reply(k.request("interrupt_request", {}, channel="control"), channel="control")
+    expect(k.reply(msg_id, timeout=20)["content"]["ename"] == "Interrupted", "long await interrupted")
+    after = iopub_for(k, 2.5)
+    late = [m["content"]["text"] for m in of_type(after, "stream") if "late log" in m["content"]["text"]]
+    expect(not late, f"the interrupted cell's continuation ran: {late}")
+    # Timers of a cell that ended normally keep running, and print into that cell.
+    first = k.send("setTimeout(() => console.log('background tick'), 400); 'scheduled'")
+    ok_reply(k.reply(first), "cell scheduling a timer")
+    k.iopub_until_idle([first])
+    second = k.send("'next cell'")
+    ok_reply(k.reply(second), "next cell")
+    after = iopub_for(k, 1.0)
+    ticks = [m["parent_header"].get("msg_id") for m in of_type(after, "stream") if "background tick" in m["content"]["text"]]
+    expect(ticks == [first], f"a finished cell's timer prints into that cell (parents {ticks}, cell {first})")
+
+
+def check_library_error_frames(k, args):
+    reply, iopub = k.run("import * as tfErr from '@tensorflow/tfjs';\nconst shaped = tfErr.tensor([1, 2, 3]);\nshaped.reshape([2, 2]);")
+    c = reply["content"]
+    expect(c["status"] == "error", f"reshape fails: {c}")
+    tb = "\n".join(c["traceback"])
+    expect("cell-" in tb and ":3:" in tb, f"the cell's frame and line: {tb}")
+    expect("shaped.reshape([2, 2]);" in tb and "^" in tb, f"the line quoted with a caret: {tb}")
+    expect("node_modules" not in tb and "frames in @tensorflow/tfjs-core" in tb, f"TF.js frames summarized: {tb}")
+    banner = [m["content"]["text"] for m in of_type(iopub, "stream") if "node backend" in m["content"]["text"]]
+    expect(not banner, f"TF.js's tfjs-node banner was shown: {banner}")
+
+
 def check_exit_in_cell_resets(k, args):
     k.run("const beforeExit = 1;")
     reply, iopub = k.run("process.exit(3)")
@@ -524,6 +612,10 @@ def check_complete_and_inspect(k, args):
     c = k.reply(k.kc.inspect(code, 3))["content"]
     expect(c["status"] == "ok" and c["found"] is True, f"inspect {c}")
     expect("abcdefLong" in c["data"]["text/plain"] and "42" in c["data"]["text/plain"], f"inspect text {c['data']}")
+    k.run("/**\n * Doubles a number.\n * @example\n * ```ts\n * twiceDoc(2); // 4\n * ```\n */\nfunction twiceDoc(n: number) { return 2 * n; }")
+    c = k.reply(k.kc.inspect("twiceDoc", 3))["content"]
+    doc = c["data"].get("text/plain", "")
+    expect("Doubles a number" in doc and "```" not in doc and "    twiceDoc(2)" in doc, f"docs without Markdown fences: {doc!r}")
 
 
 def check_user_expressions(k, args):
@@ -575,6 +667,9 @@ CHECKS = [
     ("interrupt_awaiting", check_interrupt_awaiting),
     ("interrupt_with_async_hooks", check_interrupt_with_async_hooks),
     ("interrupt_background_loop", check_interrupt_background_loop),
+    ("interrupt_stops_continuation", check_interrupt_stops_continuation),
+    ("svg_gets_png", check_svg_gets_png),
+    ("library_error_frames", check_library_error_frames),
     ("exit_in_cell_resets", check_exit_in_cell_resets),
     ("comm", check_comm),
     ("history", check_history),
