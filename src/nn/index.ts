@@ -44,7 +44,7 @@ export {
 } from "./spec";
 export { buildModel, setWeights, PER_EXAMPLE_LAYERS } from "./build";
 export { Model, type ModelHost, type CompileOptions, type LayerSummary } from "./model";
-export { perExampleGradients, checkPerExampleSupport, im2col, type PerExampleGradients } from "./per-example";
+export { perExampleGradients, checkPerExampleSupport, type PerExampleGradients } from "./per-example";
 export { poissonSample } from "./sampling";
 export { Trainer, type DpOptions, type DpStepResult, type Evaluation } from "./trainer";
 export {
