@@ -106,6 +106,10 @@ export class Trainer {
    * `expectedBatchSize` (with Poisson sampling the batch's actual size varies and is not divided by, as in Opacus,
    * since it would depend on who is in the batch), then applied by the optimizer. An empty batch still takes a step
    * of pure noise, as the accountant counts it.
+   *
+   * Accounting a step taken here directly (the design's `model_ptr.step(x_batch, y_batch)`): the batch was chosen,
+   * not Poisson-sampled, so there is no amplification by subsampling; record it with sampleRate 1 (and pass the
+   * batch's own size as `expectedBatchSize`, which is then public).
    */
   dpStep(x: tfjs.Tensor, targets: tfjs.Tensor, dp: DpOptions, expectedBatchSize: number): DpStepResult {
     const { tf } = this;
@@ -123,9 +127,9 @@ export class Trainer {
         noiseMultiplier: dp.noiseMultiplier,
         batchSize: expectedBatchSize,
       });
-      loss = tf.tidy(() => tf.mean(perExample.losses)).dataSync()[0]!;
-      perExample.gradients.forEach((g) => g.dispose());
-      perExample.losses.dispose();
+      const meanLoss = tf.mean(perExample.losses);
+      loss = meanLoss.dataSync()[0]!;
+      tf.dispose([...perExample.gradients, perExample.losses, meanLoss]);
       gradients = noisy.gradients;
       clipped = noisy.clipped;
     }

@@ -196,3 +196,22 @@ describe("cancellation", () => {
     expect(seen).toEqual([1, 2, 3]);
   });
 });
+
+describe("tensor memory", () => {
+  it("trainModel, ordinary and DP-SGD, with validation, leaves no tensor behind but the weights it returns", async () => {
+    const s = spec(
+      [3, 3, 2],
+      [nn.Convolution(2, 2, { activation: "relu" }), nn.Flatten(), nn.Linear(1, { activation: "sigmoid" })],
+    );
+    const x = tf.randomNormal([20, 3, 3, 2], 0, 1, "float32", 3);
+    const y = tf.randomUniform([20], 0, 2, "int32", 3);
+    // A first run allocates what TF.js keeps for good (tfjs-layers' cached constants); the runs after it must not grow.
+    tf.dispose((await sy.nn.trainModel(tf, s, x, y, { epochs: 1, batchSize: 4 })).weights);
+    for (const dp of [undefined, { noiseMultiplier: 1, clipNorm: 1 }]) {
+      const before = tf.memory().numTensors;
+      const { weights } = await sy.nn.trainModel(tf, s, x, y, { epochs: 2, batchSize: 4, validationSplit: 0.2, dp });
+      expect(tf.memory().numTensors - before).toBe(weights.length);
+      tf.dispose(weights);
+    }
+  });
+});
