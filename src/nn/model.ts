@@ -12,6 +12,7 @@
  */
 import * as tfjs from "@tensorflow/tfjs";
 import { ErrorCode, TsyftError } from "../core/errors";
+import { RDPAccountant } from "../dp/accountant";
 import { Adamax, BinaryCrossEntropy } from "./layers";
 import {
   checkModelSpec,
@@ -75,6 +76,8 @@ export class Model<Host = never> {
   private readonly host: ModelHost<Host> | undefined;
   /** The epochs of every local `fit`, oldest first. */
   readonly history: EpochRecord[] = [];
+  /** Every DP-SGD step of the local `fit` calls: `net.accountant.getEpsilon(1e-5)` is the privacy they spent. */
+  readonly accountant = new RDPAccountant();
 
   /** An empty model; with `to`, `compile()` sends it to that host (the design's flow I, `nn.Model(to=domain)`). */
   constructor(options: { to?: ModelHost<Host>; layers?: readonly LayerSpec[] } = {}) {
@@ -160,11 +163,19 @@ export class Model<Host = never> {
   }
 
   /**
-   * Trains in this process: the design's `fit(x, y, { maxIter, validationSplit, batchSize })`, plus `dp` for DP-SGD,
-   * `onStep` / `onEpoch` and `signal`. Repeated calls continue from where the last one stopped.
+   * Trains in this process: the design's `fit(x, y, { maxIter, validationSplit, batchSize })`, plus `dp` for DP-SGD
+   * (each step recorded in {@link accountant}), `onStep` / `onEpoch` and `signal`. Repeated calls continue from where
+   * the last one stopped.
    */
   async fit(x: tfjs.Tensor, y: tfjs.Tensor, options: TrainOptions): Promise<EpochRecord[]> {
-    const history = await runTraining(this.local("fit"), x, y, options);
+    const history = await runTraining(this.local("fit"), x, y, {
+      ...options,
+      onStep: (s) => {
+        if (s.noiseMultiplier !== undefined)
+          this.accountant.step({ noiseMultiplier: s.noiseMultiplier, sampleRate: s.sampleRate });
+        return options.onStep?.(s);
+      },
+    });
     this.history.push(...history);
     return history;
   }

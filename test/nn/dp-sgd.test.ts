@@ -110,6 +110,26 @@ describe("noise", () => {
   });
 });
 
+describe("an empty Poisson batch", () => {
+  it("still takes a step, of noise alone (std sigma C / expected batch size), and reports its loss as NaN", () => {
+    const s = spec([30], [nn.Linear(10, { inputShape: [30] }), nn.Linear(1, { activation: "sigmoid" })]);
+    const trainer = Trainer.create(tf, s);
+    const empty = tf.zeros([0, 30]);
+    const targets = trainer.targets(tf.zeros([0], "int32"));
+    let loss = 0;
+    const update = updateOf(trainer, () => {
+      loss = trainer.dpStep(empty, targets, { noiseMultiplier: 2, clipNorm: 0.5 }, 4).loss;
+    });
+    expect(loss).toBeNaN();
+    // 310 coordinates of N(0, 0.25^2) (lr 1): the sample std is within 5 std / sqrt(2 x 310), about 20%.
+    const noise = tf.concat([update[0]!.flatten(), update[1]!.flatten()]);
+    const sampleStd = Math.sqrt(tf.mean(tf.square(noise)).dataSync()[0]!);
+    expect(Math.abs(sampleStd - 0.25)).toBeLessThan((5 * 0.25) / Math.sqrt(2 * noise.size));
+    expect(trainer.steps).toBe(1);
+    trainer.dispose();
+  });
+});
+
 describe("trainModel with dp on the embedded IDC patches", () => {
   it("beats chance on held-out patches, reports each step for the ledger, and the accountant gives its epsilon", async () => {
     const idc = await sy.data.loadIdc({ size: 16, source: "embedded" });
@@ -156,6 +176,8 @@ describe("trainModel with dp on the embedded IDC patches", () => {
     const epsilon = accountant.getEpsilon(1e-5);
     const sameRun = new sy.dp.RDPAccountant([{ noiseMultiplier: 1, sampleRate: 30 / nTrain, steps: steps.length }]);
     expect(epsilon).toBeCloseTo(sameRun.getEpsilon(1e-5), 10);
+    // The local model keeps the same tally.
+    expect(net.accountant.history).toEqual(sameRun.history);
     expect(epsilon).toBeGreaterThan(0);
     expect(Number.isFinite(epsilon)).toBe(true);
 
