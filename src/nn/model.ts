@@ -183,6 +183,7 @@ export class Model<Host = never> {
   /** One ordinary training step on a batch (the design's flow III); returns the batch's mean loss. */
   step(x: tfjs.Tensor, y: tfjs.Tensor): number {
     const trainer = this.local("step");
+    trainer.checkInput(x, "Model.step");
     const targets = trainer.targets(y);
     try {
       return trainer.step(x, targets);
@@ -193,7 +194,9 @@ export class Model<Host = never> {
 
   /** The model's outputs for `x`; the caller disposes them. */
   predict(x: tfjs.Tensor): tfjs.Tensor {
-    return this.local("predict").model.predict(x) as tfjs.Tensor;
+    const trainer = this.local("predict");
+    trainer.checkInput(x, "Model.predict");
+    return trainer.model.predict(x) as tfjs.Tensor;
   }
 
   /** Copies of the weights (`model.getWeights()` order); the caller disposes them. */

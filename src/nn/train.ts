@@ -108,6 +108,7 @@ export async function runTraining(
   options: TrainOptions,
 ): Promise<EpochRecord[]> {
   const { tf } = trainer;
+  trainer.checkInput(x, "trainModel");
   const plan = planTraining(x, y, options);
   if (options.dp) trainer.checkDp();
   const history: EpochRecord[] = [];

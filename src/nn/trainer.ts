@@ -5,7 +5,7 @@
  * `model_ptr.step(x, y)`).
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import { ErrorCode, TsyftError } from "../core/errors";
+import { ErrorCode, fmtShape, TsyftError } from "../core/errors";
 import { clipAndNoise } from "../dp/clip";
 import { gaussianNoise } from "../dp/noise";
 import { buildModel } from "./build";
@@ -76,6 +76,18 @@ export class Trainer {
   /** `y` as the loss reads it (see `prepareTargets`); the caller disposes the result. */
   targets(y: tfjs.Tensor): tfjs.Tensor {
     return prepareTargets(this.tf, this.spec.loss, y, this.outputShape);
+  }
+
+  /** Throws SHAPE_MISMATCH unless `x` is a batch of examples of the spec's input shape. */
+  checkInput(x: tfjs.Tensor, where: string): void {
+    const expected = this.spec.inputShape;
+    if (x.rank === expected.length + 1 && x.shape.slice(1).every((d, i) => d === expected[i])) return;
+    throw new TsyftError(
+      ErrorCode.SHAPE_MISMATCH,
+      `${where}: the model takes a batch of examples of shape ${fmtShape(expected)}, i.e. [n, ${expected.join(", ")}], ` +
+        `got ${fmtShape(x.shape)}. Images are channels-last [n, height, width, channels].`,
+      { expected: fmtShape(expected), got: fmtShape(x.shape) },
+    );
   }
 
   /** Throws now, before any step, when DP-SGD cannot train this model (BatchNorm). */

@@ -173,6 +173,11 @@ describe("a local model", () => {
     expect(history[4]!.valAccuracy).toBeGreaterThanOrEqual(0.9);
     expect(net.step(x, labels)).toBeLessThan(history[0]!.loss);
     expect(net.predict(x).shape).toEqual([80, 1]);
+    const wrong = thrown(() => net.predict(tf.zeros([2, 5])));
+    expect(wrong.code).toBe("TSYFT_ERR_SHAPE_MISMATCH");
+    expect(wrong.message).toMatch(
+      /Model.predict: the model takes a batch of examples of shape \[4\], i.e. \[n, 4\], got \[2, 5\]/,
+    );
     expect(net.weights().map((w) => w.shape)).toEqual([[4, 1], [1]]);
     await expect(net.fit(x, labels, { epochs: 2, maxIter: 3, batchSize: 8 })).rejects.toMatchObject({
       code: "TSYFT_ERR_INVALID_ARGUMENT",
