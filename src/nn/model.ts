@@ -11,6 +11,7 @@
  * `fit` on data pointers, `progress()`, `step()` and `weights()`. Nothing here knows about networks.
  */
 import * as tfjs from "@tensorflow/tfjs";
+import { DISPLAY, escapeHtml, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, TsyftError } from "../core/errors";
 import { RDPAccountant } from "../dp/accountant";
 import { Adamax, BinaryCrossEntropy } from "./layers";
@@ -209,6 +210,34 @@ export class Model<Host = never> {
   dispose(): void {
     this.trainer?.dispose();
     this.trainer = undefined;
+  }
+
+  /** One line for people: layers, parameters, loss, optimizer, where it trains. */
+  toString(): string {
+    if (this.inputShape === undefined) return "Model (no layers yet)";
+    const spec = this.toSpec();
+    const params = this.summary().reduce((sum, l) => sum + l.params, 0);
+    const where = this.host ? "on its host" : this.compiled ? "local" : "local, not compiled";
+    return `Model: ${spec.layers.length} layers, ${params} parameters, ${spec.loss}, ${spec.optimizer.name} (${where})`;
+  }
+
+  /** In a notebook: the layers as a table (type, output shape per example, parameters). */
+  [DISPLAY](): MimeBundle {
+    const rows = this.inputShape === undefined ? [] : this.summary();
+    const cells = rows.map((l) => [String(l.index), l.type, `[${l.output.join(", ")}]`, String(l.params)]);
+    const header = ["#", "Layer", "Output shape", "Params"];
+    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+    const line = (values: string[]) =>
+      values
+        .map((v, i) => v.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd();
+    const html = (tag: string, values: string[]) =>
+      `<tr>${values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join("")}</tr>`;
+    return {
+      "text/plain": [this.toString(), line(header), ...cells.map(line)].join("\n"),
+      "text/html": `<b>${escapeHtml(this.toString())}</b><table>${html("th", header)}${cells.map((c) => html("td", c)).join("")}</table>`,
+    };
   }
 
   private specWith(layers: readonly LayerSpec[], inputShape: readonly number[], compiled: CompileOptions): ModelSpec {

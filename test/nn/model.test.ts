@@ -58,6 +58,20 @@ describe("layers build what they say", () => {
     model.dispose();
   });
 
+  it("shows itself in a notebook as a table of its layers", () => {
+    const bundle = new nn.Model()
+      .add(nn.Linear(3, { inputShape: [4], activation: "relu" }))
+      .add(nn.Linear(1))
+      [sy.DISPLAY]();
+    expect(bundle["text/plain"].split("\n")).toEqual([
+      "Model: 2 layers, 19 parameters, BinaryCrossEntropy, Adamax (local, not compiled)",
+      "#  Layer   Output shape  Params",
+      "0  Linear  [3]           15",
+      "1  Linear  [1]           4",
+    ]);
+    expect(bundle["text/html"]).toContain("<tr><td>0</td><td>Linear</td><td>[3]</td><td>15</td></tr>");
+  });
+
   it("PySyft's spellings: (None, ...) input shapes, int sizes, leaky_relu, default strides of the pool size", () => {
     expect(nn.Convolution(8, 3, { inputShape: [null, 28, 28, 1], activation: "leaky_relu" })).toEqual({
       type: "Convolution",
