@@ -8,31 +8,12 @@ import * as sy from "../../src";
 
 describe("sy.nn public API", () => {
   it("exports the design's layers, losses, optimizers, the model, the spec and the training core", () => {
+    // prettier-ignore
     const functions = [
-      "Convolution",
-      "MaxPool",
-      "AvgPool",
-      "Linear",
-      "BatchNorm",
-      "Flatten",
-      "leakyReLU",
-      "BinaryCrossEntropy",
-      "CrossEntropy",
-      "Adamax",
-      "Adam",
-      "SGD",
-      "checkModelSpec",
-      "buildModel",
-      "setWeights",
-      "perExampleGradients",
-      "checkPerExampleSupport",
-      "poissonSample",
-      "trainModel",
-      "runTraining",
-      "prepareTargets",
-      "perExampleLoss",
-      "countCorrect",
-      "createOptimizer",
+      "Convolution", "MaxPool", "AvgPool", "Linear", "BatchNorm", "Flatten", "leakyReLU", "BinaryCrossEntropy",
+      "CrossEntropy", "Adamax", "Adam", "SGD", "checkModelSpec", "buildModel", "setWeights", "perExampleGradients",
+      "checkPerExampleSupport", "poissonSample", "trainModel", "runTraining", "prepareTargets", "perExampleLoss",
+      "countCorrect", "createOptimizer",
     ] as const;
     for (const name of functions) expect(typeof sy.nn[name], name).toBe("function");
     for (const name of ["Model", "Trainer"] as const) expect(typeof sy.nn[name], name).toBe("function");
