@@ -1,9 +1,11 @@
 /**
- * Runs the benchmark suites: `node dist/bench/run.js [suite...]` (all when none named).
+ * Runs the benchmark suites: `node dist/bench/run.js [suite...] [--quick]` (all when none named).
  * Each suite returns rows; they are printed as a table and written to bench/results/.
+ * `--quick` asks the suites that support it for tiny sizes and few runs, to check that they run.
  */
 import { printTable, writeResults, type BenchRow } from "./harness";
 import { runGridSuite } from "./suites/grid";
+import { runDpSuite } from "./suites/dp";
 import { runKernelBench } from "./suites/kernel";
 import { runKerasSuite } from "./suites/keras";
 import { runLoadSuite } from "./suites/load";
@@ -15,7 +17,7 @@ import { runTutorialsSuite } from "./suites/tutorials";
 
 interface Suite {
   name: string;
-  run: () => Promise<BenchRow[]>;
+  run: (options: { quick: boolean }) => Promise<BenchRow[]>;
 }
 
 /** Every suite, in the order they run. Add new suites here. */
@@ -33,10 +35,12 @@ const suites: Suite[] = [
   { name: "tutorials", run: runTutorialsSuite },
   { name: "keras", run: runKerasSuite },
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
+  { name: "dp", run: runDpSuite },
 ];
 
 async function main(argv: string[]): Promise<void> {
   const wanted = argv.filter((a) => !a.startsWith("-"));
+  const quick = argv.includes("--quick");
   const unknown = wanted.filter((w) => !suites.some((s) => s.name === w));
   if (unknown.length > 0) {
     console.error(`bench: unknown suite(s) ${unknown.join(", ")}; available: ${suites.map((s) => s.name).join(", ")}.`);
@@ -46,8 +50,10 @@ async function main(argv: string[]): Promise<void> {
   for (const suite of suites) {
     if (wanted.length > 0 && !wanted.includes(suite.name)) continue;
     const started = performance.now();
-    const rows = await suite.run();
+    const rows = await suite.run({ quick });
     printTable(`${suite.name} (${((performance.now() - started) / 1000).toFixed(1)} s)`, rows);
+    // A quick run only checks that the suite works; it does not overwrite the measured results.
+    if (quick) continue;
     console.log(`results: ${writeResults(suite.name, rows)}`);
   }
 }

@@ -67,6 +67,8 @@ export * from "./plans";
 export * as data from "./data";
 /** Differential privacy: RDPAccountant, Gaussian noise, clipAndNoise, private(tensor, bounds) (src/dp). */
 export * as dp from "./dp";
+/** The remote-training model API and DP-SGD training core: sy.nn.Model, layers, trainModel (src/nn). */
+export * as nn from "./nn";
 /** The networked grid: nodes, WebsocketGridClient, connectAllNodes, gateway, startLocalGrid (src/grid). */
 export * as grid from "./grid";
 export { PublicGridNetwork } from "./grid/public-grid";

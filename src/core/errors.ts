@@ -63,7 +63,7 @@ export const ErrorCode = {
   PLAN_NOT_BUILT: "TSYFT_ERR_PLAN_NOT_BUILT",
   /** A plan sent without `copy` was fetched a second time. */
   PLAN_ALREADY_FETCHED: "TSYFT_ERR_PLAN_ALREADY_FETCHED",
-  /** A model layer cannot be converted to a plan. */
+  /** A model layer cannot be converted to a plan, or trained as asked (BatchNorm under DP-SGD). */
   UNSUPPORTED_LAYER: "TSYFT_ERR_UNSUPPORTED_LAYER",
   /** Bytes are not a plan of a version this library reads. */
   SERIALIZATION: "TSYFT_ERR_SERIALIZATION",
@@ -89,6 +89,10 @@ export const ErrorCode = {
   MODEL_NOT_SERVED: "TSYFT_ERR_MODEL_NOT_SERVED",
   /** A served model answered all the requests it was served for (`serve({ numRequests })`). */
   SERVING_LIMIT: "TSYFT_ERR_SERVING_LIMIT",
+  /** A `sy.nn` model spec is malformed: `details.layer` is the index of the layer at fault, when one is. */
+  MODEL_SPEC: "TSYFT_ERR_MODEL_SPEC",
+  /** Work was cancelled through its AbortSignal (a training run stopped between two steps). */
+  CANCELLED: "TSYFT_ERR_CANCELLED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
