@@ -13,8 +13,8 @@
  *    once: queries per second, p50, p95, and that every answer has plaintext's
  *    argmax.
  *
- * `TSYFT_BENCH_QUICK=1 npm run bench keras` runs tiny counts, to check that
- * the suite works, not to measure.
+ * `npm run bench keras -- --quick` (or TSYFT_BENCH_QUICK=1) runs tiny counts,
+ * to check that the suite works, not to measure.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -26,10 +26,7 @@ import { timeAsync, time, type BenchRow } from "../harness";
 import { startKerasClients } from "./keras-clients";
 import { percentiles } from "./load";
 
-const QUICK = process.env.TSYFT_BENCH_QUICK === "1";
-const QUERIES = QUICK ? 5 : 100;
 const CLIENTS = 8;
-const PER_CLIENT = QUICK ? 2 : 25;
 const INPUT_SHAPE = [1, 28, 28, 1];
 
 /**
@@ -91,7 +88,10 @@ export async function freePorts(n: number): Promise<number[]> {
 
 const argmax = (v: ArrayLike<number>) => Array.from(v).indexOf(Math.max(...Array.from(v)));
 
-export async function runKerasSuite(): Promise<BenchRow[]> {
+export async function runKerasSuite(options: { quick?: boolean } = {}): Promise<BenchRow[]> {
+  const QUICK = options.quick === true || process.env.TSYFT_BENCH_QUICK === "1";
+  const QUERIES = QUICK ? 5 : 100;
+  const PER_CLIENT = QUICK ? 2 : 25;
   await sy.useWasmBackend(tf);
   sy.KerasHook(tf);
   const rows: BenchRow[] = [];
