@@ -14,15 +14,18 @@ describe("Keras serving's public types", () => {
       new sy.TFEWorker({ host: "localhost:4001" }),
       new sy.TFEWorker({ host: "localhost:4002", autoManaged: false }),
     );
-    expectTypeOf(model.share).toBeCallableWith(cluster);
-    expectTypeOf(model.share(cluster, { name: "m" })).toEqualTypeOf<Promise<sy.keras.SharedKerasModel>>();
-    expectTypeOf(model.serve({ numRequests: 3 })).toEqualTypeOf<Promise<sy.keras.ServingReport>>();
-    expectTypeOf(model.stop()).toEqualTypeOf<Promise<void>>();
     const hook = sy.hook(tf);
     const [alice, bob, james] = ["t-alice", "t-bob", "t-james"].map((id) => new sy.VirtualWorker(hook, { id }));
-    expectTypeOf(model.share(alice!, bob!, { cryptoProvider: james! })).toEqualTypeOf<sy.Plan>();
     const client = new sy.TFEWorker();
-    expectTypeOf(client.queryModel).returns.toEqualTypeOf<Promise<tf.Tensor>>();
+    // Compile-time only: never called, so no promise is left to reject.
+    const typesOnly = () => {
+      expectTypeOf(model.share(cluster, { name: "m" })).toEqualTypeOf<Promise<sy.keras.SharedKerasModel>>();
+      expectTypeOf(model.serve({ numRequests: 3 })).toEqualTypeOf<Promise<sy.keras.ServingReport>>();
+      expectTypeOf(model.stop()).toEqualTypeOf<Promise<void>>();
+      expectTypeOf(model.share(alice!, bob!, { cryptoProvider: james! })).toEqualTypeOf<sy.Plan>();
+      expectTypeOf(client.queryModel(tf.zeros([1, 2]))).toEqualTypeOf<Promise<tf.Tensor>>();
+    };
+    expectTypeOf(typesOnly).toBeFunction();
     // Not started: share refuses with a typed error that says what to do.
     await expect(model.share(cluster)).rejects.toThrow("call await cluster.start() first");
     await expect(client.queryModel(tf.zeros([1, 2]))).rejects.toThrow("connectToModel");
