@@ -1,7 +1,7 @@
 /**
  * The storage suite on PGlite (in memory, and in a data dir that survives a
  * reopen) and, when TSYFT_TEST_DATABASE_URL names one, on a PostgreSQL server
- * (.ci/run starts Debian's and sets it). The server's database is emptied first.
+ * (.ci/run starts Debian's and sets it), in a schema of its own.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { migrate, MIGRATIONS, openDomainStore, storeOver } from "../../src/domain/storage";
 import { openPglite } from "../../src/domain/storage/pglite";
 import { openPostgres } from "../../src/domain/storage/postgres";
+import { freshSchema } from "./pg-schema";
 import { runStorageSuite } from "./storage.suite";
 
 runStorageSuite("PGlite", () => openDomainStore({}));
@@ -17,10 +18,11 @@ runStorageSuite("PGlite", () => openDomainStore({}));
 const serverUrl = process.env.TSYFT_TEST_DATABASE_URL;
 if (serverUrl) {
   runStorageSuite("PostgreSQL server", async () => {
-    const sql = await openPostgres(serverUrl);
-    await sql.exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+    const schema = await freshSchema(serverUrl);
+    const sql = await openPostgres(schema.url);
     await migrate(sql);
-    return storeOver(sql);
+    const store = storeOver(sql);
+    return { ...store, close: () => store.close().then(schema.drop) };
   });
 } else {
   describe.skip("DomainStore conformance: PostgreSQL server", () => {
