@@ -3,6 +3,7 @@
  * Each suite returns rows; they are printed as a table and written to bench/results/.
  */
 import { printTable, writeResults, type BenchRow } from "./harness";
+import { runDomainSuite } from "./suites/domain";
 import { runGridSuite } from "./suites/grid";
 import { runKernelBench } from "./suites/kernel";
 import { runLoadSuite } from "./suites/load";
@@ -28,6 +29,7 @@ const suites: Suite[] = [
   { name: "plans", run: runPlansSuite },
   { name: "grid", run: runGridSuite },
   { name: "serving", run: runServingSuite },
+  { name: "domain", run: runDomainSuite },
   { name: "load", run: runLoadSuite },
   { name: "tutorials", run: runTutorialsSuite },
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },

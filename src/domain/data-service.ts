@@ -20,12 +20,12 @@
  * ```
  */
 import { randomUUID } from "node:crypto";
-import * as tf from "@tensorflow/tfjs";
 import { ErrorCode, TsyftError } from "../core/errors";
 import { RDPAccountant } from "../dp/accountant";
 import { gaussianNoise } from "../dp/noise";
 import type { DataSubject } from "../dp/private";
 import type { AssetFiles } from "./asset-files";
+import { applyOps, type Evaluated } from "./remote-eval";
 import { can } from "./roles";
 import { checkRemoteOp, outputShape, type RemoteOp } from "./remote-ops";
 import { maxRowsPerSubject, querySensitivity } from "./sensitivity";
@@ -58,8 +58,14 @@ const notFound = (id: string) =>
     `No asset or object ${JSON.stringify(id)} on this domain; list them with domain.datasets.`,
   );
 
+/** Bytes of query results kept for repeated publishes of the same object. */
+const RESULT_CACHE_BYTES = 64 * 1024 * 1024;
+
 /** The domain's data operations. */
 export class DataService {
+  private readonly results = new Map<string, Evaluated>();
+  private resultBytes = 0;
+
   constructor(
     private readonly store: DomainStore,
     private readonly files: AssetFiles,
@@ -195,26 +201,21 @@ export class DataService {
     return { value: payloadOf(noisy, shape, "float32"), epsilon, delta, sensitivity, sigma, budget, spent };
   }
 
-  /** Runs the recipe on the asset's values. */
-  private async evaluate(
-    target: Resolved,
-  ): Promise<{ values: Float32Array | Int32Array; shape: number[]; dtype: "float32" | "int32" }> {
-    const loaded = await this.files.read(target.asset.objectKey);
-    const result = tf.tidy(() => {
-      let t: tf.Tensor = tf.tensor(loaded.values, loaded.shape, loaded.dtype);
-      for (const op of target.ops) {
-        if (op.op === "slice") t = tf.slice(t, op.begin, op.size);
-        else if (op.op === "sum") t = tf.sum(t, op.axis);
-        else t = tf.mean(t.toFloat(), op.axis);
+  /** Runs the recipe on the asset's values; results of derived objects are kept (both are immutable). */
+  private async evaluate(target: Resolved): Promise<Evaluated> {
+    const cached = this.results.get(target.id);
+    if (cached) return cached;
+    const result = applyOps(await this.files.read(target.asset.objectKey), target.ops);
+    if (target.object && result.values.byteLength <= RESULT_CACHE_BYTES / 8) {
+      this.results.set(target.id, result);
+      this.resultBytes += result.values.byteLength;
+      for (const [id, old] of this.results) {
+        if (this.resultBytes <= RESULT_CACHE_BYTES) break;
+        this.results.delete(id);
+        this.resultBytes -= old.values.byteLength;
       }
-      return t.dtype === "bool" ? t.toInt() : t;
-    });
-    try {
-      const values = (await result.data()) as Float32Array | Int32Array;
-      return { values, shape: result.shape, dtype: result.dtype === "int32" ? "int32" : "float32" };
-    } finally {
-      result.dispose();
     }
+    return result;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
+import { applyOps } from "../../src/domain/remote-eval";
 import { checkRemoteOp, outputShape, type RemoteOp } from "../../src/domain/remote-ops";
 import { querySensitivity } from "../../src/domain/sensitivity";
 import { hashPassword, verifyPassword } from "../../src/domain/passwords";
@@ -75,6 +76,45 @@ describe("querySensitivity", () => {
       expect(querySensitivity({ min: -1, max: 2, shape, subjects }, ops)).toBeCloseTo(expected, 5);
     });
   }
+});
+
+describe("applyOps (the domain's evaluation) against TF.js", () => {
+  const shape = [4, 3, 5, 2];
+  const values = Array.from({ length: 120 }, (_, i) => Math.sin(i) * 10);
+  const recipes: RemoteOp[][] = [
+    [{ op: "sum", axis: [0] }],
+    [{ op: "mean", axis: [1, 3] }],
+    [{ op: "sum" }],
+    [
+      { op: "slice", begin: [1, 0, 2], size: [2, 3, 3] },
+      { op: "mean", axis: [0] },
+    ],
+    [{ op: "slice", begin: [0, 1, 0, 1], size: [4, 1, 5, 1] }],
+    [
+      { op: "mean", axis: [2] },
+      { op: "slice", begin: [1], size: [2] },
+      { op: "sum", axis: [0, 2] },
+    ],
+    [
+      { op: "slice", begin: [2], size: [0] },
+      { op: "sum", axis: [0] },
+    ],
+  ];
+  for (const ops of recipes) {
+    it(`matches ${ops.map((o) => o.op).join(" -> ")}`, () => {
+      const got = applyOps({ values: Float32Array.from(values), shape, dtype: "float32" }, ops);
+      const expected = evaluate(values, shape, ops);
+      expect(got.shape).toEqual(outputShape(shape, ops));
+      expect(Array.from(got.values)).toEqual(expected.map((v) => expect.closeTo(v, 4)));
+    });
+  }
+
+  it("sums int32 and bool values as int32", () => {
+    const got = applyOps({ values: new Uint8Array([1, 0, 1, 1]), shape: [2, 2], dtype: "bool" }, [
+      { op: "sum", axis: [0] },
+    ]);
+    expect(got).toEqual({ values: new Int32Array([2, 1]), shape: [2], dtype: "int32" });
+  });
 });
 
 describe("remote ops", () => {
