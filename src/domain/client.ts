@@ -16,11 +16,17 @@
  */
 import { ErrorCode, TsyftError } from "../core/errors";
 import { DomainHttp, type DomainHttpOptions } from "./client-http";
+import { JobPointer } from "./job-pointer";
+import type { ModelSpec, TrainOptions } from "./jobs/train-interface";
+import type { AssetPointer } from "./pointer";
 import { DatasetList, datasetOf, UserList, type DatasetInfo } from "./views";
 import { RequestList, RequestView, type RequestInfo } from "./request-views";
 import type { PublicUser } from "./session-auth";
 import { privateUpload, type UploadAsset } from "./upload";
 import { DEFAULT_OWNER } from "./defaults";
+
+/** A job's training options as sent (no callbacks: progress is polled). */
+export type JobOptions = Omit<TrainOptions, "signal" | "onStep" | "onEpoch">;
 
 /** PySyft 0.6's warnings, verbatim (grid/client/client.py). */
 export const DEFAULT_ACCOUNT_WARNING =
@@ -172,6 +178,26 @@ export class DomainClient {
     const { name, description, assets, ...metadata } = dataset;
     const body = { name, description: description ?? "", metadata, assets: privateUpload(assets) };
     return (await this.http.request<{ dataset: DatasetInfo }>("POST", "/datasets", body)).dataset;
+  }
+
+  /**
+   * Starts a training job on the domain: `model` (a ModelSpec from sy.nn) trained on what `x` and `y` point at,
+   * in the background (it goes on if this client goes away). With `dp`, DP-SGD, each step tallied in the ledger.
+   */
+  async train(job: { model: ModelSpec; x: AssetPointer; y: AssetPointer } & JobOptions): Promise<JobPointer> {
+    const { model, x, y, ...options } = job;
+    const answer = await this.http.request<{ job: { id: string } }>("POST", "/jobs", {
+      model,
+      x: x.id,
+      y: y.id,
+      options,
+    });
+    return new JobPointer(this.http, answer.job.id);
+  }
+
+  /** A pointer to a job by id (yours; any, for who manages the domain's users). */
+  job(id: string): JobPointer {
+    return new JobPointer(this.http, id);
   }
 
   /** Ends this session on the domain. */

@@ -201,6 +201,11 @@ export class DataService {
     return { value: payloadOf(noisy, shape, "float32"), epsilon, delta, sensitivity, sigma, budget, spent };
   }
 
+  /** The values a pointer stands for, without a permission check: for the domain's own use (training jobs). */
+  async values(id: string): Promise<Evaluated> {
+    return this.evaluate(await this.resolve(id));
+  }
+
   /** Runs the recipe on the asset's values; results of derived objects are kept (both are immutable). */
   private async evaluate(target: Resolved): Promise<Evaluated> {
     const cached = this.results.get(target.id);

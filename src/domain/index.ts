@@ -21,3 +21,5 @@ export { querySensitivity } from "./sensitivity";
 export type { PublicUser } from "./session-auth";
 export { openDomainStore, type DomainStore, type Role, type StoreOptions } from "./storage";
 export { runDomainCli } from "./cli";
+export { JobPointer, WeightsPointer, PublishedWeights, type JobState } from "./job-pointer";
+export type { ModelSpec, TrainModelFn, TrainOptions } from "./jobs/train-interface";

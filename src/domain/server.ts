@@ -26,9 +26,12 @@ import type { TlsOptions } from "../grid/tls";
 import { AssetFiles } from "./asset-files";
 import { DataService } from "./data-service";
 import { DEFAULT_OWNER } from "./defaults";
+import { JobRunner } from "./jobs/runner";
+import type { TrainModelFn } from "./jobs/train-interface";
 import { hashPassword } from "./passwords";
 import { accountRoutes, type RouteContext } from "./routes-accounts";
 import { dataRoutes } from "./routes-data";
+import { jobRoutes } from "./routes-jobs";
 import { SessionAuth } from "./session-auth";
 import { openDomainStore, type DomainStore } from "./storage";
 
@@ -50,6 +53,8 @@ export interface DomainOptions {
   delta?: number;
   /** The largest dataset upload, in bytes; default 512 MiB. */
   maxUploadBytes?: number;
+  /** What training jobs call (src/nn's trainModel); none: the domain runs no jobs. */
+  trainModel?: TrainModelFn;
 }
 
 /**
@@ -69,6 +74,7 @@ export class Domain {
     readonly options: DomainOptions,
     readonly store: DomainStore,
     private readonly server: http.Server,
+    private readonly jobs: JobRunner,
   ) {}
 
   static async start(options: DomainOptions): Promise<Domain> {
@@ -78,7 +84,10 @@ export class Domain {
       const { adminToken } = loadOrCreateGridCredentials(options.dataDir);
       const auth = new SessionAuth(store, adminToken, { sessionMs: options.sessionMs });
       const ctx: RouteContext = { store, auth, name: options.name };
-      const data = new DataService(store, new AssetFiles(options.dataDir), { delta: options.delta ?? 1e-5 });
+      const delta = options.delta ?? 1e-5;
+      const data = new DataService(store, new AssetFiles(options.dataDir), { delta });
+      const jobs = new JobRunner(store, data, options.dataDir, { trainModel: options.trainModel, delta });
+      await jobs.recover();
       const routes = [
         {
           method: "GET" as const,
@@ -87,9 +96,10 @@ export class Domain {
         },
         ...accountRoutes(ctx),
         ...dataRoutes({ ...ctx, data, maxUploadBytes: options.maxUploadBytes ?? 512 * 1024 * 1024 }),
+        ...jobRoutes({ ...ctx, jobs }),
       ];
       const handler = serveRoutes({ name: `domain ${options.name}`, routes, hint: "See GET /health, /datasets." });
-      const domain = new Domain(options, store, createServer(handler, { tls: options.tls }));
+      const domain = new Domain(options, store, createServer(handler, { tls: options.tls }), jobs);
       domain.boundPort = await listen(domain.server, options.port ?? 0, options.host ?? "127.0.0.1");
       return domain;
     } catch (error) {
@@ -109,6 +119,7 @@ export class Domain {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await closeServer(this.server);
+      await this.jobs.close();
       await this.store.close();
     })();
     return this.closing;

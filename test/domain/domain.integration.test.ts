@@ -22,15 +22,7 @@ import {
   type DomainClient,
 } from "../../src/domain";
 import { httpJson } from "../../src/grid/http-util";
-
-async function failure(promise: Promise<unknown>): Promise<TsyftError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TsyftError);
-  return error as TsyftError;
-}
+import { failure } from "./helpers";
 
 // 12 images of 2x2 in [0, 1] from 4 patients (3 rows each) and their labels.
 const images = tf.tensor3d(
