@@ -15,8 +15,6 @@ import { SqlDatasetStore } from "./datasets";
 import { SqlJobStore } from "./jobs";
 import { SqlLedgerStore } from "./ledger";
 import { migrate } from "./migrations";
-import { openPglite } from "./pglite";
-import { openPostgres } from "./postgres";
 import type { SqlClient } from "./sql";
 import type { DomainStore } from "./types";
 import { SqlRequestStore } from "./requests";
@@ -42,10 +40,13 @@ export interface StoreOptions {
  * ```
  */
 export async function openDomainStore(options: StoreOptions): Promise<DomainStore> {
+  // Loaded on first use: `import "tsyft"` should not pay for two database drivers (~200 ms) it may never need.
   const sql =
     options.databaseUrl !== undefined
-      ? await openPostgres(options.databaseUrl)
-      : await openPglite(options.dataDir === undefined ? undefined : path.join(options.dataDir, "db"));
+      ? await (await import("./postgres")).openPostgres(options.databaseUrl)
+      : await (
+          await import("./pglite")
+        ).openPglite(options.dataDir === undefined ? undefined : path.join(options.dataDir, "db"));
   try {
     await migrate(sql);
   } catch (error) {
