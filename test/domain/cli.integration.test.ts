@@ -58,8 +58,15 @@ async function ownerThenRestart(extra: string[]): Promise<void> {
   const datasets = await ada.datasets;
   expect(datasets.map((d) => d.name)).toEqual(["tiny"]);
   expect(datasets[0]!["x"].shape).toEqual([3, 2]);
-  const released = await (await datasets[0]!["x"].sum(0)).publish({ sigma: 10 });
+  const sum = await datasets[0]!["x"].sum(0);
+  const released = await sum.publish({ sigma: 10 });
   expect(released.privacyBudget).toBeCloseTo(3 - released.epsilon, 12);
+  // Many publishes at once: exactly as many as the budget covers are answered, the rest refused.
+  const results = await Promise.allSettled(Array.from({ length: 30 }, () => sum.publish({ sigma: 10 })));
+  const answered = results.filter((r) => r.status === "fulfilled").length;
+  expect(answered).toBe(Math.floor((3 - released.epsilon) / released.epsilon + 1e-9));
+  expect(await ada.privacyBudget).toBeGreaterThanOrEqual(0);
+  expect(await ada.privacyBudget).toBeCloseTo(3 - (answered + 1) * released.epsilon, 9);
 }
 
 describe("tsyft domain (child process)", () => {

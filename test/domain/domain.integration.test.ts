@@ -21,6 +21,8 @@ import {
   type Domain,
   type DomainClient,
 } from "../../src/domain";
+import { clientKey } from "../../src/grid/auth/credentials";
+import { httpProof } from "../../src/grid/auth/gateway-proofs";
 import { httpJson } from "../../src/grid/http-util";
 import { failure } from "./helpers";
 
@@ -247,6 +249,20 @@ describe("domain node", () => {
     });
     expect(forged.status).toBe(401);
     expect(forged.body.error.code).toBe(ErrorCode.AUTH);
+
+    // A signed request replayed, and a signature moved to another body, are refused.
+    const { body: session } = await httpJson<{ token: string }>("POST", `${domain.url}/login`, {
+      email: "ada@example.org",
+      password: "ada-secret",
+    });
+    const key = clientKey(session.token);
+    const signed = { authorization: httpProof(key, "GET", "/me", "") };
+    expect((await httpJson("GET", `${domain.url}/me`, undefined, { headers: signed })).status).toBe(200);
+    expect((await httpJson("GET", `${domain.url}/me`, undefined, { headers: signed })).status).toBe(401);
+    const request = JSON.stringify({ kind: "budget", epsilon: 1, reason: "a little" });
+    const moved = { authorization: httpProof(key, "POST", "/requests", request) };
+    const tampered = JSON.stringify({ kind: "budget", epsilon: 1000, reason: "a little" });
+    expect((await httpJson("POST", `${domain.url}/requests`, tampered, { headers: moved })).status).toBe(401);
   });
 
   it("keeps everything across a restart, and an expired session says to log in again", async () => {
