@@ -4,6 +4,7 @@
  * `--quick` asks the suites that support it for tiny sizes and few runs, to check that they run.
  */
 import { printTable, writeResults, type BenchRow } from "./harness";
+import { runDomainSuite } from "./suites/domain";
 import { runGridSuite } from "./suites/grid";
 import { runDpSuite } from "./suites/dp";
 import { runKernelBench } from "./suites/kernel";
@@ -31,6 +32,7 @@ const suites: Suite[] = [
   { name: "plans", run: runPlansSuite },
   { name: "grid", run: runGridSuite },
   { name: "serving", run: runServingSuite },
+  { name: "domain", run: runDomainSuite },
   { name: "load", run: runLoadSuite },
   { name: "tutorials", run: runTutorialsSuite },
   { name: "keras", run: runKerasSuite },

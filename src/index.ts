@@ -73,6 +73,9 @@ export * as nn from "./nn";
 export * as grid from "./grid";
 export { PublicGridNetwork } from "./grid/public-grid";
 export { PlaceholderTensor } from "./tensors/placeholder";
+/** The domain node: accounts, private datasets behind pointers, requests, a privacy budget (src/domain). */
+export * as domain from "./domain";
+export { login, DomainClient, AssetPointer } from "./domain";
 /** Syft-Keras secure serving: TFEWorker, TFECluster, model.share(cluster) / serve / stop (src/keras). */
 export * as keras from "./keras";
 export { TFEWorker, TFECluster, type TFEWorkerOptions, type TFEClusterOptions } from "./keras";

@@ -93,6 +93,12 @@ export const ErrorCode = {
   MODEL_SPEC: "TSYFT_ERR_MODEL_SPEC",
   /** Work was cancelled through its AbortSignal (a training run stopped between two steps). */
   CANCELLED: "TSYFT_ERR_CANCELLED",
+  /** A domain user's role does not allow this, or the data is not theirs to see: ask (`ptr.request({ reason })`). */
+  PERMISSION: "TSYFT_ERR_PERMISSION",
+  /** A domain session token expired or was revoked: log in again (`sy.login`). */
+  SESSION_EXPIRED: "TSYFT_ERR_SESSION_EXPIRED",
+  /** A release would spend more privacy budget than is left; nothing was released (`details`: needed, left). */
+  PRIVACY_BUDGET: "TSYFT_ERR_PRIVACY_BUDGET",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -80,17 +80,32 @@ CA that peers and the gateway are verified with when their certificates are self
 A node's data dir may also come from TSYFT_NODE_DATA. The grid's admin token is kept in
 <state dir>/credentials.json (default out/grid) by grid up, or comes from TSYFT_ADMIN_TOKEN.`;
 
+/** A command that layers above the grid add to the CLI (src/cli.ts adds `domain`). */
+export interface CliCommand {
+  /** Lines for the usage text. */
+  usage: string;
+  /** Runs with the arguments after the command's name; resolves with the exit code. */
+  run(args: readonly string[]): Promise<number>;
+}
+
 /**
  * Runs the CLI; resolves with the exit code (servers resolve only when stopped).
+ * `commands` adds commands defined above the grid (they cannot be imported here).
  *
  * @example
  * ```ts
  * process.exitCode = await main(["grid", "status"]);
  * ```
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  commands: Readonly<Record<string, CliCommand>> = {},
+): Promise<number> {
   const [command, ...rest] = argv;
+  const usage = [USAGE, ...Object.values(commands).map((c) => c.usage)].join("\n");
   try {
+    const extra = command === undefined ? undefined : commands[command];
+    if (extra) return await extra.run(rest);
     switch (command) {
       case "node":
         return await runNode(rest);
@@ -111,14 +126,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "help":
       case "--help":
       case "-h":
-        console.log(USAGE);
+        console.log(usage);
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`tsyft: unknown command ${JSON.stringify(command)}.`);
     }
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`${(error as Error).message}\n\n${USAGE}`);
+      console.error(`${(error as Error).message}\n\n${usage}`);
       return 2;
     }
     console.error(`tsyft ${command}: ${(error as Error).message}`);

@@ -54,6 +54,8 @@ export interface Route {
   path: string;
   /** Changes state: what a credentials guard protects. */
   write?: boolean;
+  /** The largest body this route reads (default: the config's maxHttpBodyBytes); uploads take more. */
+  maxBodyBytes?: number;
   handle(request: RouteRequest): Promise<RouteAnswer> | RouteAnswer;
 }
 
@@ -117,7 +119,7 @@ export function serveRoutes(options: RouterOptions): http.RequestListener {
         continue;
       }
       let text: Promise<string> | undefined;
-      const readText = () => (text ??= readTextBody(req));
+      const readText = () => (text ??= readTextBody(req, route.maxBodyBytes));
       const body = async () => parseJsonObject(await readText());
       const request: RouteRequest = { req, method, path, params, query, route, body, text: readText };
       await options.guard?.(request);

@@ -28,7 +28,7 @@ export { packageRoot };
 /** What a server prints when it listens. */
 export interface ListeningInfo {
   event: "listening";
-  role: "node" | "gateway";
+  role: "node" | "gateway" | "domain";
   id: string;
   port: number;
   url: string;

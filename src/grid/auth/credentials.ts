@@ -132,7 +132,8 @@ export function verifyCertificate(
   gridKey: string,
   expect: { role: CertificateBody["role"]; sub?: string; key?: string },
 ): CertificateBody {
-  const refuse = (why: string) => new AuthError(ErrorCode.AUTH, `Certificate refused: ${why}.`);
+  const refuse = (why: string, details: Record<string, unknown> = {}) =>
+    new AuthError(ErrorCode.AUTH, `Certificate refused: ${why}.`, details);
   if (!(cert instanceof Uint8Array)) throw refuse("expected certificate bytes");
   let outer: { body?: unknown; sig?: unknown };
   let body: Partial<CertificateBody>;
@@ -153,7 +154,11 @@ export function verifyCertificate(
   }
   if (expect.key !== undefined && body.key !== expect.key) throw refuse("it was issued for another key");
   if (body.exp !== undefined && body.exp < Date.now()) {
-    throw refuse(`it expired at ${new Date(body.exp).toISOString()}; ask the grid's admin for a new one`);
+    // details.expired: a server that issues short-lived tokens (the domain's sessions) says "log in again".
+    throw refuse(`it expired at ${new Date(body.exp).toISOString()}; ask the grid's admin for a new one`, {
+      expired: true,
+      exp: body.exp,
+    });
   }
   return body as CertificateBody;
 }

@@ -1,0 +1,256 @@
+/**
+ * Training jobs on a domain. A job trains a model spec on what two pointers
+ * stand for (inputs and labels, assets or slices of them) by calling the
+ * domain's `trainModel` in the background: it goes on when the client
+ * disconnects, and stops when cancelled.
+ *
+ * 1. POST /jobs: the job row (queued), then the run starts; the answer does not wait for it.
+ * 2. Each step: a progress row (loss), and for DP-SGD its noise multiplier and sampling rate
+ *    added to the job's tally in the ledger (ledger_steps) as it happens.
+ * 3. Each epoch: a progress row (loss, validation loss and accuracy).
+ * 4. Done: the weights saved under <dataDir>/jobs/<id>.json; failed or cancelled: the status says so.
+ * 5. publish (the job's owner, DP jobs only): epsilon from the tally by the RDP accountant at the
+ *    domain's delta, charged once (ledger kind "weights"); publishing again is post-processing and
+ *    costs nothing. Only after the charge commits are the weights answered.
+ *
+ * A domain that restarts marks the jobs it was running as failed (their run is gone; their steps stay
+ * in the ledger).
+ *
+ * @example
+ * ```ts
+ * const runner = new JobRunner(store, data, dataDir, { trainModel, delta: 1e-5 });
+ * const job = await runner.start(user, { model, x: xId, y: yId, options: { batchSize: 32, epochs: 1, dp } });
+ * ```
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { ErrorCode, TsyftError } from "../../core/errors";
+import { RDPAccountant } from "../../dp/accountant";
+import type { DataService } from "../data-service";
+import { can } from "../roles";
+import type { DomainStore, JobRecord, UserRecord } from "../storage";
+import { payloadOf, readTensorPayload, type TensorPayload } from "../tensor-payload";
+import type { ModelSpec, TrainModelFn, TrainOptions } from "./train-interface";
+
+/** What a job is asked to do (kept as the job's spec). */
+export interface JobSpec {
+  model: ModelSpec;
+  /** Pointer ids of the inputs and the labels. */
+  x: string;
+  y: string;
+  options: Omit<TrainOptions, "signal" | "onStep" | "onEpoch">;
+}
+
+/** A published job's weights and what they cost. */
+export interface WeightsRelease {
+  weights: TensorPayload[];
+  epsilon: number;
+  delta: number;
+  /** False when these weights were published before (no charge). */
+  charged: boolean;
+  privacyBudget: number;
+}
+
+const invalid = (message: string) => new TsyftError(ErrorCode.INVALID_ARGUMENT, message);
+
+/** Runs and publishes a domain's training jobs. */
+export class JobRunner {
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly dir: string;
+
+  constructor(
+    private readonly store: DomainStore,
+    private readonly data: DataService,
+    dataDir: string,
+    private readonly options: { trainModel?: TrainModelFn; delta: number },
+  ) {
+    this.dir = path.join(dataDir, "jobs");
+    fs.mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** Marks jobs left queued or running by an earlier process as failed. */
+  async recover(): Promise<void> {
+    for (const job of await this.store.jobs.list()) {
+      if (job.status === "queued" || job.status === "running") {
+        await this.store.jobs.setStatus(job.id, "failed", "the domain restarted while this job ran; start it again");
+      }
+    }
+  }
+
+  /** Creates a job and starts it in the background. */
+  async start(user: UserRecord, body: Record<string, unknown>): Promise<JobRecord> {
+    const trainModel = this.options.trainModel;
+    if (!trainModel) {
+      throw new TsyftError(
+        ErrorCode.UNSUPPORTED_OP,
+        "This domain was started without a trainModel function, so it runs no training jobs.",
+      );
+    }
+    const spec = checkJobSpec(body);
+    await Promise.all([this.data.resolve(spec.x), this.data.resolve(spec.y)]);
+    const job = await this.store.jobs.create(user.id, { ...spec });
+    const abort = new AbortController();
+    const done = this.run(job.id, spec, trainModel, abort.signal).finally(() => this.running.delete(job.id));
+    this.running.set(job.id, { abort, done });
+    return job;
+  }
+
+  /** Stops a running job (its owner, or whoever may manage the domain's users). */
+  async cancel(user: UserRecord, id: string): Promise<JobRecord> {
+    const job = await this.owned(user, id, true);
+    this.running.get(id)?.abort.abort();
+    await this.running.get(id)?.done;
+    return (await this.store.jobs.get(job.id))!;
+  }
+
+  /** A job with its progress rows (its owner's, or any for who manages users). */
+  async status(user: UserRecord, id: string) {
+    const job = await this.owned(user, id, true);
+    return { job, progress: await this.store.jobs.progress(id), steps: await this.store.jobs.steps(id) };
+  }
+
+  /** Releases a finished DP job's weights, charging its epsilon the first time (see the header). */
+  async publish(user: UserRecord, id: string): Promise<WeightsRelease> {
+    const job = await this.owned(user, id, false);
+    if (job.status !== "done") {
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Job ${id} is ${job.status}; its weights are published once it is done.`,
+        {
+          conflict: true,
+        },
+      );
+    }
+    const options = job.spec.options as JobSpec["options"] | undefined;
+    if (!options?.dp) {
+      throw new TsyftError(
+        ErrorCode.PERMISSION,
+        "Only weights trained with DP-SGD can be published: start the job with dp: { noiseMultiplier, clipNorm }.",
+        { status: 403 },
+      );
+    }
+    const weights = await this.readWeights(id);
+    const delta = this.options.delta;
+    const epsilon = new RDPAccountant(await this.store.jobs.steps(id)).getEpsilon(delta);
+    const charge = await this.store.ledger.charge({ userId: user.id, epsilon, delta, kind: "weights", subject: id });
+    return {
+      weights,
+      epsilon: charge.charge.epsilon,
+      delta,
+      charged: charge.charged,
+      privacyBudget: charge.budget - charge.spent,
+    };
+  }
+
+  /** The weights as trained, for data owners only (no noise beyond DP-SGD's, no charge). */
+  async rawWeights(user: UserRecord, id: string): Promise<TensorPayload[]> {
+    if (!can(user.role, "uploadData")) {
+      throw new TsyftError(ErrorCode.PERMISSION, "Only data owners may take weights unpublished; use publish().", {
+        status: 403,
+      });
+    }
+    return this.readWeights(id);
+  }
+
+  /** Cancels every running job and waits for them (the domain closing). */
+  async close(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const r of all) r.abort.abort();
+    await Promise.all(all.map((r) => r.done));
+  }
+
+  private async run(id: string, spec: JobSpec, trainModel: TrainModelFn, signal: AbortSignal): Promise<void> {
+    const tensors: tf.Tensor[] = [];
+    try {
+      await this.store.jobs.setStatus(id, "running");
+      const [x, y] = await Promise.all([this.data.values(spec.x), this.data.values(spec.y)]);
+      tensors.push(tf.tensor(x.values, x.shape, x.dtype), tf.tensor(y.values, y.shape, y.dtype));
+      const { weights } = await trainModel(tf, spec.model, tensors[0]!, tensors[1]!, {
+        ...spec.options,
+        signal,
+        onStep: async (s) => {
+          await this.store.jobs.addProgress(id, { epoch: s.epoch, step: s.step, loss: s.loss });
+          if (s.noiseMultiplier !== undefined) {
+            await this.store.jobs.addSteps(id, {
+              noiseMultiplier: s.noiseMultiplier,
+              sampleRate: s.sampleRate,
+              steps: 1,
+            });
+          }
+        },
+        onEpoch: (e) => this.store.jobs.addProgress(id, e),
+      });
+      tensors.push(...weights);
+      if (signal.aborted) throw signal.reason;
+      const payloads = weights.map((w) => payloadOf(w.dataSync() as Float32Array, w.shape, "float32"));
+      await fs.promises.writeFile(path.join(this.dir, `${id}.json`), JSON.stringify(payloads));
+      await this.store.jobs.setStatus(id, "done");
+    } catch (error) {
+      const cancelled = signal.aborted;
+      await this.store.jobs
+        .setStatus(
+          id,
+          cancelled ? "cancelled" : "failed",
+          cancelled ? "cancelled" : ((error as Error)?.message ?? String(error)),
+        )
+        .catch(() => undefined);
+    } finally {
+      for (const t of tensors) t.dispose();
+    }
+  }
+
+  private async readWeights(id: string): Promise<TensorPayload[]> {
+    const text = await fs.promises.readFile(path.join(this.dir, `${id}.json`), "utf8");
+    return (JSON.parse(text) as unknown[]).map((p) => {
+      readTensorPayload(p);
+      return p as TensorPayload;
+    });
+  }
+
+  private async owned(user: UserRecord, id: string, managersToo: boolean): Promise<JobRecord> {
+    const job = await this.store.jobs.get(id);
+    if (!job) throw new TsyftError(ErrorCode.NOT_FOUND, `No job ${JSON.stringify(id)} on this domain.`);
+    if (job.userId !== user.id && !(managersToo && can(user.role, "manageUsers"))) {
+      throw new TsyftError(ErrorCode.PERMISSION, `Job ${id} is another user's.`, { status: 403 });
+    }
+    return job;
+  }
+}
+
+function checkJobSpec(body: Record<string, unknown>): JobSpec {
+  const model = body.model as Partial<ModelSpec> | undefined;
+  if (
+    !model ||
+    !Array.isArray(model.layers) ||
+    typeof model.loss !== "string" ||
+    typeof model.optimizer?.name !== "string"
+  ) {
+    throw invalid("A job needs model: { layers: [...], loss, optimizer: { name } } (a ModelSpec from sy.nn).");
+  }
+  if (typeof body.x !== "string" || typeof body.y !== "string") throw invalid("A job needs x and y: pointer ids.");
+  const options = (typeof body.options === "object" && body.options !== null ? body.options : {}) as TrainOptions;
+  if (!(Number.isInteger(options.batchSize) && options.batchSize > 0))
+    throw invalid("options.batchSize: a positive integer.");
+  for (const key of ["epochs", "maxIter"] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw invalid(`options.${key}: a positive integer.`);
+  }
+  const dp = options.dp;
+  if (dp !== undefined && !(dp.noiseMultiplier > 0 && dp.clipNorm > 0)) {
+    throw invalid("options.dp needs noiseMultiplier > 0 and clipNorm > 0.");
+  }
+  const { epochs, maxIter, batchSize, validationSplit } = options;
+  return {
+    model: { layers: model.layers, loss: model.loss, optimizer: model.optimizer as ModelSpec["optimizer"] },
+    x: body.x,
+    y: body.y,
+    options: {
+      epochs,
+      maxIter,
+      batchSize,
+      validationSplit,
+      ...(dp && { dp: { noiseMultiplier: dp.noiseMultiplier, clipNorm: dp.clipNorm } }),
+    },
+  };
+}
