@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { packageRoot } from "../../src/core/package-root";
@@ -42,7 +43,11 @@ export interface ClientProcess {
 export function startClient(spec: ClientSpec): ClientProcess {
   const library = path.join(packageRoot(), "dist", "src", "index.js");
   if (!fs.existsSync(library)) throw new Error(`${KERAS_CLIENT} runs against ${library}: run npm run build first.`);
-  const child = spawn(process.execPath, [KERAS_CLIENT, JSON.stringify(spec)], { stdio: ["pipe", "pipe", "pipe"] });
+  // The spec goes in a file: a few dozen images are over the size of one command-line argument.
+  const specFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-keras-client-")), "spec.json");
+  fs.writeFileSync(specFile, JSON.stringify(spec));
+  const child = spawn(process.execPath, [KERAS_CLIENT, `@${specFile}`], { stdio: ["pipe", "pipe", "pipe"] });
+  child.on("exit", () => fs.rmSync(path.dirname(specFile), { recursive: true, force: true }));
   const stderr: string[] = [];
   child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
   let readyResolve!: () => void;

@@ -123,6 +123,21 @@ export class ModelConnection {
     throw error;
   }
 
+  /**
+   * Offline phase: has server2 deal now the correlated randomness of the next `queries` queries (as TF Encrypted's
+   * crypto producer ran ahead of serving), so that those queries only talk holder to holder. Resolves with the
+   * number of pieces dealt. Queries beyond them deal as they go.
+   */
+  async preprocess(queries: number): Promise<number> {
+    if (!Number.isSafeInteger(queries) || queries < 1) {
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `preprocess: expected a positive number of queries, got ${JSON.stringify(queries)}.`,
+      );
+    }
+    return this.plan.preprocess(queries, [...this.inputShape]);
+  }
+
   /** Bytes this client sent to and received from the three servers so far. */
   get traffic(): { bytesSent: number; bytesReceived: number } {
     return {

@@ -98,6 +98,25 @@ export class TFEWorker {
     return this.connection.query(image, options);
   }
 
+  /**
+   * Deals ahead the material of this client's next `queries` queries (the offline phase; see
+   * ModelConnection.preprocess), so that they run holder to holder only.
+   *
+   * @example
+   * ```ts
+   * await client.preprocess(3);
+   * ```
+   */
+  async preprocess(queries: number): Promise<number> {
+    if (!this.connection) {
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        "preprocess: this client is not connected to a model; call await client.connectToModel(inputShape, outputShape, cluster) first.",
+      );
+    }
+    return this.connection.preprocess(queries);
+  }
+
   /** Bytes this client sent to and received from the servers (zero before connectToModel). */
   get traffic(): { bytesSent: number; bytesReceived: number } {
     return this.connection?.traffic ?? { bytesSent: 0, bytesReceived: 0 };

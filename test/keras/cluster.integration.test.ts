@@ -206,6 +206,26 @@ describe("serving 13b's model", () => {
     }
   }, 120_000);
 
+  it("client.preprocess(n): the next n queries use material dealt ahead and answer as plaintext does", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const client = new sy.TFEWorker();
+    try {
+      const serving = model.serve({ numRequests: 2 });
+      await client.connectToModel(INPUT_SHAPE, OUTPUT_SHAPE, cluster);
+      await expect(client.preprocess(0)).rejects.toMatchObject({ code: sy.ErrorCode.INVALID_ARGUMENT });
+      expect(await client.preprocess(2)).toBeGreaterThan(0);
+      const got: ClientResult[] = [];
+      for (const x of inputs.slice(0, 2)) {
+        got.push({ ms: 0, logits: Array.from((await client.queryModel(tf.tensor(x, INPUT_SHAPE))).dataSync()) });
+      }
+      expectAnswers(got, plaintext(inputs.slice(0, 2)));
+      expect((await serving).served).toBe(2);
+    } finally {
+      await client.disconnect();
+      log.mockRestore();
+    }
+  });
+
   it("stop() ends a pending serve with what was served", async () => {
     const serving = model.serve({ numRequests: 10 });
     await new Promise((resolve) => setTimeout(resolve, 200));
