@@ -28,6 +28,7 @@ import { DataService } from "./data-service";
 import { DEFAULT_OWNER } from "./defaults";
 import { JobRunner } from "./jobs/runner";
 import type { TrainModelFn } from "./jobs/train-interface";
+import { trainModel } from "../nn/train";
 import { hashPassword } from "./passwords";
 import { accountRoutes, type RouteContext } from "./routes-accounts";
 import { dataRoutes } from "./routes-data";
@@ -53,7 +54,7 @@ export interface DomainOptions {
   delta?: number;
   /** The largest dataset upload, in bytes; default 512 MiB. */
   maxUploadBytes?: number;
-  /** What training jobs call (src/nn's trainModel); none: the domain runs no jobs. */
+  /** What training jobs call; default src/nn's trainModel. */
   trainModel?: TrainModelFn;
 }
 
@@ -86,7 +87,7 @@ export class Domain {
       const ctx: RouteContext = { store, auth, name: options.name };
       const delta = options.delta ?? 1e-5;
       const data = new DataService(store, new AssetFiles(options.dataDir), { delta });
-      const jobs = new JobRunner(store, data, options.dataDir, { trainModel: options.trainModel, delta });
+      const jobs = new JobRunner(store, data, options.dataDir, { trainModel: options.trainModel ?? trainModel, delta });
       await jobs.recover();
       const routes = [
         {

@@ -1,6 +1,6 @@
 /**
- * Training jobs on a domain through the agreed `trainModel` interface (a real
- * TF.js stand-in until src/nn is merged): progress rows, each DP-SGD step in
+ * Training jobs on a domain with its default trainer, src/nn's `trainModel`
+ * (logistic regression: tiny and fast): progress rows, each DP-SGD step in
  * the ledger, the accountant's epsilon charged on the first publish only,
  * cancellation, a job outliving its client's session, and the refusals.
  */
@@ -20,14 +20,12 @@ import {
   type DomainClient,
   type ModelSpec,
 } from "../../src/domain";
-import { localTrainModel } from "./fixtures/local-train";
 import { failure } from "./helpers";
 
-const model: ModelSpec = {
-  layers: [{ type: "linear", units: 1 }],
-  loss: "BinaryCrossEntropy",
-  optimizer: { name: "SGD", learningRate: 0.5 },
-};
+const model: ModelSpec = new sy.nn.Model()
+  .add(sy.nn.Linear(1, { inputShape: [null, 4], activation: "sigmoid" }))
+  .compile({ loss: sy.nn.BinaryCrossEntropy(), optimizer: sy.nn.SGD({ learningRate: 0.5 }) })
+  .toSpec();
 const dp = { noiseMultiplier: 1.1, clipNorm: 1 };
 
 describe("domain training jobs", () => {
@@ -40,7 +38,7 @@ describe("domain training jobs", () => {
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-domain-jobs-"));
-    domain = await startDomain({ name: "Hospital C", dataDir, trainModel: localTrainModel });
+    domain = await startDomain({ name: "Hospital C", dataDir });
     owner = await login({ email: "info@openmined.org", password: "changethis", url: domain.url, log: false });
     await owner.createUser({ name: "Ada", email: "ada@example.org", password: "ada-secret", budget: 100 });
     // 64 points in [0, 1]^4, labelled by whether their sum passes 2.
@@ -69,7 +67,7 @@ describe("domain training jobs", () => {
     const state = await job.wait({ pollMs: 50 });
     expect(state.job.status).toBe("done");
     expect(state.progress.filter((r) => r.step !== undefined)).toHaveLength(8);
-    expect(state.progress.filter((r) => r.step === undefined).map((r) => r.epoch)).toEqual([0, 1]);
+    expect(state.progress.filter((r) => r.step === undefined).map((r) => r.epoch)).toEqual([1, 2]);
     expect(state.steps).toEqual([{ noiseMultiplier: 1.1, sampleRate: 0.25, steps: 8 }]);
   });
 

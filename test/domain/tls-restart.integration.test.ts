@@ -10,7 +10,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/core/errors";
 import { login, openDomainStore, startDomain } from "../../src/domain";
 import { makeTestCertificates, opensslMissing } from "../grid/tls-helpers";
-import { localTrainModel } from "./fixtures/local-train";
 import { failure } from "./helpers";
 
 const cleanups: Array<() => unknown> = [];
@@ -67,7 +66,7 @@ describe("domain restart after a crash", () => {
     await store.jobs.addSteps(job.id, { noiseMultiplier: 1, sampleRate: 0.1, steps: 7 });
     await store.close(); // the process "crashed" here: the run is gone, the rows stay
 
-    const domain = await startDomain({ name: "After", dataDir, trainModel: localTrainModel });
+    const domain = await startDomain({ name: "After", dataDir });
     cleanups.push(() => domain.close());
     const after = await domain.store.jobs.get(job.id);
     expect(after).toMatchObject({ status: "failed" });

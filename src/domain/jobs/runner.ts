@@ -29,6 +29,7 @@ import { ErrorCode, TsyftError } from "../../core/errors";
 import { RDPAccountant } from "../../dp/accountant";
 import type { DataService } from "../data-service";
 import { can } from "../roles";
+import { checkModelSpec } from "../../nn/spec";
 import type { DomainStore, JobRecord, UserRecord } from "../storage";
 import { payloadOf, readTensorPayload, type TensorPayload } from "../tensor-payload";
 import type { ModelSpec, TrainModelFn, TrainOptions } from "./train-interface";
@@ -63,7 +64,7 @@ export class JobRunner {
     private readonly store: DomainStore,
     private readonly data: DataService,
     dataDir: string,
-    private readonly options: { trainModel?: TrainModelFn; delta: number },
+    private readonly options: { trainModel: TrainModelFn; delta: number },
   ) {
     this.dir = path.join(dataDir, "jobs");
     fs.mkdirSync(this.dir, { recursive: true });
@@ -81,12 +82,6 @@ export class JobRunner {
   /** Creates a job and starts it in the background. */
   async start(user: UserRecord, body: Record<string, unknown>): Promise<JobRecord> {
     const trainModel = this.options.trainModel;
-    if (!trainModel) {
-      throw new TsyftError(
-        ErrorCode.UNSUPPORTED_OP,
-        "This domain was started without a trainModel function, so it runs no training jobs.",
-      );
-    }
     const spec = checkJobSpec(body);
     await Promise.all([this.data.resolve(spec.x), this.data.resolve(spec.y)]);
     const job = await this.store.jobs.create(user.id, { ...spec });
@@ -219,15 +214,10 @@ export class JobRunner {
 }
 
 function checkJobSpec(body: Record<string, unknown>): JobSpec {
-  const model = body.model as Partial<ModelSpec> | undefined;
-  if (
-    !model ||
-    !Array.isArray(model.layers) ||
-    typeof model.loss !== "string" ||
-    typeof model.optimizer?.name !== "string"
-  ) {
-    throw invalid("A job needs model: { layers: [...], loss, optimizer: { name } } (a ModelSpec from sy.nn).");
-  }
+  if (body.model === undefined) throw invalid("A job needs model: a ModelSpec from sy.nn (net.toSpec()).");
+  // Throws TSYFT_ERR_MODEL_SPEC naming the first bad layer.
+  checkModelSpec(body.model);
+  const model = body.model as ModelSpec;
   if (typeof body.x !== "string" || typeof body.y !== "string") throw invalid("A job needs x and y: pointer ids.");
   const options = (typeof body.options === "object" && body.options !== null ? body.options : {}) as TrainOptions;
   if (!(Number.isInteger(options.batchSize) && options.batchSize > 0))
@@ -242,7 +232,7 @@ function checkJobSpec(body: Record<string, unknown>): JobSpec {
   }
   const { epochs, maxIter, batchSize, validationSplit } = options;
   return {
-    model: { layers: model.layers, loss: model.loss, optimizer: model.optimizer as ModelSpec["optimizer"] },
+    model,
     x: body.x,
     y: body.y,
     options: {

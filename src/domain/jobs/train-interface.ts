@@ -1,9 +1,8 @@
 /**
- * The training function a domain's jobs call: the interface agreed with
- * src/nn (`trainModel` in src/nn/train.ts), declared here so the domain
- * depends on its shape, not on nn's module. A domain is given one
- * (`startDomain({ trainModel })`); without it, jobs are refused with a message
- * saying so.
+ * The training function a domain's jobs call: src/nn's `trainModel` by default
+ * (`startDomain({ trainModel })` may give another of the same shape). The
+ * types are nn's own, so a spec a client builds with `sy.nn.Model#toSpec()` is
+ * what the runner checks (`checkModelSpec`) and trains, with nothing to adapt.
  *
  * @example
  * ```ts
@@ -12,41 +11,14 @@
  * ```
  */
 import type * as tfjs from "@tensorflow/tfjs";
+import type { ModelSpec } from "../../nn/spec";
+import type { EpochRecord, StepEvent, TrainOptions } from "../../nn/train";
 
-/** A model as JSON: layers, loss and optimizer by name (src/nn defines the layer specs). */
-export interface ModelSpec {
-  layers: readonly Record<string, unknown>[];
-  loss: string;
-  optimizer: { name: string; learningRate?: number };
-}
-
-export interface StepReport {
-  step: number;
-  epoch: number;
-  loss: number;
-  sampleRate: number;
-  /** Set for DP-SGD steps. */
-  noiseMultiplier?: number;
-}
-
-export interface EpochReport {
-  epoch: number;
-  loss: number;
-  valLoss?: number;
-  valAccuracy?: number;
-}
-
-export interface TrainOptions {
-  epochs?: number;
-  maxIter?: number;
-  batchSize: number;
-  validationSplit?: number;
-  /** DP-SGD: per-example gradients clipped to clipNorm, Gaussian noise noiseMultiplier * clipNorm. */
-  dp?: { noiseMultiplier: number; clipNorm: number };
-  signal?: AbortSignal;
-  onStep?(s: StepReport): void | Promise<void>;
-  onEpoch?(e: EpochReport): void | Promise<void>;
-}
+export type { ModelSpec, TrainOptions };
+/** One step as the runner records it (a progress row, and for DP-SGD its ledger tally). */
+export type StepReport = StepEvent;
+/** One epoch as the runner records it. */
+export type EpochReport = EpochRecord;
 
 /** `trainModel(tf, spec, x, y, options)`: the trained weights and the history. */
 export type TrainModelFn = (
