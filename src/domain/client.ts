@@ -16,17 +16,17 @@
  */
 import { ErrorCode, TsyftError } from "../core/errors";
 import { DomainHttp, type DomainHttpOptions } from "./client-http";
-import { JobPointer } from "./job-pointer";
-import type { ModelSpec, TrainOptions } from "./jobs/train-interface";
+import { checkModelSpec } from "../nn/spec";
+import type { ModelHost } from "../nn/model";
+import { JobPointer, startJob, type JobOptions } from "./job-pointer";
+import type { ModelSpec } from "./jobs/train-interface";
+import { ModelPointer } from "./model-pointer";
 import type { AssetPointer } from "./pointer";
 import { DatasetList, datasetOf, UserList, type DatasetInfo } from "./views";
 import { RequestList, RequestView, type RequestInfo } from "./request-views";
 import type { PublicUser } from "./session-auth";
 import { privateUpload, type UploadAsset } from "./upload";
 import { DEFAULT_OWNER } from "./defaults";
-
-/** A job's training options as sent (no callbacks: progress is polled). */
-export type JobOptions = Omit<TrainOptions, "signal" | "onStep" | "onEpoch">;
 
 /** PySyft 0.6's warnings, verbatim (grid/client/client.py). */
 export const DEFAULT_ACCOUNT_WARNING =
@@ -80,8 +80,11 @@ export async function login(options: LoginOptions): Promise<DomainClient> {
   return new DomainClient(http, name, answer.user);
 }
 
-/** A session with one domain: its datasets, users, requests and your privacy budget. */
-export class DomainClient {
+/**
+ * A session with one domain: its datasets, users, requests and your privacy budget. It is a `sy.nn.ModelHost`:
+ * `net.compile({ to: ds, ... })` and `new sy.nn.Model({ to: ds })` answer {@link ModelPointer}s.
+ */
+export class DomainClient implements ModelHost<ModelPointer> {
   constructor(
     private readonly http: DomainHttp,
     /** The domain's name. */
@@ -184,15 +187,17 @@ export class DomainClient {
    * Starts a training job on the domain: `model` (a ModelSpec from sy.nn) trained on what `x` and `y` point at,
    * in the background (it goes on if this client goes away). With `dp`, DP-SGD, each step tallied in the ledger.
    */
-  async train(job: { model: ModelSpec; x: AssetPointer; y: AssetPointer } & JobOptions): Promise<JobPointer> {
-    const { model, x, y, ...options } = job;
-    const answer = await this.http.request<{ job: { id: string } }>("POST", "/jobs", {
-      model,
-      x: x.id,
-      y: y.id,
-      options,
-    });
-    return new JobPointer(this.http, answer.job.id);
+  train(job: { model: ModelSpec; x: AssetPointer; y: AssetPointer } & JobOptions): Promise<JobPointer> {
+    return startJob(this.http, job);
+  }
+
+  /**
+   * The `sy.nn.ModelHost` seam: a pointer to `spec` on this domain, on which `fit`, `step`, `progress`, `weights`
+   * and `cancel` run there. The spec is checked here and again by the domain.
+   */
+  async compileModel(spec: ModelSpec): Promise<ModelPointer> {
+    checkModelSpec(spec);
+    return new ModelPointer(this.http, spec);
   }
 
   /** A pointer to a job by id (yours; any, for who manages the domain's users). */

@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { DISPLAY, type MimeBundle } from "../core/display-protocol";
 import { CommunicationError, ErrorCode, TsyftError } from "../core/errors";
 import type { DomainHttp } from "./client-http";
+import type { ModelSpec, TrainOptions } from "./jobs/train-interface";
 import type { JobRecord, LedgerSteps, ProgressRow } from "./storage/types";
 import { readTensorPayload, type TensorPayload } from "./tensor-payload";
 
@@ -69,6 +70,26 @@ export class WeightsPointer {
     }>("POST", `/jobs/${encodeURIComponent(this.jobId)}/publish`);
     return new PublishedWeights(answer.weights, answer.epsilon, answer.delta, answer.charged, answer.privacyBudget);
   }
+}
+
+/** A job's training options as sent (no callbacks: progress is polled). */
+export type JobOptions = Omit<TrainOptions, "signal" | "onStep" | "onEpoch" | "weights">;
+
+/**
+ * Starts a training job: `model` trained on what `x` and `y` point at, in the background on the domain.
+ *
+ * @example
+ * ```ts
+ * const job = await startJob(http, { model: net.toSpec(), x: images, y: labels, batchSize: 32, maxIter: 2 });
+ * ```
+ */
+export async function startJob(
+  http: DomainHttp,
+  job: { model: ModelSpec; x: { id: string }; y: { id: string } } & JobOptions,
+): Promise<JobPointer> {
+  const { model, x, y, ...options } = job;
+  const answer = await http.request<{ job: { id: string } }>("POST", "/jobs", { model, x: x.id, y: y.id, options });
+  return new JobPointer(http, answer.job.id);
 }
 
 /** A training job running on a domain. */

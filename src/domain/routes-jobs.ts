@@ -7,6 +7,8 @@
  *   POST /jobs/:id/cancel                               -> { job }
  *   POST /jobs/:id/publish                              -> { weights, epsilon, delta, charged, privacyBudget }
  *   GET  /jobs/:id/weights   (data owners)              -> { weights }
+ *   POST /jobs/step          { model, x, y, dp? }      -> 201 { job, loss } (a new model's first single step)
+ *   POST /jobs/:id/step      { x, y, dp? }             -> { job, loss } (its next steps)
  */
 import type { Route } from "../grid/http-router";
 import type { JobRunner } from "./jobs/runner";
@@ -20,6 +22,14 @@ export function jobRoutes(ctx: RouteContext & { jobs: JobRunner }): Route[] {
       const user = requireUser(caller, "train models");
       return { status: 201, body: { job: await jobs.start(user, await request.body()) } };
     }),
+    route(ctx, "POST", "/jobs/step", async (request, caller) => ({
+      status: 201,
+      body: await jobs.step(requireUser(caller, "train models"), undefined, await request.body()),
+    })),
+    route(ctx, "POST", "/jobs/:id/step", async (request, caller) => ({
+      status: 200,
+      body: await jobs.step(requireUser(caller, "train models"), request.params[0]!, await request.body()),
+    })),
     route(ctx, "GET", "/jobs", async (_request, caller) => {
       const user = requireUser(caller, "list jobs");
       return { status: 200, body: { jobs: await store.jobs.list(user.id) } };

@@ -13,6 +13,12 @@
  *    domain's delta, charged once (ledger kind "weights"); publishing again is post-processing and
  *    costs nothing. Only after the charge commits are the weights answered.
  *
+ * 6. Single steps (the design's flow III, `modelPtr.step(xBatch, yBatch)`): the first step makes a job from a
+ *    model spec and keeps its Trainer in this process; each step is one step on the whole batch given (DP-SGD
+ *    with `dp`: tallied with sampleRate 1, since the batch was chosen, not sampled), after which the weights are
+ *    saved and the job is done, so it can be published; steps after a publish are refused, since the charge was
+ *    for the steps before it.
+ *
  * A domain that restarts marks the jobs it was running as failed (their run is gone; their steps stay
  * in the ledger).
  *
@@ -28,8 +34,10 @@ import * as tf from "@tensorflow/tfjs";
 import { ErrorCode, TsyftError } from "../../core/errors";
 import { RDPAccountant } from "../../dp/accountant";
 import type { DataService } from "../data-service";
+import type { Evaluated } from "../remote-eval";
 import { can } from "../roles";
 import { checkModelSpec } from "../../nn/spec";
+import { checkDpOptions, Trainer, type DpOptions } from "../../nn/trainer";
 import type { DomainStore, JobRecord, UserRecord } from "../storage";
 import { payloadOf, readTensorPayload, type TensorPayload } from "../tensor-payload";
 import type { ModelSpec, TrainModelFn, TrainOptions } from "./train-interface";
@@ -58,6 +66,8 @@ const invalid = (message: string) => new TsyftError(ErrorCode.INVALID_ARGUMENT, 
 /** Runs and publishes a domain's training jobs. */
 export class JobRunner {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Flow III models held between steps, each with the step in progress (steps on one model queue). */
+  private readonly steppers = new Map<string, { trainer: Trainer; busy: Promise<unknown> }>();
   private readonly dir: string;
 
   constructor(
@@ -96,6 +106,13 @@ export class JobRunner {
     const job = await this.owned(user, id, true);
     this.running.get(id)?.abort.abort();
     await this.running.get(id)?.done;
+    const stepper = this.steppers.get(id);
+    if (stepper) {
+      this.steppers.delete(id);
+      await stepper.busy.catch(() => undefined);
+      stepper.trainer.dispose();
+      await this.store.jobs.setStatus(id, "cancelled", "cancelled");
+    }
     return (await this.store.jobs.get(job.id))!;
   }
 
@@ -148,11 +165,80 @@ export class JobRunner {
     return this.readWeights(id);
   }
 
+  /**
+   * One training step on the batch `x`, `y` point at (see the header, 6): on the job `id` made by an earlier step,
+   * or, without `id`, on a new job for `body.model`. Answers the job and the batch's loss.
+   */
+  async step(user: UserRecord, id: string | undefined, body: Record<string, unknown>) {
+    if (typeof body.x !== "string" || typeof body.y !== "string") throw invalid("A step needs x and y: pointer ids.");
+    let dp = body.dp as DpOptions | undefined;
+    if (dp !== undefined) checkDpOptions(dp, "step");
+    const [x, y] = await Promise.all([this.data.values(body.x), this.data.values(body.y)]);
+    let job: JobRecord;
+    if (id === undefined) {
+      if (body.model === undefined) throw invalid("A first step needs model: a ModelSpec from sy.nn (net.toSpec()).");
+      checkModelSpec(body.model);
+      const model = body.model as ModelSpec;
+      const options = { batchSize: x.shape[0] ?? 0, ...(dp && { dp }) };
+      job = await this.store.jobs.create(user.id, { model, x: body.x, y: body.y, steps: true, options });
+      this.steppers.set(job.id, { trainer: Trainer.create(tf, model), busy: Promise.resolve() });
+    } else {
+      job = await this.owned(user, id, false);
+      if ((await this.store.ledger.charges(user.id)).some((c) => c.kind === "weights" && c.subject === id)) {
+        throw new TsyftError(
+          ErrorCode.INVALID_ARGUMENT,
+          `Job ${id}'s weights were published; its charge covered the steps before. Compile the model again for more steps.`,
+          { conflict: true },
+        );
+      }
+      // A DP model stays DP: a step without dp takes the model's first (a plain step would void the guarantee).
+      dp ??= (job.spec.options as JobSpec["options"] | undefined)?.dp;
+    }
+    const stepper = this.steppers.get(job.id);
+    if (!stepper) {
+      throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `Job ${job.id} takes no single steps here (${job.status}).`, {
+        conflict: true,
+      });
+    }
+    const run = stepper.busy.then(() => this.takeStep(job.id, stepper.trainer, x, y, dp));
+    stepper.busy = run.catch(() => undefined);
+    return { job: (await this.store.jobs.get(job.id))!, loss: await run };
+  }
+
   /** Cancels every running job and waits for them (the domain closing). */
   async close(): Promise<void> {
     const all = [...this.running.values()];
     for (const r of all) r.abort.abort();
     await Promise.all(all.map((r) => r.done));
+    for (const { trainer, busy } of this.steppers.values()) {
+      await busy;
+      trainer.dispose();
+    }
+    this.steppers.clear();
+  }
+
+  private async takeStep(id: string, trainer: Trainer, x: Evaluated, y: Evaluated, dp?: DpOptions) {
+    const xs = tf.tensor(x.values, x.shape, x.dtype);
+    trainer.checkInput(xs, "step");
+    const ys = tf.tensor(y.values, y.shape, y.dtype);
+    const targets = trainer.targets(ys);
+    try {
+      const loss = dp ? trainer.dpStep(xs, targets, dp, xs.shape[0]!).loss : trainer.step(xs, targets);
+      await this.store.jobs.addProgress(id, { epoch: 1, step: trainer.steps, loss });
+      if (dp) await this.store.jobs.addSteps(id, { noiseMultiplier: dp.noiseMultiplier, sampleRate: 1, steps: 1 });
+      await this.saveWeights(id, trainer.getWeights());
+      await this.store.jobs.setStatus(id, "done");
+      return loss;
+    } finally {
+      tf.dispose([xs, ys, targets]);
+    }
+  }
+
+  /** Writes a job's weights (then disposes them): what publish and rawWeights read. */
+  private async saveWeights(id: string, weights: tf.Tensor[]): Promise<void> {
+    const payloads = weights.map((w) => payloadOf(w.dataSync() as Float32Array, w.shape, "float32"));
+    tf.dispose(weights);
+    await fs.promises.writeFile(path.join(this.dir, `${id}.json`), JSON.stringify(payloads));
   }
 
   private async run(id: string, spec: JobSpec, trainModel: TrainModelFn, signal: AbortSignal): Promise<void> {
@@ -176,10 +262,11 @@ export class JobRunner {
         },
         onEpoch: (e) => this.store.jobs.addProgress(id, e),
       });
-      tensors.push(...weights);
-      if (signal.aborted) throw signal.reason;
-      const payloads = weights.map((w) => payloadOf(w.dataSync() as Float32Array, w.shape, "float32"));
-      await fs.promises.writeFile(path.join(this.dir, `${id}.json`), JSON.stringify(payloads));
+      if (signal.aborted) {
+        tf.dispose(weights);
+        throw signal.reason;
+      }
+      await this.saveWeights(id, weights);
       await this.store.jobs.setStatus(id, "done");
     } catch (error) {
       const cancelled = signal.aborted;
