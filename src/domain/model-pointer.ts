@@ -71,8 +71,9 @@ export class ModelPointer {
 
   /**
    * One training step on the whole batch `x`, `y` point at (flow III), by DP-SGD with `dp` (default the latest
-   * fit's; steps on a DP model stay DP). The first step makes a new model on the domain from the spec; later
-   * ones continue it. Answers the batch's loss.
+   * fit's; steps on a DP model stay DP). The first step makes a model on the domain: from the latest fit's weights
+   * (the fit must be done; its privacy tally comes along, so a publish charges both), else fresh from the spec.
+   * Later steps continue it. Answers the batch's loss.
    */
   async step(x: { id: string }, y: { id: string }, options: { dp?: DpOptions } = {}): Promise<number> {
     const dp = options.dp ?? this.dp;
@@ -80,7 +81,7 @@ export class ModelPointer {
     const batch = { x: x.id, y: y.id, ...(dp && { dp }) };
     const answer = stepped
       ? await this.http.request<StepAnswer>("POST", `/jobs/${enc(stepped.id)}/step`, batch)
-      : await this.http.request<StepAnswer>("POST", "/jobs/step", { model: this.spec, ...batch });
+      : await this.http.request<StepAnswer>("POST", "/jobs/step", { model: this.spec, from: this.job?.id, ...batch });
     if (!stepped) {
       this.job = new JobPointer(this.http, answer.job.id);
       this.stepping = true;

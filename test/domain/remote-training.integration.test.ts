@@ -122,6 +122,15 @@ describe("remote training on a domain with sy.nn", () => {
     expect(again.charged).toBe(false);
     expect(await ds.privacyBudget).toBeCloseTo(budget - fitEpsilon, 12);
     expect(Array.from(again.get()[0]!.dataSync())).toEqual(Array.from(weights[0]!.dataSync()));
+
+    // Flow III after the fit: steps continue from its weights, and its tally comes along with theirs.
+    const fitJob = modelPtr.jobId;
+    expect(Number.isFinite(await modelPtr.step(await images.slice([0], [8]), await labels.slice([0], [8])))).toBe(true);
+    expect(modelPtr.jobId).not.toBe(fitJob);
+    expect((await ds.job(modelPtr.jobId!).state()).steps).toEqual([
+      { noiseMultiplier: 1.1, sampleRate: 12 / 36, steps: 6 },
+      { noiseMultiplier: 1.1, sampleRate: 1, steps: 1 },
+    ]);
   });
 
   it("flows I and III: a model built on the domain, trained step by step, over budget refused", async () => {
@@ -153,6 +162,14 @@ describe("remote training on a domain with sy.nn", () => {
     const published = await single.weights().publish();
     expect(published.epsilon).toBeCloseTo(stepEpsilon(1), 12);
     expect(await ds.privacyBudget).toBeCloseTo(left - stepEpsilon(1), 12);
+    // Cancelled: a fit stops, a stepped model takes no more steps.
+    const long = await network(new sy.nn.Model()).compile({ to: ds, loss: "BinaryCrossEntropy" });
+    await long.fit(images, labels, { maxIter: 1000, batchSize: 12, dp });
+    expect((await long.cancel()).status).toBe("cancelled");
+    expect((await long.progress()).status).toBe("cancelled");
+    expect((await modelPtr.cancel()).status).toBe("cancelled");
+    expect((await failure(modelPtr.step(xNext, yNext))).code).toBe(ErrorCode.INVALID_ARGUMENT);
+
     // Its charge covered the steps before: more steps on it are refused.
     expect((await failure(single.step(xNext, yNext))).message).toMatch(/were published/);
   });

@@ -14,7 +14,7 @@
  *    costs nothing. Only after the charge commits are the weights answered.
  *
  * 6. Single steps (the design's flow III, `modelPtr.step(xBatch, yBatch)`): the first step makes a job from a
- *    model spec and keeps its Trainer in this process; each step is one step on the whole batch given (DP-SGD
+ *    model spec, or from a finished job's weights and ledger tally (`from`), and keeps its Trainer in this process; each step is one step on the whole batch given (DP-SGD
  *    with `dp`: tallied with sampleRate 1, since the batch was chosen, not sampled), after which the weights are
  *    saved and the job is done, so it can be published; steps after a publish are refused, since the charge was
  *    for the steps before it.
@@ -124,16 +124,7 @@ export class JobRunner {
 
   /** Releases a finished DP job's weights, charging its epsilon the first time (see the header). */
   async publish(user: UserRecord, id: string): Promise<WeightsRelease> {
-    const job = await this.owned(user, id, false);
-    if (job.status !== "done") {
-      throw new TsyftError(
-        ErrorCode.INVALID_ARGUMENT,
-        `Job ${id} is ${job.status}; its weights are published once it is done.`,
-        {
-          conflict: true,
-        },
-      );
-    }
+    const job = await this.finished(user, id);
     const options = job.spec.options as JobSpec["options"] | undefined;
     if (!options?.dp) {
       throw new TsyftError(
@@ -176,12 +167,27 @@ export class JobRunner {
     const [x, y] = await Promise.all([this.data.values(body.x), this.data.values(body.y)]);
     let job: JobRecord;
     if (id === undefined) {
+      const from = typeof body.from === "string" ? await this.finished(user, body.from) : undefined;
       if (body.model === undefined) throw invalid("A first step needs model: a ModelSpec from sy.nn (net.toSpec()).");
       checkModelSpec(body.model);
-      const model = body.model as ModelSpec;
+      const model = from ? (from.spec.model as ModelSpec) : (body.model as ModelSpec);
       const options = { batchSize: x.shape[0] ?? 0, ...(dp && { dp }) };
-      job = await this.store.jobs.create(user.id, { model, x: body.x, y: body.y, steps: true, options });
-      this.steppers.set(job.id, { trainer: Trainer.create(tf, model), busy: Promise.resolve() });
+      const spec = { model, x: body.x, y: body.y, steps: true, options, ...(from && { from: from.id }) };
+      job = await this.store.jobs.create(user.id, spec);
+      const weights = from
+        ? (await this.readWeights(from.id)).map((p) => {
+            const { values, shape, dtype } = readTensorPayload(p);
+            return tf.tensor(values, shape, dtype);
+          })
+        : undefined;
+      try {
+        this.steppers.set(job.id, { trainer: Trainer.create(tf, model, { weights }), busy: Promise.resolve() });
+      } finally {
+        tf.dispose(weights ?? []);
+      }
+      // Weights continued from a job carry its steps' privacy cost: its tally is this model's too.
+      for (const steps of from ? await this.store.jobs.steps(from.id) : [])
+        await this.store.jobs.addSteps(job.id, steps);
     } else {
       job = await this.owned(user, id, false);
       if ((await this.store.ledger.charges(user.id)).some((c) => c.kind === "weights" && c.subject === id)) {
@@ -288,6 +294,21 @@ export class JobRunner {
       readTensorPayload(p);
       return p as TensorPayload;
     });
+  }
+
+  /** The caller's job `id`, done (its weights saved). */
+  private async finished(user: UserRecord, id: string): Promise<JobRecord> {
+    const job = await this.owned(user, id, false);
+    if (job.status !== "done") {
+      throw new TsyftError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Job ${id} is ${job.status}; its weights are published once it is done, and continued from then too.`,
+        {
+          conflict: true,
+        },
+      );
+    }
+    return job;
   }
 
   private async owned(user: UserRecord, id: string, managersToo: boolean): Promise<JobRecord> {
