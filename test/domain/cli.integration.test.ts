@@ -1,8 +1,8 @@
 /**
  * `tsyft domain` as a child process (the CLI a user runs): it listens on a
  * random port, keeps its state in the data dir (PGlite) or on a PostgreSQL
- * server (--database, when TSYFT_TEST_DATABASE_URL is set), and a restarted
- * process finds all of it.
+ * server (--database, when TSYFT_TEST_DATABASE_URL is set), a restarted
+ * process finds all of it, and it trains models (sy.nn's trainer by default).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -49,7 +49,11 @@ async function ownerThenRestart(extra: string[]): Promise<void> {
   expect(warnings[0]).toMatch(/^WARNING: CHANGE YOUR USERNAME AND PASSWORD!!!/);
   await owner.createUser({ name: "Ada", email: "ada@example.org", password: "ada-secret", budget: 3 });
   const x = tf.tensor2d([0, 1, 1, 0, 0.5, 0.5], [3, 2]);
-  await owner.loadDataset({ name: "tiny", assets: { x: sy.dp.private(x, { min: 0, max: 1 }) } });
+  const y = tf.tensor1d([1, 0, 1], "int32");
+  await owner.loadDataset({
+    name: "tiny",
+    assets: { x: sy.dp.private(x, { min: 0, max: 1 }), y: sy.dp.private(y, { min: 0, max: 1 }) },
+  });
   await stopChild(first.child);
 
   const second = await startDomainProcess(args);
@@ -58,6 +62,12 @@ async function ownerThenRestart(extra: string[]): Promise<void> {
   const datasets = await ada.datasets;
   expect(datasets.map((d) => d.name)).toEqual(["tiny"]);
   expect(datasets[0]!["x"].shape).toEqual([3, 2]);
+  // The CLI's domain trains with sy.nn by default.
+  const net = new sy.nn.Model().add(sy.nn.Linear(1, { inputShape: [null, 2], activation: "sigmoid" }));
+  const modelPtr = await net.compile({ to: ada, loss: sy.nn.BinaryCrossEntropy(), optimizer: sy.nn.SGD() });
+  const trained = await (await modelPtr.fit(datasets[0]!["x"], datasets[0]!["y"], { maxIter: 2, batchSize: 2 })).wait();
+  expect(trained.job.status).toBe("done");
+  expect(trained.progress.filter((r) => r.step === undefined).map((r) => r.epoch)).toEqual([1, 2]);
   const sum = await datasets[0]!["x"].sum(0);
   const released = await sum.publish({ sigma: 10 });
   expect(released.privacyBudget).toBeCloseTo(3 - released.epsilon, 12);
