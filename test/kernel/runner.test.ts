@@ -158,9 +158,10 @@ describe("notebook runner", () => {
     expect(text(serve.cells[0].outputs[0].data["text/plain"])).toBe("'got hello'");
     const wait = JSON.parse(fs.readFileSync(path.join(out, "wait.ipynb"), "utf8"));
     expect(wait.cells[0].outputs[0].output_type).toBe("error");
-    // Stopped while its cell ran, or not run at all when boom failed before that cell started (a cold engine is
-    // still compiling it): either way the partner's failure is named and nothing after it runs.
-    expect(wait.cells[0].outputs[0].evalue).toMatch(/^(stopped|Not run): boom\.ipynb failed at cell \[1\]/);
+    // Interrupted while its cell ran ("Execution interrupted (stopped: ...)"), or not run at all when boom failed
+    // before that cell started ("Not run: ...", a cold engine still compiling it): either way the partner's failure
+    // is named and nothing after it runs.
+    expect(wait.cells[0].outputs[0].evalue).toMatch(/(stopped|Not run): boom\.ipynb failed at cell \[1\]/);
     expect(wait.cells[1].execution_count).toBeNull();
   }, 180_000);
 
