@@ -52,8 +52,8 @@ export interface TFEClusterOptions {
 interface Started {
   credentials: GridCredentials;
   clients: [WebsocketGridClient, WebsocketGridClient, WebsocketGridClient];
-  /** The servers this cluster launched (none for reused or hand-started ones). */
-  children: ChildProcess[];
+  /** The servers this cluster launched, by server id (none for reused or hand-started ones). */
+  children: Map<string, ChildProcess>;
 }
 
 export class TFECluster {
@@ -61,7 +61,8 @@ export class TFECluster {
   readonly stateDir: string;
   private readonly startTimeoutMs: number;
   private started?: Promise<Started>;
-  private launchedPids: readonly number[] = [];
+  /** The pids of the servers the last start() launched, by server id; kept after stop(). */
+  private launched: ReadonlyMap<string, number> = new Map();
 
   constructor(...args: Array<TFEWorker | TFEClusterOptions>) {
     const last = args[args.length - 1];
@@ -101,12 +102,12 @@ export class TFECluster {
   }
 
   /**
-   * The process ids of the servers the last start() launched (not those it
+   * The process ids of the servers the last start() launched, in cluster order (not those it
    * reused or that were started by hand). Kept after stop(), so a notebook
    * can show that they exited.
    */
   get pids(): readonly number[] {
-    return this.launchedPids;
+    return SERVER_IDS.flatMap((id) => this.launched.get(id) ?? []);
   }
 
   /** Whether start() has been called (and stop() not since). */
@@ -146,17 +147,16 @@ export class TFECluster {
     const launched = await started.catch(() => undefined);
     if (launched) {
       await Promise.all(launched.clients.map((c) => c.close()));
-      await Promise.all(launched.children.map((c) => stopChild(c)));
+      await Promise.all([...launched.children.values()].map((c) => stopChild(c)));
     }
     for (const a of this.addresses) forgetLocalGrid(a.url);
   }
 
-  /** The servers with the pids of those this cluster launched (start() first; others have no pid here). */
-  async servers(): Promise<Array<{ id: string; host: string; pid?: number }>> {
-    const started = this.started ? await this.started : undefined;
+  /** The servers, in cluster order, with the pid of each one the last start() launched (others have none here). */
+  servers(): Array<{ id: string; host: string; pid?: number }> {
     return this.workers.map((w, i) => {
-      const child = started?.children.find((c) => c.spawnargs.includes(SERVER_IDS[i]));
-      return { id: SERVER_IDS[i], host: w.host!, ...(child?.pid !== undefined && { pid: child.pid }) };
+      const pid = this.launched.get(SERVER_IDS[i]);
+      return { id: SERVER_IDS[i], host: w.host!, ...(pid !== undefined && { pid }) };
     });
   }
 
@@ -192,7 +192,7 @@ export class TFECluster {
 
   private async launch(): Promise<Started> {
     const credentials = loadOrCreateGridCredentials(this.stateDir);
-    const children: ChildProcess[] = [];
+    const children = new Map<string, ChildProcess>();
     const clients: WebsocketGridClient[] = [];
     try {
       // The servers start in parallel: each spends its first seconds loading TensorFlow.js.
@@ -218,11 +218,11 @@ export class TFECluster {
       }
       const [h0, h1, p] = clients as Started["clients"];
       await Promise.all([h0.connectGridNode(h1), h0.connectGridNode(p), h1.connectGridNode(p)]);
-      this.launchedPids = children.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
+      this.launched = new Map([...children].flatMap(([id, c]) => (c.pid === undefined ? [] : [[id, c.pid] as const])));
       return { credentials, clients: [h0, h1, p], children };
     } catch (error) {
       await Promise.all(clients.map((c) => c.close()));
-      await Promise.all(children.map((c) => stopChild(c)));
+      await Promise.all([...children.values()].map((c) => stopChild(c)));
       throw error;
     }
   }
@@ -232,7 +232,7 @@ export class TFECluster {
     worker: TFEWorker,
     id: string,
     credentials: GridCredentials,
-    children: ChildProcess[],
+    children: Map<string, ChildProcess>,
   ): Promise<void> {
     const address = worker.address!;
     const identity = path.join(this.stateDir, "identities", `${id}.json`);
@@ -258,7 +258,7 @@ export class TFECluster {
         );
       }
       const child = spawnCli(args);
-      children.push(child);
+      children.set(id, child);
       await waitListening(child, id, this.startTimeoutMs);
       await waitHealthy(address.healthUrl, this.startTimeoutMs);
       return;

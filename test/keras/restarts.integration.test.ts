@@ -52,7 +52,7 @@ describe("a Keras cluster losing a server", () => {
           (error: sy.TsyftError) => ({ x, error }),
         ),
       );
-      const server1 = (await cluster.servers()).find((s) => s.id === "server1")!;
+      const server1 = cluster.servers().find((s) => s.id === "server1")!;
       process.kill(server1.pid!, "SIGKILL");
       const outcomes = await Promise.all(inFlight);
       for (const o of outcomes) {
