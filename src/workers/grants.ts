@@ -141,7 +141,7 @@ export class Grants {
     const grant = found.grant;
     if (grant?.maxRuns === undefined) return { owner: found.owner, settle: () => undefined };
     const id = grantId(grant);
-    const key = `${found.owner}|${id}|${grant.generation}`;
+    const key = inFlightKey(found.owner, grant);
     const served = grant.served ?? 0;
     const running = this.inFlight.get(key) ?? 0;
     const name = `Model "${grant.label ?? "model"}"`;
@@ -187,14 +187,12 @@ export class Grants {
    * `caller` run it is used; undefined when none does.
    */
   usage(caller: Access, irHash: string, stateIds: ReadonlyArray<string | null>): GrantUsage | undefined {
-    const found = this.index
-      .lookup(irHash)
-      .find(({ owner, value }) => (value.anyone || owner === caller.owner) && sameIds(value.stateIds, stateIds));
+    const found = this.grantFor(caller, irHash, stateIds);
     if (!found) return undefined;
     const { value: grant, owner } = found;
     return {
       served: grant.served ?? 0,
-      inFlight: this.inFlight.get(`${owner}|${grantId(grant)}|${grant.generation}`) ?? 0,
+      inFlight: this.inFlight.get(inFlightKey(owner, grant)) ?? 0,
       anyone: grant.anyone,
       ...(grant.maxRuns !== undefined && { maxRuns: grant.maxRuns }),
       ...(grant.label !== undefined && { label: grant.label }),
@@ -221,9 +219,7 @@ export class Grants {
     const objectIds = stateIds.filter((id): id is string => id !== null);
     const own = objectIds.length > 0 && objectIds.every((id) => this.objects.has(caller.owner, id));
     if (own && !caller.anonymous) return { owner: caller.owner };
-    const grant = this.index
-      .lookup(irHash)
-      .find(({ owner, value }) => (value.anyone || owner === caller.owner) && sameIds(value.stateIds, stateIds));
+    const grant = this.grantFor(caller, irHash, stateIds);
     if (grant) return { owner: grant.owner, grant: grant.value };
     if (caller.anonymous) {
       throw new AuthError(
@@ -233,6 +229,13 @@ export class Grants {
       );
     }
     return { owner: caller.owner };
+  }
+
+  /** The grant over exactly this IR hash and these state ids that lets `caller` use them, if any. */
+  private grantFor(caller: Access, irHash: string, stateIds: ReadonlyArray<string | null>) {
+    return this.index
+      .lookup(irHash)
+      .find(({ owner, value }) => (value.anyone || owner === caller.owner) && sameIds(value.stateIds, stateIds));
   }
 
   /**
@@ -256,6 +259,11 @@ export class Grants {
     }
     return out;
   }
+}
+
+/** Where the runs in flight under one generation of `owner`'s counted grant are counted. */
+function inFlightKey(owner: string, grant: StoredGrant): string {
+  return `${owner}|${grantId(grant)}|${grant.generation}`;
 }
 
 /** The object id of a grant: one per IR hash and state ids. */
