@@ -1,10 +1,13 @@
 /**
  * Private prediction clients of a Keras serving cluster in processes of their
  * own (test/keras/fixtures/keras-client.js, against dist/), as PySyft's 13c
- * notebook is to 13b. Used by `npm run bench keras` and the tests of test/keras.
+ * notebook is to 13b, and free ports for the servers. Used by `npm run bench
+ * keras` and the tests (test/keras, and the browser test's Jupyter server).
+ * Node's modules only: importing it loads neither TensorFlow.js nor tsyft.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
@@ -111,4 +114,22 @@ export async function startKerasClients(
       }
     },
   };
+}
+
+/** Ports free now (each bound on 127.0.0.1 and released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }

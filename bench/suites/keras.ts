@@ -20,11 +20,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as net from "node:net";
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
 import { timeAsync, time, type BenchRow } from "../harness";
-import { startKerasClients } from "./keras-clients";
+import { freePorts, startKerasClients } from "./keras-clients";
 import { percentiles } from "./load";
 
 const CLIENTS = 8;
@@ -67,24 +66,6 @@ export function images13b(n: number, seed = 1): number[][] {
   return Array.from({ length: n }, (_, i) =>
     Array.from(tf.randomUniform([28 * 28], 0, 1, "float32", seed + i).dataSync()),
   );
-}
-
-/** Ports free now (each bound on 127.0.0.1 and released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
 }
 
 const argmax = (v: ArrayLike<number>) => Array.from(v).indexOf(Math.max(...Array.from(v)));

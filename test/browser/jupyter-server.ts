@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
+import { freePorts } from "../../bench/suites/keras-clients";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { PYTHON, killTree, pythonEnv, tempJupyterPath } from "../kernel/helpers";
@@ -22,17 +22,6 @@ export interface NotebookServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts `python3 -m notebook` serving `notebookDir`; resolves once its API answers. */
 export async function startNotebookServer(notebookDir: string, env: Record<string, string>): Promise<NotebookServer> {
   const jupyter = tempJupyterPath("signal");
@@ -41,7 +30,7 @@ export async function startNotebookServer(notebookDir: string, env: Record<strin
   fs.mkdirSync(dataDir);
   fs.mkdirSync(configDir);
   const token = randomBytes(16).toString("hex");
-  const port = await freePort();
+  const port = (await freePorts(1))[0]!;
   const child: ChildProcess = spawn(
     PYTHON,
     [

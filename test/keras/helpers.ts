@@ -3,8 +3,8 @@
 // records every byte it forwards.
 import * as net from "node:net";
 
-export { freePorts, images13b as images, model13b } from "../../bench/suites/keras";
-export { startClient, type ClientResult, type ClientSpec } from "../../bench/suites/keras-clients";
+export { images13b as images, model13b } from "../../bench/suites/keras";
+export { freePorts, startClient, type ClientResult, type ClientSpec } from "../../bench/suites/keras-clients";
 
 /**
  * A TCP relay from a port of its own to `target`, keeping what it forwards both ways. WebSocket frames from a
