@@ -14,7 +14,7 @@
  */
 import { ErrorCode, TsyftError } from "../core/errors";
 import type { Route, RouteRequest } from "../grid/http-router";
-import { hashPassword, verifyPassword } from "./passwords";
+import { hashPassword } from "./passwords";
 import { checkRole, requirePermission } from "./roles";
 import { publicUser, requireUser, type DomainCaller, type SessionAuth } from "./session-auth";
 import type { DomainStore, UserRecord } from "./storage";
@@ -44,7 +44,8 @@ export function accountRoutes(ctx: RouteContext): Route[] {
       path: "/login",
       handle: async (request) => {
         const body = await request.body();
-        return { status: 200, body: { ...(await auth.login(body.email, body.password)), domain: ctx.name } };
+        const address = request.req.socket.remoteAddress;
+        return { status: 200, body: { ...(await auth.login(body.email, body.password, address)), domain: ctx.name } };
       },
     },
     route(ctx, "POST", "/logout", async (_request, caller) => {
@@ -58,7 +59,7 @@ export function accountRoutes(ctx: RouteContext): Route[] {
     route(ctx, "POST", "/me/password", async (request, caller) => {
       const user = requireUser(caller, "change a password");
       const body = await request.body();
-      if (typeof body.oldPassword !== "string" || !(await verifyPassword(body.oldPassword, user.passwordHash))) {
+      if (!(await auth.confirmPassword(user, body.oldPassword, request.req.socket.remoteAddress))) {
         throw new TsyftError(ErrorCode.AUTH, "The current password is wrong; the password was not changed.", {
           status: 403,
           forbidden: true,
@@ -66,7 +67,13 @@ export function accountRoutes(ctx: RouteContext): Route[] {
       }
       await store.users.update(user.id, { passwordHash: await hashPassword(checkPassword(body.newPassword)) });
       await store.sessions.revokeAll(user.id);
-      return { status: 200, body: { ...(await auth.login(user.email, body.newPassword)), domain: ctx.name } };
+      return {
+        status: 200,
+        body: {
+          ...(await auth.login(user.email, body.newPassword, request.req.socket.remoteAddress)),
+          domain: ctx.name,
+        },
+      };
     }),
     route(ctx, "GET", "/users", async (_request, caller) => {
       requirePermission(requireUser(caller, "list users"), "manageUsers", "list the domain's users");

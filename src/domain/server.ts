@@ -27,6 +27,7 @@ import { AssetFiles } from "./asset-files";
 import { DataService } from "./data-service";
 import { DEFAULT_OWNER } from "./defaults";
 import { JobRunner } from "./jobs/runner";
+import type { LoginThrottleOptions } from "./login-throttle";
 import type { TrainModelFn } from "./jobs/train-interface";
 import { trainModel } from "../nn/train";
 import { hashPassword } from "./passwords";
@@ -50,6 +51,8 @@ export interface DomainOptions {
   tls?: TlsOptions;
   /** How long a login lasts; default 12 h. */
   sessionMs?: number;
+  /** How failed logins are slowed down (default: 5 free per account, 20 per address, then 1 s doubling). */
+  loginThrottle?: LoginThrottleOptions;
   /** The delta of every (epsilon, delta) release; default 1e-5. */
   delta?: number;
   /** The largest dataset upload, in bytes; default 512 MiB. */
@@ -83,7 +86,10 @@ export class Domain {
     try {
       await ensureOwner(store);
       const { adminToken } = loadOrCreateGridCredentials(options.dataDir);
-      const auth = new SessionAuth(store, adminToken, { sessionMs: options.sessionMs });
+      const auth = new SessionAuth(store, adminToken, {
+        sessionMs: options.sessionMs,
+        loginThrottle: options.loginThrottle,
+      });
       const ctx: RouteContext = { store, auth, name: options.name };
       const delta = options.delta ?? 1e-5;
       const data = new DataService(store, new AssetFiles(options.dataDir), { delta });

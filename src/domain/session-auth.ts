@@ -15,7 +15,8 @@
  * 4. Without an Authorization header the caller is a guest.
  *
  * A wrong password and an unknown email get the same answer, after the same
- * scrypt work (PySyft's "Incorrect email or password").
+ * scrypt work (PySyft's "Incorrect email or password"). Guesses are slowed
+ * down per account and per address (login-throttle.ts).
  *
  * @example
  * ```ts
@@ -29,6 +30,7 @@ import { checkHttpProof } from "../grid/auth/gateway-proofs";
 import { ReplayGuard } from "../grid/auth/proofs";
 import type { RouteRequest } from "../grid/http-router";
 import { AuthError, ErrorCode, TsyftError } from "../core/errors";
+import { LoginThrottle, type LoginThrottleOptions } from "./login-throttle";
 import { decoyHash, verifyPassword } from "./passwords";
 import type { DomainStore, UserRecord } from "./storage";
 
@@ -66,24 +68,31 @@ const SUBJECT_PREFIX = "session:";
 export class SessionAuth {
   private readonly guard = new ReplayGuard();
   private readonly domainKey: string;
+  private readonly throttle: LoginThrottle;
   readonly sessionMs: number;
 
   constructor(
     private readonly store: DomainStore,
     private readonly adminToken: string,
-    options: { sessionMs?: number } = {},
+    options: { sessionMs?: number; loginThrottle?: LoginThrottleOptions } = {},
   ) {
     this.domainKey = adminKeyPair(adminToken).publicKey;
     this.sessionMs = options.sessionMs ?? DEFAULT_SESSION_MS;
+    this.throttle = new LoginThrottle(options.loginThrottle);
   }
 
-  /** Checks the password; opens a session. The same AuthError for an unknown email and a wrong password. */
-  async login(email: unknown, password: unknown): Promise<LoginAnswer> {
+  /**
+   * Checks the password; opens a session. The same AuthError for an unknown email and a wrong password; a
+   * LimitError (429) while the account or the `address` must wait after failed attempts.
+   */
+  async login(email: unknown, password: unknown, address?: string): Promise<LoginAnswer> {
     if (typeof email !== "string" || typeof password !== "string") {
       throw new TsyftError(ErrorCode.INVALID_ARGUMENT, "A login needs { email, password }, both strings.");
     }
+    const attempt = this.throttle.begin(email, address);
     const user = await this.store.users.byEmail(email);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
+    if (ok && user) attempt.succeeded();
     if (!user || !ok) {
       throw new AuthError(
         ErrorCode.AUTH,
@@ -99,6 +108,18 @@ export class SessionAuth {
       expiresInMs: this.sessionMs,
     });
     return { token, expiresAt: session.expiresAt, user: publicUser(user) };
+  }
+
+  /**
+   * Whether `password` is `user`'s current one (a password change asks for it), throttled like a login: a
+   * stolen session must not become a way to guess the password.
+   */
+  async confirmPassword(user: UserRecord, password: unknown, address?: string): Promise<boolean> {
+    if (typeof password !== "string") return false;
+    const attempt = this.throttle.begin(user.email, address);
+    const ok = await verifyPassword(password, user.passwordHash);
+    if (ok) attempt.succeeded();
+    return ok;
   }
 
   /** Who sent this request: a guest (no Authorization), or a user with a live session; AuthErrors otherwise. */

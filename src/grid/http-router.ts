@@ -102,6 +102,9 @@ export function serveRoutes(options: RouterOptions): http.RequestListener {
                 `${options.name}: ${method} ${path} failed unexpectedly (${(error as Error)?.message ?? String(error)}); it is logged on the server.`,
               );
         if (status === 405) res.setHeader("allow", String(typed.details.allow ?? ""));
+        const retryAfterMs = typed.details.retryAfterMs;
+        if (status === 429 && typeof retryAfterMs === "number")
+          res.setHeader("retry-after", Math.ceil(retryAfterMs / 1000));
         if (!res.headersSent) sendError(res, status, typed);
         else res.destroy();
       },
