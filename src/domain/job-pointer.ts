@@ -17,7 +17,7 @@ import { CommunicationError, ErrorCode, TsyftError } from "../core/errors";
 import type { DomainHttp } from "./client-http";
 import type { ModelSpec, TrainOptions } from "./jobs/train-interface";
 import type { JobRecord, LedgerSteps, ProgressRow } from "./storage/types";
-import { readTensorPayload, type TensorPayload } from "./tensor-payload";
+import { tensorsOfPayloads, type TensorPayload } from "./tensor-payload";
 
 export interface JobState {
   job: JobRecord;
@@ -39,10 +39,7 @@ export class PublishedWeights {
 
   /** The weights as TF.js tensors (e.g. for `model.setWeights`). */
   get(): tf.Tensor[] {
-    return this.payloads.map((p) => {
-      const { values, shape, dtype } = readTensorPayload(p);
-      return tf.tensor(values, shape, dtype);
-    });
+    return tensorsOfPayloads(this.payloads);
   }
 
   [DISPLAY](): MimeBundle {
@@ -69,6 +66,18 @@ export class WeightsPointer {
       privacyBudget: number;
     }>("POST", `/jobs/${encodeURIComponent(this.jobId)}/publish`);
     return new PublishedWeights(answer.weights, answer.epsilon, answer.delta, answer.charged, answer.privacyBudget);
+  }
+
+  /**
+   * The weights as trained, without a charge: for the domain's data owners only (a data scientist gets a typed
+   * permission error that says to publish()), as PySyft's `get()` of an object one owns.
+   */
+  async get(): Promise<tf.Tensor[]> {
+    const answer = await this.http.request<{ weights: TensorPayload[] }>(
+      "GET",
+      `/jobs/${encodeURIComponent(this.jobId)}/weights`,
+    );
+    return tensorsOfPayloads(answer.weights);
   }
 }
 

@@ -14,12 +14,12 @@
  * (await released.get()).print();
  * ```
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { DISPLAY, type MimeBundle } from "../core/display-protocol";
 import { fmtShape } from "../core/errors";
 import type { DomainHttp } from "./client-http";
 import type { RemoteOp } from "./remote-ops";
-import { readTensorPayload, type TensorPayload } from "./tensor-payload";
+import { tensorsOfPayloads, type TensorPayload } from "./tensor-payload";
 import { RequestView, type RequestInfo } from "./request-views";
 
 /** What the domain says of a pointer. */
@@ -47,8 +47,7 @@ export class Published {
 
   /** The released values as a TF.js tensor (public now: no further cost). */
   async get(): Promise<tf.Tensor> {
-    const { values, shape, dtype } = readTensorPayload(this.tensor);
-    return tf.tensor(values, shape, dtype);
+    return tensorsOfPayloads([this.tensor])[0]!;
   }
 
   [DISPLAY](): MimeBundle {
@@ -103,8 +102,7 @@ export class AssetPointer {
    */
   async get(): Promise<tf.Tensor> {
     const { tensor } = await this.http.request<{ tensor: TensorPayload }>("GET", `/objects/${enc(this.id)}/value`);
-    const { values, shape, dtype } = readTensorPayload(tensor);
-    return tf.tensor(values, shape, dtype);
+    return tensorsOfPayloads([tensor])[0]!;
   }
 
   /** Asks the data owner for access to these values; it appears in their `domain.requests`. */

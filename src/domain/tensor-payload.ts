@@ -9,7 +9,7 @@
  * const { values } = readTensorPayload(payload);         // Float32Array [1, 2, 3]
  * ```
  */
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { ErrorCode, fmtShape, TsyftError } from "../core/errors";
 
 export type PayloadDtype = "float32" | "int32" | "bool";
@@ -99,4 +99,19 @@ function checkDtype(dtype: unknown): PayloadDtype {
     ErrorCode.INVALID_ARGUMENT,
     `Expected a float32, int32 or bool tensor, got dtype ${JSON.stringify(dtype)}.`,
   );
+}
+
+/**
+ * TF.js tensors from payloads (checked by {@link readTensorPayload}); the caller owns them.
+ *
+ * @example
+ * ```ts
+ * const [kernel, bias] = tensorsOfPayloads(answer.weights);
+ * ```
+ */
+export function tensorsOfPayloads(payloads: readonly unknown[]): tf.Tensor[] {
+  return payloads.map((p) => {
+    const { values, shape, dtype } = readTensorPayload(p);
+    return tf.tensor(values, shape, dtype);
+  });
 }

@@ -4,6 +4,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { ErrorCode, fmtShape, TsyftError } from "../core/errors";
+import { adamax } from "./adamax";
 import type { LossName, OptimizerSpec } from "./spec";
 
 type TF = typeof tfjs;
@@ -94,7 +95,8 @@ export function createOptimizer(tf: TF, spec: OptimizerSpec): tfjs.Optimizer {
   const lr = spec.learningRate;
   switch (spec.name) {
     case "Adamax":
-      return tf.train.adamax(lr ?? 0.001, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? 1e-8);
+      // TF.js's rule with its state exportable (tf.train.adamax cannot getWeights()): see adamax.ts.
+      return adamax(tf, lr ?? 0.001, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? 1e-8);
     case "Adam":
       return tf.train.adam(lr ?? 0.001, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? 1e-7);
     case "SGD":

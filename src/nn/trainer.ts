@@ -29,6 +29,14 @@ export interface DpStepResult {
   readonly clipped: number;
 }
 
+/** One tensor of an optimizer's state, as plain numbers (JSON-safe). */
+export interface OptimizerSlot {
+  readonly name: string;
+  readonly values: number[];
+  readonly shape: number[];
+  readonly dtype: "float32" | "int32";
+}
+
 /** Loss and accuracy of a model on some data, in inference mode. */
 export interface Evaluation {
   readonly loss: number;
@@ -66,6 +74,39 @@ export class Trainer {
   static create(tf: TF, spec: ModelSpec, options: { weights?: readonly tfjs.Tensor[] } = {}): Trainer {
     const model = buildModel(tf, spec, options.weights);
     return new Trainer(tf, spec, model, createOptimizer(tf, spec.optimizer));
+  }
+
+  /**
+   * A trainer as one was left: its weights, its optimizer's state ({@link optimizerState}) and its step count, so
+   * that the next step is the step it would have taken (a stepped model on a domain that restarted).
+   */
+  static async restore(
+    tf: TF,
+    spec: ModelSpec,
+    saved: { weights: readonly tfjs.Tensor[]; optimizer: readonly OptimizerSlot[]; steps: number },
+  ): Promise<Trainer> {
+    const trainer = Trainer.create(tf, spec, { weights: saved.weights });
+    const named = saved.optimizer.map((s) => ({ name: s.name, tensor: tf.tensor(s.values, s.shape, s.dtype) }));
+    try {
+      await trainer.optimizer.setWeights(named);
+    } finally {
+      tf.dispose(named.map((n) => n.tensor));
+    }
+    trainer.steps = saved.steps;
+    return trainer;
+  }
+
+  /** The optimizer's state (its iteration count, then its slots such as Adam's moments), copied out. */
+  async optimizerState(): Promise<OptimizerSlot[]> {
+    const named = await this.optimizer.getWeights();
+    const slots = named.map(({ name, tensor }) => ({
+      name,
+      values: Array.from(tensor.dataSync()),
+      shape: tensor.shape,
+      dtype: tensor.dtype === "int32" ? ("int32" as const) : ("float32" as const),
+    }));
+    named[0]?.tensor.dispose(); // the iteration count is a new scalar; the slots are the optimizer's own
+    return slots;
   }
 
   /** The model's output shape for one example. */

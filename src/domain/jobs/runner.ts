@@ -14,13 +14,14 @@
  *    costs nothing. Only after the charge commits are the weights answered.
  *
  * 6. Single steps (the design's flow III, `modelPtr.step(xBatch, yBatch)`): the first step makes a job from a
- *    model spec, or from a finished job's weights and ledger tally (`from`), and keeps its Trainer in this process; each step is one step on the whole batch given (DP-SGD
- *    with `dp`: tallied with sampleRate 1, since the batch was chosen, not sampled), after which the weights are
+ *    model spec, or from a finished job's weights and ledger tally (`from`), and keeps its Trainer in this
+ *    process (steppers.ts); each step is one step on the whole batch given (DP-SGD with `dp`: tallied with
+ *    sampleRate 1, since the batch was chosen, not sampled), after which the weights and the optimizer's state are
  *    saved and the job is done, so it can be published; steps after a publish are refused, since the charge was
  *    for the steps before it.
  *
  * A domain that restarts marks the jobs it was running as failed (their run is gone; their steps stay
- * in the ledger).
+ * in the ledger); a stepped model continues from its saved weights and optimizer state on its next step.
  *
  * @example
  * ```ts
@@ -28,7 +29,6 @@
  * const job = await runner.start(user, { model, x: xId, y: yId, options: { batchSize: 32, epochs: 1, dp } });
  * ```
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ErrorCode, TsyftError } from "../../core/errors";
@@ -37,9 +37,11 @@ import type { DataService } from "../data-service";
 import type { Evaluated } from "../remote-eval";
 import { can } from "../roles";
 import { checkModelSpec } from "../../nn/spec";
-import { checkDpOptions, Trainer, type DpOptions } from "../../nn/trainer";
+import { checkDpOptions, type DpOptions, type Trainer } from "../../nn/trainer";
 import type { DomainStore, JobRecord, UserRecord } from "../storage";
-import { payloadOf, readTensorPayload, type TensorPayload } from "../tensor-payload";
+import type { TensorPayload } from "../tensor-payload";
+import { JobFiles } from "./job-files";
+import { Steppers } from "./steppers";
 import type { ModelSpec, TrainModelFn, TrainOptions } from "./train-interface";
 
 /** What a job is asked to do (kept as the job's spec). */
@@ -66,9 +68,9 @@ const invalid = (message: string) => new TsyftError(ErrorCode.INVALID_ARGUMENT, 
 /** Runs and publishes a domain's training jobs. */
 export class JobRunner {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  /** Flow III models held between steps, each with the step in progress (steps on one model queue). */
-  private readonly steppers = new Map<string, { trainer: Trainer; busy: Promise<unknown> }>();
-  private readonly dir: string;
+  private readonly files: JobFiles;
+  /** Flow III models held between steps. */
+  private readonly steppers: Steppers;
 
   constructor(
     private readonly store: DomainStore,
@@ -76,8 +78,8 @@ export class JobRunner {
     dataDir: string,
     private readonly options: { trainModel: TrainModelFn; delta: number },
   ) {
-    this.dir = path.join(dataDir, "jobs");
-    fs.mkdirSync(this.dir, { recursive: true });
+    this.files = new JobFiles(path.join(dataDir, "jobs"));
+    this.steppers = new Steppers(store, this.files);
   }
 
   /** Marks jobs left queued or running by an earlier process as failed. */
@@ -106,11 +108,8 @@ export class JobRunner {
     const job = await this.owned(user, id, true);
     this.running.get(id)?.abort.abort();
     await this.running.get(id)?.done;
-    const stepper = this.steppers.get(id);
-    if (stepper) {
-      this.steppers.delete(id);
-      await stepper.busy.catch(() => undefined);
-      stepper.trainer.dispose();
+    if (isStepped(job) && job.status !== "cancelled" && job.status !== "failed") {
+      await this.steppers.drop(id);
       await this.store.jobs.setStatus(id, "cancelled", "cancelled");
     }
     return (await this.store.jobs.get(job.id))!;
@@ -133,7 +132,7 @@ export class JobRunner {
         { status: 403 },
       );
     }
-    const weights = await this.readWeights(id);
+    const weights = await this.files.readWeights(id);
     const delta = this.options.delta;
     const epsilon = new RDPAccountant(await this.store.jobs.steps(id)).getEpsilon(delta);
     const charge = await this.store.ledger.charge({ userId: user.id, epsilon, delta, kind: "weights", subject: id });
@@ -153,7 +152,7 @@ export class JobRunner {
         status: 403,
       });
     }
-    return this.readWeights(id);
+    return this.files.readWeights(id);
   }
 
   /**
@@ -174,17 +173,7 @@ export class JobRunner {
       const options = { batchSize: x.shape[0] ?? 0, ...(dp && { dp }) };
       const spec = { model, x: body.x, y: body.y, steps: true, options, ...(from && { from: from.id }) };
       job = await this.store.jobs.create(user.id, spec);
-      const weights = from
-        ? (await this.readWeights(from.id)).map((p) => {
-            const { values, shape, dtype } = readTensorPayload(p);
-            return tf.tensor(values, shape, dtype);
-          })
-        : undefined;
-      try {
-        this.steppers.set(job.id, { trainer: Trainer.create(tf, model, { weights }), busy: Promise.resolve() });
-      } finally {
-        tf.dispose(weights ?? []);
-      }
+      this.steppers.create(job.id, model, from && (await this.files.readWeights(from.id)));
       // Weights continued from a job carry its steps' privacy cost: its tally is this model's too.
       for (const steps of from ? await this.store.jobs.steps(from.id) : [])
         await this.store.jobs.addSteps(job.id, steps);
@@ -200,15 +189,17 @@ export class JobRunner {
       // A DP model stays DP: a step without dp takes the model's first (a plain step would void the guarantee).
       dp ??= (job.spec.options as JobSpec["options"] | undefined)?.dp;
     }
-    const stepper = this.steppers.get(job.id);
-    if (!stepper) {
+    const taken = await this.steppers.step(
+      job,
+      (trainer) => this.takeStep(job.id, trainer, x, y, dp),
+      () => this.store.jobs.setStatus(job.id, "done"),
+    );
+    if (!taken) {
       throw new TsyftError(ErrorCode.INVALID_ARGUMENT, `Job ${job.id} takes no single steps here (${job.status}).`, {
         conflict: true,
       });
     }
-    const run = stepper.busy.then(() => this.takeStep(job.id, stepper.trainer, x, y, dp));
-    stepper.busy = run.catch(() => undefined);
-    return { job: (await this.store.jobs.get(job.id))!, loss: await run };
+    return { job: (await this.store.jobs.get(job.id))!, loss: taken.result };
   }
 
   /** Cancels every running job and waits for them (the domain closing). */
@@ -216,11 +207,7 @@ export class JobRunner {
     const all = [...this.running.values()];
     for (const r of all) r.abort.abort();
     await Promise.all(all.map((r) => r.done));
-    for (const { trainer, busy } of this.steppers.values()) {
-      await busy;
-      trainer.dispose();
-    }
-    this.steppers.clear();
+    await this.steppers.close();
   }
 
   private async takeStep(id: string, trainer: Trainer, x: Evaluated, y: Evaluated, dp?: DpOptions) {
@@ -232,19 +219,10 @@ export class JobRunner {
       const loss = dp ? trainer.dpStep(xs, targets, dp, xs.shape[0]!).loss : trainer.step(xs, targets);
       await this.store.jobs.addProgress(id, { epoch: 1, step: trainer.steps, loss });
       if (dp) await this.store.jobs.addSteps(id, { noiseMultiplier: dp.noiseMultiplier, sampleRate: 1, steps: 1 });
-      await this.saveWeights(id, trainer.getWeights());
-      await this.store.jobs.setStatus(id, "done");
       return loss;
     } finally {
       tf.dispose([xs, ys, targets]);
     }
-  }
-
-  /** Writes a job's weights (then disposes them): what publish and rawWeights read. */
-  private async saveWeights(id: string, weights: tf.Tensor[]): Promise<void> {
-    const payloads = weights.map((w) => payloadOf(w.dataSync() as Float32Array, w.shape, "float32"));
-    tf.dispose(weights);
-    await fs.promises.writeFile(path.join(this.dir, `${id}.json`), JSON.stringify(payloads));
   }
 
   private async run(id: string, spec: JobSpec, trainModel: TrainModelFn, signal: AbortSignal): Promise<void> {
@@ -272,7 +250,7 @@ export class JobRunner {
         tf.dispose(weights);
         throw signal.reason;
       }
-      await this.saveWeights(id, weights);
+      await this.files.saveWeights(id, weights);
       await this.store.jobs.setStatus(id, "done");
     } catch (error) {
       const cancelled = signal.aborted;
@@ -286,14 +264,6 @@ export class JobRunner {
     } finally {
       for (const t of tensors) t.dispose();
     }
-  }
-
-  private async readWeights(id: string): Promise<TensorPayload[]> {
-    const text = await fs.promises.readFile(path.join(this.dir, `${id}.json`), "utf8");
-    return (JSON.parse(text) as unknown[]).map((p) => {
-      readTensorPayload(p);
-      return p as TensorPayload;
-    });
   }
 
   /** The caller's job `id`, done (its weights saved). */
@@ -319,6 +289,11 @@ export class JobRunner {
     }
     return job;
   }
+}
+
+/** Whether `job` is a model trained by single steps (flow III). */
+function isStepped(job: JobRecord): boolean {
+  return (job.spec as { steps?: unknown }).steps === true;
 }
 
 function checkJobSpec(body: Record<string, unknown>): JobSpec {
