@@ -2,11 +2,11 @@
  * The `tsyft` command line (bin/tsyft.js):
  *
  *   tsyft node --id bob [--port 3000] [--host 127.0.0.1] [--gateway url] [--data-dir dir] [--backend cpu|wasm]
- *              [--tls-cert file --tls-key file] [--ca file] [--admin-key <grid key>] [--identity file]
+ *              [--tls-cert file --tls-key file] [--ca file] [--admin-key <grid key>] [--identity file] [link flags]
  *   tsyft gateway [--port 5000] [--host 127.0.0.1] [--data-dir dir] [--heartbeat-ms 5000]
- *                 [--tls-cert file --tls-key file] [--admin-key <grid key>]
+ *                 [--tls-cert file --tls-key file] [--admin-key <grid key>] [link flags]
  *   tsyft grid up [--detach] [--ports default|random] [--data-dir dir] [--state-dir dir]
- *                 [--tls-cert file --tls-key file] [--ca file]
+ *                 [--tls-cert file --tls-key file] [--ca file] [link flags]
  *   tsyft grid down [--state-dir dir]
  *   tsyft grid status [--state-dir dir]
  *   tsyft grid enroll --id bob (--data-dir dir | --identity file) [--state-dir dir]
@@ -43,6 +43,8 @@ import {
   parse,
   portOf,
   SERVER_FLAGS,
+  LINK_FLAGS,
+  linkOf,
   str,
   tlsOf,
   untilStopped,
@@ -78,7 +80,9 @@ identity.json or credentials.json), and warned about without TLS.
 --tls-cert/--tls-key serve wss:// and https:// on the same port; --ca (or TSYFT_CA_FILE) is the
 CA that peers and the gateway are verified with when their certificates are self-signed.
 A node's data dir may also come from TSYFT_NODE_DATA. The grid's admin token is kept in
-<state dir>/credentials.json (default out/grid) by grid up, or comes from TSYFT_ADMIN_TOKEN.`;
+<state dir>/credentials.json (default out/grid) by grid up, or comes from TSYFT_ADMIN_TOKEN.
+Link flags put network distance on every link: [--link-latency-ms <one-way ms>] [--link-bandwidth-mbps <Mbit/s>]
+(default TSYFT_LINK_LATENCY_MS, TSYFT_LINK_BANDWIDTH_MBPS; grid up passes them to each process).`;
 
 /** A command that layers above the grid add to the CLI (src/cli.ts adds `domain`). */
 export interface CliCommand {
@@ -149,6 +153,7 @@ async function runNode(args: readonly string[]): Promise<number> {
     "data-dir": { type: "string" },
     backend: { type: "string" },
     ...SERVER_FLAGS,
+    ...LINK_FLAGS,
     ca: { type: "string" },
     identity: { type: "string" },
   });
@@ -156,6 +161,7 @@ async function runNode(args: readonly string[]): Promise<number> {
   if (id === undefined) throw new UsageError("tsyft node: --id is required (e.g. --id bob).");
   const dataDir = str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA;
   const host = exposedHost("node", values, dataDir);
+  const link = linkOf(values); // checked before TensorFlow.js loads
   const tf = await loadTf(str(values, "backend") ?? "cpu");
   const identityFile = str(values, "identity");
   const node = await startNode({
@@ -169,6 +175,7 @@ async function runNode(args: readonly string[]): Promise<number> {
     tf,
     tls: tlsOf(values),
     ca: str(values, "ca"),
+    ...link,
   });
   if (node.adminToken) {
     console.error(`tsyft node ${node.id}: a one-node grid of its own; admin token, shown once: ${node.adminToken}`);
@@ -189,6 +196,7 @@ async function runGateway(args: readonly string[]): Promise<number> {
     "data-dir": { type: "string" },
     "heartbeat-ms": { type: "string" },
     ...SERVER_FLAGS,
+    ...LINK_FLAGS,
   });
   const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
   if (heartbeatMs !== undefined && !(heartbeatMs > 0))
@@ -202,6 +210,7 @@ async function runGateway(args: readonly string[]): Promise<number> {
     heartbeatMs,
     tls: tlsOf(values),
     gridKey,
+    ...linkOf(values),
   });
   announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
   console.error(`tsyft gateway listening on ${gateway.url} (GET /nodes, /models)`);
@@ -242,6 +251,7 @@ async function gridUp(args: readonly string[]): Promise<number> {
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     ca: { type: "string" },
+    ...LINK_FLAGS,
   });
   const ports = str(values, "ports") ?? "default";
   if (ports !== "default" && ports !== "random")
@@ -264,6 +274,7 @@ async function gridUp(args: readonly string[]): Promise<number> {
     startTimeoutMs: Math.max(90_000, getConfig().timeoutMs),
     tls: tlsOf(values),
     ca: str(values, "ca"),
+    ...linkOf(values),
   });
   printMembers([grid.gateway, ...grid.nodes]);
   console.log(

@@ -32,7 +32,8 @@ import { fromTensorData, tensorData } from "../tensors/hook";
 import { WebsocketGridClient } from "./client";
 import { createOwnerToken } from "./auth/credentials";
 import { GatewayClient } from "./gateway-client";
-import { localGridCredentials } from "./local-credentials";
+import { linkOptionsOf, type LinkOptions, type LinkShape } from "./link-delay";
+import { clientLinkFor, localGridCredentials } from "./local-credentials";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
 import { sameUrl } from "./peer-links";
@@ -61,7 +62,7 @@ export interface RemoteInferenceOptions {
   mpc?: boolean;
 }
 
-export interface PublicGridOptions {
+export interface PublicGridOptions extends LinkOptions {
   /** The CA an https gateway and wss nodes are verified with: PEM text or a file (default TSYFT_CA_FILE). */
   ca?: string | Buffer;
   /**
@@ -80,6 +81,7 @@ export class PublicGridNetwork {
   private readonly token: string | null;
   /** The gateway's last answers, which queries use while it is down. */
   private readonly placement: PlacementCache;
+  private readonly link?: LinkShape;
 
   constructor(
     readonly hook: Hook,
@@ -87,7 +89,9 @@ export class PublicGridNetwork {
     private readonly options: PublicGridOptions = {},
   ) {
     this.token = options.token === undefined ? (localGridCredentials(gatewayUrl)?.adminToken ?? null) : options.token;
-    this.gateway = new GatewayClient(gatewayUrl, { token: this.token ?? undefined, ca: options.ca });
+    // Its distance to the grid (options, else the grid's when started here, else TSYFT_LINK_LATENCY_MS), on every link.
+    this.link = clientLinkFor(gatewayUrl, options);
+    this.gateway = new GatewayClient(gatewayUrl, { token: this.token ?? undefined, ca: options.ca, link: this.link });
     this.placement = new PlacementCache(this.gateway);
   }
 
@@ -123,6 +127,7 @@ export class PublicGridNetwork {
           token: this.token,
           gridKey,
           ca: this.options.ca,
+          ...linkOptionsOf(this.link),
         }).connect();
       })();
       client.catch(() => this.clients.get(id) === client && this.clients.delete(id));
