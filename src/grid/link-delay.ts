@@ -72,15 +72,12 @@ export function linkShape(
   options: LinkOptions = {},
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): LinkShape | undefined {
-  const latencyMs = checked(
-    "linkLatencyMs",
-    options.linkLatencyMs ?? fromEnv(env, LINK_LATENCY_ENV),
-    [0, MAX_LINK_LATENCY_MS],
-    "milliseconds",
-  );
+  const latencyMs = checked("linkLatencyMs", options, env, LINK_LATENCY_ENV, [0, MAX_LINK_LATENCY_MS], "milliseconds");
   const bandwidthMbps = checked(
     "linkBandwidthMbps",
-    options.linkBandwidthMbps ?? fromEnv(env, LINK_BANDWIDTH_ENV),
+    options,
+    env,
+    LINK_BANDWIDTH_ENV,
     BANDWIDTH_RANGE_MBPS,
     "megabits per second",
   );
@@ -120,25 +117,25 @@ export function linkArgs(options: LinkOptions): string[] {
   ];
 }
 
-function fromEnv(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === "" ? undefined : value;
-}
-
+/** Option `name`, else environment variable `envName` (blank counts as unset), checked to lie in [min, max]. */
 function checked(
-  name: string,
-  value: number | string | undefined,
+  name: keyof LinkOptions,
+  options: LinkOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  envName: string,
   [min, max]: readonly [number, number],
   unit: string,
 ): number | undefined {
+  const fromOption = options[name] !== undefined;
+  const text = env[envName];
+  const value: unknown = fromOption ? options[name] : text === undefined || text.trim() === "" ? undefined : text;
   if (value === undefined) return undefined;
-  const n = typeof value === "string" ? Number(value) : value;
+  const n = typeof value === "string" && !fromOption ? Number(value) : value;
   if (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max) {
     throw new TsyftError(
       ErrorCode.INVALID_ARGUMENT,
-      `${name}: expected a number of ${unit} from ${min} to ${max}, got ${JSON.stringify(value)}` +
-        `${typeof value === "string" ? ` (from ${name === "linkLatencyMs" ? LINK_LATENCY_ENV : LINK_BANDWIDTH_ENV})` : ""}. ` +
-        `Pass a value in range, or leave it out for ${name === "linkLatencyMs" ? "no added latency" : "no cap"}.`,
+      `${name}: expected a number of ${unit} from ${min} to ${max}, got ${typeof value === "number" ? value : JSON.stringify(value)}` +
+        `${fromOption ? "" : ` (from ${envName})`}. Pass a value in range, or leave it out for none.`,
       { setting: name },
     );
   }
