@@ -7,7 +7,8 @@
  * - e2e_ms: a query with the dealer answering during the run (median);
  * - online_ms: a query with the material dealt ahead (median);
  * - online_rounds: the holders' protocol rounds in one online query, as bob's
- *   node counts them (each costs a round trip between the holders);
+ *   node counts them (in each, both holders send at once and wait for the
+ *   other's message: one one-way latency per round);
  * - client_trips: the client's round trips in one query, from its traffic;
  * - kB each party sends in one on-demand query (bob, charlie, dan to their
  *   peers; the client to the nodes).

@@ -17,6 +17,10 @@
  *    is delayed by the caller in both directions, the server adding nothing;
  * 3. with no latency and no bandwidth cap the socket's own send is called at
  *    once: the setting costs nothing at 0 ms (no queue, no timer hop).
+ * Timers have millisecond granularity and fire late on a busy machine, so a
+ * frame arrives at least `latency` after it was sent, typically up to about a
+ * millisecond more (no busy wait shortens that: it would burn the CPU the
+ * parties compute with).
  * Delaying at the sender, rather than in a proxy in front of each server,
  * keeps the delay exact while the receiving process is busy computing: a
  * proxy in the receiver's event loop would only start a frame's delay once
