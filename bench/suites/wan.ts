@@ -15,8 +15,9 @@
  * The skin-cancer CNN at batch 16 runs once per cell, and only up to 10 ms.
  *
  * `npm run bench wan` (about 10 minutes here); `-- --quick` for latencies 0
- * and 5 at batch 1, one run. `-- --comparison=<name>` picks the comparison
- * protocol, once the library offers a choice (see `comparisonChoice`).
+ * and 5 at batch 1, one run; `-- --latencies=0,10` for other latencies.
+ * `-- --comparison=<name>` picks the comparison protocol, once the library
+ * offers a choice (see `comparisonChoice`).
  */
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
@@ -48,6 +49,16 @@ function comparisonChoice(argv: readonly string[]): string {
     );
   }
   return "default";
+}
+
+/** The latencies to sweep: `--latencies=0,10`, else the quick or full list. */
+function latenciesOf(argv: readonly string[], quick: boolean): number[] {
+  const flag = argv.find((a) => a.startsWith("--latencies="))?.slice("--latencies=".length);
+  if (flag === undefined) return quick ? QUICK_LATENCIES : LATENCIES;
+  const values = flag.split(",").map(Number);
+  if (values.some((v) => !Number.isFinite(v) || v < 0))
+    throw new Error(`bench wan: --latencies=${flag}: expected one-way milliseconds, e.g. --latencies=0,5,10.`);
+  return values;
 }
 
 /** Bytes each party has sent so far: the nodes to their peers (from their status), the client to the nodes. */
@@ -131,7 +142,7 @@ export async function runWanSuite({ quick }: { quick: boolean }): Promise<BenchR
   const comparison = comparisonChoice(process.argv);
   await sy.useWasmBackend(tf);
   const hook = sy.hook(tf);
-  const latencies = quick ? QUICK_LATENCIES : LATENCIES;
+  const latencies = latenciesOf(process.argv, quick);
   const rows: BenchRow[] = [];
   for (const [i, latencyMs] of latencies.entries()) {
     const started = performance.now();
