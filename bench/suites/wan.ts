@@ -21,7 +21,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
-import { countRoundTrips, tapClientLinks, type LinkEvent } from "../../src/grid/traffic-tap";
 import type { BenchRow } from "../harness";
 import { median, models, type Model } from "./tutorials";
 
@@ -104,8 +103,8 @@ async function measureModel(
     await query(); // warm-up: keys, the weights' opened masks, JIT
     // One query on demand, counted: what each party sends and the client's round trips.
     const before = await bytesSent(clients);
-    const events: LinkEvent[] = [];
-    const stop = tapClientLinks((e) => events.push(e));
+    const events: sy.grid.LinkEvent[] = [];
+    const stop = sy.grid.tapClientLinks((e) => events.push(e));
     await query();
     stop();
     const after = await bytesSent(clients);
@@ -126,7 +125,7 @@ async function measureModel(
       e2e_ms: e2e,
       online_ms: online,
       online_rounds: rounds,
-      client_trips: countRoundTrips(events),
+      client_trips: sy.grid.countRoundTrips(events),
       bob_kB: kB("bob"),
       charlie_kB: kB("charlie"),
       dan_kB: kB("dan"),

@@ -38,6 +38,14 @@ export const SERVER_FLAGS = {
   "admin-key": { type: "string" },
 } as const;
 
+/** A flag that must be a positive number, when given (--heartbeat-ms, --expires-hours). */
+export function positiveOf(flags: Flags, name: string): number | undefined {
+  const value = flags[name] === undefined ? undefined : Number(flags[name]);
+  if (value !== undefined && !(value > 0))
+    throw new UsageError(`--${name}: expected a positive number, got ${String(flags[name])}.`);
+  return value;
+}
+
 /** The network distance on a server's links (link-delay.ts): node, gateway and grid up take them. */
 export const LINK_FLAGS = {
   "link-latency-ms": { type: "string" },

@@ -45,6 +45,7 @@ import {
   SERVER_FLAGS,
   LINK_FLAGS,
   linkOf,
+  positiveOf,
   str,
   tlsOf,
   untilStopped,
@@ -198,9 +199,8 @@ async function runGateway(args: readonly string[]): Promise<number> {
     ...SERVER_FLAGS,
     ...LINK_FLAGS,
   });
-  const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
-  if (heartbeatMs !== undefined && !(heartbeatMs > 0))
-    throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
+  const heartbeatMs = positiveOf(values, "heartbeat-ms");
+  const link = linkOf(values); // checked before the grid key is looked for (or made)
   const { gridKey, notice } = gatewayGridKey({ adminKey: str(values, "admin-key"), dataDir: str(values, "data-dir") });
   if (notice) console.error(`tsyft gateway: ${notice}`);
   const gateway = await startGateway({
@@ -210,7 +210,7 @@ async function runGateway(args: readonly string[]): Promise<number> {
     heartbeatMs,
     tls: tlsOf(values),
     gridKey,
-    ...linkOf(values),
+    ...link,
   });
   announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
   console.error(`tsyft gateway listening on ${gateway.url} (GET /nodes, /models)`);
@@ -253,6 +253,7 @@ async function gridUp(args: readonly string[]): Promise<number> {
     ca: { type: "string" },
     ...LINK_FLAGS,
   });
+  const link = linkOf(values); // checked before anything is made
   const ports = str(values, "ports") ?? "default";
   if (ports !== "default" && ports !== "random")
     throw new UsageError(`--ports: expected default or random, got ${JSON.stringify(ports)}.`);
@@ -274,7 +275,7 @@ async function gridUp(args: readonly string[]): Promise<number> {
     startTimeoutMs: Math.max(90_000, getConfig().timeoutMs),
     tls: tlsOf(values),
     ca: str(values, "ca"),
-    ...linkOf(values),
+    ...link,
   });
   printMembers([grid.gateway, ...grid.nodes]);
   console.log(
@@ -323,9 +324,7 @@ function gridToken(args: readonly string[]): number {
   });
   const subject = str(values, "subject");
   if (subject === undefined) throw new UsageError("tsyft grid token: --subject is required (e.g. --subject ada).");
-  const hours = values["expires-hours"] === undefined ? undefined : Number(values["expires-hours"]);
-  if (hours !== undefined && !(hours > 0))
-    throw new UsageError(`--expires-hours: expected a positive number, got ${values["expires-hours"]}.`);
+  const hours = positiveOf(values, "expires-hours");
   const expiresInMs = hours === undefined ? undefined : hours * 3600_000;
   console.log(userToken({ subject, stateDir: str(values, "state-dir"), expiresInMs }));
   return 0;

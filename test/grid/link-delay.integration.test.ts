@@ -95,11 +95,13 @@ describe("linkShape: the setting", () => {
     try {
       expect(await grid.cliMain(["node", "--id", "bob", "--link-latency-ms", "soon"])).toBe(2);
       expect(await grid.cliMain(["gateway", "--link-latency-ms=-1"])).toBe(2);
+      expect(await grid.cliMain(["grid", "up", "--link-bandwidth-mbps", "fast"])).toBe(2);
     } finally {
       console.error = error;
     }
     expect(errors.join("\n")).toMatch(/--link-latency-ms: expected a number, got "soon"/);
     expect(errors.join("\n")).toMatch(/linkLatencyMs: expected a number of milliseconds from 0 to 10000, got -1/);
+    expect(errors.join("\n")).toMatch(/--link-bandwidth-mbps: expected a number, got "fast"/);
   });
 });
 
