@@ -15,7 +15,8 @@
  * The skin-cancer CNN at batch 16 runs once per cell, and only up to 10 ms.
  *
  * `npm run bench wan` (about 10 minutes here); `-- --quick` for latencies 0
- * and 5 at batch 1, one run; `-- --latencies=0,10` for other latencies.
+ * and 5 at batch 1, one run; `-- --latencies=0,10` for other latencies;
+ * `-- --bandwidth-mbps=100` caps every link's bandwidth too (a column says so).
  * `-- --comparison=<name>` picks the comparison protocol, once the library
  * offers a choice (see `comparisonChoice`).
  */
@@ -58,6 +59,12 @@ function latenciesOf(argv: readonly string[], quick: boolean): number[] {
   if (values.some((v) => !Number.isFinite(v) || v < 0))
     throw new Error(`bench wan: --latencies=${flag}: expected one-way milliseconds, e.g. --latencies=0,5,10.`);
   return values;
+}
+
+/** The bandwidth cap of every link: `--bandwidth-mbps=100`, else none. */
+function bandwidthOf(argv: readonly string[]): number | undefined {
+  const flag = argv.find((a) => a.startsWith("--bandwidth-mbps="))?.slice("--bandwidth-mbps=".length);
+  return flag === undefined ? undefined : Number(flag); // startLocalGrid checks it
 }
 
 /** Bytes each party has sent so far: the nodes to their peers (from their status), the client to the nodes. */
@@ -142,13 +149,19 @@ export async function runWanSuite({ quick }: { quick: boolean }): Promise<BenchR
   await sy.useWasmBackend(tf);
   const hook = sy.hook(tf);
   const latencies = latenciesOf(process.argv, quick);
+  const bandwidth = bandwidthOf(process.argv);
   const rows: BenchRow[] = [];
   for (const [i, latencyMs] of latencies.entries()) {
     const started = performance.now();
     const progress = (line: string) =>
       console.log(`wan [${i + 1}/${latencies.length}] ${latencyMs} ms one way: ${line}`);
     progress("starting bob, charlie and dan");
-    const grid = await sy.grid.startLocalGrid({ ports: "random", nodes: [...NODES], linkLatencyMs: latencyMs });
+    const grid = await sy.grid.startLocalGrid({
+      ports: "random",
+      nodes: [...NODES],
+      linkLatencyMs: latencyMs,
+      ...(bandwidth !== undefined && { linkBandwidthMbps: bandwidth }),
+    });
     try {
       // Clients made here for the grid's urls take its distance: the client's links are as far as the nodes'.
       const list = await Promise.all(grid.clients(hook).map((c) => c.connect()));
@@ -156,7 +169,8 @@ export async function runWanSuite({ quick }: { quick: boolean }): Promise<BenchR
       const clients = Object.fromEntries(list.map((c) => [c.id, c])) as Clients;
       for (const m of models) {
         const batches = quick ? [1] : BATCHES;
-        rows.push(...(await measureModel(m, latencyMs, clients, batches, quick ? 1 : RUNS, comparison, progress)));
+        const measured = await measureModel(m, latencyMs, clients, batches, quick ? 1 : RUNS, comparison, progress);
+        rows.push(...measured.map((row) => (bandwidth === undefined ? row : { ...row, bandwidth_mbps: bandwidth })));
       }
       await Promise.all(list.map((c) => c.close()));
     } finally {
