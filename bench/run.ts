@@ -2,6 +2,7 @@
  * Runs the benchmark suites: `node dist/bench/run.js [suite...] [--quick]` (all when none named).
  * Each suite returns rows; they are printed as a table and written to bench/results/.
  * `--quick` asks the suites that support it for tiny sizes and few runs, to check that they run.
+ * Other `--name=value` flags are for the suites that read them (wan's `--comparison=`).
  */
 import { printTable, writeResults, type BenchRow } from "./harness";
 import { runDomainSuite } from "./suites/domain";
@@ -15,6 +16,7 @@ import { runPlansSuite } from "./suites/plans";
 import { runRingSuite } from "./suites/ring";
 import { runServingSuite } from "./suites/serving";
 import { runTutorialsSuite } from "./suites/tutorials";
+import { runWanSuite } from "./suites/wan";
 
 interface Suite {
   name: string;
@@ -35,6 +37,7 @@ const suites: Suite[] = [
   { name: "domain", run: runDomainSuite },
   { name: "load", run: runLoadSuite },
   { name: "tutorials", run: runTutorialsSuite },
+  { name: "wan", run: runWanSuite },
   { name: "keras", run: runKerasSuite },
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
   { name: "dp", run: runDpSuite },

@@ -10,13 +10,15 @@ import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
 import type { BenchRow } from "../harness";
 
-interface Model {
+/** A tutorial model: how to make it in TF.js, and the shape of one input. */
+export interface Model {
   name: string;
   make: () => tf.LayersModel;
   input: number[];
 }
 
-const models: Model[] = [
+/** The three tutorial models, as the tutorials build them (the wan suite serves the same). */
+export const models: Model[] = [
   {
     name: "linear toy",
     make: () => tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 1 })] }),
@@ -56,7 +58,7 @@ const RUNS = 3;
 
 type Workers = { bob: sy.WorkerHandle; charlie: sy.WorkerHandle; dan: sy.WorkerHandle };
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import type { TF } from "../tensors/plain-ops";
 import { checkExposure, configuredCredentials } from "./exposure";
+import { linkShape, type LinkOptions } from "./link-delay";
 import type { ListeningInfo } from "./processes";
 import type { TlsOptions } from "./tls";
 
@@ -36,6 +37,43 @@ export const SERVER_FLAGS = {
   "tls-key": { type: "string" },
   "admin-key": { type: "string" },
 } as const;
+
+/** A flag that must be a positive number, when given (--heartbeat-ms, --expires-hours). */
+export function positiveOf(flags: Flags, name: string): number | undefined {
+  const value = flags[name] === undefined ? undefined : Number(flags[name]);
+  if (value !== undefined && !(value > 0))
+    throw new UsageError(`--${name}: expected a positive number, got ${String(flags[name])}.`);
+  return value;
+}
+
+/** The network distance on a server's links (link-delay.ts): node, gateway and grid up take them. */
+export const LINK_FLAGS = {
+  "link-latency-ms": { type: "string" },
+  "link-bandwidth-mbps": { type: "string" },
+} as const;
+
+/** linkLatencyMs and linkBandwidthMbps from --link-latency-ms and --link-bandwidth-mbps, checked. */
+export function linkOf(flags: Flags): LinkOptions {
+  const number = (flag: string) => {
+    const text = str(flags, flag);
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (text.trim() === "" || Number.isNaN(value)) throw new UsageError(`--${flag}: expected a number, got "${text}".`);
+    return value;
+  };
+  const latency = number("link-latency-ms");
+  const bandwidth = number("link-bandwidth-mbps");
+  const options: LinkOptions = {
+    ...(latency !== undefined && { linkLatencyMs: latency }),
+    ...(bandwidth !== undefined && { linkBandwidthMbps: bandwidth }),
+  };
+  try {
+    linkShape(options, {});
+  } catch (error) {
+    throw new UsageError(`--link-latency-ms / --link-bandwidth-mbps: ${(error as Error).message}`);
+  }
+  return options;
+}
 
 /** `tls` from --tls-cert and --tls-key (both or neither). */
 export function tlsOf(flags: Flags): TlsOptions | undefined {

@@ -2,11 +2,11 @@
  * The `tsyft` command line (bin/tsyft.js):
  *
  *   tsyft node --id bob [--port 3000] [--host 127.0.0.1] [--gateway url] [--data-dir dir] [--backend cpu|wasm]
- *              [--tls-cert file --tls-key file] [--ca file] [--admin-key <grid key>] [--identity file]
+ *              [--tls-cert file --tls-key file] [--ca file] [--admin-key <grid key>] [--identity file] [link flags]
  *   tsyft gateway [--port 5000] [--host 127.0.0.1] [--data-dir dir] [--heartbeat-ms 5000]
- *                 [--tls-cert file --tls-key file] [--admin-key <grid key>]
+ *                 [--tls-cert file --tls-key file] [--admin-key <grid key>] [link flags]
  *   tsyft grid up [--detach] [--ports default|random] [--data-dir dir] [--state-dir dir]
- *                 [--tls-cert file --tls-key file] [--ca file]
+ *                 [--tls-cert file --tls-key file] [--ca file] [link flags]
  *   tsyft grid down [--state-dir dir]
  *   tsyft grid status [--state-dir dir]
  *   tsyft grid enroll --id bob (--data-dir dir | --identity file) [--state-dir dir]
@@ -43,6 +43,9 @@ import {
   parse,
   portOf,
   SERVER_FLAGS,
+  LINK_FLAGS,
+  linkOf,
+  positiveOf,
   str,
   tlsOf,
   untilStopped,
@@ -78,7 +81,9 @@ identity.json or credentials.json), and warned about without TLS.
 --tls-cert/--tls-key serve wss:// and https:// on the same port; --ca (or TSYFT_CA_FILE) is the
 CA that peers and the gateway are verified with when their certificates are self-signed.
 A node's data dir may also come from TSYFT_NODE_DATA. The grid's admin token is kept in
-<state dir>/credentials.json (default out/grid) by grid up, or comes from TSYFT_ADMIN_TOKEN.`;
+<state dir>/credentials.json (default out/grid) by grid up, or comes from TSYFT_ADMIN_TOKEN.
+Link flags put network distance on every link: [--link-latency-ms <one-way ms>] [--link-bandwidth-mbps <Mbit/s>]
+(default TSYFT_LINK_LATENCY_MS, TSYFT_LINK_BANDWIDTH_MBPS; grid up passes them to each process).`;
 
 /** A command that layers above the grid add to the CLI (src/cli.ts adds `domain`). */
 export interface CliCommand {
@@ -149,6 +154,7 @@ async function runNode(args: readonly string[]): Promise<number> {
     "data-dir": { type: "string" },
     backend: { type: "string" },
     ...SERVER_FLAGS,
+    ...LINK_FLAGS,
     ca: { type: "string" },
     identity: { type: "string" },
   });
@@ -156,6 +162,7 @@ async function runNode(args: readonly string[]): Promise<number> {
   if (id === undefined) throw new UsageError("tsyft node: --id is required (e.g. --id bob).");
   const dataDir = str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA;
   const host = exposedHost("node", values, dataDir);
+  const link = linkOf(values); // checked before TensorFlow.js loads
   const tf = await loadTf(str(values, "backend") ?? "cpu");
   const identityFile = str(values, "identity");
   const node = await startNode({
@@ -169,6 +176,7 @@ async function runNode(args: readonly string[]): Promise<number> {
     tf,
     tls: tlsOf(values),
     ca: str(values, "ca"),
+    ...link,
   });
   if (node.adminToken) {
     console.error(`tsyft node ${node.id}: a one-node grid of its own; admin token, shown once: ${node.adminToken}`);
@@ -189,10 +197,10 @@ async function runGateway(args: readonly string[]): Promise<number> {
     "data-dir": { type: "string" },
     "heartbeat-ms": { type: "string" },
     ...SERVER_FLAGS,
+    ...LINK_FLAGS,
   });
-  const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
-  if (heartbeatMs !== undefined && !(heartbeatMs > 0))
-    throw new UsageError(`--heartbeat-ms: expected a positive number, got ${values["heartbeat-ms"]}.`);
+  const heartbeatMs = positiveOf(values, "heartbeat-ms");
+  const link = linkOf(values); // checked before the grid key is looked for (or made)
   const { gridKey, notice } = gatewayGridKey({ adminKey: str(values, "admin-key"), dataDir: str(values, "data-dir") });
   if (notice) console.error(`tsyft gateway: ${notice}`);
   const gateway = await startGateway({
@@ -202,6 +210,7 @@ async function runGateway(args: readonly string[]): Promise<number> {
     heartbeatMs,
     tls: tlsOf(values),
     gridKey,
+    ...link,
   });
   announce({ role: "gateway", id: "gateway", port: gateway.port, url: gateway.url });
   console.error(`tsyft gateway listening on ${gateway.url} (GET /nodes, /models)`);
@@ -242,7 +251,9 @@ async function gridUp(args: readonly string[]): Promise<number> {
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     ca: { type: "string" },
+    ...LINK_FLAGS,
   });
+  const link = linkOf(values); // checked before anything is made
   const ports = str(values, "ports") ?? "default";
   if (ports !== "default" && ports !== "random")
     throw new UsageError(`--ports: expected default or random, got ${JSON.stringify(ports)}.`);
@@ -264,6 +275,7 @@ async function gridUp(args: readonly string[]): Promise<number> {
     startTimeoutMs: Math.max(90_000, getConfig().timeoutMs),
     tls: tlsOf(values),
     ca: str(values, "ca"),
+    ...link,
   });
   printMembers([grid.gateway, ...grid.nodes]);
   console.log(
@@ -312,9 +324,7 @@ function gridToken(args: readonly string[]): number {
   });
   const subject = str(values, "subject");
   if (subject === undefined) throw new UsageError("tsyft grid token: --subject is required (e.g. --subject ada).");
-  const hours = values["expires-hours"] === undefined ? undefined : Number(values["expires-hours"]);
-  if (hours !== undefined && !(hours > 0))
-    throw new UsageError(`--expires-hours: expected a positive number, got ${values["expires-hours"]}.`);
+  const hours = positiveOf(values, "expires-hours");
   const expiresInMs = hours === undefined ? undefined : hours * 3600_000;
   console.log(userToken({ subject, stateDir: str(values, "state-dir"), expiresInMs }));
   return 0;

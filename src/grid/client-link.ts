@@ -24,6 +24,8 @@ import { Backoff, type BackoffOptions } from "./backoff";
 import type { DialerKey } from "./auth/handshake";
 import { dial } from "./dial";
 import { Channel, FRAME_HEADER_BYTES, channelName, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
+import { closeOn, sendOn, type LinkShape } from "./link-delay";
+import { reportLinkEvent } from "./traffic-tap";
 
 /** Traffic through this client's socket, per direction and channel. */
 export interface ClientTraffic {
@@ -54,6 +56,8 @@ export interface ClientLinkOptions {
   reconnect?: boolean | BackoffOptions;
   /** The CA a wss node is verified with: PEM text or a file (default TSYFT_CA_FILE, else the system's). */
   ca?: string | Buffer;
+  /** The distance to the node: what this client sends leaves that much later (link-delay.ts); none: at once. */
+  link?: LinkShape;
   /** A frame arrived (already counted in `traffic`). */
   onFrame(channel: Channel, payload: Uint8Array): void;
   /** Bytes arrived that are no grid frame. */
@@ -151,15 +155,19 @@ export class ClientLink {
     this.socket = undefined;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        socket.terminate();
-        resolve();
-      }, 1_000);
+      // The close leaves after what was sent before it, and takes a round trip at a distance.
+      const timer = setTimeout(
+        () => {
+          socket.terminate();
+          resolve();
+        },
+        1_000 + 2 * (this.options.link?.latencyMs ?? 0),
+      );
       socket.once("close", () => {
         clearTimeout(timer);
         resolve();
       });
-      socket.close(1000, "client closed");
+      closeOn(socket, this.options.link, 1000, "client closed");
     });
   }
 
@@ -219,7 +227,8 @@ export class ClientLink {
     this.traffic.framesSent++;
     const name = channelName(channel);
     this.traffic.sentByChannel[name] = (this.traffic.sentByChannel[name] ?? 0) + frame.byteLength;
-    socket.send(frame);
+    reportLinkEvent("sent", this.options.id, name, frame.byteLength);
+    sendOn(socket, frame, this.options.link);
   }
 
   /** Opens a socket and waits for the node's welcome. */
@@ -243,6 +252,7 @@ export class ClientLink {
         wrongId: (answered) => `Expected node "${id}" at ${url}, but "${answered}" answered.`,
       },
       gone: () => (this.current === "closed" ? `The client of ${id} was closed.` : undefined),
+      link: this.options.link,
     });
     this.nodeBoot = welcome.boot;
     this.verified = verified;
@@ -278,6 +288,7 @@ export class ClientLink {
     }
     const name = channelName(frame.channel);
     this.traffic.receivedByChannel[name] = (this.traffic.receivedByChannel[name] ?? 0) + bytes.byteLength;
+    reportLinkEvent("received", this.options.id, name, bytes.byteLength);
     this.options.onFrame(frame.channel, frame.payload);
   }
 

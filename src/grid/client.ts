@@ -30,12 +30,13 @@ import { PendingCalls } from "../workers/rpc";
 import type { BackoffOptions } from "./backoff";
 import { gridKeyOf } from "./auth/credentials";
 import { ClientLink, type ClientTraffic } from "./client-link";
-import { clientKeyFor, localGridCredentials } from "./local-credentials";
+import type { LinkOptions } from "./link-delay";
+import { clientKeyFor, clientLinkFor, localGridCredentials } from "./local-credentials";
 import { decodeControl, encodeControl, type ControlMessage } from "./control";
 import { Channel, channelName } from "./framing";
 import type { NodeHealth } from "./node";
 
-export interface GridClientOptions {
+export interface GridClientOptions extends LinkOptions {
   /** The node's id; `connect()` checks the node answers with it. */
   id: string;
   /** Reconnect when the link drops (default true), with these delays. */
@@ -109,6 +110,8 @@ export class WebsocketGridClient extends ClientHandle(Object) implements WorkerH
       maxMessageBytes: options.maxMessageBytes ?? getConfig().maxMessageBytes,
       reconnect: options.reconnect,
       ca: options.ca,
+      // Left out: the distance of a grid this process started at this url, else TSYFT_LINK_LATENCY_MS.
+      link: clientLinkFor(this.url, options),
       onFrame: (channel, payload) => this.receive(channel, payload),
       onMalformed: (error) => this.rpc.unsolicited.push(error),
       onDrop: (reason, code) => {

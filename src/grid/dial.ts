@@ -13,6 +13,7 @@ import { CommunicationError, ErrorCode, deserializeError } from "../core/errors"
 import { signHello, verifyWelcome, type DialerKey } from "./auth/handshake";
 import { decodeControl, encodeControl, type ControlMessage, type Hello } from "./control";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
+import { sendOn, type LinkShape } from "./link-delay";
 import { resolveCa, tlsFailure } from "./tls";
 
 export type Welcome = Extract<ControlMessage, { t: "welcome" }>;
@@ -39,6 +40,8 @@ export interface DialOptions {
   };
   /** Why the dialer can no longer take the link when the welcome arrives (it was closed meanwhile), if so. */
   gone?: () => string | undefined;
+  /** The dialer's distance to the node: its hello (and all it sends later on the socket) is delayed so. */
+  link?: LinkShape;
 }
 
 /** Resolves with the welcomed socket, all of dial's listeners removed, the welcome, and whether it was verified. */
@@ -77,7 +80,7 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
     socket.on("close", (code, reason) =>
       fail(new CommunicationError(ErrorCode.CONNECTION, say.closed(code, reason.toString()), { worker: expect })),
     );
-    socket.on("open", () => socket.send(encodeGridFrame(Channel.Control, encodeControl(hello))));
+    socket.on("open", () => sendOn(socket, encodeGridFrame(Channel.Control, encodeControl(hello)), options.link));
     socket.on("message", (data) => {
       let message: ControlMessage;
       try {

@@ -16,6 +16,7 @@ import { CommunicationError, ErrorCode, deserializeError, type SerializedError }
 import { clientKey } from "./auth/credentials";
 import { httpProof } from "./auth/gateway-proofs";
 import { httpJson, toHttp, type HttpJsonOptions } from "./http-util";
+import type { LinkShape } from "./link-delay";
 import type { GatewayHealth } from "./gateway";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
@@ -36,11 +37,20 @@ export class GatewayClient {
 
   /**
    * @param options `token` signs registry writes; `timeoutMs` (default 10 s); `ca`, the CA an https
-   *   gateway is verified with (PEM text or a file; default TSYFT_CA_FILE).
+   *   gateway is verified with (PEM text or a file; default TSYFT_CA_FILE); `link`, this client's distance to
+   *   the gateway (each call crosses it both ways, see link-delay.ts).
    */
-  constructor(url: string, options: { token?: string; timeoutMs?: number; ca?: string | Buffer } = {}) {
+  constructor(
+    url: string,
+    options: { token?: string; timeoutMs?: number; ca?: string | Buffer; link?: LinkShape } = {},
+  ) {
     this.url = toHttp(url);
-    this.http = { timeoutMs: options.timeoutMs ?? 10_000, ...(options.ca !== undefined && { ca: options.ca }) };
+    this.http = {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      ...(options.ca !== undefined && { ca: options.ca }),
+      ...(options.link && { link: options.link }),
+      tap: "gateway",
+    };
     this.token = options.token;
   }
 

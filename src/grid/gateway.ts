@@ -46,13 +46,14 @@ import { watchPartialFrames } from "./frame-deadline";
 import { GatewayAuth, type ModelWrite } from "./gateway-auth";
 import { serveRoutes, type Route, type RouteAnswer } from "./http-router";
 import { closeServer, createServer, listen, parseJsonObject, publicHost } from "./http-util";
+import { linkShape, sendOn, type LinkOptions, type LinkShape } from "./link-delay";
 import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { openKeyValueStore, type KeyValueStore } from "./kv-store";
-import { ModelRegistry, checkModelSearch, type ModelSearch } from "./model-registry";
+import { ModelRegistry, checkModelSearch, searchFromQuery } from "./model-registry";
 import { NodeRegistry, type NodeStatus, type RegisteredNode } from "./node-registry";
 import type { TlsOptions } from "./tls";
 
-export interface GatewayOptions {
+export interface GatewayOptions extends LinkOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -79,6 +80,8 @@ export interface GatewayHealth {
   url: string;
   /** The grid key: clients check that nodes prove themselves under it. */
   gridKey: string;
+  /** The distance the gateway puts on its WebSocket messages (its HTTP answers: the caller's, see link-delay.ts). */
+  link?: LinkShape;
 }
 
 type GatewayEvent = {
@@ -105,6 +108,8 @@ export class Gateway {
   readonly gridKey: string;
   /** The admin token of the grid this gateway made, when it was given no grid key. */
   readonly adminToken?: string;
+  /** The distance the gateway puts on what it sends on WebSockets (options, else TSYFT_LINK_LATENCY_MS). */
+  readonly link?: LinkShape;
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly subscribers = new Set<WebSocket>();
@@ -117,6 +122,7 @@ export class Gateway {
   private constructor(private readonly options: GatewayOptions) {
     const own = options.gridKey === undefined && options.adminToken === undefined ? createGridCredentials() : undefined;
     this.adminToken = own?.adminToken;
+    this.link = linkShape(options);
     this.gridKey = options.gridKey ?? adminKeyPair((options.adminToken ?? own?.adminToken)!).publicKey;
     this.nodes = new NodeRegistry({ heartbeatMs: options.heartbeatMs, missedHeartbeats: options.missedHeartbeats });
     const routes = serveRoutes({ name: "gateway", routes: this.routes(), hint: "See GET /nodes, /models, /health." });
@@ -141,7 +147,11 @@ export class Gateway {
       await gateway.close().catch(() => undefined);
       throw error;
     }
-    rememberLocalGrid(gateway.url, { adminToken: gateway.adminToken ?? options.adminToken, gridKey: gateway.gridKey });
+    rememberLocalGrid(gateway.url, {
+      adminToken: gateway.adminToken ?? options.adminToken,
+      gridKey: gateway.gridKey,
+      link: gateway.link,
+    });
     gateway.sweep = setInterval(() => gateway.emitStatusChanges(), gateway.nodes.heartbeatMs);
     gateway.sweep.unref();
     return gateway;
@@ -164,6 +174,7 @@ export class Gateway {
       uptime: (Date.now() - this.startedAt) / 1000,
       url: this.url,
       gridKey: this.gridKey,
+      ...(this.link && { link: this.link }),
     };
   }
 
@@ -217,7 +228,7 @@ export class Gateway {
 
   private emit(event: GatewayEvent): void {
     const text = JSON.stringify(event);
-    for (const socket of this.subscribers) if (socket.readyState === WebSocket.OPEN) socket.send(text);
+    for (const socket of this.subscribers) if (socket.readyState === WebSocket.OPEN) sendOn(socket, text, this.link);
   }
 
   /**
@@ -272,7 +283,7 @@ export class Gateway {
       {
         method: "GET",
         path: "/models/search",
-        handle: async (r) => ok({ models: await this.models.search(searchOf(r.query)) }),
+        handle: async (r) => ok({ models: await this.models.search(searchFromQuery(r.query)) }),
       },
       {
         method: "GET",
@@ -307,7 +318,7 @@ export class Gateway {
       let message: { type?: unknown; rid?: unknown; [key: string]: unknown };
       const reply = (body: object) =>
         socket.readyState === WebSocket.OPEN &&
-        socket.send(JSON.stringify({ type: message?.type, rid: message?.rid, ...body }));
+        sendOn(socket, JSON.stringify({ type: message?.type, rid: message?.rid, ...body }), this.link);
       try {
         message = parseJsonObject(isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString());
       } catch (error) {
@@ -366,20 +377,6 @@ function unknownNode(id: string): TsyftError {
 /** The node id a membership message names (400 when it is not an id). */
 function nodeIdOf(body: unknown): string {
   return checkId((body as { id?: unknown } | null)?.id, "node id", ErrorCode.WORKER_ID);
-}
-
-function searchOf(params: URLSearchParams): ModelSearch {
-  const flag = (name: string) => (params.has(name) ? ["1", "true"].includes(params.get(name)!) : undefined);
-  const search: ModelSearch = {};
-  const query = params.get("query") ?? params.get("q");
-  if (query) search.query = query;
-  const node = params.get("node");
-  if (node) search.node = node;
-  for (const name of ["mpc", "allowRemoteInference", "allowDownload"] as const) {
-    const value = flag(name);
-    if (value !== undefined) search[name] = value;
-  }
-  return search;
 }
 
 /**

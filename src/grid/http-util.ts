@@ -20,6 +20,8 @@ import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, TsyftError, serializeError } from "../core/errors";
 import { checkNesting, limitError } from "../core/limits";
 import { loadTlsFiles, resolveCa, tlsFailure, type TlsOptions } from "./tls";
+import { crossLink, type LinkShape } from "./link-delay";
+import { reportLinkEvent } from "./traffic-tap";
 
 /**
  * An http server, or an https one with `tls`, whose requests must arrive
@@ -213,6 +215,10 @@ export interface HttpJsonOptions {
   ca?: string | Buffer;
   /** Further request headers (e.g. credentials). */
   headers?: Record<string, string>;
+  /** The caller's distance to the server: the request and its answer each cross it (link-delay.ts). */
+  link?: LinkShape;
+  /** Report the exchange to tapClientLinks under this link name (a client's calls; nodes' are not reported). */
+  tap?: string;
 }
 
 /**
@@ -226,20 +232,33 @@ export interface HttpJsonOptions {
  * const health = await httpJson("GET", "https://localhost:5000/health", undefined, { ca: "out/tls/ca.crt" });
  * ```
  */
-export function httpJson<T = unknown>(
+export async function httpJson<T = unknown>(
   method: string,
   url: string,
   body?: unknown,
   options: number | HttpJsonOptions = {},
 ): Promise<{ status: number; body: T }> {
-  const {
-    timeoutMs = 5_000,
-    ca,
-    headers = {},
-  }: HttpJsonOptions = typeof options === "number" ? { timeoutMs: options } : options;
+  const settings: HttpJsonOptions = typeof options === "number" ? { timeoutMs: options } : options;
+  const { link, tap } = settings;
+  // A string is sent as it is: JSON text already (what a signature covers).
+  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+  const sentBytes = payload === undefined ? 0 : Buffer.byteLength(payload);
+  if (tap !== undefined) reportLinkEvent("sent", tap, "http", sentBytes);
+  await crossLink(link, sentBytes);
+  const answer = await exchange<T>(method, url, payload, settings);
+  await crossLink(link, answer.bytes);
+  if (tap !== undefined) reportLinkEvent("received", tap, "http", answer.bytes);
+  return { status: answer.status, body: answer.body };
+}
+
+/** One HTTP request and its answer, with the answer's size in bytes. */
+function exchange<T>(
+  method: string,
+  url: string,
+  payload: string | undefined,
+  { timeoutMs = 5_000, ca, headers = {} }: HttpJsonOptions,
+): Promise<{ status: number; body: T; bytes: number }> {
   return new Promise((resolve, reject) => {
-    // A string is sent as it is: JSON text already (what a signature covers).
-    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const target = toHttp(url);
     const secure = target.startsWith("https:");
     const request = secure ? https.request : http.request;
@@ -258,14 +277,15 @@ export function httpJson<T = unknown>(
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
+          const raw = Buffer.concat(chunks);
+          const text = raw.toString("utf8");
           let parsed: unknown = text;
           try {
             parsed = text ? JSON.parse(text) : undefined;
           } catch {
             // not JSON: hand back the text
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T });
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, bytes: raw.byteLength });
         });
         res.on("error", reject);
       },

@@ -56,3 +56,12 @@ export { type TlsOptions, CA_FILE_ENV } from "./tls";
 export * from "./auth";
 export { issueUserToken as issueToken } from "./auth";
 export { rememberLocalGrid, forgetLocalGrid, localGridCredentials, type LocalCredentials } from "./local-credentials";
+export {
+  linkShape,
+  LINK_LATENCY_ENV,
+  LINK_BANDWIDTH_ENV,
+  MAX_LINK_LATENCY_MS,
+  type LinkShape,
+  type LinkOptions,
+} from "./link-delay";
+export { tapClientLinks, countRoundTrips, type LinkEvent } from "./traffic-tap";

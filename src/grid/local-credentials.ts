@@ -13,11 +13,14 @@
  */
 import { clientKey, type ClientKey } from "./auth/credentials";
 import { toHttp } from "./http-util";
+import { linkShape, type LinkOptions, type LinkShape } from "./link-delay";
 
 /** What this process knows of a grid it started. */
 export interface LocalCredentials {
   adminToken?: string;
   gridKey: string;
+  /** The distance the grid was started with: clients made here for its urls take it by default (link-delay.ts). */
+  link?: LinkShape;
 }
 
 const grids = new Map<string, LocalCredentials>();
@@ -71,4 +74,20 @@ export function localGridCredentials(url: string): LocalCredentials | undefined 
 export function clientKeyFor(url: string, token: string | null | undefined): ClientKey {
   if (token === null) return clientKey(undefined);
   return clientKey(token ?? localGridCredentials(url)?.adminToken);
+}
+
+/**
+ * The distance a client of `url` puts on its links: its own options when they
+ * name one, else the distance of the grid this process started at `url`, else
+ * TSYFT_LINK_LATENCY_MS / TSYFT_LINK_BANDWIDTH_MBPS (link-delay.ts).
+ *
+ * @example
+ * ```ts
+ * clientLinkFor(grid.gateway.url, {});   // { latencyMs: 10 } for a grid started with linkLatencyMs: 10
+ * ```
+ */
+export function clientLinkFor(url: string, options: LinkOptions): LinkShape | undefined {
+  if (options.linkLatencyMs !== undefined || options.linkBandwidthMbps !== undefined) return linkShape(options);
+  const local = localGridCredentials(url);
+  return local ? local.link : linkShape();
 }

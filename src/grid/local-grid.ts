@@ -30,6 +30,7 @@ import { createGridCredentials, type GridCredentials } from "./auth/credentials"
 import { loadOrCreateGridCredentials } from "./auth/credentials-file";
 import { IDENTITY_FILE, loadOrCreateIdentity } from "./auth/identity";
 import { WebsocketGridClient } from "./client";
+import { linkArgs, linkOptionsOf, linkShape, type LinkOptions, type LinkShape } from "./link-delay";
 import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { startGateway, type Gateway } from "./gateway";
 import { startNode, type GridNode } from "./node";
@@ -55,7 +56,7 @@ export const DEFAULT_GRID = {
   ],
 } as const;
 
-export interface LocalGridOptions {
+export interface LocalGridOptions extends LinkOptions {
   /** "default": gateway 5000, bob 3000, alice 3001, charlie 3002, dan 3003; "random": free ports. */
   ports?: "default" | "random";
   /** Run the gateway and nodes in this process instead of child processes. Default false. */
@@ -112,6 +113,8 @@ export interface LocalGrid {
   gridKey: string;
   /** Where the credentials are kept (none: in memory, for a grid without a data or state dir). */
   credentialsFile?: string;
+  /** The distance on the grid's links (linkLatencyMs, linkBandwidthMbps); none: loopback as it is. */
+  link?: LinkShape;
   /** The member with this id. */
   node(id: string): GridMember;
   /** One client per node, in the order of `nodes`, not yet connected, each signed in as the admin. */
@@ -153,7 +156,9 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
   const credentials: Credentials = keep
     ? loadOrCreateGridCredentials(gridStateDir(options))
     : { ...createGridCredentials(), file: undefined };
-  const secure = { tls: options.tls, ca: options.ca };
+  // The distance is checked here, before any process starts; every member (and every client made here) gets it.
+  const link = linkShape(options);
+  const secure: Secure = { tls: options.tls, ca: options.ca, ...linkOptionsOf(link) };
   const grid = await (options.inProcess
     ? startInProcess(ids, portOf, gatewayPort, dataDirOf, host, credentials, options.tf, secure)
     : startChildren(
@@ -170,7 +175,8 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
         },
         secure,
       ));
-  for (const member of [grid.gateway, ...grid.nodes]) rememberLocalGrid(member.url, credentials);
+  if (link) grid.link = link;
+  for (const member of [grid.gateway, ...grid.nodes]) rememberLocalGrid(member.url, { ...credentials, link });
   const stop = grid.stop;
   grid.stop = async () => {
     await stop();
@@ -179,8 +185,8 @@ export async function startLocalGrid(options: LocalGridOptions = {}): Promise<Lo
   return rememberGrid(replaceKey, grid);
 }
 
-/** A grid's TLS: the servers' certificate and key, and the CA its members and clients verify them with. */
-type Secure = Pick<LocalGridOptions, "tls" | "ca">;
+/** What every member starts with: the servers' TLS, the CA members and clients check it with, the links' distance. */
+type Secure = Pick<LocalGridOptions, "tls" | "ca" | "linkLatencyMs" | "linkBandwidthMbps">;
 
 type Credentials = GridCredentials & { file?: string };
 
@@ -313,6 +319,7 @@ async function startChildren(
       `--admin-key=${credentials.gridKey}`,
       ...dataArgs("gateway"),
       ...tlsArgs({ tls: secure.tls }),
+      ...linkArgs(secure),
     ]);
     // Nodes start in parallel: each spends its first seconds loading TensorFlow.js.
     const nodes = await Promise.all(
@@ -330,6 +337,7 @@ async function startChildren(
           ...dataArgs(id),
           ...identityArgs(id),
           ...tlsArgs(secure),
+          ...linkArgs(secure),
         ]),
       ),
     );

@@ -17,6 +17,7 @@
 import { signMembership, type MembershipType } from "./auth/gateway-proofs";
 import type { NodeKey } from "./auth/handshake";
 import { httpJson, toHttp } from "./http-util";
+import type { LinkShape } from "./link-delay";
 
 export interface MembershipInfo {
   id: string;
@@ -48,6 +49,8 @@ export class GatewayMembership {
     private readonly key: NodeKey,
     /** The CA an https gateway is verified with (PEM text or a file; default TSYFT_CA_FILE). */
     private readonly ca?: string | Buffer,
+    /** The node's distance to the gateway: each call crosses it both ways. */
+    private readonly link?: LinkShape,
   ) {
     this.gateway = toHttp(gateway);
   }
@@ -67,9 +70,11 @@ export class GatewayMembership {
     clearTimeout(this.timer);
     if (!this.joined) return;
     this.joined = false;
-    await httpJson("POST", `${this.gateway}/leave`, this.signed("leave"), { timeoutMs: 2_000, ca: this.ca }).catch(
-      () => undefined,
-    );
+    await httpJson("POST", `${this.gateway}/leave`, this.signed("leave"), {
+      timeoutMs: 2_000,
+      ca: this.ca,
+      link: this.link,
+    }).catch(() => undefined);
   }
 
   private signed(type: MembershipType) {
@@ -82,7 +87,7 @@ export class GatewayMembership {
       "GET",
       `${this.gateway}/nodes`,
       undefined,
-      { ca: this.ca },
+      { ca: this.ca, link: this.link },
     );
     const node = status === 200 ? body?.nodes?.find((n) => n.id === id) : undefined;
     return typeof node?.address === "string" ? node.address : undefined;
@@ -96,7 +101,7 @@ export class GatewayMembership {
           "POST",
           `${this.gateway}/join`,
           this.signed("join"),
-          { ca: this.ca },
+          { ca: this.ca, link: this.link },
         );
         if (status !== 200) throw new Error(`join answered ${status}: ${JSON.stringify(body)}`);
         if (typeof body?.heartbeatMs === "number" && body.heartbeatMs > 0) this.heartbeatMs = body.heartbeatMs;
@@ -104,6 +109,7 @@ export class GatewayMembership {
       } else {
         const { status } = await httpJson("POST", `${this.gateway}/heartbeat`, this.signed("heartbeat"), {
           ca: this.ca,
+          link: this.link,
         });
         if (status === 404) {
           this.joined = false; // the gateway forgot us (restarted): join again now

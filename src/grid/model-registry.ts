@@ -193,3 +193,25 @@ export class ModelRegistry {
     return true;
   }
 }
+
+/**
+ * A search from the query string of GET /models/search (query or q, node, and the flags as 1/true).
+ *
+ * @example
+ * ```ts
+ * searchFromQuery(new URLSearchParams("q=conv&mpc=1"));   // { query: "conv", mpc: true }
+ * ```
+ */
+export function searchFromQuery(params: URLSearchParams): ModelSearch {
+  const flag = (name: string) => (params.has(name) ? ["1", "true"].includes(params.get(name)!) : undefined);
+  const search: ModelSearch = {};
+  const query = params.get("query") ?? params.get("q");
+  if (query) search.query = query;
+  const node = params.get("node");
+  if (node) search.node = node;
+  for (const name of ["mpc", "allowRemoteInference", "allowDownload"] as const) {
+    const value = flag(name);
+    if (value !== undefined) search[name] = value;
+  }
+  return search;
+}

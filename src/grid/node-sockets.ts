@@ -32,6 +32,7 @@ import { authenticateHello, signWelcome, type HelloIdentity, type NodeKey } from
 import type { ReplayGuard } from "./auth/proofs";
 import { decodeControl, encodeControl, type ControlMessage, type Hello } from "./control";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
+import { closeOn, sendOn, type LinkShape } from "./link-delay";
 import type { NodeHealth } from "./node";
 import type { LinkStats, PeerLinks } from "./peer-links";
 
@@ -53,6 +54,8 @@ export interface SocketsOwner {
   checkLinkTarget(id: string, url: string): Promise<void>;
   /** Whether the node has a gateway that vouches for its peers' addresses. */
   readonly vouched: boolean;
+  /** The node's distance to whoever it answers: its frames leave that much later (link-delay.ts). */
+  readonly link?: LinkShape;
 }
 
 const CLOSE_WRONG_ID = 4001;
@@ -180,7 +183,7 @@ export class NodeSockets {
 
   /** Closes every client socket (clients see the link close); the stragglers are cut after 200 ms. */
   closeClients(): void {
-    for (const socket of this.clients) socket.close(CLOSE_SHUTDOWN, "node shutting down");
+    for (const socket of this.clients) closeOn(socket, this.node.link, CLOSE_SHUTDOWN, "node shutting down");
     const sockets = [...this.clients];
     setTimeout(() => sockets.forEach((s) => s.terminate()), 200).unref();
   }
@@ -192,7 +195,7 @@ export class NodeSockets {
       this.clientStats.bytesOut += frame.byteLength;
       this.clientStats.framesOut++;
     }
-    socket.send(frame);
+    sendOn(socket, frame, this.node.link);
   }
 
   private onRequest(socket: WebSocket, payload: Uint8Array, caller: Caller): void {
@@ -273,7 +276,7 @@ export class NodeSockets {
     });
     if (who.kind === "peer") {
       this.node.peers.accept(who.from, socket, hello.boot);
-      socket.send(encodeGridFrame(Channel.Control, welcome));
+      sendOn(socket, encodeGridFrame(Channel.Control, welcome), this.node.link);
     } else this.send(socket, Channel.Control, welcome);
     return who;
   }
@@ -281,7 +284,7 @@ export class NodeSockets {
   private refuseHello(socket: WebSocket, error: unknown, code: number, reason: string): undefined {
     this.refused++;
     this.send(socket, Channel.Control, encodeControl({ t: "refused", error: serializeError(error) }));
-    socket.close(code, reason);
+    closeOn(socket, this.node.link, code, reason);
     return undefined;
   }
 

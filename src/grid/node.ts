@@ -44,6 +44,7 @@ import { watchPartialFrames } from "./frame-deadline";
 import { closeServer, createServer, listen, publicHost, sendError, sendJson } from "./http-util";
 import type { TlsOptions } from "./tls";
 import { openKeyValueStore, type KeyValueStore, type Namespace } from "./kv-store";
+import { linkShape, type LinkOptions, type LinkShape } from "./link-delay";
 import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { GatewayMembership } from "./membership";
 import { NodeSockets } from "./node-sockets";
@@ -51,7 +52,7 @@ import { ObjectPersistence } from "./object-persistence";
 import "./persisted-plans";
 import { PeerLinks, sameUrl, type LinkStats } from "./peer-links";
 
-export interface NodeOptions {
+export interface NodeOptions extends LinkOptions {
   /** The node's worker id ("bob"). */
   id: string;
   /** Port to listen on; 0 (the default) picks a free one, see `node.port`. */
@@ -89,6 +90,10 @@ export interface NodeHealth {
   uptime: number;
   url: string;
   boot: string;
+  /** The distance the node puts on its links (none: loopback as it is), see link-delay.ts. */
+  link?: LinkShape;
+  /** Protocol rounds this node ran as a share holder, and the bytes it sent to its peers, since it started. */
+  traffic: { rounds: number; peerBytesSent: number };
 }
 
 /** Traffic a node saw, by kind of socket. */
@@ -126,6 +131,8 @@ export class GridNode {
   readonly adminToken?: string;
   /** Hello nonces seen lately: each hello is accepted once. */
   readonly replayGuard = new ReplayGuard();
+  /** The distance this node puts on what it sends (options, else TSYFT_LINK_LATENCY_MS); none: at once. */
+  readonly link?: LinkShape;
   private readonly identity: NodeIdentity;
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
@@ -142,6 +149,7 @@ export class GridNode {
     tf: TF,
   ) {
     this.id = options.id;
+    this.link = linkShape(options);
     this.maxMessageBytes = options.maxMessageBytes ?? getConfig().maxMessageBytes;
     this.identity = loadOrCreateIdentity({
       id: this.id,
@@ -164,6 +172,7 @@ export class GridNode {
       onDialed: (peer, url) => void this.peerTable?.put(peer, encodeMessage({ url })).catch(() => undefined),
       // A peer that moved is found where its signed join put it at the gateway.
       locate: async (peer) => this.membership?.addressOf(peer),
+      link: this.link,
     });
     this.worker = new Worker(this.id, tf, this.peers);
     this.http = createServer((req, res) => this.onHttp(req, res), { tls: options.tls });
@@ -205,13 +214,18 @@ export class GridNode {
       }
     }
     // Clients made in this process for this url use the grid's admin token when it is known here.
-    rememberLocalGrid(this.url, { adminToken: this.adminToken ?? this.options.adminToken, gridKey: this.gridKey });
+    rememberLocalGrid(this.url, {
+      adminToken: this.adminToken ?? this.options.adminToken,
+      gridKey: this.gridKey,
+      link: this.link,
+    });
     if (this.options.gateway) {
       this.membership = new GatewayMembership(
         this.options.gateway,
         { id: this.id, address: this.url },
         this.identity,
         this.options.ca,
+        this.link,
       );
       void this.membership.start();
     }
@@ -268,6 +282,11 @@ export class GridNode {
       uptime: (Date.now() - this.startedAt) / 1000,
       url: this.url,
       boot: this.boot,
+      ...(this.link && { link: this.link }),
+      traffic: {
+        rounds: this.worker.stats.party.rounds,
+        peerBytesSent: Object.values(this.peers.stats()).reduce((n, s) => n + s.bytesOut, 0),
+      },
     };
   }
 

@@ -37,6 +37,7 @@ import type { NodeKey } from "./auth/handshake";
 import { Backoff } from "./backoff";
 import { dial } from "./dial";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "./framing";
+import { sendOn, type LinkShape } from "./link-delay";
 
 export interface PeerLinksOptions {
   /** This node's id. */
@@ -58,6 +59,8 @@ export interface PeerLinksOptions {
   onDialed?: (peer: string, url: string) => void;
   /** Where the grid's gateway lists node `peer` now (undefined: it lists none, or there is no gateway). */
   locate?: (peer: string) => Promise<string | undefined>;
+  /** This node's distance to its peers: what it sends them leaves that much later (link-delay.ts). */
+  link?: LinkShape;
 }
 
 /** Bytes and frames over one peer link, both ways. */
@@ -121,7 +124,7 @@ export class PeerLinks implements PeerTransport {
     const frame = encodeGridFrame(Channel.Peer, bytes);
     link.stats.bytesOut += frame.byteLength;
     link.stats.framesOut++;
-    link.socket.send(frame);
+    sendOn(link.socket, frame, this.options.link);
   }
 
   /** Ids of the peers linked now. */
@@ -233,6 +236,7 @@ export class PeerLinks implements PeerTransport {
         wrongId: (answered) => `${self} expected node "${peer}" at ${url}, but "${answered}" answered.`,
       },
       gone: () => (this.closed ? `${self} is closed.` : undefined),
+      link: this.options.link,
     });
     const stats = this.attach(peer, socket, true, welcome.boot, url);
     socket.on("message", (frame) => this.onDialedMessage(peer, messageBytes(frame as Buffer), stats));

@@ -51,6 +51,11 @@ export class PlacementCache {
     }
   }
 
+  /** Model `id`'s entry as the gateway last gave it, without asking (undefined: never given, or gone since). */
+  remembered(id: string): HostedModelInfo | undefined {
+    return this.models.get(id);
+  }
+
   /** The nodes the gateway lists online, sorted by id; their addresses are remembered. */
   async onlineNodes(): Promise<RegisteredNode[]> {
     const online = (await this.gateway.nodes()).filter((n) => n.status === "online");

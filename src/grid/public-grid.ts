@@ -32,7 +32,8 @@ import { fromTensorData, tensorData } from "../tensors/hook";
 import { WebsocketGridClient } from "./client";
 import { createOwnerToken } from "./auth/credentials";
 import { GatewayClient } from "./gateway-client";
-import { localGridCredentials } from "./local-credentials";
+import { linkOptionsOf, type LinkOptions, type LinkShape } from "./link-delay";
+import { clientLinkFor, localGridCredentials } from "./local-credentials";
 import type { HostedModelInfo, ModelSearch } from "./model-registry";
 import type { RegisteredNode } from "./node-registry";
 import { sameUrl } from "./peer-links";
@@ -61,7 +62,7 @@ export interface RemoteInferenceOptions {
   mpc?: boolean;
 }
 
-export interface PublicGridOptions {
+export interface PublicGridOptions extends LinkOptions {
   /** The CA an https gateway and wss nodes are verified with: PEM text or a file (default TSYFT_CA_FILE). */
   ca?: string | Buffer;
   /**
@@ -80,6 +81,7 @@ export class PublicGridNetwork {
   private readonly token: string | null;
   /** The gateway's last answers, which queries use while it is down. */
   private readonly placement: PlacementCache;
+  private readonly link?: LinkShape;
 
   constructor(
     readonly hook: Hook,
@@ -87,7 +89,9 @@ export class PublicGridNetwork {
     private readonly options: PublicGridOptions = {},
   ) {
     this.token = options.token === undefined ? (localGridCredentials(gatewayUrl)?.adminToken ?? null) : options.token;
-    this.gateway = new GatewayClient(gatewayUrl, { token: this.token ?? undefined, ca: options.ca });
+    // Its distance to the grid (options, else the grid's when started here, else TSYFT_LINK_LATENCY_MS), on every link.
+    this.link = clientLinkFor(gatewayUrl, options);
+    this.gateway = new GatewayClient(gatewayUrl, { token: this.token ?? undefined, ca: options.ca, link: this.link });
     this.placement = new PlacementCache(this.gateway);
   }
 
@@ -123,6 +127,7 @@ export class PublicGridNetwork {
           token: this.token,
           gridKey,
           ca: this.options.ca,
+          ...linkOptionsOf(this.link),
         }).connect();
       })();
       client.catch(() => this.clients.get(id) === client && this.clients.delete(id));
@@ -217,8 +222,28 @@ export class PublicGridNetwork {
   /**
    * Runs a served model on `data`. With mpc the data is secret-shared here
    * and never leaves this process in the clear; the result is reconstructed here.
+   * A model queried before runs on the placement the gateway gave then while the
+   * gateway is asked again, so that a query costs one round trip, not two; the
+   * answer is returned only once the gateway confirms that placement (else the
+   * query runs again where the gateway says, or fails as the gateway says).
    */
   async runRemoteInference(id: string, data: tfjs.Tensor, options: RemoteInferenceOptions = {}): Promise<tfjs.Tensor> {
+    const mpc = options.mpc ?? false;
+    const remembered = this.placement.remembered(id);
+    if (mpc && remembered?.mpc && remembered.allowRemoteInference && this.fetched.has(id)) {
+      const early = this.runShared(remembered, data);
+      early.catch(() => undefined); // judged below, once the gateway has confirmed where it ran
+      const info = await this.queryableInfo(id, mpc);
+      if (JSON.stringify(info.nodes) === JSON.stringify(remembered.nodes)) return early;
+      this.fetched.delete(id); // the model moved or was served anew: its plan too
+      return this.runShared(info, data);
+    }
+    const info = await this.queryableInfo(id, mpc);
+    return mpc ? this.runShared(info, data) : this.runOnHost(info, data);
+  }
+
+  /** Model `id`'s entry at the gateway, checked to allow remote inference `mpc` or not. */
+  private async queryableInfo(id: string, mpc: boolean): Promise<HostedModelInfo> {
     const info = await this.modelInfo(id);
     if (!info.allowRemoteInference) {
       throw new AuthError(
@@ -227,7 +252,6 @@ export class PublicGridNetwork {
         { id },
       );
     }
-    const mpc = options.mpc ?? false;
     if (mpc !== info.mpc) {
       throw new TsyftError(
         ErrorCode.INVALID_ARGUMENT,
@@ -235,7 +259,11 @@ export class PublicGridNetwork {
         { id },
       );
     }
-    if (!mpc) return this.runOnHost(info, data);
+    return info;
+  }
+
+  /** One encrypted query of an mpc model on the holders and provider `info` names. */
+  private async runShared(info: HostedModelInfo, data: tfjs.Tensor): Promise<tfjs.Tensor> {
     const plan = await this.fetchedPlan(info);
     const [h0, h1, p] = await Promise.all([
       this.node(info.nodes.holders[0]!),

@@ -81,6 +81,25 @@ describe("PublicGridNetwork on a local grid", () => {
     await expect(network.serveModel(model, { id: "convnet", mpc: true })).rejects.toThrow(/already served/);
   });
 
+  it("runs a known model early, but answers only once the gateway confirms it: a deleted model is refused", async () => {
+    const model = new Net({ id: "short-lived" });
+    await model.build(tf.tensor([1.0, 2]));
+    const served = await network.serveModel(model, { id: "short-lived", allowRemoteInference: true, mpc: true });
+    const user = new sy.PublicGridNetwork(hook, grid.gateway.url, { token: null });
+    try {
+      expect(
+        (await user.runRemoteInference("short-lived", tf.tensor([5, 3]), { mpc: true })).dataSync()[0],
+      ).toBeCloseTo(1022, 2);
+      // Deleted at the gateway only: the nodes would still answer the remembered placement.
+      await network.gateway.deleteModel("short-lived", { ownerToken: served.ownerToken });
+      await expect(user.runRemoteInference("short-lived", tf.tensor([5, 3]), { mpc: true })).rejects.toMatchObject({
+        code: "TSYFT_ERR_OBJECT_NOT_FOUND",
+      });
+    } finally {
+      await user.close();
+    }
+  });
+
   it("says that mpc needs four nodes when the grid has fewer", async () => {
     const small = await sy.grid.startLocalGrid({ ports: "random", inProcess: true, tf, nodes: ["bob", "charlie"] });
     try {
