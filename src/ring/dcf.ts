@@ -283,12 +283,14 @@ export function dcfEval(party: 0 | 1, roots: Uint8Array, cw: DcfCorrections, x: 
   const [acc, acc32] = vector(n);
   // Blocks 0..n-1: each seed under tweak c (its side); blocks n..2n-1: under 2 + c (its v).
   const input = new Uint32Array(2 * n * 4);
+  const sides = new Uint8Array(n);
   for (let i = 0; i < bits; i++) {
     const k = bits - 1 - i;
     input.set(s, 0);
     input.set(s, 4 * n);
     for (let e = 0; e < n; e++) {
       const c = bitAt(x32, e, k);
+      sides[e] = c;
       input[4 * e + 3]! ^= c;
       input[4 * (n + e) + 3]! ^= 2 + c;
     }
@@ -296,7 +298,7 @@ export function dcfEval(party: 0 | 1, roots: Uint8Array, cw: DcfCorrections, x: 
     const word = i < 32 ? 0 : 1;
     const shift = i % 32;
     for (let e = 0; e < n; e++) {
-      const c = bitAt(x32, e, k);
+      const c = sides[e]!;
       const told = t[e]!;
       const o = 4 * e;
       let w0 = out[o]!;

@@ -44,7 +44,7 @@ const MAX_UPDATE = 2 ** 30;
 
 /**
  * AES_K(b) ^ b for every 16-byte block b of `input` (tweaks already XORed in
- * by the caller), in one cipher call per 1 GiB; a new 4-byte-aligned buffer.
+ * by the caller), in one cipher call per 1 GiB; a new buffer.
  *
  * @example
  * ```ts
@@ -59,14 +59,19 @@ export function mmo(input: Uint8Array): Uint8Array {
       { op: "mmo" },
     );
   }
-  const out = new Uint8Array(input.byteLength);
-  for (let at = 0; at < input.byteLength; at += MAX_UPDATE) {
-    out.set(fixedCipher().update(input.subarray(at, Math.min(input.byteLength, at + MAX_UPDATE))), at);
+  // One update's output is a fresh buffer of our own: the feed-forward goes into it in place.
+  let out: Uint8Array;
+  if (input.byteLength <= MAX_UPDATE) out = fixedCipher().update(input);
+  else {
+    out = new Uint8Array(input.byteLength);
+    for (let at = 0; at < input.byteLength; at += MAX_UPDATE) {
+      out.set(fixedCipher().update(input.subarray(at, Math.min(input.byteLength, at + MAX_UPDATE))), at);
+    }
   }
-  const o = new Uint32Array(out.buffer);
+  const o = words32(out);
   const i = words32(input);
   for (let k = 0; k < o.length; k++) o[k]! ^= i[k]!;
-  return out;
+  return o.buffer === out.buffer ? out : new Uint8Array(o.buffer);
 }
 
 /** A Uint32Array over `bytes`, copied when they are not 4-byte aligned. */
