@@ -9,9 +9,10 @@
  * of 2(k - 1) AES blocks per element, ring/dcf.ts). So fss wins for small
  * batches at any distance and for every batch past a latency that grows with
  * its size: the crossover is linkLatencyMs = elements · (cpu_fss - cpu_ks) / 7
- * - ROUND_OVERHEAD_MS. The per-element figures were measured on a 2-core
- * machine by `npm run bench fss` (online CPU of one holder, in process); see
- * docs/comparisons.md for the measurements and the crossover.
+ * - ROUND_OVERHEAD_MS: about 80 ms one way for a 57,000-element batch here,
+ * and fss at any latency below about 140 elements. The per-element figures
+ * were measured by `npm run bench fss` (online CPU of one holder, in
+ * process); docs/comparisons.md has the measurements.
  *
  * Both holders of a run must choose alike: the setting travels with the
  * command, the batch size is the same on both, and the latency is that of
@@ -22,19 +23,25 @@
  * @example
  * ```ts
  * chooseComparison("auto", 57_000, 0);    // "kogge-stone": CPU decides on loopback
- * chooseComparison("auto", 57_000, 25);   // "fss": 7 rounds of 25 ms outweigh the extra CPU
+ * chooseComparison("auto", 57_000, 100);  // "fss": 7 rounds of 100 ms outweigh the extra CPU
  * chooseComparison("fss", 10, 0);         // "fss": a named protocol is used as named
  * ```
  */
 import type { ComparisonProtocol, ComparisonSetting } from "../core/config";
 
-/** Per-element online CPU, in milliseconds, of one holder (measured; see the header). */
+/**
+ * Per-element online CPU of one holder, in milliseconds: `npm run bench fss`, 57,000
+ * elements, on a shared 2-core machine whose Node.js runs AES at about 100 MB/s (its
+ * OpenSSL does not use AES-NI there; the system's `openssl speed` does 4 GB/s). AES is
+ * most of fss's time, so on a Node.js with AES-NI the fss figure drops several-fold:
+ * measure there and adjust.
+ */
 export const COMPARISON_CPU_MS_PER_ELEMENT: Readonly<Record<ComparisonProtocol, number>> = {
-  "kogge-stone": 0.0015,
-  fss: 0.0055,
+  "kogge-stone": 0.0008,
+  fss: 0.011,
 };
 
-/** What a round costs beyond the link's latency in process (framing, encoding, scheduling), in milliseconds. */
+/** What a round costs beyond the link's latency (framing, encoding, scheduling), in milliseconds: an estimate. */
 export const ROUND_OVERHEAD_MS = 0.2;
 
 const ROUNDS: Readonly<Record<ComparisonProtocol, number>> = { "kogge-stone": 8, fss: 1 };

@@ -5,11 +5,13 @@
 // words to each holder), the narrower fssBits option inside and at its range,
 // and the "auto" choice by link latency.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import * as sy from "../../src";
 import { chooseComparison, comparisonTimeMs } from "../../src/mpc/comparison-choice";
 import type { Communicator } from "../../src/mpc/communicator";
 import type { PartyContext, ProtocolSettings } from "../../src/mpc/context";
 import { ltz } from "../../src/mpc/protocols/ltz";
 import { InsecureSeededSource } from "../../src/mpc/provider/insecure-seeded";
+import { checkMaterialRequest, materialElements } from "../../src/mpc/provider/limits";
 import { reconstruct, share } from "../../src/mpc/sharing";
 import * as ring from "../../src/ring";
 import { Rng } from "../conformance/oracle";
@@ -189,5 +191,48 @@ describe('"auto": the comparison chosen by batch size and link latency', () => {
       expect(ring.toBigInts(reconstruct(results))).toEqual(oracle(xs));
       expect(stats.map((s) => s.rounds)).toEqual([rounds, rounds]);
     }
+  });
+});
+
+describe("the comparison settings are checked", () => {
+  it("config refuses an unknown comparison and an fssBits outside 2..64", () => {
+    expect(() => sy.withConfig({ comparison: "fast" as never }, () => 0)).toThrow(
+      /comparison "kogge-stone", "fss", "auto"/,
+    );
+    for (const fssBits of [1, 65, 2.5]) {
+      expect(() => sy.withConfig({ fssBits }, () => 0)).toThrow(/fssBits from 2 to 64/);
+    }
+    expect(sy.withConfig({ comparison: "auto", fssBits: 2 }, () => sy.getConfig().comparison)).toBe("auto");
+  });
+
+  it("a holder refuses a command naming a comparison it does not know, before running anything", () => {
+    const bob = parties.workers.get("bob")!;
+    const sharing = { holders: HOLDERS, provider: "dan", comparison: "fast" as never };
+    expect(() => bob.providers.context(sharing, "bad", { rounds: 0, bytesSent: 0, framesSent: 0 })).toThrow(
+      expect.objectContaining({ code: "TSYFT_ERR_MALFORMED_MESSAGE" }),
+    );
+    expect(() =>
+      bob.providers.context({ holders: HOLDERS, provider: "dan", fssBits: 99 }, "bad", {
+        rounds: 0,
+        bytesSent: 0,
+        framesSent: 0,
+      }),
+    ).toThrow(expect.objectContaining({ code: "TSYFT_ERR_MALFORMED_MESSAGE" }));
+  });
+
+  it("the dealer refuses DCF material of a width outside 2..64 or for a group of three", async () => {
+    const source = new InsecureSeededSource("bob", "dan", HOLDERS);
+    await expect(source.dcf("t", { kind: "dcf", shape: [2], bits: 70 })).rejects.toMatchObject({
+      code: "TSYFT_ERR_MALFORMED_MESSAGE",
+    });
+    // Its size counts against maxDealerElements: 193 words per element at 64 bits.
+    expect(materialElements({ kind: "dcf", shape: [1000], bits: 64 })).toBe(193_000);
+    expect(() => checkMaterialRequest({ kind: "dcf", shape: [100_000], bits: 64 })).toThrow(
+      expect.objectContaining({ code: "TSYFT_ERR_LIMIT" }),
+    );
+    const three = new InsecureSeededSource("bob", "dan", ["alice", ...HOLDERS]);
+    await expect(three.dcf("t", { kind: "dcf", shape: [2], bits: 64 })).rejects.toMatchObject({
+      code: "TSYFT_ERR_UNSUPPORTED_PARTIES",
+    });
   });
 });
