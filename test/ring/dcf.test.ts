@@ -113,7 +113,12 @@ describe("DCF key size and checks", () => {
   it("states its correction words per element", () => {
     expect(dcfKeyWords(63)).toBe(192);
     const n = 5;
-    const cw = dcfGen(ring.zeros([n]), ring.zeros([n]), [dcfRoots(ring.randomSeed(), n), dcfRoots(ring.randomSeed(), n)], 63);
+    const cw = dcfGen(
+      ring.zeros([n]),
+      ring.zeros([n]),
+      [dcfRoots(ring.randomSeed(), n), dcfRoots(ring.randomSeed(), n)],
+      63,
+    );
     expect(cw.seeds.size + cw.values.size + cw.flags.size + cw.last.size).toBe(dcfKeyWords(63) * n);
   });
 

@@ -123,7 +123,10 @@ export function receivedDcf(
         `got ${tensors.map((t) => t.size).join(", ") || "none"}. Run the same tsyft version on every node.`,
     );
   }
-  return { corrections: { bits: levels, seeds: seeds!, values: values!, flags: flags!, last: last! }, topBit: (own.topBit ?? topBit)! };
+  return {
+    corrections: { bits: levels, seeds: seeds!, values: values!, flags: flags!, last: last! },
+    topBit: (own.topBit ?? topBit)!,
+  };
 }
 
 /** Generated material kept until both holders have fetched theirs; older entries are recomputed if asked. */
