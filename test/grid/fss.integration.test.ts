@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as sy from "../../src";
+import { startPublicGrid, type PublicGridFixture } from "./helpers";
 
 /** relu(x · w + b), elementwise: one secure product and one comparison per element. */
 class Relu extends sy.Plan {
@@ -19,23 +20,19 @@ class Relu extends sy.Plan {
 const input = tf.tensor([-3, -0.5, 0, 0.25, 2, -1000]);
 const want = [0, 0, 0, 0.25, 2, 0];
 
-let hook: sy.SyHook;
-let grid: sy.grid.LocalGrid;
+let fixture: PublicGridFixture;
 let network: sy.PublicGridNetwork;
 
 beforeAll(async () => {
-  await tf.setBackend("cpu");
-  hook = sy.hook(tf);
-  grid = await sy.grid.startLocalGrid({ ports: "random" });
-  network = new sy.PublicGridNetwork(hook, grid.gateway.url);
+  fixture = await startPublicGrid({ inProcess: false });
+  network = fixture.network;
   const model = new Relu({ id: "relu-toy" });
   await model.build(tf.zeros([6]));
   await network.serveModel(model, { id: "relu-toy", allowRemoteInference: true, mpc: true });
 }, 180_000);
 
 afterAll(async () => {
-  await network?.close();
-  await grid?.stop();
+  await fixture?.close();
 });
 
 describe("a served model's ReLU by FSS on node processes", () => {
