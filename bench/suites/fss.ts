@@ -24,7 +24,7 @@ import * as sy from "../../src";
 import type { ComparisonProtocol } from "../../src/core/config";
 import type { PartyContext } from "../../src/mpc/context";
 import { ltz } from "../../src/mpc/protocols/ltz";
-import { DcfDealer } from "../../src/mpc/provider/dcf-material";
+import { dcfDealtTo } from "../../src/mpc/provider/dcf-material";
 import { lastHolderCorrection, MaskCache } from "../../src/mpc/provider/keyed";
 import { recordMaterial } from "../../src/mpc/provider/recording";
 import type { Sharing } from "../../src/mpc/provider/endpoint";
@@ -57,7 +57,7 @@ async function dealerMs(comparison: ComparisonProtocol, fssBits: number, n: numb
   const masks = new MaskCache();
   const t0 = performance.now();
   for (const { suffix, spec } of perRun) {
-    if (spec.kind === "dcf") new DcfDealer().dealTo(keys, 0, `run${suffix}`, spec);
+    if (spec.kind === "dcf") dcfDealtTo(keys, 0, `run${suffix}`, spec);
     else lastHolderCorrection(keys, `run${suffix}`, spec, masks);
   }
   return performance.now() - t0;

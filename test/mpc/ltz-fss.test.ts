@@ -10,6 +10,7 @@ import { chooseComparison, comparisonTimeMs } from "../../src/mpc/comparison-cho
 import type { Communicator } from "../../src/mpc/communicator";
 import type { PartyContext, ProtocolSettings } from "../../src/mpc/context";
 import { ltz } from "../../src/mpc/protocols/ltz";
+import { DcfDealer, dcfDealtTo } from "../../src/mpc/provider/dcf-material";
 import { InsecureSeededSource } from "../../src/mpc/provider/insecure-seeded";
 import { checkMaterialRequest, materialElements } from "../../src/mpc/provider/limits";
 import { reconstruct, share } from "../../src/mpc/sharing";
@@ -234,5 +235,24 @@ describe("the comparison settings are checked", () => {
     await expect(three.dcf("t", { kind: "dcf", shape: [2], bits: 64 })).rejects.toMatchObject({
       code: "TSYFT_ERR_UNSUPPORTED_PARTIES",
     });
+  });
+});
+
+describe("the dealer's DCF material", () => {
+  it("is generated once for both holders, the same as generated afresh, and forgotten once both have it", () => {
+    const keys = [ring.randomSeed(), ring.randomSeed()];
+    const spec = { kind: "dcf" as const, shape: [50], bits: 64 };
+    const dealer = new DcfDealer();
+    const toBob = dealer.dealTo(keys, 0, "t/0:dcf.ltz", spec, "g");
+    const toCharlie = dealer.dealTo(keys, 1, "t/0:dcf.ltz", spec, "g");
+    expect(toBob).toHaveLength(4);
+    expect(toCharlie).toHaveLength(5);
+    toBob.forEach((t, i) => expect(ring.equal(t, toCharlie[i]!)).toBe(true));
+    // Deterministic in (keys, tag): a fresh generation (or one after the entry was dropped) is identical.
+    const again = dcfDealtTo(keys, 1, "t/0:dcf.ltz", spec);
+    again.forEach((t, i) => expect(ring.equal(t, toCharlie[i]!)).toBe(true));
+    expect(ring.equal(dealer.dealTo(keys, 0, "t/0:dcf.ltz", spec, "g")[0]!, toBob[0]!)).toBe(true);
+    // Another tag, other material.
+    expect(ring.equal(dcfDealtTo(keys, 0, "t/1:dcf.ltz", spec)[3]!, toBob[3]!)).toBe(false);
   });
 });

@@ -129,28 +129,65 @@ export function receivedDcf(
   };
 }
 
-/** Generated material kept until both holders have fetched theirs; older entries are recomputed if asked. */
-const MAX_PENDING = 64;
+/**
+ * What the provider sends holder `rank` under `tag`, generated afresh (step 2):
+ * for a source whose holders generate their own (insecure-seeded.ts).
+ *
+ * @example
+ * ```ts
+ * dcfDealtTo(keys, 1, tag, { kind: "dcf", shape: [8], bits: 64 }).length; // 5: the correction words and ρ_1
+ * ```
+ */
+export function dcfDealtTo(keys: readonly Uint8Array[], rank: number, tag: string, spec: DcfSpec): ring.RingTensor[] {
+  checkDcfSpec(spec, keys.length);
+  return forHolder(generate(keys, tag, spec), rank);
+}
+
+/**
+ * Ring elements of generated material the dealer keeps for the second holder:
+ * past it the oldest entries go (they can be generated again, identically),
+ * so a holder that never asks cannot make the dealer hold keys for ever.
+ */
+const MAX_PENDING_WORDS = 2 ** 24;
 
 /**
  * The dealer's side: generates a tag's material once and hands each holder
- * its part; an entry is dropped once both have it (or when too many wait,
- * since it can be generated again, identically).
+ * its part; an entry is dropped once both have it.
+ *
+ * @example
+ * ```ts
+ * const dealer = new DcfDealer();
+ * dealer.dealTo(keys, 0, tag, spec, "bob,charlie"); // generates, keeps it for charlie
+ * dealer.dealTo(keys, 1, tag, spec, "bob,charlie"); // the same material, then forgets it
+ * ```
  */
 export class DcfDealer {
-  private readonly pending = new Map<string, { dealt: ring.RingTensor[]; waiting: Set<number> }>();
+  private readonly pending = new Map<string, { dealt: ring.RingTensor[]; waiting: Set<number>; words: number }>();
+  private pendingWords = 0;
 
   dealTo(keys: readonly Uint8Array[], rank: number, tag: string, spec: DcfSpec, group = ""): ring.RingTensor[] {
     checkDcfSpec(spec, keys.length);
     const id = `${group}|${tag}|${spec.shape.join("x")}|${spec.bits}`;
     let entry = this.pending.get(id);
     if (!entry) {
-      entry = { dealt: generate(keys, tag, spec), waiting: new Set([0, 1]) };
+      const dealt = generate(keys, tag, spec);
+      entry = { dealt, waiting: new Set([0, 1]), words: dealt.reduce((n, t) => n + t.size, 0) };
       this.pending.set(id, entry);
-      if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+      this.pendingWords += entry.words;
     }
     entry.waiting.delete(rank);
-    if (entry.waiting.size === 0) this.pending.delete(id);
+    if (entry.waiting.size === 0) this.forget(id);
+    for (const oldest of this.pending.keys()) {
+      if (this.pendingWords <= MAX_PENDING_WORDS || oldest === id) break;
+      this.forget(oldest);
+    }
     return forHolder(entry.dealt, rank);
+  }
+
+  private forget(id: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pendingWords -= entry.words;
+    this.pending.delete(id);
   }
 }

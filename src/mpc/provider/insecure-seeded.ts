@@ -18,7 +18,7 @@
  * ```
  */
 import * as ring from "../../ring";
-import { DcfDealer } from "./dcf-material";
+import { dcfDealtTo } from "./dcf-material";
 import { KeyedMaterialSource, lastHolderCorrection, seedFor } from "./keyed";
 import type { CryptoProvider, MaterialSpec } from "./provider";
 
@@ -33,8 +33,6 @@ export class InsecureSeededSource extends KeyedMaterialSource {
   private readonly keys: Uint8Array[];
   /** Its keys derive from a public seed, so they never change: one epoch forever. */
   readonly epoch = "seeded";
-  /** Every holder generates the DCF keys itself (both holders' roots are public here). */
-  private readonly dcfDealer = new DcfDealer();
 
   constructor(self: string, provider: string, holders: readonly string[]) {
     super(self, holders);
@@ -47,7 +45,7 @@ export class InsecureSeededSource extends KeyedMaterialSource {
   }
 
   protected async correction(tag: string, spec: MaterialSpec): Promise<ring.RingTensor[]> {
-    if (spec.kind === "dcf") return this.dcfDealer.dealTo(this.keys, this.rank, tag, spec);
+    if (spec.kind === "dcf") return dcfDealtTo(this.keys, this.rank, tag, spec);
     return lastHolderCorrection(this.keys, tag, spec, this.masks);
   }
 
