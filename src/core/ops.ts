@@ -222,8 +222,9 @@ const selectWithIndex = { rounds: 1, holderWords: 4, providerWords: 2 } as const
  * exchanges (`PartyStats.rounds`); the dealer's replies overlap them and are
  * not rounds. Holder words are what each holder sends to each other holder,
  * so with n holders it sends 8·words·(n - 1) bytes (`PartyStats.bytesSent`).
- * Provider words go to the last holder only (`TrustedDealer.stats
- * .elementsDealt`): its correction terms. Every holder also receives, the first
+ * Provider words go to the last holder (`TrustedDealer.stats.elementsDealt`
+ * counts every holder's): its correction terms; only the "fss" comparison also
+ * sends words to the other holders (`providerWordsOthers`, {@link ltzCost}). Every holder also receives, the first
  * time it needs material from a provider, a key of {@link providerKeyBytes}
  * bytes from which it expands the rest; holders other than the last receive
  * nothing else. What a count is per is given by the cost's `per` ({@link
