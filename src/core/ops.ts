@@ -222,13 +222,14 @@ const selectWithIndex = { rounds: 1, holderWords: 4, providerWords: 2 } as const
  * exchanges (`PartyStats.rounds`); the dealer's replies overlap them and are
  * not rounds. Holder words are what each holder sends to each other holder,
  * so with n holders it sends 8·words·(n - 1) bytes (`PartyStats.bytesSent`).
- * Provider words go to the last holder (`TrustedDealer.stats.elementsDealt`
- * counts every holder's): its correction terms; only the "fss" comparison also
- * sends words to the other holders (`providerWordsOthers`, {@link ltzCost}). Every holder also receives, the first
- * time it needs material from a provider, a key of {@link providerKeyBytes}
- * bytes from which it expands the rest; holders other than the last receive
- * nothing else. What a count is per is given by the cost's `per` ({@link
- * OpCost}); {@link predictTraffic} does the arithmetic.
+ * Provider words go to the last holder (its correction terms), and under the
+ * "fss" comparison `providerWordsOthers` to each other holder (DCF keys, see
+ * {@link ltzCost}); `TrustedDealer.stats.elementsDealt` counts them all. Every
+ * holder also receives, the first time it needs material from a provider, a
+ * key of {@link providerKeyBytes} bytes from which it expands the rest. What a
+ * count is per is given by the cost's `per` ({@link OpCost}); {@link
+ * predictTraffic} does the arithmetic, {@link opCost} prices an op under
+ * either comparison.
  *
  * Costs are for one op on fresh operands. In a plan run, a shared weight's
  * masked value is opened once and reused (mpc/protocols/beaver.ts), so later
