@@ -146,6 +146,9 @@ export class DealerClient extends KeyedMaterialSource {
    * corrections of every kind, the others DCF words only).
    */
   async preload(items: readonly TaggedSpec[]): Promise<void> {
+    if (items.length === 0) return;
+    // The key too, offline: a run on preloaded material then needs nothing from the dealer.
+    await this.key();
     // Only DCF material is sent to holders other than the last.
     const mine = this.isLast ? items : items.filter((i) => i.spec.kind === "dcf");
     if (mine.length === 0) return;
