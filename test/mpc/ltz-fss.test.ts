@@ -106,6 +106,17 @@ describe("ltz by FSS (a DCF from the trusted dealer)", () => {
     for (const v of [0n, -1n, 1n, MIN]) expect(xs).toContain(v);
   });
 
+  it("splits a batch larger than one piece of material (maxDealerElements) and still opens it in one round", async () => {
+    const xs = [...EDGES, ...randomRing(new Rng(7), 238)];
+    const { results, stats } = await sy.withConfig({ maxDealerElements: 193 * 100 }, () => runLtz(xs, FSS));
+    expect(ring.toBigInts(reconstruct(results))).toEqual(oracle(xs));
+    expect(stats.map((s) => s.rounds)).toEqual([1, 1]);
+    const frames = dealerFrames(parties.events);
+    // Three pieces (100, 100, 50 elements), the same words in all.
+    expect(frames.filter((f) => f.to === "charlie" && f.frame.tensors.length > 0)).toHaveLength(3);
+    expect(wordsIn(frames.filter((f) => f.to === "charlie"))).toBe(193 * xs.length);
+  });
+
   it("keeps the shape of its input, including scalars", async () => {
     const x = ring.fromInts([-3], []);
     const { results } = await runHolders(parties.workers, HOLDERS, [share(x, 2)], (ctx, [mine]) => ltz(ctx, mine!), {

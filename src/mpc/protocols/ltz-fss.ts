@@ -27,21 +27,52 @@
  * seeds and r_i come from each holder's own key. PRG calls per element: 2
  * fixed-key AES blocks per level, 2(k - 1) = 126 at k = 64, in one cipher call
  * per level for the whole batch; the dealer makes 8(k - 1) per element.
- * The result is an unscaled 0/1 ring value, as ltz.ts's.
+ * The result is an unscaled 0/1 ring value, as ltz.ts's. A batch larger than
+ * one piece of material may be (maxDealerElements: about 86,900 elements at
+ * k = 64) asks for several pieces and still opens y in one round.
  */
+import { getConfig } from "../../core/config";
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { bitOf, lowBits } from "../provider/dcf-material";
+import { materialElements } from "../provider/limits";
 
 export async function ltzFss(ctx: PartyContext, x: ring.RingTensor): Promise<ring.RingTensor> {
   ctx.requireTwoHolders("comparison");
   const bits = ctx.protocols.fssBits;
   const mine = ring.reshape(x, [x.size]);
-  const { mask, roots, dealt } = await ctx.material.dcf(ctx.tag("dcf.ltz"), { kind: "dcf", shape: [x.size], bits });
+  // A batch larger than the provider deals at once (maxDealerElements) takes several pieces of material,
+  // still opened in one round.
+  const sizes = pieces(x.size, materialElements({ kind: "dcf", shape: [1], bits }), getConfig().maxDealerElements);
+  const keys = await Promise.all(
+    sizes.map((size) => ctx.material.dcf(ctx.tag("dcf.ltz"), { kind: "dcf", shape: [size], bits })),
+  );
+  const mask =
+    keys.length === 1
+      ? keys[0]!.mask
+      : ring.concat(
+          keys.map((k) => k.mask),
+          0,
+        );
   const [y] = await ctx.open([ring.add(mine, mask)], "add", "ltz.fss");
-  const { corrections, topBit } = await dealt;
+  const party = ctx.rank === 0 ? 0 : 1;
+  const low = ring.split(lowBits(y!, bits - 1), sizes);
+  const evaluated = await Promise.all(
+    keys.map(async ({ roots, dealt }, i) => {
+      const { corrections, topBit } = await dealt;
+      return ring.add(topBit, ring.dcfEval(party, roots, corrections, low[i]!));
+    }),
+  );
+  const w = evaluated.length === 1 ? evaluated[0]! : ring.concat(evaluated, 0);
   const yTop = bitOf(y!, bits - 1);
-  const w = ring.add(topBit, ring.dcfEval(ctx.rank === 0 ? 0 : 1, roots, corrections, lowBits(y!, bits - 1)));
   const share = ring.mul(w, ring.sub(ring.scalar(1n), ring.mulScalar(yTop, 2n)));
   return ring.reshape(ctx.isFirst ? ring.add(share, yTop) : share, x.shape);
+}
+
+/** `n` elements in pieces of at most `limit / perElement` each (at least one piece, of at least one element). */
+function pieces(n: number, perElement: number, limit: number): number[] {
+  const most = Math.max(1, Math.floor(limit / perElement));
+  const sizes: number[] = [];
+  for (let at = 0; at < n; at += most) sizes.push(Math.min(most, n - at));
+  return sizes.length > 0 ? sizes : [0];
 }
