@@ -8,6 +8,7 @@ import { printTable, writeResults, type BenchRow } from "./harness";
 import { runDomainSuite } from "./suites/domain";
 import { runGridSuite } from "./suites/grid";
 import { runDpSuite } from "./suites/dp";
+import { runFssSuite } from "./suites/fss";
 import { runKernelBench } from "./suites/kernel";
 import { runKerasSuite } from "./suites/keras";
 import { runLoadSuite } from "./suites/load";
@@ -41,6 +42,7 @@ const suites: Suite[] = [
   { name: "keras", run: runKerasSuite },
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
   { name: "dp", run: runDpSuite },
+  { name: "fss", run: runFssSuite },
 ];
 
 async function main(argv: string[]): Promise<void> {

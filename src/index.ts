@@ -35,8 +35,10 @@ export {
   withConfig,
   presets,
   PROVIDER_KINDS,
+  COMPARISONS,
   type Config,
   type ProviderKind,
+  type ComparisonSetting,
 } from "./core/config";
 export { DISPLAY, type MimeBundle, type Displayable } from "./core/display-protocol";
 export { Op, type OpName } from "./core/ops";

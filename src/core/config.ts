@@ -34,6 +34,31 @@ export function isProviderKind(value: unknown): value is ProviderKind {
   return (PROVIDER_KINDS as readonly unknown[]).includes(value);
 }
 
+/**
+ * How shares are compared (ltz, under every comparison, relu, max pooling and argmax):
+ * - "kogge-stone": a binary adder circuit on the shares, 8 rounds, small material
+ *   (mpc/protocols/ltz.ts);
+ * - "fss": function secret sharing (AriaNN), 1 round, about 1.5 KB of dealer keys per
+ *   element (mpc/protocols/ltz-fss.ts);
+ * - "auto": per comparison, whichever the holders' link latency and the batch size make
+ *   faster (mpc/comparison-choice.ts).
+ */
+export const COMPARISONS = ["kogge-stone", "fss", "auto"] as const;
+
+/** One of {@link COMPARISONS}. */
+export type ComparisonSetting = (typeof COMPARISONS)[number];
+
+/** The comparison protocols a holder runs: the settings but "auto". */
+export const COMPARISON_PROTOCOLS = ["kogge-stone", "fss"] as const satisfies readonly ComparisonSetting[];
+
+/** A comparison protocol a holder runs: a setting with "auto" resolved. */
+export type ComparisonProtocol = (typeof COMPARISON_PROTOCOLS)[number];
+
+/** Whether `value` names a comparison setting. */
+export function isComparisonSetting(value: unknown): value is ComparisonSetting {
+  return (COMPARISONS as readonly unknown[]).includes(value);
+}
+
 export interface Config {
   /** Fixed-point base (2 gives exact truncation by shifts; 10 is PySyft 0.2's). */
   readonly base: number;
@@ -79,6 +104,18 @@ export interface Config {
    * every holder of that run uses the same kind). "insecure-seeded" is for tests only.
    */
   readonly cryptoProvider: ProviderKind;
+  /**
+   * The comparison protocol ({@link COMPARISONS}), read when an op or a plan run is
+   * sent, so that it travels with the command and both holders run the same one.
+   */
+  readonly comparison: ComparisonSetting;
+  /**
+   * Bits the "fss" comparison reads, 2 to 64. At 64 (the default) it is exact for every
+   * ring value. At k < 64 its keys (3k words per element) and its work (k - 1 tree levels) shrink, and it is exact
+   * only for raw ring values in [-2^(k-1), 2^(k-1)) (decoded: |x| < 2^(k-1)/scale); a
+   * value outside that range gets an arbitrary 0/1. Never lowered silently.
+   */
+  readonly fssBits: number;
 }
 
 export const presets = {
@@ -101,6 +138,8 @@ export const presets = {
     maxHttpBodyBytes: 1024 * 1024,
     ringKernels: "wasm",
     cryptoProvider: "trusted-dealer",
+    comparison: "kogge-stone",
+    fssBits: 64,
   } satisfies Config,
   /** PySyft 0.2's encoding: base 10, 3 fractional digits. */
   pysyft: { base: 10, precisionFractional: 3 },
@@ -169,5 +208,9 @@ function checkConfig(config: Config): Config {
     throw bad('ringKernels "wasm" or "js"', config.ringKernels);
   if (!isProviderKind(config.cryptoProvider))
     throw bad(`cryptoProvider ${PROVIDER_KINDS.map((k) => `"${k}"`).join(" or ")}`, config.cryptoProvider);
+  if (!isComparisonSetting(config.comparison))
+    throw bad(`comparison ${COMPARISONS.map((k) => `"${k}"`).join(", ")}`, config.comparison);
+  if (!Number.isInteger(config.fssBits) || config.fssBits < 2 || config.fssBits > 64)
+    throw bad("an integer fssBits from 2 to 64", config.fssBits);
   return config;
 }

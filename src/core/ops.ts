@@ -3,6 +3,7 @@
  * plans and workers. Plans record these names; protocols and plaintext kernels
  * are looked up by them in typed registries (never by building strings).
  */
+import type { ComparisonProtocol } from "./config";
 
 export const Op = {
   Add: "add",
@@ -130,15 +131,29 @@ export const twoHolderProtocolNames: Readonly<Record<TwoHolderProtocol, string>>
  *   comparison, K - 1 comparisons per output element.
  */
 export type OpCost<O extends OpName> =
-  | { per: "element" | "product"; rounds: number; holderWords: number; providerWords: number }
-  | {
+  | ({ per: "element" | "product" } & Words)
+  | ({
       per: "comparison";
-      rounds: number;
-      holderWords: number;
-      providerWords: number;
       /** K, the candidates each output element is the winner of, from the attributes and the input's shape. */
       candidates: (attrs: AttrsOf<O>, inputShape: readonly number[]) => number;
-    };
+    } & Words);
+
+/**
+ * Rounds and words of a cost: `providerWords` go to the last holder,
+ * `providerWordsOthers` (when present) to each other holder.
+ */
+export interface Words {
+  rounds: number;
+  holderWords: number;
+  providerWords: number;
+  providerWordsOthers?: number;
+}
+
+/** How an op's cost is made of ltz: `count` ltz words per element (rounds once), plus `extra`. */
+export interface LtzUse {
+  count: number;
+  extra: { rounds: number; holderWords: number; providerWords: number };
+}
 
 /** What running an op on shares requires and costs; see {@link opFacts}. */
 export interface OpFacts<O extends OpName> {
@@ -147,13 +162,57 @@ export interface OpFacts<O extends OpName> {
   twoHolders: TwoHolderProtocol | null;
   /** Attributes for which the op skips its two-holder protocol (division by 1 is the identity). */
   anyHoldersWhen?: (attrs: AttrsOf<O>) => boolean;
+  /** The cost under the default comparison ("kogge-stone"); {@link opCost} gives it under each. */
   cost: OpCost<O>;
+  /** For ops built on ltz: how, so that {@link opCost} can price them under another comparison. */
+  ltz?: LtzUse;
 }
 
 const local = { per: "element", rounds: 0, holderWords: 0, providerWords: 0 } as const;
 const product = { per: "product", rounds: 1, holderWords: 1, providerWords: 1 } as const;
-/** ltz (ltz.ts): 8 rounds; 25 words from each holder, 14 from the provider. */
-const ltzCost = { rounds: 8, holderWords: 25, providerWords: 14 } as const;
+/**
+ * ltz's online cost under each comparison protocol. "kogge-stone" (ltz.ts): 8
+ * rounds; 25 words from each holder, 14 from the provider to the last holder.
+ * "fss" (ltz-fss.ts) reading `fssBits` bits: 1 round, 1 word from each holder;
+ * the provider sends every holder the DCF keys' correction words, 3·fssBits
+ * words (192 at 64 bits), and the last holder 1 more (its share of the mask's top bit).
+ *
+ * @example
+ * ```ts
+ * ltzCost("fss"); // { rounds: 1, holderWords: 1, providerWords: 193, providerWordsOthers: 192 }
+ * ```
+ */
+export function ltzCost(comparison: ComparisonProtocol, fssBits = 64): Required<Words> {
+  return comparison === "fss"
+    ? { rounds: 1, holderWords: 1, providerWords: 3 * fssBits + 1, providerWordsOthers: 3 * fssBits }
+    : { rounds: 8, holderWords: 25, providerWords: 14, providerWordsOthers: 0 };
+}
+
+/** `use` priced with ltz's cost `ltz`. */
+function withLtz(use: LtzUse, ltz: Required<Words>): Required<Words> {
+  return {
+    rounds: ltz.rounds + use.extra.rounds,
+    holderWords: use.count * ltz.holderWords + use.extra.holderWords,
+    providerWords: use.count * ltz.providerWords + use.extra.providerWords,
+    providerWordsOthers: use.count * ltz.providerWordsOthers,
+  };
+}
+
+/** The facts of an op built on ltz, priced under the default comparison. */
+function viaLtz(count: number, extra: LtzUse["extra"] = { rounds: 0, holderWords: 0, providerWords: 0 }) {
+  const use = { count, extra };
+  return {
+    provider: "always",
+    twoHolders: "comparison",
+    ltz: use,
+    cost: { per: "element", ...withLtz(use, ltzCost("kogge-stone")) },
+  } as const;
+}
+
+/** A Beaver select after ltz (relu, max pooling): 1 round, 2 words from each holder, 1 from the provider. */
+const select = { rounds: 1, holderWords: 2, providerWords: 1 } as const;
+/** argmax's select of the value and its index together: 2 words of each operand. */
+const selectWithIndex = { rounds: 1, holderWords: 4, providerWords: 2 } as const;
 
 /**
  * The facts of every op on shares, in one place: whether it needs a crypto
@@ -163,12 +222,14 @@ const ltzCost = { rounds: 8, holderWords: 25, providerWords: 14 } as const;
  * exchanges (`PartyStats.rounds`); the dealer's replies overlap them and are
  * not rounds. Holder words are what each holder sends to each other holder,
  * so with n holders it sends 8·words·(n - 1) bytes (`PartyStats.bytesSent`).
- * Provider words go to the last holder only (`TrustedDealer.stats
- * .elementsDealt`): its correction terms. Every holder also receives, the first
- * time it needs material from a provider, a key of {@link providerKeyBytes}
- * bytes from which it expands the rest; holders other than the last receive
- * nothing else. What a count is per is given by the cost's `per` ({@link
- * OpCost}); {@link predictTraffic} does the arithmetic.
+ * Provider words go to the last holder (its correction terms), and under the
+ * "fss" comparison `providerWordsOthers` to each other holder (DCF keys, see
+ * {@link ltzCost}); `TrustedDealer.stats.elementsDealt` counts them all. Every
+ * holder also receives, the first time it needs material from a provider, a
+ * key of {@link providerKeyBytes} bytes from which it expands the rest. What a
+ * count is per is given by the cost's `per` ({@link OpCost}); {@link
+ * predictTraffic} does the arithmetic, {@link opCost} prices an op under
+ * either comparison.
  *
  * Costs are for one op on fresh operands. In a plan run, a shared weight's
  * masked value is opened once and reused (mpc/protocols/beaver.ts), so later
@@ -195,44 +256,30 @@ export const opFacts: { readonly [O in OpName]: OpFacts<O> } = {
   slice: { provider: "never", twoHolders: null, cost: local },
   concat: { provider: "never", twoHolders: null, cost: local },
   div: { provider: "never", twoHolders: "truncation", anyHoldersWhen: (attrs) => attrs.divisor === 1, cost: local },
-  lt: { provider: "always", twoHolders: "comparison", cost: { per: "element", ...ltzCost } },
-  gt: { provider: "always", twoHolders: "comparison", cost: { per: "element", ...ltzCost } },
-  le: { provider: "always", twoHolders: "comparison", cost: { per: "element", ...ltzCost } },
-  ge: { provider: "always", twoHolders: "comparison", cost: { per: "element", ...ltzCost } },
+  lt: viaLtz(1),
+  gt: viaLtz(1),
+  le: viaLtz(1),
+  ge: viaLtz(1),
   // One ltz over [x - y, y - x]: twice the words, the same rounds.
-  eq: {
-    provider: "always",
-    twoHolders: "comparison",
-    cost: { per: "element", rounds: 8, holderWords: 50, providerWords: 28 },
-  },
+  eq: viaLtz(2),
   // ltz, then x · bit by one Beaver product: +1 round, +2 words from each holder, +1 from the provider.
-  relu: {
-    provider: "always",
-    twoHolders: "comparison",
-    cost: { per: "element", rounds: 9, holderWords: 27, providerWords: 15 },
-  },
+  relu: viaLtz(1, select),
   // Each comparison: ltz and one Beaver select of the difference, as relu.
   maxPool2d: {
-    provider: "always",
-    twoHolders: "comparison",
+    ...viaLtz(1, select),
     cost: {
       per: "comparison",
-      rounds: 9,
-      holderWords: 27,
-      providerWords: 15,
+      ...withLtz({ count: 1, extra: select }, ltzCost("kogge-stone")),
       candidates: (attrs) => attrs.filterSize[0] * attrs.filterSize[1],
     },
   },
   avgPool2d: { provider: "never", twoHolders: "truncation", cost: local },
   // Each comparison: ltz and one Beaver select of the value and its index (2 words of each operand).
   argmax: {
-    provider: "always",
-    twoHolders: "comparison",
+    ...viaLtz(1, selectWithIndex),
     cost: {
       per: "comparison",
-      rounds: 9,
-      holderWords: 29,
-      providerWords: 16,
+      ...withLtz({ count: 1, extra: selectWithIndex }, ltzCost("kogge-stone")),
       candidates: (attrs, inputShape) => inputShape[attrs.axis < 0 ? attrs.axis + inputShape.length : attrs.axis]!,
     },
   },
@@ -271,35 +318,63 @@ export interface Traffic {
   holderWords: number;
   /** Words the provider sends to the last holder (the one-time key aside). */
   providerWords: number;
+  /** Words the provider sends to each other holder (the one-time key aside): only "fss" sends any. */
+  providerWordsOthers: number;
+}
+
+/**
+ * `op`'s cost under `comparison` (and `fssBits` for "fss"): its table entry,
+ * with ltz's part repriced for ops built on ltz.
+ *
+ * @example
+ * ```ts
+ * opCost("relu", "fss"); // { per: "element", rounds: 2, holderWords: 3, providerWords: 194, providerWordsOthers: 192 }
+ * ```
+ */
+export function opCost<O extends OpName>(
+  op: O,
+  comparison: ComparisonProtocol = "kogge-stone",
+  fssBits = 64,
+): OpCost<O> {
+  const facts: OpFacts<O> = opFacts[op];
+  if (!facts.ltz) return facts.cost;
+  return { ...facts.cost, ...withLtz(facts.ltz, ltzCost(comparison, fssBits)) };
 }
 
 /**
  * The traffic {@link opFacts} predicts for one run of `op` on shares, given
- * its operands' shapes (and which are shared) and its output's shape.
+ * its operands' shapes (and which are shared) and its output's shape, under
+ * `comparison` for ops built on ltz.
  */
 export function predictTraffic<O extends OpName>(
   op: O,
   attrs: AttrsOf<O>,
   operands: ReadonlyArray<{ shape: readonly number[]; shared: boolean }>,
   outputShape: readonly number[],
+  comparison: ComparisonProtocol = "kogge-stone",
+  fssBits = 64,
 ): Traffic {
-  const cost: OpCost<O> = opFacts[op].cost;
+  const cost = opCost(op, comparison, fssBits);
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
   const outputs = size(outputShape);
+  const others = cost.providerWordsOthers ?? 0;
   switch (cost.per) {
     case "element":
       return {
         rounds: cost.rounds,
         holderWords: cost.holderWords * outputs,
         providerWords: cost.providerWords * outputs,
+        providerWordsOthers: others * outputs,
       };
     case "product": {
-      if (!operands.every((o) => o.shared)) return { rounds: 0, holderWords: 0, providerWords: 0 };
+      if (!operands.every((o) => o.shared))
+        return { rounds: 0, holderWords: 0, providerWords: 0, providerWordsOthers: 0 };
       const masked = operands.reduce((n, o) => n + size(o.shape), 0);
       return {
         rounds: cost.rounds,
         holderWords: cost.holderWords * masked,
         providerWords: cost.providerWords * outputs,
+        providerWordsOthers: others * outputs,
       };
     }
     case "comparison": {
@@ -311,6 +386,7 @@ export function predictTraffic<O extends OpName>(
         rounds: cost.rounds * levels,
         holderWords: cost.holderWords * comparisons,
         providerWords: cost.providerWords * comparisons,
+        providerWordsOthers: others * comparisons,
       };
     }
   }

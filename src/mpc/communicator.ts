@@ -41,6 +41,13 @@ export interface Communicator {
    * or when the link to `from` is lost.
    */
   recv(from: string, tag: string): Promise<PeerFrame>;
+  /**
+   * The one-way latency, in milliseconds, that the link to `peer` adds to each
+   * message (a simulated or measured network distance); absent or 0 on
+   * loopback. The "auto" comparison reads it (mpc/comparison-choice.ts): both
+   * holders must report the same figure for their link, so that they choose alike.
+   */
+  linkLatencyMs?(peer: string): number;
 }
 
 interface Waiter {

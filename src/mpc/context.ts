@@ -6,6 +6,7 @@
  * Every holder runs the same protocol code (SPMD) and so derives the same
  * sequence of tags; `open` is the one communication step the protocols need.
  */
+import type { ComparisonSetting } from "../core/config";
 import { ErrorCode, ProtocolError } from "../core/errors";
 import { opsNeedingProvider, opsRunning, twoHolderProtocolNames, type TwoHolderProtocol } from "../core/ops";
 import * as ring from "../ring";
@@ -18,6 +19,19 @@ export interface PartyStats {
   bytesSent: number;
   framesSent: number;
 }
+
+/**
+ * The protocols a run uses where there is a choice (config `comparison` and
+ * `fssBits` where the command was sent): they travel with the command, so
+ * every holder of a run makes the same choice.
+ */
+export interface ProtocolSettings {
+  comparison: ComparisonSetting;
+  fssBits: number;
+}
+
+/** What a run uses when its command names no choice (commands of older clients). */
+export const DEFAULT_PROTOCOLS: ProtocolSettings = { comparison: "kogge-stone", fssBits: 64 };
 
 export class PartyContext {
   readonly rank: number;
@@ -33,6 +47,7 @@ export class PartyContext {
     readonly stats: PartyStats = { rounds: 0, bytesSent: 0, framesSent: 0 },
     /** Opened masked values of fixed operands (weights), by key epoch and mask tag; see `openFixed`. */
     readonly openedMasks: Map<string, Promise<ring.RingTensor>> = new Map(),
+    readonly protocols: ProtocolSettings = DEFAULT_PROTOCOLS,
   ) {
     this.rank = holders.indexOf(comm.self);
     if (this.rank < 0) {
@@ -66,7 +81,17 @@ export class PartyContext {
       this.provider,
       this.stats,
       this.openedMasks,
+      this.protocols,
     );
+  }
+
+  /**
+   * The one-way latency of this holder's links to the other holders, the
+   * largest of them (Communicator.linkLatencyMs; 0 where a link reports none).
+   */
+  get linkLatencyMs(): number {
+    const others = this.holders.filter((h) => h !== this.comm.self);
+    return Math.max(0, ...others.map((peer) => this.comm.linkLatencyMs?.(peer) ?? 0));
   }
 
   get material(): MaterialSource {

@@ -4,7 +4,7 @@
  * runs every op against its own shares (SPMD), talking to the other holders
  * directly. A plaintext plan hosted on a worker runs there with "run-hosted-plan".
  */
-import type { ProviderKind } from "../core/config";
+import type { ComparisonSetting, ProviderKind } from "../core/config";
 import type { FixedPointEncoding } from "../encoding/fixed-point";
 import type { InputRef } from "../tensors/handle";
 import type { PlanIR } from "./ir";
@@ -19,8 +19,10 @@ export interface RunPlanCommand {
   runId: string;
   holders: string[];
   provider?: string;
-  /** How `provider` deals, as in SharedOpCommand. */
+  /** How `provider` deals, and how the holders compare, as in SharedOpCommand. */
   providerKind?: ProviderKind;
+  comparison?: ComparisonSetting;
+  fssBits?: number;
   encoding: FixedPointEncoding;
 }
 
@@ -52,6 +54,8 @@ export interface PreprocessPlanCommand {
   holders: string[];
   provider: string;
   providerKind?: ProviderKind;
+  comparison?: ComparisonSetting;
+  fssBits?: number;
   encoding: FixedPointEncoding;
   output: string;
 }

@@ -3,7 +3,8 @@
  * correlated randomness of future runs on inputs of known shapes, so that
  * those runs only talk holder to holder.
  * 1. The client sends one "preprocess-plan" command to the last holder, with
- *    the IR, the shapes and the run ids it reserves.
+ *    the IR, the shapes and the run ids it reserves (to every holder when the
+ *    comparison may be "fss", whose DCF keys every holder receives).
  * 2. That holder learns by a dry run on zeros what material one run needs,
  *    has the provider deal it for every run id in one request, and reports
  *    the number of pieces dealt.
@@ -61,27 +62,36 @@ export async function preprocessPlan(
     state.map((s) => s.shape),
   );
   const runIds = Array.from({ length: runs }, () => hook.ids.next());
-  const output = hook.ids.next();
+  const { cryptoProvider, comparison, fssBits } = getConfig();
+  // DCF keys (the "fss" comparison) go to every holder, the rest to the last one only.
   const last = group.holders[group.holders.length - 1]!;
-  last.submit({
-    type: "preprocess-plan",
-    ir,
-    inputShapes: inputShapes.map((s) => [...s]),
-    sharedInputs: inputShapes.map(() => true),
-    stateShapes: state.map((s) => [...s.shape]),
-    sharedState: state.map(isSharedState),
-    stateIds: state.map((s) =>
-      s instanceof FixedPrecisionTensor && s.child instanceof AdditiveSharingTensor ? s.child.id : null,
-    ),
-    runIds,
-    holders: group.holders.map((h) => h.id),
-    provider: group.provider.id,
-    providerKind: getConfig().cryptoProvider,
-    encoding: shared.encoding,
-    output,
+  const dealtTo = comparison === "kogge-stone" ? [last] : group.holders;
+  const outputs = dealtTo.map((holder) => {
+    const output = hook.ids.next();
+    holder.submit({
+      type: "preprocess-plan",
+      ir,
+      inputShapes: inputShapes.map((s) => [...s]),
+      sharedInputs: inputShapes.map(() => true),
+      stateShapes: state.map((s) => [...s.shape]),
+      sharedState: state.map(isSharedState),
+      stateIds: state.map((s) =>
+        s instanceof FixedPrecisionTensor && s.child instanceof AdditiveSharingTensor ? s.child.id : null,
+      ),
+      runIds,
+      holders: group.holders.map((h) => h.id),
+      provider: group.provider!.id,
+      providerKind: cryptoProvider,
+      comparison,
+      fssBits,
+      encoding: shared.encoding,
+      output,
+    });
+    return holder.fetch(output, { remove: true });
   });
-  const done = await last.fetch(output, { remove: true });
-  return { runIds, dealt: done.kind === "tensor" ? done.value.values[0]! : 0 };
+  const done = await Promise.all(outputs);
+  const fromLast = done[done.length - 1]!;
+  return { runIds, dealt: fromLast.kind === "tensor" ? fromLast.value.values[0]! : 0 };
 }
 
 function shapeKey(shapes: ReadonlyArray<readonly number[]>): string {

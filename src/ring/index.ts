@@ -44,6 +44,7 @@ export {
   type TensorTriple,
 } from "./and-gates";
 export { sum } from "./reduce";
+export { dcfGen, dcfEval, dcfRoots, dcfKeyWords, type DcfCorrections } from "./dcf";
 export { shapes } from "./shapes";
 export type { Shape } from "./shape-basics";
 export { activeKernels } from "./kernels";

@@ -7,7 +7,7 @@
  * output id so that it surfaces at the next `fetch` that depends on it.
  * Upper layers add command kinds by merging into `CommandMap`.
  */
-import type { ProviderKind } from "../core/config";
+import type { ComparisonSetting, ProviderKind } from "../core/config";
 import type { AttrsOf, OpName } from "../core/ops";
 import type { FixedPointEncoding } from "../encoding/fixed-point";
 import type { RingTensor } from "../ring";
@@ -37,6 +37,10 @@ export interface SharedOpCommand<O extends OpName = OpName> {
   provider?: string;
   /** How `provider` deals (config `cryptoProvider` where the command was sent); absent: the trusted dealer. */
   providerKind?: ProviderKind;
+  /** How the holders compare (config `comparison` where the command was sent); absent: "kogge-stone". */
+  comparison?: ComparisonSetting;
+  /** Bits the "fss" comparison reads (config `fssBits`); absent: 64. */
+  fssBits?: number;
   encoding: FixedPointEncoding;
 }
 

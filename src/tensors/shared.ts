@@ -6,7 +6,7 @@
  * holders run the protocol among themselves (SPMD, talking to each other and
  * to the crypto provider directly). Only `reconstruct` waits.
  */
-import { getConfig, type ProviderKind } from "../core/config";
+import { getConfig, type ComparisonSetting, type ProviderKind } from "../core/config";
 import { ErrorCode, ProtocolError } from "../core/errors";
 import type { AttrsOf, OpName } from "../core/ops";
 import type { FixedPointEncoding } from "../encoding/fixed-point";
@@ -77,10 +77,18 @@ export function describeGroup(group: SharingGroup): string {
 /**
  * The crypto-provider fields of a command on `group`'s shares: its provider
  * worker and the kind of provider in force where the command is sent (config
- * `cryptoProvider`), so that every holder of the run gets its material the same way.
+ * `cryptoProvider`), and how it compares (config `comparison`, `fssBits`), so
+ * that every holder of the run gets its material and compares the same way.
  */
-export function providerFields(group: SharingGroup): { provider?: string; providerKind?: ProviderKind } {
-  return group.provider ? { provider: group.provider.id, providerKind: getConfig().cryptoProvider } : {};
+export function providerFields(group: SharingGroup): {
+  provider?: string;
+  providerKind?: ProviderKind;
+  comparison?: ComparisonSetting;
+  fssBits?: number;
+} {
+  if (!group.provider) return {};
+  const { cryptoProvider, comparison, fssBits } = getConfig();
+  return { provider: group.provider.id, providerKind: cryptoProvider, comparison, fssBits };
 }
 
 export function sameGroup(a: SharingGroup, b: SharingGroup): boolean {

@@ -94,7 +94,19 @@ export async function preprocessPlanCommand(
   const stateOwner = stateOf(host, access, ir, command.stateIds);
   const stateIds = command.stateIds.map((id) => (id === null ? null : fixedName(stateOwner, id)));
   const pieces = await host.providers.preprocess(command, command.runIds, {
-    identity: [command.ir, inputShapes, stateShapes, sharedInputs, sharedState, stateIds, holders.length, encoding],
+    identity: [
+      command.ir,
+      inputShapes,
+      stateShapes,
+      sharedInputs,
+      sharedState,
+      stateIds,
+      holders.length,
+      encoding,
+      // The comparison decides the material (DCF keys or AND triples).
+      command.comparison ?? null,
+      command.fssBits ?? null,
+    ],
     run: (ctx) =>
       interpret<Operand>(
         ir,

@@ -38,6 +38,12 @@ import { SessionQueues } from "./session-queues";
 export interface PeerTransport {
   /** Sends bytes to `to`; throws a CommunicationError when there is no link. */
   sendTo(to: string, bytes: Uint8Array): void;
+  /**
+   * The one-way latency, in milliseconds, the link to `peer` adds (a simulated
+   * network distance); absent means none. The "auto" comparison reads it
+   * through Communicator.linkLatencyMs.
+   */
+  linkLatencyMs?(peer: string): number;
 }
 
 export interface WorkerStats {
@@ -79,6 +85,7 @@ export class Worker {
       self: id,
       send: (to: string, frame: OutgoingFrame) => this.transport.sendTo(to, encodeFrame({ ...frame, from: id })),
       recv: (from: string, tag: string) => this.mailbox.recv(from, tag),
+      linkLatencyMs: (peer: string) => this.transport.linkLatencyMs?.(peer) ?? 0,
     };
     this.providers = new ProviderEndpoint(this.comm);
   }

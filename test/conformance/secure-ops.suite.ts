@@ -4,7 +4,7 @@
  *
  * It is a function so that every Worker implementation runs the same cases
  * (CONTRIBUTING.md, "Interfaces and conformance suites"), once per kind of crypto provider (as CrypTen runs its MPC
- * suite once per provider): VirtualWorkers (test/mpc/virtual.conformance.test.ts)
+ * suite once per provider) and per comparison protocol: VirtualWorkers (test/mpc/virtual.conformance.test.ts)
  * and grid nodes over WebSockets (test/grid/nodes.conformance.integration.test.ts). It
  * uses only the public API and WorkerHandles.
  *
@@ -31,7 +31,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from "vitest";
 import * as sy from "../../src";
-import type { ProviderKind } from "../../src/core/config";
+import type { ComparisonProtocol, ProviderKind } from "../../src/core/config";
 import { EXACT, Rng, distinctTensor, expectClose, randomTensor, type Tolerance } from "./oracle";
 
 export interface SecureOpsFixture {
@@ -60,14 +60,21 @@ function dotTolerance(k: number, max: number): Tolerance {
  * `setup` runs once before them and must return a hook and four workers: bob
  * and charlie hold shares, dan is the crypto provider, alice is the third
  * holder where three are needed. Every case runs with `provider` as the
- * configured kind of crypto provider, so each of its commands carries it.
+ * configured kind of crypto provider and `comparison` as the comparison
+ * protocol, so each of its commands carries them.
  */
-export function secureOpsSuite(name: string, provider: ProviderKind, setup: () => Promise<SecureOpsFixture>): void {
+export function secureOpsSuite(
+  name: string,
+  provider: ProviderKind,
+  setup: () => Promise<SecureOpsFixture>,
+  comparison: ComparisonProtocol = "kogge-stone",
+): void {
   const it = Object.assign(
-    (title: string, fn: () => unknown) => vitestIt(title, () => sy.withConfig({ cryptoProvider: provider }, fn)),
+    (title: string, fn: () => unknown) =>
+      vitestIt(title, () => sy.withConfig({ cryptoProvider: provider, comparison }, fn)),
     { skip: vitestIt.skip },
   );
-  describe(`secure ops conformance: ${name}, provider ${provider}`, () => {
+  describe(`secure ops conformance: ${name}, provider ${provider}, comparison ${comparison}`, () => {
     let fx: SecureOpsFixture;
     let tf: typeof tfjs;
 
@@ -371,7 +378,7 @@ export function secureOpsSuite(name: string, provider: ProviderKind, setup: () =
       });
     });
 
-    describe("comparisons (ltz: A2B + Kogge-Stone)", () => {
+    describe("comparisons (ltz, by the suite's comparison protocol)", () => {
       const ops = ["lt", "gt", "le", "ge", "eq"] as const;
       const plain = {
         lt: (a: tfjs.Tensor | number, b: tfjs.Tensor | number) => tf.less(a, b).cast("float32"),

@@ -169,3 +169,28 @@ export async function eventually(
 export function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.max(tf.abs(tf.sub(a.toFloat(), b.toFloat()))).dataSync()[0]!;
 }
+
+/** A local grid (gateway and four nodes) and a PublicGridNetwork client on it, TF.js on the cpu backend. */
+export interface PublicGridFixture {
+  hook: sy.SyHook;
+  grid: sy.grid.LocalGrid;
+  network: sy.PublicGridNetwork;
+  close(): Promise<void>;
+}
+
+/** Starts a local grid on random ports, in this process or as child processes, with a network client. */
+export async function startPublicGrid(options: { inProcess: boolean }): Promise<PublicGridFixture> {
+  await tf.setBackend("cpu");
+  const hook = sy.hook(tf);
+  const local = await sy.grid.startLocalGrid({ ports: "random", ...(options.inProcess && { inProcess: true, tf }) });
+  const network = new sy.PublicGridNetwork(hook, local.gateway.url);
+  return {
+    hook,
+    grid: local,
+    network,
+    async close() {
+      await network.close();
+      await local.stop();
+    },
+  };
+}

@@ -1,10 +1,11 @@
 // The secure-op conformance suite on grid nodes: the same cases as on
 // VirtualWorkers, with each worker a GridNode behind a real WebSocket server
 // (port 0) and the client holding WebsocketGridClients linked pairwise; once per
-// kind of crypto provider (the provider kind travels in every command to the nodes).
+// kind of crypto provider and per comparison protocol (both travel in every
+// command to the nodes).
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
-import { PROVIDER_KINDS } from "../../src/core/config";
+import { COMPARISON_PROTOCOLS, PROVIDER_KINDS } from "../../src/core/config";
 import * as grid from "../../src/grid";
 import { secureOpsSuite, type SecureOpsFixture } from "../conformance/secure-ops.suite";
 
@@ -30,4 +31,7 @@ async function setup(): Promise<SecureOpsFixture> {
   };
 }
 
-for (const provider of PROVIDER_KINDS) secureOpsSuite("grid nodes over WebSockets", provider, setup);
+for (const provider of PROVIDER_KINDS) {
+  for (const comparison of COMPARISON_PROTOCOLS)
+    secureOpsSuite("grid nodes over WebSockets", provider, setup, comparison);
+}

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as sy from "../../src";
+import { startPublicGrid, type PublicGridFixture } from "./helpers";
 
 /** The linear toy of the PyGrid tutorial: fc1 = [2, 4], bias = [1000]; [5, 3] gives [1022]. */
 class Net extends sy.Plan {
@@ -11,20 +12,17 @@ class Net extends sy.Plan {
   }
 }
 
+let fixture: PublicGridFixture;
 let hook: sy.SyHook;
-let grid: sy.grid.LocalGrid;
 let network: sy.PublicGridNetwork;
 
 beforeAll(async () => {
-  await tf.setBackend("cpu");
-  hook = sy.hook(tf);
-  grid = await sy.grid.startLocalGrid({ ports: "random", inProcess: true, tf });
-  network = new sy.PublicGridNetwork(hook, grid.gateway.url);
+  fixture = await startPublicGrid({ inProcess: true });
+  ({ hook, network } = fixture);
 });
 
 afterAll(async () => {
-  await network?.close();
-  await grid?.stop();
+  await fixture?.close();
 });
 
 describe("PublicGridNetwork on a local grid", () => {

@@ -1,11 +1,13 @@
 // The op facts table (src/core/ops.ts) held to what the ops do: for every op,
-// on a few shapes and attributes, the rounds and bytes each holder sends and
-// what the crypto provider deals must be exactly what the table predicts, and
+// on a few shapes and attributes, under each comparison protocol, the rounds
+// and bytes each holder sends and what the crypto provider deals (to the last
+// holder and to the other) must be exactly what the table predicts, and
 // the ops the table says need a provider or two holders must be the ones refused
 // without them. A mismatch is a defect in the table or in a protocol's header.
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as sy from "../../src";
+import { COMPARISON_PROTOCOLS } from "../../src/core/config";
 import {
   allOps,
   needsProvider,
@@ -162,35 +164,40 @@ describe("the op facts table agrees with itself", () => {
   });
 });
 
-describe("the op facts table holds to measured traffic (2 holders + a dealer, VirtualWorkers)", () => {
-  function traffic<O extends OpName>(op: O) {
-    it.each(cases[op].map((c) => [describeCase(c), c] as const))(`${op} %s`, async (_, c) => {
-      const [bob, charlie, dan] = ["bob", "charlie", "dan"].map(worker) as [
-        sy.VirtualWorker,
-        sy.VirtualWorker,
-        sy.VirtualWorker,
-      ];
-      const result = run(op, c, [bob, charlie], dan);
-      await result.get();
-      const want = predictTraffic(op, c.attrs, c.operands, result.shape);
-      for (const holder of [bob, charlie]) {
-        expect(holder.stats.party.rounds, `${holder.id} rounds`).toBe(want.rounds);
-        expect(holder.stats.party.bytesSent, `${holder.id} bytes`).toBe(8 * want.holderWords);
-        expect(holder.stats.failedCommands).toBe(0);
-      }
-      expect(dan.stats.party.rounds).toBe(0);
-      expect(dan.providers.server("trusted-dealer")!.stats.elementsDealt, "words dealt").toBe(want.providerWords);
-      const dealt = dealerFrames(parties.events);
-      expect(wordsIn(dealt.filter((f) => f.to === "charlie")), "words to the last holder").toBe(want.providerWords);
-      expect(wordsIn(dealt.filter((f) => f.to !== "charlie")), "words to anyone else").toBe(0);
-      // Each holder gets one key when the op takes any material from the provider, none otherwise.
-      const keys = want.providerWords > 0 ? [providerKeyBytes] : [];
-      expect(keyFrames(dealt.filter((f) => f.to === "bob")), "key to bob").toEqual(keys);
-      expect(keyFrames(dealt.filter((f) => f.to === "charlie")), "key to charlie").toEqual(keys);
-    });
-  }
-  allOps.forEach(traffic);
-});
+describe.each(COMPARISON_PROTOCOLS)(
+  "the op facts table holds to measured traffic (2 holders + a dealer, VirtualWorkers, comparison %s)",
+  (comparison) => {
+    function traffic<O extends OpName>(op: O) {
+      it.each(cases[op].map((c) => [describeCase(c), c] as const))(`${op} %s`, async (_, c) => {
+        const [bob, charlie, dan] = ["bob", "charlie", "dan"].map(worker) as [
+          sy.VirtualWorker,
+          sy.VirtualWorker,
+          sy.VirtualWorker,
+        ];
+        const result = sy.withConfig({ comparison }, () => run(op, c, [bob, charlie], dan));
+        await result.get();
+        const want = predictTraffic(op, c.attrs, c.operands, result.shape, comparison);
+        for (const holder of [bob, charlie]) {
+          expect(holder.stats.party.rounds, `${holder.id} rounds`).toBe(want.rounds);
+          expect(holder.stats.party.bytesSent, `${holder.id} bytes`).toBe(8 * want.holderWords);
+          expect(holder.stats.failedCommands).toBe(0);
+        }
+        expect(dan.stats.party.rounds).toBe(0);
+        expect(dan.providers.server("trusted-dealer")!.stats.elementsDealt, "words dealt").toBe(
+          want.providerWords + want.providerWordsOthers,
+        );
+        const dealt = dealerFrames(parties.events);
+        expect(wordsIn(dealt.filter((f) => f.to === "charlie")), "words to the last holder").toBe(want.providerWords);
+        expect(wordsIn(dealt.filter((f) => f.to !== "charlie")), "words to anyone else").toBe(want.providerWordsOthers);
+        // Each holder gets one key when the op takes any material from the provider, none otherwise.
+        const keys = want.providerWords > 0 ? [providerKeyBytes] : [];
+        expect(keyFrames(dealt.filter((f) => f.to === "bob")), "key to bob").toEqual(keys);
+        expect(keyFrames(dealt.filter((f) => f.to === "charlie")), "key to charlie").toEqual(keys);
+      });
+    }
+    allOps.forEach(traffic);
+  },
+);
 
 describe("the ops the table says need a provider or two holders are the ones refused", () => {
   function refusals<O extends OpName>(op: O) {

@@ -3,7 +3,11 @@
 // can count what each party sent and what the crypto provider (dan) dealt.
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
-import type { PeerFrame } from "../../src/mpc/communicator";
+import type { Communicator, PeerFrame } from "../../src/mpc/communicator";
+import { PartyContext, type PartyStats, type ProtocolSettings } from "../../src/mpc/context";
+import type { MaterialSource } from "../../src/mpc/provider/provider";
+import { DealerClient } from "../../src/mpc/provider/trusted-dealer";
+import type { RingTensor } from "../../src/ring";
 import { decodeFrame } from "../../src/workers/messages";
 
 export interface Parties {
@@ -58,4 +62,48 @@ export function keyFrames(frames: readonly DealtFrame[]): number[] {
     const key = (f.frame.meta as { key?: unknown } | undefined)?.key;
     return key instanceof Uint8Array && f.frame.tensors.length === 0 ? [key.byteLength] : [];
   });
+}
+
+/** What every holder returned, and its traffic counters. */
+export interface PartyRun {
+  results: RingTensor[];
+  stats: PartyStats[];
+}
+
+let scopes = 0;
+
+/**
+ * Runs `protocol` on every holder at once (SPMD), each with its own share of
+ * `inputs` (inputs[k][i] is holder i's share of the k-th input) and a fresh
+ * PartyContext under `protocols`; material comes from `source` (by default
+ * dan's trusted dealer, over the network).
+ */
+export async function runHolders(
+  workers: ReadonlyMap<string, sy.VirtualWorker>,
+  holders: string[],
+  inputs: RingTensor[][],
+  protocol: (ctx: PartyContext, mine: RingTensor[]) => Promise<RingTensor>,
+  options: {
+    protocols?: ProtocolSettings;
+    source?: (comm: Communicator) => MaterialSource;
+    scope?: string;
+    /** Wraps each holder's communicator (e.g. to report a link latency). */
+    wrapComm?: (comm: Communicator) => Communicator;
+  } = {},
+): Promise<PartyRun> {
+  const scope = options.scope ?? `test${scopes++}`;
+  const stats = holders.map(() => ({ rounds: 0, bytesSent: 0, framesSent: 0 }));
+  const sourceOf = options.source ?? ((comm: Communicator) => new DealerClient(comm, "dan", holders));
+  const results = await Promise.all(
+    holders.map((h, i) => {
+      const own = workers.get(h)!.comm;
+      const comm = options.wrapComm ? options.wrapComm(own) : own;
+      const ctx = new PartyContext(comm, holders, scope, sourceOf(own), "dan", stats[i], undefined, options.protocols);
+      return protocol(
+        ctx,
+        inputs.map((sharesOfInput) => sharesOfInput[i]!),
+      );
+    }),
+  );
+  return { results, stats };
 }

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import { withConfig } from "../../src/core/config";
-import { PartyContext, type PartyStats } from "../../src/mpc/context";
+import { PartyContext } from "../../src/mpc/context";
 import { argmax } from "../../src/mpc/protocols/argmax";
 import { b2a } from "../../src/mpc/protocols/b2a";
 import { beaver } from "../../src/mpc/protocols/beaver";
@@ -21,7 +21,7 @@ import { reconstruct, reconstructBinary, share } from "../../src/mpc/sharing";
 import * as ring from "../../src/ring";
 import { decodeFrame } from "../../src/workers/messages";
 import { Rng } from "../conformance/oracle";
-import { dealerFrames as dealtAmong, startParties, wordsIn, type Parties } from "./parties";
+import { dealerFrames as dealtAmong, runHolders, startParties, wordsIn, type Parties, type PartyRun } from "./parties";
 
 const MIN = -(1n << 63n);
 const MAX = (1n << 63n) - 1n;
@@ -47,7 +47,6 @@ const SPECIAL = [
 let parties: Parties;
 let workers: Map<string, sy.VirtualWorker>;
 let events: sy.TapEvent[];
-let scopes = 0;
 
 beforeEach(() => {
   parties = startParties();
@@ -55,34 +54,13 @@ beforeEach(() => {
 });
 afterEach(() => parties.teardown());
 
-interface PartyRun {
-  results: ring.RingTensor[];
-  stats: PartyStats[];
-}
-
-/**
- * Runs `protocol` on every holder at once (SPMD), each with its own share of
- * `inputs` (inputs[k][i] is holder i's share of the k-th input) and a fresh
- * PartyContext; dealer material comes from dan over the network.
- */
-async function runParties(
+/** Runs `protocol` on every holder at once, with dan's trusted dealer (parties.ts runHolders). */
+function runParties(
   holders: string[],
   inputs: ring.RingTensor[][],
   protocol: (ctx: PartyContext, mine: ring.RingTensor[]) => Promise<ring.RingTensor>,
 ): Promise<PartyRun> {
-  const scope = `test${scopes++}`;
-  const stats = holders.map(() => ({ rounds: 0, bytesSent: 0, framesSent: 0 }));
-  const results = await Promise.all(
-    holders.map((h, i) => {
-      const comm = workers.get(h)!.comm;
-      const ctx = new PartyContext(comm, holders, scope, new DealerClient(comm, "dan", holders), "dan", stats[i]);
-      return protocol(
-        ctx,
-        inputs.map((sharesOfInput) => sharesOfInput[i]!),
-      );
-    }),
-  );
-  return { results, stats };
+  return runHolders(workers, holders, inputs, protocol);
 }
 
 function randomRing(rng: Rng, n: number, bound?: bigint): ring.RingTensor {

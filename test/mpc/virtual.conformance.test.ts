@@ -1,9 +1,9 @@
 // The secure-op conformance suite on VirtualWorkers (in process, every message
 // still encoded to bytes and delivered through the in-process network), once
-// per kind of crypto provider.
+// per kind of crypto provider and per comparison protocol.
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
-import { PROVIDER_KINDS } from "../../src/core/config";
+import { COMPARISON_PROTOCOLS, PROVIDER_KINDS } from "../../src/core/config";
 import { secureOpsSuite, type SecureOpsFixture } from "../conformance/secure-ops.suite";
 
 async function setup(): Promise<SecureOpsFixture> {
@@ -24,4 +24,6 @@ async function setup(): Promise<SecureOpsFixture> {
   };
 }
 
-for (const provider of PROVIDER_KINDS) secureOpsSuite("VirtualWorker", provider, setup);
+for (const provider of PROVIDER_KINDS) {
+  for (const comparison of COMPARISON_PROTOCOLS) secureOpsSuite("VirtualWorker", provider, setup, comparison);
+}

@@ -1,5 +1,6 @@
 /**
- * ltz(x) = [x < 0]: the one primitive every comparison is built on.
+ * ltz(x) = [x < 0]: the one primitive every comparison is built on; this file's
+ * protocol is the default ("kogge-stone"), ltz-fss.ts the one-round alternative.
  *
  * Two holders with x = x0 + x1 mod 2^64 (CrypTen's A2B with a Kogge-Stone adder,
  * keeping only what the sign bit needs):
@@ -17,13 +18,27 @@
  * AND triples' c (steps 1 and 2), 2 for the random bit of b2a (step 4).
  */
 import * as ring from "../../ring";
+import { chooseComparison } from "../comparison-choice";
 import type { PartyContext } from "../context";
 import { andShared } from "./binary-and";
 import { b2a } from "./b2a";
+import { ltzFss } from "./ltz-fss";
 
 const KOGGE_STONE_SHIFTS = [1, 2, 4, 8, 16, 32] as const;
 
-export async function ltz(ctx: PartyContext, x: ring.RingTensor): Promise<ring.RingTensor> {
+/**
+ * [x < 0] by the comparison protocol the run chose (config `comparison`, which
+ * travels with the command): this file's Kogge-Stone adder, or function
+ * secret sharing (ltz-fss.ts); "auto" picks per batch (comparison-choice.ts).
+ */
+export function ltz(ctx: PartyContext, x: ring.RingTensor): Promise<ring.RingTensor> {
+  const { comparison, fssBits } = ctx.protocols;
+  return chooseComparison(comparison, x.size, ctx.linkLatencyMs, fssBits) === "fss"
+    ? ltzFss(ctx, x)
+    : ltzKoggeStone(ctx, x);
+}
+
+export async function ltzKoggeStone(ctx: PartyContext, x: ring.RingTensor): Promise<ring.RingTensor> {
   ctx.requireTwoHolders("comparison");
   const mine = ring.reshape(x, [x.size]);
   const zero = ring.zeros(mine.shape);

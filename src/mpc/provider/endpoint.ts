@@ -20,11 +20,19 @@
  */
 import { createHash } from "node:crypto";
 import { encodeMessage } from "../../core/codec";
-import { isProviderKind, PROVIDER_KINDS, presets, type ProviderKind } from "../../core/config";
+import {
+  COMPARISONS,
+  isComparisonSetting,
+  isProviderKind,
+  PROVIDER_KINDS,
+  presets,
+  type ComparisonSetting,
+  type ProviderKind,
+} from "../../core/config";
 import { ErrorCode, ProtocolError, TsyftError } from "../../core/errors";
 import type * as ring from "../../ring";
 import { scopeOf, type Communicator, type OutgoingFrame, type PeerFrame } from "../communicator";
-import { PartyContext, type PartyStats } from "../context";
+import { DEFAULT_PROTOCOLS, PartyContext, type PartyStats, type ProtocolSettings } from "../context";
 import { insecureSeeded } from "./insecure-seeded";
 import type { CryptoProvider, MaterialSource, ProviderRequest, ProviderServer } from "./provider";
 import { recordMaterial, type RecordedMaterial } from "./recording";
@@ -43,6 +51,10 @@ export interface Sharing {
   provider?: string;
   /** How it deals; absent means the default kind (so commands built without it keep working). */
   providerKind?: ProviderKind;
+  /** How the run compares (config `comparison`); absent means "kogge-stone". */
+  comparison?: ComparisonSetting;
+  /** Bits the "fss" comparison reads (config `fssBits`); absent means 64. */
+  fssBits?: number;
 }
 
 type ProvidedSharing = Sharing & { provider: string };
@@ -106,11 +118,12 @@ export class ProviderEndpoint {
 
   /** This holder's context for one protocol run: its links, its provider's material, its counters. */
   context(sharing: Sharing, scope: string, stats: PartyStats): PartyContext {
+    const protocols = protocolsOf(sharing);
     if (!sharing.provider) {
-      return new PartyContext(this.comm, sharing.holders, scope, undefined, undefined, stats);
+      return new PartyContext(this.comm, sharing.holders, scope, undefined, undefined, stats, undefined, protocols);
     }
     const { source, openedMasks } = this.session({ ...sharing, provider: sharing.provider });
-    return new PartyContext(this.comm, sharing.holders, scope, source, sharing.provider, stats, openedMasks);
+    return new PartyContext(this.comm, sharing.holders, scope, source, sharing.provider, stats, openedMasks, protocols);
   }
 
   /**
@@ -153,7 +166,12 @@ export class ProviderEndpoint {
     const key = createHash("sha256").update(encodeMessage(computation.identity)).digest("hex");
     let perRun = this.dryRuns.get(key);
     if (!perRun) {
-      perRun = await recordMaterial(this.comm.self, sharing.holders, sharing.provider, computation.run);
+      // The dry run chooses its comparisons as the online runs will: same settings, same link latency.
+      const live = this.context(sharing, "dry", { rounds: 0, bytesSent: 0, framesSent: 0 });
+      perRun = await recordMaterial(this.comm.self, sharing.holders, sharing.provider, computation.run, {
+        protocols: live.protocols,
+        linkLatencyMs: live.linkLatencyMs,
+      });
       this.dryRuns.set(key, perRun);
     }
     return perRun;
@@ -218,6 +236,20 @@ export class ProviderEndpoint {
     session.source ??= byKind[kind].holderSource(this.comm, sharing.provider, sharing.holders);
     return { ...session, source: session.source };
   }
+}
+
+/** The protocol choices a command names, checked: a value this worker does not know is refused. */
+function protocolsOf(sharing: Sharing): ProtocolSettings {
+  const { comparison = DEFAULT_PROTOCOLS.comparison, fssBits = DEFAULT_PROTOCOLS.fssBits } = sharing;
+  if (!isComparisonSetting(comparison) || !Number.isInteger(fssBits) || fssBits < 2 || fssBits > 64) {
+    throw new ProtocolError(
+      ErrorCode.MALFORMED_MESSAGE,
+      `A command with comparison ${JSON.stringify(comparison)} and fssBits ${JSON.stringify(fssBits)}: expected ` +
+        `${COMPARISONS.map((k) => `"${k}"`).join(", ")} and an integer from 2 to 64. Run the same tsyft version on the client and the workers.`,
+      { comparison, fssBits },
+    );
+  }
+  return { comparison, fssBits };
 }
 
 /**

@@ -18,6 +18,7 @@
  * ```
  */
 import * as ring from "../../ring";
+import { dcfDealtTo } from "./dcf-material";
 import { KeyedMaterialSource, lastHolderCorrection, seedFor } from "./keyed";
 import type { CryptoProvider, MaterialSpec } from "./provider";
 
@@ -44,6 +45,7 @@ export class InsecureSeededSource extends KeyedMaterialSource {
   }
 
   protected async correction(tag: string, spec: MaterialSpec): Promise<ring.RingTensor[]> {
+    if (spec.kind === "dcf") return dcfDealtTo(this.keys, this.rank, tag, spec);
     return lastHolderCorrection(this.keys, tag, spec, this.masks);
   }
 

@@ -17,10 +17,12 @@
  */
 import { createHmac } from "node:crypto";
 import * as ring from "../../ring";
+import { checkDcfSpec, expandDcf, receivedDcf, type DcfSpec } from "./dcf-material";
 import {
   applyBeaverOp,
   beaverOutputShape,
   type BinaryTripleShare,
+  type DcfShare,
   type MaterialSource,
   type MaterialSpec,
   type RandomBitsShare,
@@ -84,6 +86,8 @@ function expandShare(
     }
     case "randomBits":
       return withCorrelated ? [lowBit(ring.expand(seed, spec.shape, 0)), ring.expand(seed, spec.shape, 1)] : [];
+    case "dcf":
+      return []; // expanded by dcf-material.ts
   }
 }
 
@@ -91,7 +95,7 @@ function expandShare(
 export function lastHolderCorrection(
   keys: readonly Uint8Array[],
   tag: string,
-  spec: MaterialSpec,
+  spec: Exclude<MaterialSpec, { kind: "dcf" }>,
   masks: MaskCache,
 ): ring.RingTensor[] {
   if (spec.kind === "binaryTriple") {
@@ -154,7 +158,10 @@ export abstract class KeyedMaterialSource implements MaterialSource {
   /** This holder's key K_i. */
   protected abstract key(): Promise<Uint8Array>;
 
-  /** The last holder's correction under `tag` (step 3). */
+  /**
+   * What the provider sends this holder under `tag`: the last holder's
+   * correction (step 3), or, for DCF material, any holder's words (dcf-material.ts).
+   */
   protected abstract correction(tag: string, spec: MaterialSpec): Promise<ring.RingTensor[]>;
 
   abstract preload(items: readonly TaggedSpec[]): Promise<void>;
@@ -173,6 +180,15 @@ export abstract class KeyedMaterialSource implements MaterialSource {
     correction?.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
     const triple = seededTriple(seedFor(await this.key(), tag), spec);
     return { triple, c: pending(correction ? correction.then((t) => t[0]) : Promise.resolve(undefined)) };
+  }
+
+  /** Mask and roots from this holder's key at once; the correction words (and the last holder's top bit) from the provider. */
+  async dcf(tag: string, spec: DcfSpec): Promise<DcfShare> {
+    checkDcfSpec(spec, this.holders.length);
+    const dealt = this.correction(tag, spec);
+    dealt.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
+    const own = expandDcf(await this.key(), tag, spec, this.rank);
+    return { mask: own.mask, roots: own.roots, dealt: pending(dealt.then((t) => receivedDcf(t, spec, own))) };
   }
 
   async randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare> {

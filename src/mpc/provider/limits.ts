@@ -22,7 +22,7 @@ export interface MaterialLimits {
 
 /**
  * Ring elements the provider makes for one piece of material: a, b and c of
- * a triple, the two shares of random bits. Throws a typed error for a spec
+ * a triple, the two shares of random bits, a DCF's correction words. Throws a typed error for a spec
  * that is not one (a hostile or broken holder).
  *
  * @example
@@ -47,10 +47,13 @@ export function materialElements(spec: MaterialSpec): number {
       return 3 * size(spec.shape);
     case "randomBits":
       return 2 * size(spec.shape);
+    // The correction words (3 per bit: ring/dcf.ts), generated once for both holders, and the top-bit share.
+    case "dcf":
+      return (3 * (Number.isInteger(spec.bits) ? spec.bits : 64) + 1) * size(spec.shape);
     default:
       throw new ProtocolError(
         ErrorCode.MALFORMED_MESSAGE,
-        `A dealer request for material of kind ${JSON.stringify((spec as { kind?: unknown } | undefined)?.kind)}; expected beaver, binaryTriple or randomBits.`,
+        `A dealer request for material of kind ${JSON.stringify((spec as { kind?: unknown } | undefined)?.kind)}; expected beaver, binaryTriple, randomBits or dcf.`,
       );
   }
 }

@@ -9,6 +9,8 @@
  * the provider worker's side that answers the holders' requests. The kinds:
  * the trusted dealer (trusted-dealer.ts, the default) and the insecure seeded
  * provider for tests (insecure-seeded.ts); endpoint.ts is what a worker holds.
+ * Every kind deals every kind of material, including the DCF keys of the
+ * "fss" comparison (dcf-material.ts).
  */
 import type { ProviderKind } from "../../core/config";
 import type { Conv2dAttrs } from "../../core/ops";
@@ -41,7 +43,9 @@ export type MaterialSpec =
       yMask?: string;
     }
   | { kind: "binaryTriple"; shape: number[] }
-  | { kind: "randomBits"; shape: number[] };
+  | { kind: "randomBits"; shape: number[] }
+  /** A mask and DCF keys for the "fss" comparison of `bits`-bit values (ltz-fss.ts, dcf-material.ts). */
+  | { kind: "dcf"; shape: number[]; bits: number };
 
 export type MaterialKind = MaterialSpec["kind"];
 
@@ -73,6 +77,20 @@ export interface RandomBitsShare {
   arithmetic: RingTensor;
 }
 
+/**
+ * A holder's share of the material of the "fss" comparison (ltz-fss.ts): an
+ * additive share of a mask r, the root seeds of its DCF keys (from its own
+ * PRG, never sent), and what the provider sends: the keys' correction words
+ * (the same for every holder) and this holder's additive share of r's top bit.
+ * The mask is ready at once, so the masked value can be opened while the
+ * provider's part is on its way.
+ */
+export interface DcfShare {
+  mask: RingTensor;
+  roots: Uint8Array;
+  dealt: Promise<{ corrections: ring.DcfCorrections; topBit: RingTensor }>;
+}
+
 /** One piece of material under its tag, as asked for ahead of time. */
 export interface TaggedSpec {
   tag: string;
@@ -97,6 +115,8 @@ export interface MaterialSource {
   readonly epoch: string | undefined;
   /** Random bits shared both ways, for binary-to-arithmetic conversion. */
   randomBits(tag: string, shape: readonly number[]): Promise<RandomBitsShare>;
+  /** A mask and DCF keys for the "fss" comparison (every holder gets words from the provider). */
+  dcf(tag: string, spec: Extract<MaterialSpec, { kind: "dcf" }>): Promise<DcfShare>;
   /**
    * Gets now what later calls will ask for under these tags (the offline
    * phase), so that they need no provider round trip; a no-op for a source

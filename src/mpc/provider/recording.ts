@@ -9,11 +9,12 @@
  */
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
-import { PartyContext } from "../context";
+import { PartyContext, type ProtocolSettings } from "../context";
 import type { Operand } from "../party-ops";
 import {
   beaverOutputShape,
   type BinaryTripleShare,
+  type DcfShare,
   type MaterialSource,
   type MaterialSpec,
   type RandomBitsShare,
@@ -36,10 +37,13 @@ export async function recordMaterial(
   holders: readonly string[],
   provider: string,
   run: (ctx: PartyContext) => Promise<unknown>,
+  /** The run's protocol choices and its holders' link latency, so that "auto" chooses as online. */
+  choices: { protocols?: ProtocolSettings; linkLatencyMs?: number } = {},
 ): Promise<RecordedMaterial[]> {
   const scope = "dry";
   const recorder = new RecordingMaterialSource(scope);
-  await run(new PartyContext(new EchoCommunicator(self), holders, scope, recorder, provider));
+  const comm = new EchoCommunicator(self, choices.linkLatencyMs ?? 0);
+  await run(new PartyContext(comm, holders, scope, recorder, provider, undefined, undefined, choices.protocols));
   return recorder.recorded;
 }
 
@@ -103,6 +107,24 @@ class RecordingMaterialSource implements MaterialSource {
     return { binary: ring.zeros(shape), arithmetic: ring.zeros(shape) };
   }
 
+  async dcf(tag: string, spec: Extract<MaterialSpec, { kind: "dcf" }>): Promise<DcfShare> {
+    this.record(tag, spec);
+    const n = ring.shapes.size(spec.shape);
+    const levels = spec.bits - 1;
+    const corrections: ring.DcfCorrections = {
+      bits: levels,
+      seeds: ring.zeros([levels, n, 2]),
+      values: ring.zeros([levels, n]),
+      flags: ring.zeros([2, n]),
+      last: ring.zeros([n]),
+    };
+    return {
+      mask: ring.zeros([n]),
+      roots: new Uint8Array(16 * n),
+      dealt: Promise.resolve({ corrections, topBit: ring.zeros([n]) }),
+    };
+  }
+
   /** A dry run has nothing to fetch ahead. */
   async preload(): Promise<void> {}
 }
@@ -111,7 +133,14 @@ class RecordingMaterialSource implements MaterialSource {
 class EchoCommunicator implements Communicator {
   private readonly sent = new Map<string, ring.RingTensor[]>();
 
-  constructor(readonly self: string) {}
+  constructor(
+    readonly self: string,
+    private readonly latencyMs: number,
+  ) {}
+
+  linkLatencyMs(): number {
+    return this.latencyMs;
+  }
 
   send(_to: string, frame: OutgoingFrame): void {
     this.sent.set(frame.tag, frame.tensors);

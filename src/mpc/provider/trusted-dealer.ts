@@ -14,7 +14,8 @@
  * (TSYFT_ERR_PROVIDER_EPOCH) rather than combine it into a wrong number.
  *
  * So full material goes to one holder only (|c| ring elements per triple);
- * the others receive 16 bytes once. The request for c is sent before the
+ * the others receive 16 bytes once, except for the DCF keys of the "fss"
+ * comparison, whose correction words every holder needs (dcf-material.ts). The request for c is sent before the
  * holders open their masked values, so its round trip overlaps theirs.
  * Honest-but-curious model: the dealer knows all the material, never the
  * inputs.
@@ -24,6 +25,7 @@ import { getConfig } from "../../core/config";
 import { AuthError, ErrorCode, ProtocolError } from "../../core/errors";
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
+import { DcfDealer } from "./dcf-material";
 import { KeyedMaterialSource, lastHolderCorrection, MaskCache } from "./keyed";
 import { checkMaterialRequest } from "./limits";
 import {
@@ -62,10 +64,12 @@ const KIND = "trusted-dealer";
  */
 let requestCounter = 0;
 
-/** Ring elements the last holder receives for one piece of material. */
+/** Ring elements the last holder receives for one piece of material (at most that for the others). */
 function correctionElements(spec: MaterialSpec): number {
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
   switch (spec.kind) {
+    case "dcf":
+      return (3 * spec.bits + 1) * size(spec.shape);
     case "beaver":
       return size(beaverOutputShape(spec.op, spec.xShape, spec.yShape));
     case "binaryTriple":
@@ -137,16 +141,22 @@ export class DealerClient extends KeyedMaterialSource {
   }
 
   /**
-   * Asks the dealer now, in one request, for the corrections of material that
-   * later runs will use under these tags (only the last holder receives any).
+   * Asks the dealer now, in batched requests, for the corrections of material
+   * that later runs will use under these tags (the last holder receives
+   * corrections of every kind, the others DCF words only).
    */
   async preload(items: readonly TaggedSpec[]): Promise<void> {
-    if (!this.isLast || items.length === 0) return;
+    if (items.length === 0) return;
+    // The key too, offline: a run on preloaded material then needs nothing from the dealer.
+    await this.key();
+    // Only DCF material is sent to holders other than the last.
+    const mine = this.isLast ? items : items.filter((i) => i.spec.kind === "dcf");
+    if (mine.length === 0) return;
     // Each reply must fit in a message: ask in batches of at most a quarter of the size limit.
     const budget = Math.max(1, Math.floor(getConfig().maxMessageBytes / 4 / 8));
     let batch: TaggedSpec[] = [];
     let elements = 0;
-    for (const item of items) {
+    for (const item of mine) {
       const size = correctionElements(item.spec);
       if (batch.length > 0 && elements + size > budget) {
         await this.preloadBatch(batch);
@@ -215,6 +225,7 @@ export class TrustedDealer implements ProviderServer {
   /** Keys by sharing group ("bob,charlie") and holder. */
   private readonly keys = new Map<string, Uint8Array>();
   private readonly masks = new MaskCache();
+  private readonly dcf = new DcfDealer();
   /** This dealer's key epoch: its keys are made at random in memory, so a restart makes a new one. */
   readonly epoch = randomBytes(8).toString("hex");
   readonly stats = { requests: 0, elementsDealt: 0 };
@@ -262,6 +273,11 @@ export class TrustedDealer implements ProviderServer {
 
   private deal(requester: string, tag: string, group: unknown, spec: MaterialSpec): ring.RingTensor[] {
     const holders = checkHolders(group, requester);
+    const keys = () => holders.map((h) => this.keyOf(h, holders));
+    if (spec?.kind === "dcf") {
+      checkMaterialRequest(spec);
+      return this.dcf.dealTo(keys(), holders.indexOf(requester), tag, spec, holders.join(","));
+    }
     if (holders[holders.length - 1] !== requester) {
       throw new ProtocolError(
         ErrorCode.PROTOCOL_DESYNC,
@@ -269,12 +285,7 @@ export class TrustedDealer implements ProviderServer {
       );
     }
     checkMaterialRequest(spec);
-    return lastHolderCorrection(
-      holders.map((h) => this.keyOf(h, holders)),
-      tag,
-      spec,
-      this.masks,
-    );
+    return lastHolderCorrection(keys(), tag, spec, this.masks);
   }
 }
 
