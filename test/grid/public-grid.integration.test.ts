@@ -83,7 +83,7 @@ describe("PublicGridNetwork on a local grid", () => {
     const model = new Net({ id: "short-lived" });
     await model.build(tf.tensor([1.0, 2]));
     const served = await network.serveModel(model, { id: "short-lived", allowRemoteInference: true, mpc: true });
-    const user = new sy.PublicGridNetwork(hook, grid.gateway.url, { token: null });
+    const user = new sy.PublicGridNetwork(hook, fixture.grid.gateway.url, { token: null });
     try {
       expect(
         (await user.runRemoteInference("short-lived", tf.tensor([5, 3]), { mpc: true })).dataSync()[0],
