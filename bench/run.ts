@@ -12,6 +12,7 @@ import { runKerasSuite } from "./suites/keras";
 import { runLoadSuite } from "./suites/load";
 import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
+import { runProfileSuite } from "./suites/profile";
 import { runRingSuite } from "./suites/ring";
 import { runServingSuite } from "./suites/serving";
 import { runTutorialsSuite } from "./suites/tutorials";
@@ -38,6 +39,7 @@ const suites: Suite[] = [
   { name: "keras", run: runKerasSuite },
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
   { name: "dp", run: runDpSuite },
+  { name: "profile", run: runProfileSuite },
 ];
 
 async function main(argv: string[]): Promise<void> {

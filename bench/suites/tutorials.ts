@@ -10,13 +10,14 @@ import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
 import type { BenchRow } from "../harness";
 
-interface Model {
+export interface Model {
   name: string;
   make: () => tf.LayersModel;
   input: number[];
 }
 
-const models: Model[] = [
+/** The three tutorial models, in order: linear toy, MNIST MLP, skin-cancer CNN. */
+export const models: Model[] = [
   {
     name: "linear toy",
     make: () => tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 1 })] }),

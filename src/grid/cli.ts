@@ -59,6 +59,7 @@ import {
   type GridMember,
 } from "./local-grid";
 import { startNode } from "./node";
+import { profileFromEnvironment } from "./node-profile";
 
 const USAGE = `Usage:
   tsyft node --id <id> [--port 3000] [--host 127.0.0.1] [--gateway <url>] [--data-dir <dir>] [--backend cpu|wasm]
@@ -157,6 +158,7 @@ async function runNode(args: readonly string[]): Promise<number> {
   const dataDir = str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA;
   const host = exposedHost("node", values, dataDir);
   const tf = await loadTf(str(values, "backend") ?? "cpu");
+  const stopProfiling = profileFromEnvironment(id);
   const identityFile = str(values, "identity");
   const node = await startNode({
     id,
@@ -180,6 +182,7 @@ async function runNode(args: readonly string[]): Promise<number> {
   const reason = await untilStopped(values["exit-with-parent"] === true);
   console.error(`tsyft node ${node.id}: stopping (${reason})`);
   await node.close();
+  stopProfiling();
   return 0;
 }
 

@@ -7,6 +7,7 @@
  * sequence of tags; `open` is the one communication step the protocols need.
  */
 import { ErrorCode, ProtocolError } from "../core/errors";
+import { waited } from "../core/profiler";
 import { opsNeedingProvider, opsRunning, twoHolderProtocolNames, type TwoHolderProtocol } from "../core/ops";
 import * as ring from "../ring";
 import type { Communicator, PeerFrame } from "./communicator";
@@ -175,7 +176,7 @@ export class PartyContext {
       this.stats.framesSent++;
       this.stats.bytesSent += values.reduce((n, v) => n + v.size * 8, 0);
     }
-    const frames = await Promise.all(others.map((peer) => this.comm.recv(peer, tag)));
+    const frames = await waited("open", Promise.all(others.map((peer) => this.comm.recv(peer, tag))));
     return frames.map((frame) => {
       this.checkEpoch(frame, epoch);
       const fits =

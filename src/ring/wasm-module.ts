@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ErrorCode, TsyftError } from "../core/errors";
+import { timed } from "../core/profiler";
 import { findPackageRoot } from "../core/package-root";
 
 /** The functions build/ring.wasm exports (see src/ring/wasm/). Pointers are byte offsets. */
@@ -166,10 +167,10 @@ export class RingWasm {
     const scratchPtr = this.alloc(options.scratchLength ?? 0);
     this.reserve(this.top);
     const buffer = this.exports.memory.buffer;
-    inputs.forEach((a, i) => new BigInt64Array(buffer, inputPtrs[i], a.length).set(a));
+    timed("wasm.copy-in", () => inputs.forEach((a, i) => new BigInt64Array(buffer, inputPtrs[i], a.length).set(a)));
     call(inputPtrs, outPtr, scratchPtr);
     const after = this.exports.memory.buffer; // the same buffer: kernels never grow memory
-    const result = new BigInt64Array(after.slice(outPtr, outPtr + outLength * 8));
+    const result = timed("wasm.copy-out", () => new BigInt64Array(after.slice(outPtr, outPtr + outLength * 8)));
     if (after.byteLength > this.retainBytes) this.instance = instantiate(this.module);
     return result;
   }

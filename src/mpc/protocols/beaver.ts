@@ -20,6 +20,7 @@
  * Reopening the same value reveals nothing new; a mask is never used for two
  * different values. For a dense layer this removes |W| elements per run.
  */
+import { waited } from "../../core/profiler";
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { applyBeaverOp, type BeaverOp } from "../provider/provider";
@@ -49,7 +50,7 @@ export async function beaver(
     ...fixedOpens,
   ]);
   const [e, f] = fixedOpened.map((k) => k || opened.shift()!) as [ring.RingTensor, ring.RingTensor];
-  let z = ring.add(await c, ring.add(applyBeaverOp(op, e, b), applyBeaverOp(op, a, f)));
+  let z = ring.add(await waited("provider", c), ring.add(applyBeaverOp(op, e, b), applyBeaverOp(op, a, f)));
   if (ctx.isFirst) z = ring.add(z, applyBeaverOp(op, e, f));
   return z;
 }

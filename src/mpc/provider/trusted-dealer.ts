@@ -22,6 +22,7 @@
 import { randomBytes } from "node:crypto";
 import { getConfig } from "../../core/config";
 import { AuthError, ErrorCode, ProtocolError } from "../../core/errors";
+import { timed } from "../../core/profiler";
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
 import { KeyedMaterialSource, lastHolderCorrection, MaskCache } from "./keyed";
@@ -269,12 +270,8 @@ export class TrustedDealer implements ProviderServer {
       );
     }
     checkMaterialRequest(spec);
-    return lastHolderCorrection(
-      holders.map((h) => this.keyOf(h, holders)),
-      tag,
-      spec,
-      this.masks,
-    );
+    const keys = holders.map((h) => this.keyOf(h, holders));
+    return timed("provider.deal", () => lastHolderCorrection(keys, tag, spec, this.masks));
   }
 }
 
