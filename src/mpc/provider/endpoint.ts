@@ -24,7 +24,7 @@ import { isProviderKind, PROVIDER_KINDS, presets, type ProviderKind } from "../.
 import { ErrorCode, ProtocolError, TsyftError } from "../../core/errors";
 import type * as ring from "../../ring";
 import { scopeOf, type Communicator, type OutgoingFrame, type PeerFrame } from "../communicator";
-import { PartyContext, type PartyStats } from "../context";
+import { PartyContext, type FixedOpening, type PartyStats } from "../context";
 import { insecureSeeded } from "./insecure-seeded";
 import type { CryptoProvider, MaterialSource, ProviderRequest, ProviderServer } from "./provider";
 import { recordMaterial, type RecordedMaterial } from "./recording";
@@ -59,7 +59,7 @@ interface Session {
    * lost its copy, so both must open them again; the link's loss already
    * failed any exchange with it that was under way).
    */
-  openedMasks: Map<string, Promise<ring.RingTensor>>;
+  openedMasks: Map<string, Promise<FixedOpening>>;
 }
 
 /** A computation the offline phase can dry-run. */
