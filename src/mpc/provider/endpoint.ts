@@ -22,7 +22,6 @@ import { createHash } from "node:crypto";
 import { encodeMessage } from "../../core/codec";
 import { isProviderKind, PROVIDER_KINDS, presets, type ProviderKind } from "../../core/config";
 import { ErrorCode, ProtocolError, TsyftError } from "../../core/errors";
-import type * as ring from "../../ring";
 import { scopeOf, type Communicator, type OutgoingFrame, type PeerFrame } from "../communicator";
 import { PartyContext, type FixedOpening, type PartyStats } from "../context";
 import { insecureSeeded } from "./insecure-seeded";
