@@ -129,6 +129,11 @@ export class Profiler {
   }
 
   report(): ProfileReport {
+    // Entries still queued for the observer's callback count now.
+    for (const entry of this.gc.takeRecords()) {
+      this.gcMs += entry.duration;
+      this.gcCount++;
+    }
     return {
       wallMs: performance.now() - this.started,
       gcMs: this.gcMs,
