@@ -14,70 +14,19 @@ import * as tf from "@tensorflow/tfjs";
 import { Engine, type OutputSink } from "../../kernel/engine/engine";
 import * as sy from "../../src";
 import type { BenchRow } from "../harness";
-import { models } from "./tutorials";
-
-/** What a measuring run prints: median wall time and CPU time per run, in ms. */
-interface Measured {
-  wallMs: number;
-  cpuMs: number;
-}
+import { cnnRunner, measureRuns, type Measured } from "./cnn-runs";
 
 const MARK = "KERNEL-GAP ";
 
-/** The measuring loop; the cell holds the same code as text (MEASURE_SOURCE). */
-async function measureRuns(runOnce: () => Promise<unknown>, runs: number): Promise<Measured> {
-  await runOnce();
-  const times: number[] = [];
-  const cpu0 = process.cpuUsage();
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await runOnce();
-    times.push(performance.now() - t0);
-  }
-  const cpu = process.cpuUsage(cpu0);
-  times.sort((a, b) => a - b);
-  return { wallMs: times[times.length >> 1]!, cpuMs: (cpu.user + cpu.system) / 1000 / runs };
-}
-
-const MEASURE_SOURCE = `async function measureRuns(runOnce: () => Promise<unknown>, runs: number) {
-  await runOnce();
-  const times: number[] = [];
-  const cpu0 = process.cpuUsage();
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await runOnce();
-    times.push(performance.now() - t0);
-  }
-  const cpu = process.cpuUsage(cpu0);
-  times.sort((a, b) => a - b);
-  return { wallMs: times[times.length >> 1], cpuMs: (cpu.user + cpu.system) / 1000 / runs };
-}`;
-
 /** The cells: set up the CNN among VirtualWorkers, then (per round) print the measurement. */
-function cells(runs: number): { setup: string; measure: string } {
+function cells(repo: string, runs: number): { setup: string; measure: string } {
   const setup = `import * as tf from "@tensorflow/tfjs";
 import * as sy from "tsyft";
+import { cnnRunner, measureRuns } from ${JSON.stringify(path.join(repo, "dist", "bench", "suites", "cnn-runs"))};
 await sy.useWasmBackend(tf);
 const gapHook = sy.hook(tf);
 const [gapBob, gapCharlie, gapDan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(gapHook, { id }));
-const gapModel = tf.sequential({
-  layers: [
-    tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 32, kernelSize: 5, activation: "relu" }),
-    tf.layers.conv2d({ filters: 32, kernelSize: 5, activation: "relu" }),
-    tf.layers.conv2d({ filters: 32, kernelSize: 5, activation: "relu" }),
-    tf.layers.flatten(),
-    tf.layers.dense({ units: 400, activation: "relu" }),
-    tf.layers.dense({ units: 200, activation: "relu" }),
-    tf.layers.dense({ units: 2 }),
-  ],
-});
-const gapPlan = sy.Plan.fromModel(gapModel, { id: "kernel-gap-cnn" });
-await gapPlan.build(tf.zeros([1, 32, 32, 3]));
-gapPlan.fixPrecision().share(gapBob, gapCharlie, { cryptoProvider: gapDan });
-const gapX = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 7);
-const gapRun = async () =>
-  ((await (gapPlan.run(gapX.fixPrecision().share(gapBob, gapCharlie, { cryptoProvider: gapDan })) as sy.FixedPrecisionTensor).get()) as sy.FixedPrecisionTensor).floatPrecision();
-${MEASURE_SOURCE}
+const gapRun = (await cnnRunner({ bob: gapBob, charlie: gapCharlie, dan: gapDan }, "kernel-gap-cnn"))(1);
 "ready"`;
   return {
     setup,
@@ -90,16 +39,7 @@ async function plainRunner(): Promise<() => Promise<unknown>> {
   await sy.useWasmBackend(tf);
   const hook = sy.hook(tf);
   const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id }));
-  const plan = sy.Plan.fromModel(models[2]!.make(), { id: "kernel-gap-cnn" });
-  await plan.build(tf.zeros([1, 32, 32, 3]));
-  plan.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! });
-  const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 7);
-  return async () =>
-    (
-      await (
-        plan.run(x.fixPrecision().share(bob!, charlie!, { cryptoProvider: dan! })) as sy.FixedPrecisionTensor
-      ).get()
-    ).floatPrecision();
+  return (await cnnRunner({ bob: bob!, charlie: charlie!, dan: dan! }, "kernel-gap-cnn"))(1);
 }
 
 function median(values: number[]): number {
@@ -118,7 +58,7 @@ export async function runKernelGap(repo: string): Promise<BenchRow[]> {
   };
   const engine = await Engine.start({ cwd: path.join(repo, "notebooks") });
   try {
-    const { setup, measure } = cells(runs);
+    const { setup, measure } = cells(repo, runs);
     const ran = await engine.execute(setup, "kernel-gap-setup", sink);
     if (ran.status !== "ok")
       throw new Error(`kernel gap: the setup cell failed: ${JSON.stringify(ran).slice(0, 1000)}`);

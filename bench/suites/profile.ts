@@ -18,30 +18,9 @@ import * as sy from "../../src";
 import { attachProfiler, detachProfiler, type ProfileReport } from "../../src/core/profiler";
 import { PROFILE_DIR_ENV } from "../../src/grid/node-profile";
 import type { BenchRow } from "../harness";
-import { models } from "./tutorials";
+import { cnnRunner } from "./cnn-runs";
 
-const cnn = models[2]!;
 const RUNS = 5;
-type Workers = { bob: sy.WorkerHandle; charlie: sy.WorkerHandle; dan: sy.WorkerHandle };
-
-/** A CNN plan shared among the workers, and what makes one encrypted run of it at a batch size. */
-async function cnnRunner(workers: Workers, id: string): Promise<(batch: number) => () => Promise<unknown>> {
-  const model = cnn.make();
-  const plan = sy.Plan.fromModel(model, { id });
-  await plan.build(tf.zeros([1, ...cnn.input]));
-  plan.fixPrecision().share(workers.bob, workers.charlie, { cryptoProvider: workers.dan });
-  return (batch) => {
-    const x = tf.randomNormal([batch, ...cnn.input], 0, 1, "float32", 7);
-    return async () =>
-      (
-        await (
-          plan.run(
-            x.fixPrecision().share(workers.bob, workers.charlie, { cryptoProvider: workers.dan }),
-          ) as sy.FixedPrecisionTensor
-        ).get()
-      ).floatPrecision();
-  };
-}
 
 async function timeRuns(run: () => Promise<unknown>, runs: number): Promise<number> {
   const t0 = performance.now();
@@ -147,12 +126,7 @@ async function onNodes(hook: sy.Hook): Promise<BenchRow[]> {
   try {
     const clients = await Promise.all(grid.clients(hook).map((c) => c.connect()));
     await sy.grid.connectAllNodes(clients);
-    const [bob, charlie, dan] = clients as [
-      sy.grid.WebsocketGridClient,
-      sy.grid.WebsocketGridClient,
-      sy.grid.WebsocketGridClient,
-    ];
-    const runAt = await cnnRunner({ bob, charlie, dan }, "profile-cnn-nodes");
+    const runAt = await cnnRunner({ bob: clients[0]!, charlie: clients[1]!, dan: clients[2]! }, "profile-cnn-nodes");
     const run = runAt(1);
     await run();
     await dumpNodes(dir, grid.nodes, 1); // drops the warm-up
