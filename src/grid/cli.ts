@@ -18,7 +18,8 @@
  *
  * Servers listen on 127.0.0.1 unless --host says otherwise; another address
  * is refused without credentials and warned about without TLS (exposure.ts).
- * A node's data dir also comes from TSYFT_NODE_DATA. Servers print one JSON
+ * A node's data dir also comes from TSYFT_NODE_DATA; TSYFT_PROFILE_DIR makes
+ * it record timings and write them there on SIGUSR2 (node-profile.ts). Servers print one JSON
  * line on stdout when they listen (`{"event":"listening",...}`, see
  * processes.ts) and stop cleanly on SIGINT/SIGTERM. `grid up` prints who is
  * where and stops everything on Ctrl-C; with `--detach` it leaves the grid
