@@ -14,6 +14,7 @@ import { runKerasSuite } from "./suites/keras";
 import { runLoadSuite } from "./suites/load";
 import { runMpcBench } from "./suites/mpc";
 import { runPlansSuite } from "./suites/plans";
+import { runProfileSuite } from "./suites/profile";
 import { runRingSuite } from "./suites/ring";
 import { runServingSuite } from "./suites/serving";
 import { runTutorialsSuite } from "./suites/tutorials";
@@ -43,6 +44,7 @@ const suites: Suite[] = [
   { name: "kernel", run: async () => (await runKernelBench()) as BenchRow[] },
   { name: "dp", run: runDpSuite },
   { name: "fss", run: runFssSuite },
+  { name: "profile", run: runProfileSuite },
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -14,6 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { runKernelGap } from "./kernel-gap";
 
 /** The repository root, from bench/suites or from its compiled copy in dist/bench/suites. */
 const ABOVE = path.resolve(__dirname, "..", "..");
@@ -93,7 +94,7 @@ function writeKernelspecs(root: string): void {
   }
 }
 
-/** Start time and first-cell latency of tsyft's kernel and tslab's, median of `runs` (env TSYFT_KERNEL_BENCH_RUNS, default 5). */
+/** Start time and first-cell latency of tsyft's kernel and tslab's, median of `runs` (env TSYFT_KERNEL_BENCH_RUNS, default 5); then the kernel gap (kernel-gap.ts). */
 export async function runKernelBench(): Promise<Array<Record<string, string | number>>> {
   const runs = Number(process.env.TSYFT_KERNEL_BENCH_RUNS ?? 5);
   const probe = spawnSync(PYTHON, ["-c", "import jupyter_client"], { stdio: "ignore" });
@@ -101,9 +102,10 @@ export async function runKernelBench(): Promise<Array<Record<string, string | nu
     return [
       {
         suite: "kernel",
-        name: "skipped",
+        name: "start-up skipped",
         reason: `${PYTHON} lacks jupyter_client (apt-get install -y python3-jupyter-client)`,
       },
+      ...(await runKernelGap(REPO)),
     ];
   }
   if (!fs.existsSync(path.join(REPO, "dist", "kernel", "launcher.js"))) {
@@ -139,7 +141,7 @@ export async function runKernelBench(): Promise<Array<Record<string, string | nu
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Sample);
-    return ["tsyft", "tslab"].map((kernel) => {
+    const startRows = ["tsyft", "tslab"].map((kernel) => {
       const mine = samples.filter((s) => s.kernel === kernel);
       const start = median(mine.map((s) => s.start_ms));
       const first = median(mine.map((s) => s.first_cell_ms));
@@ -154,6 +156,7 @@ export async function runKernelBench(): Promise<Array<Record<string, string | nu
         cells_ok: mine.every((s) => s.ok) ? "yes" : "no",
       };
     });
+    return [...startRows, ...(await runKernelGap(REPO))];
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -17,7 +17,7 @@ export interface Model {
   input: number[];
 }
 
-/** The three tutorial models, as the tutorials build them (the wan suite serves the same). */
+/** The three tutorial models, in order (linear toy, MNIST MLP, skin-cancer CNN), as the tutorials build them. */
 export const models: Model[] = [
   {
     name: "linear toy",

@@ -71,9 +71,17 @@ export function endScope(scope: CellScope): void {
 
 let installed = false;
 
+/** The scope each recorded timer is in, so that clearing it forgets it there. */
+const scopeOfTimer = new WeakMap<TimerHandle, CellScope>();
+
 /**
  * Replaces the global setTimeout, setInterval and setImmediate with versions
- * that record their timer in the current cell's scope. Idempotent.
+ * that record their timer in the current cell's scope, and the clear
+ * functions with versions that forget it there. Idempotent. Forgetting
+ * matters: a cell that runs encrypted queries sets and clears a timeout per
+ * message it waits for (the library's receive deadline), thousands per
+ * minute, and each one kept would hold its callback's closure until the cell
+ * ends.
  */
 export function trackTimers(): void {
   if (installed) return;
@@ -92,8 +100,18 @@ export function trackTimers(): void {
         (callback as Callback).apply(this, args);
       };
       box.timer = real(wrapped, ...rest);
-      if (!scope.cancelled && !scope.ended) scope.timers.add(box.timer);
+      if (!scope.cancelled && !scope.ended) {
+        scope.timers.add(box.timer);
+        scopeOfTimer.set(box.timer, scope);
+      }
       return box.timer;
+    };
+
+  const forget = (real: (timer: unknown) => void) =>
+    function cleared(timer: unknown): void {
+      if (timer !== null && typeof timer === "object")
+        scopeOfTimer.get(timer as TimerHandle)?.timers.delete(timer as TimerHandle);
+      real(timer);
     };
 
   for (const name of ["setTimeout", "setInterval", "setImmediate"] as const) {
@@ -102,5 +120,8 @@ export function trackTimers(): void {
     // Keep util.promisify(setTimeout) and friends working.
     for (const key of Object.getOwnPropertySymbols(real)) replacement[key] = real[key];
     g[name] = replacement;
+  }
+  for (const name of ["clearTimeout", "clearInterval", "clearImmediate"] as const) {
+    g[name] = forget(g[name] as (timer: unknown) => void);
   }
 }

@@ -16,6 +16,7 @@ import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import { getConfig } from "./config";
 import { CommunicationError, ErrorCode } from "./errors";
 import { checkNesting } from "./limits";
+import { timed } from "./profiler";
 
 type TypedArrayCtor =
   | BigInt64ArrayConstructor
@@ -70,7 +71,7 @@ const decoder = new Decoder({ extensionCodec, useBigInt64: true });
 
 /** Encodes a message (plain objects, arrays, strings, numbers, bigints, typed arrays). */
 export function encodeMessage(message: unknown): Uint8Array {
-  return encoder.encode(message);
+  return timed("wire.encode", () => encoder.encode(message));
 }
 
 /**
@@ -82,7 +83,7 @@ export function encodeMessage(message: unknown): Uint8Array {
 export function decodeMessage(bytes: Uint8Array): unknown {
   let message: unknown;
   try {
-    message = decoder.decode(bytes);
+    message = timed("wire.decode", () => decoder.decode(bytes));
   } catch (error) {
     if (error instanceof CommunicationError) throw error;
     throw new CommunicationError(

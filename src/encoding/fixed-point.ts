@@ -15,6 +15,7 @@
  */
 import { getConfig } from "../core/config";
 import { ErrorCode, ProtocolError, TsyftError } from "../core/errors";
+import { timed } from "../core/profiler";
 import * as ring from "../ring";
 
 export interface FixedPointEncoding {
@@ -82,6 +83,10 @@ export function describeEncoding(enc: FixedPointEncoding): string {
  * {@link encodingLimit} with `TSYFT_ERR_ENCODE_OVERFLOW`.
  */
 export function encode(values: ArrayLike<number>, shape: readonly number[], enc: FixedPointEncoding): ring.RingTensor {
+  return timed("encoding", () => encodeNow(values, shape, enc));
+}
+
+function encodeNow(values: ArrayLike<number>, shape: readonly number[], enc: FixedPointEncoding): ring.RingTensor {
   const limit = encodingLimit(enc);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
@@ -100,7 +105,7 @@ export function encode(values: ArrayLike<number>, shape: readonly number[], enc:
 
 /** Decodes to reals. */
 export function decode(t: ring.RingTensor, enc: FixedPointEncoding): Float64Array {
-  return ring.toFloat(t, scaleOf(enc));
+  return timed("encoding", () => ring.toFloat(t, scaleOf(enc)));
 }
 
 /**

@@ -18,7 +18,8 @@
  *
  * Servers listen on 127.0.0.1 unless --host says otherwise; another address
  * is refused without credentials and warned about without TLS (exposure.ts).
- * A node's data dir also comes from TSYFT_NODE_DATA. Servers print one JSON
+ * A node's data dir also comes from TSYFT_NODE_DATA; TSYFT_PROFILE_DIR makes
+ * it record timings and write them there on SIGUSR2 (node-profile.ts). Servers print one JSON
  * line on stdout when they listen (`{"event":"listening",...}`, see
  * processes.ts) and stop cleanly on SIGINT/SIGTERM. `grid up` prints who is
  * where and stops everything on Ctrl-C; with `--detach` it leaves the grid
@@ -62,6 +63,7 @@ import {
   type GridMember,
 } from "./local-grid";
 import { startNode } from "./node";
+import { profileFromEnvironment } from "./node-profile";
 
 const USAGE = `Usage:
   tsyft node --id <id> [--port 3000] [--host 127.0.0.1] [--gateway <url>] [--data-dir <dir>] [--backend cpu|wasm]
@@ -164,6 +166,7 @@ async function runNode(args: readonly string[]): Promise<number> {
   const host = exposedHost("node", values, dataDir);
   const link = linkOf(values); // checked before TensorFlow.js loads
   const tf = await loadTf(str(values, "backend") ?? "cpu");
+  const stopProfiling = profileFromEnvironment(id);
   const identityFile = str(values, "identity");
   const node = await startNode({
     id,
@@ -188,6 +191,7 @@ async function runNode(args: readonly string[]): Promise<number> {
   const reason = await untilStopped(values["exit-with-parent"] === true);
   console.error(`tsyft node ${node.id}: stopping (${reason})`);
   await node.close();
+  stopProfiling();
   return 0;
 }
 

@@ -8,10 +8,22 @@
  */
 import type { ComparisonSetting } from "../core/config";
 import { ErrorCode, ProtocolError } from "../core/errors";
+import { waited } from "../core/profiler";
 import { opsNeedingProvider, opsRunning, twoHolderProtocolNames, type TwoHolderProtocol } from "../core/ops";
 import * as ring from "../ring";
 import type { Communicator, PeerFrame } from "./communicator";
 import type { MaterialSource } from "./provider/provider";
+
+/**
+ * What Beaver products need of a fixed operand (a weight), kept per key epoch:
+ * its opened masked value, and this holder's mask plus (on holder 0) that
+ * opened value, the one factor of the product's two local terms that does not
+ * change from run to run (beaver.ts).
+ */
+export interface FixedOpening {
+  opened: ring.RingTensor;
+  maskPlusOpened: ring.RingTensor;
+}
 
 /** Traffic counters, per party, for benchmarks and tests. */
 export interface PartyStats {
@@ -46,7 +58,7 @@ export class PartyContext {
     readonly provider: string | undefined,
     readonly stats: PartyStats = { rounds: 0, bytesSent: 0, framesSent: 0 },
     /** Opened masked values of fixed operands (weights), by key epoch and mask tag; see `openFixed`. */
-    readonly openedMasks: Map<string, Promise<ring.RingTensor>> = new Map(),
+    readonly openedMasks: Map<string, Promise<FixedOpening>> = new Map(),
     readonly protocols: ProtocolSettings = DEFAULT_PROTOCOLS,
   ) {
     this.rank = holders.indexOf(comm.self);
@@ -160,21 +172,26 @@ export class PartyContext {
 
   /**
    * The opened masked value of a fixed operand (a weight, see beaver.ts),
-   * `masked` being this holder's share of it: exchanged once per key epoch
+   * this holder's share of it being `value - mask`: exchanged once per key epoch
    * under a tag of its own, outside any run's scope, and kept. Every holder
    * sends its share exactly once, when the first of its runs needs it, and
    * every later or concurrent run awaits that one exchange: so holders agree
    * on what each run's frames carry whatever order their runs come in. A
    * failed exchange is forgotten, so a later run tries again. It overlaps the
-   * run's own open, so it costs no extra round.
+   * run's own open, so it costs no extra round. The masked share is computed
+   * only then: a weight-sized subtraction that later runs skip.
    */
-  openFixed(maskTag: string, masked: ring.RingTensor): Promise<ring.RingTensor> {
+  openFixed(maskTag: string, mask: ring.RingTensor, value: ring.RingTensor): Promise<FixedOpening> {
     const epoch = this.materialSource?.epoch ?? "none";
     const key = `${epoch}|${maskTag}`;
     let opened = this.openedMasks.get(key);
     if (!opened) {
+      const masked = ring.sub(value, mask);
       const exchanged = this.exchangeUnder(`fixed~${epoch}/${maskTag}`, [masked]);
-      opened = exchanged.then((frames) => frames.reduce((acc, theirs) => ring.add(acc, theirs[0]!), masked));
+      opened = exchanged.then((frames) => {
+        const sum = frames.reduce((acc, theirs) => ring.add(acc, theirs[0]!), masked);
+        return { opened: sum, maskPlusOpened: this.isFirst ? ring.add(mask, sum) : mask };
+      });
       this.openedMasks.set(key, opened);
       const mine = opened;
       mine.catch(() => this.openedMasks.get(key) === mine && this.openedMasks.delete(key));
@@ -200,7 +217,7 @@ export class PartyContext {
       this.stats.framesSent++;
       this.stats.bytesSent += values.reduce((n, v) => n + v.size * 8, 0);
     }
-    const frames = await Promise.all(others.map((peer) => this.comm.recv(peer, tag)));
+    const frames = await waited("open", Promise.all(others.map((peer) => this.comm.recv(peer, tag))));
     return frames.map((frame) => {
       this.checkEpoch(frame, epoch);
       const fits =

@@ -6,6 +6,7 @@
  * (the reference the tests compare against), chosen by `getConfig().ringKernels`.
  */
 import { getConfig } from "../core/config";
+import { activeProfiler, type Profiler } from "../core/profiler";
 import { jsKernels } from "./js-kernels";
 import type { WindowGeometry } from "./window-shapes";
 import { wasmKernels } from "./wasm-kernels";
@@ -105,7 +106,25 @@ export interface RingKernels {
  * ```
  */
 export function kernels(): RingKernels {
-  return getConfig().ringKernels === "js" ? jsKernels : wasmKernels();
+  const set = getConfig().ringKernels === "js" ? jsKernels : wasmKernels();
+  const profiler = activeProfiler();
+  return profiler ? timedKernels(set, profiler) : set;
+}
+
+const timedSets = new WeakMap<RingKernels, { profiler: Profiler; set: RingKernels }>();
+
+/** `set` with every call timed as step "<set>.<kernel>" (e.g. "wasm.matmul"), made once per set and profiler. */
+function timedKernels(set: RingKernels, profiler: Profiler): RingKernels {
+  const made = timedSets.get(set);
+  if (made?.profiler === profiler) return made.set;
+  const timedSet = { ...set };
+  for (const [name, fn] of Object.entries(set)) {
+    if (typeof fn !== "function") continue;
+    const step = `${set.name}.${name}`;
+    Object.assign(timedSet, { [name]: (...args: unknown[]) => profiler.time(step, () => fn.apply(set, args)) });
+  }
+  timedSets.set(set, { profiler, set: timedSet });
+  return timedSet;
 }
 
 /**

@@ -5,6 +5,7 @@
  * applied to bytes (`xorKeystream`).
  */
 import { createCipheriv, randomBytes, randomFillSync, type Cipher } from "node:crypto";
+import { timed } from "../core/profiler";
 import { argumentError, checkShape, describe, size, type Shape } from "./shape-basics";
 import { RingTensor } from "./tensor";
 
@@ -47,6 +48,10 @@ export function randomSeed(): Uint8Array {
  * ```
  */
 export function sample(shape: Shape): RingTensor {
+  return timed("prg.sample", () => sampleNow(shape));
+}
+
+function sampleNow(shape: Shape): RingTensor {
   const s = checkShape(shape, "sample");
   const data = new BigInt64Array(size(s));
   const bytes = new Uint8Array(data.buffer);
@@ -72,6 +77,10 @@ export function sample(shape: Shape): RingTensor {
  * ```
  */
 export function expand(seed: Uint8Array, shape: Shape, stream: number | bigint = 0): RingTensor {
+  return timed("prg.expand", () => expandNow(seed, shape, stream));
+}
+
+function expandNow(seed: Uint8Array, shape: Shape, stream: number | bigint): RingTensor {
   const s = checkShape(shape, "expand");
   const cipher = cipherFor(seed, stream, "expand");
   const bytes = size(s) * 8;
@@ -113,17 +122,18 @@ export function xorKeystream(seed: Uint8Array, stream: number | bigint, plain: U
  */
 export function keystreamXor(seed: Uint8Array, stream: number | bigint): (plain: Uint8Array) => Uint8Array {
   const cipher = cipherFor(seed, stream, "xorKeystream");
-  return (plain) => {
-    if (!(plain instanceof Uint8Array))
-      throw argumentError(`xorKeystream: expected the bytes to mask as a Uint8Array, got ${describe(plain)}.`, {
-        op: "xorKeystream",
-      });
-    if (plain.byteLength <= MAX_FILL) return cipher.update(plain);
-    const out = new Uint8Array(plain.byteLength);
-    for (let at = 0; at < plain.byteLength; at += MAX_FILL)
-      out.set(cipher.update(plain.subarray(at, at + MAX_FILL)), at);
-    return out;
-  };
+  return (plain) => timed("prg.xor", () => maskWith(cipher, plain));
+}
+
+function maskWith(cipher: Cipher, plain: Uint8Array): Uint8Array {
+  if (!(plain instanceof Uint8Array))
+    throw argumentError(`xorKeystream: expected the bytes to mask as a Uint8Array, got ${describe(plain)}.`, {
+      op: "xorKeystream",
+    });
+  if (plain.byteLength <= MAX_FILL) return cipher.update(plain);
+  const out = new Uint8Array(plain.byteLength);
+  for (let at = 0; at < plain.byteLength; at += MAX_FILL) out.set(cipher.update(plain.subarray(at, at + MAX_FILL)), at);
+  return out;
 }
 
 /**

@@ -4,11 +4,18 @@
  * The module is compiled synchronously on first use. Its memory is laid out
  * per call by a bump allocator here: inputs, output and scratch are placed from
  * the module's heap base upward, the memory grows when a call needs more, and
- * the next call starts again from the base (nothing outlives a call).
+ * the next call starts again from the base (nothing outlives a call), except
+ * resident operands: a large input array passed again (the same array, as a
+ * plan's weights are from run to run) is kept in memory below the base, so
+ * later calls read it where it lies instead of copying it in (a dense layer's
+ * weights are 41 MB, copied several times per run otherwise). Ring tensors are
+ * immutable, so the kept copy stays right; arrays that died are dropped when
+ * the resident space is full, and all of them when the instance is replaced.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ErrorCode, TsyftError } from "../core/errors";
+import { timed } from "../core/profiler";
 import { findPackageRoot } from "../core/package-root";
 
 /** The functions build/ring.wasm exports (see src/ring/wasm/). Pointers are byte offsets. */
@@ -109,20 +116,41 @@ export function wasmPath(): string {
  */
 const RETAIN_BYTES = 512 * 1024 * 1024;
 
+/** Inputs at least this large may become resident (smaller ones copy in about as fast as they are looked up). */
+const RESIDENT_MIN_BYTES = 1 << 20;
+/** Room for resident operands, at most. */
+const RESIDENT_BYTES = 160 * 1024 * 1024;
+
+/** A resident operand: where its copy lies, and the array it copies (held weakly: the array may die). */
+interface Resident {
+  ptr: number;
+  bytes: number;
+  array: WeakRef<BigInt64Array>;
+}
+
 /** One instance of the ring module, with a per-call bump allocator over its memory. */
 export class RingWasm {
   private instance: RingWasmExports;
   private readonly module: object;
-  private readonly base: number;
+  private readonly heapBase: number;
+  /** Where each call's allocations start: above the resident operands. */
+  private base: number;
   private top: number;
+  /** Large inputs seen once: a second call with the same array makes it resident. */
+  private seen = new WeakSet<BigInt64Array>();
+  private residents = new WeakMap<BigInt64Array, Resident>();
+  /** The resident operands in memory order (for compaction). */
+  private residentList: Resident[] = [];
 
   constructor(
     module: object,
     private readonly retainBytes: number = RETAIN_BYTES,
+    private readonly residentBytes: number = RESIDENT_BYTES,
   ) {
     this.module = module;
     this.instance = instantiate(module);
-    this.base = align(this.instance.heapBase());
+    this.heapBase = align(this.instance.heapBase());
+    this.base = this.heapBase;
     this.top = this.base;
   }
 
@@ -132,7 +160,7 @@ export class RingWasm {
   }
 
   /** Compiles and instantiates build/ring.wasm; throws a TsyftError when it is missing. */
-  static load(file: string = wasmPath(), retainBytes?: number): RingWasm {
+  static load(file: string = wasmPath(), retainBytes?: number, residentBytes?: number): RingWasm {
     let bytes: Buffer;
     try {
       bytes = fs.readFileSync(file);
@@ -146,7 +174,7 @@ export class RingWasm {
         { cause },
       );
     }
-    return new RingWasm(new wasmApi.Module(bytes), retainBytes);
+    return new RingWasm(new wasmApi.Module(bytes), retainBytes, residentBytes);
   }
 
   /**
@@ -160,18 +188,76 @@ export class RingWasm {
     call: (inputPtrs: number[], outPtr: number, scratchPtr: number) => void,
     options: { outOver?: number; scratchLength?: number } = {},
   ): BigInt64Array {
+    // Admitting one may move the others (compaction): look them all up after.
+    for (const a of inputs) this.admit(a);
+    const resident = inputs.map((a) => this.residents.get(a)?.ptr);
     this.top = this.base;
-    const inputPtrs = inputs.map((a) => this.alloc(a.length));
-    const outPtr = options.outOver === undefined ? this.alloc(outLength) : inputPtrs[options.outOver];
+    const inputPtrs = inputs.map((a, i) => resident[i] ?? this.alloc(a.length));
+    // Never write over a resident operand: the output then gets room of its own.
+    const overInput = options.outOver !== undefined && resident[options.outOver] === undefined;
+    const outPtr = overInput ? inputPtrs[options.outOver!]! : this.alloc(outLength);
     const scratchPtr = this.alloc(options.scratchLength ?? 0);
     this.reserve(this.top);
     const buffer = this.exports.memory.buffer;
-    inputs.forEach((a, i) => new BigInt64Array(buffer, inputPtrs[i], a.length).set(a));
+    timed("wasm.copy-in", () =>
+      inputs.forEach((a, i) => resident[i] === undefined && new BigInt64Array(buffer, inputPtrs[i], a.length).set(a)),
+    );
     call(inputPtrs, outPtr, scratchPtr);
     const after = this.exports.memory.buffer; // the same buffer: kernels never grow memory
-    const result = new BigInt64Array(after.slice(outPtr, outPtr + outLength * 8));
-    if (after.byteLength > this.retainBytes) this.instance = instantiate(this.module);
+    const result = timed("wasm.copy-out", () => new BigInt64Array(after.slice(outPtr, outPtr + outLength * 8)));
+    if (after.byteLength > this.retainBytes) this.replaceInstance();
     return result;
+  }
+
+  /** Bytes held by resident operands now. */
+  get residentHeld(): number {
+    return this.base - this.heapBase;
+  }
+
+  /**
+   * Makes `array` resident when it is large and passed a second time: it is
+   * copied below the base once, when it fits in the resident space (after
+   * dropping the copies of arrays that died).
+   */
+  private admit(array: BigInt64Array): void {
+    const bytes = array.length * 8;
+    if (bytes < RESIDENT_MIN_BYTES || this.residents.has(array)) return;
+    if (!this.seen.has(array)) {
+      this.seen.add(array);
+      return;
+    }
+    if (this.base + bytes - this.heapBase > this.residentBytes) this.compactResidents();
+    if (this.base + bytes - this.heapBase > this.residentBytes) return;
+    const ptr = this.base;
+    this.reserve(align(ptr + bytes));
+    timed("wasm.copy-in", () => new BigInt64Array(this.exports.memory.buffer, ptr, array.length).set(array));
+    const entry: Resident = { ptr, bytes, array: new WeakRef(array) };
+    this.residents.set(array, entry);
+    this.residentList.push(entry);
+    this.base = align(ptr + bytes);
+  }
+
+  /** Drops the copies of arrays that died and moves the others down, in order. */
+  private compactResidents(): void {
+    const memory = new Uint8Array(this.exports.memory.buffer);
+    let at = this.heapBase;
+    this.residentList = this.residentList.filter((entry) => {
+      if (entry.array.deref() === undefined) return false;
+      if (entry.ptr !== at) memory.copyWithin(at, entry.ptr, entry.ptr + entry.bytes);
+      entry.ptr = at;
+      at = align(at + entry.bytes);
+      return true;
+    });
+    this.base = at;
+  }
+
+  /** A fresh instance (same compiled module): its memory starts small again, with nothing resident. */
+  private replaceInstance(): void {
+    this.instance = instantiate(this.module);
+    this.base = this.heapBase;
+    this.seen = new WeakSet();
+    this.residents = new WeakMap();
+    this.residentList = [];
   }
 
   /**
@@ -187,7 +273,7 @@ export class RingWasm {
     this.reserve(this.top);
     const buffer = this.exports.memory.buffer;
     const result = fn(ptrs, buffer);
-    if (buffer.byteLength > this.retainBytes) this.instance = instantiate(this.module);
+    if (buffer.byteLength > this.retainBytes) this.replaceInstance();
     return result;
   }
 

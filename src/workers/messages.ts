@@ -6,6 +6,7 @@
 import { decodeMessage, encodeMessage } from "../core/codec";
 import { CommunicationError, ErrorCode, type SerializedError } from "../core/errors";
 import { checkId } from "../core/ids";
+import { timed } from "../core/profiler";
 import type { PeerFrame } from "../mpc/communicator";
 import type { PlanPolicy } from "../plans/host";
 import { claimHeadroom, fromBytes, toBytes } from "../ring";
@@ -161,6 +162,10 @@ const LENGTH_BYTES = 4;
 const alignUp = (n: number) => Math.ceil(n / 8) * 8;
 
 export function encodeFrame(frame: PeerFrame): Uint8Array {
+  return timed("wire.encode", () => encodeFrameNow(frame));
+}
+
+function encodeFrameNow(frame: PeerFrame): Uint8Array {
   const header = encodeMessage({
     k: frame.kind,
     f: frame.from,
@@ -191,6 +196,10 @@ export function encodeFrame(frame: PeerFrame): Uint8Array {
  * afterwards.
  */
 export function decodeFrame(bytes: Uint8Array): PeerFrame {
+  return timed("wire.decode", () => decodeFrameNow(bytes));
+}
+
+function decodeFrameNow(bytes: Uint8Array): PeerFrame {
   const { length, header } = readFrameHeader(bytes);
   if (
     typeof header !== "object" ||

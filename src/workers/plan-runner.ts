@@ -16,6 +16,7 @@
  */
 import { decode, encode, type FixedPointEncoding } from "../encoding/fixed-point";
 import type { OpName } from "../core/ops";
+import { inLayer } from "../core/profiler";
 import type { PartyContext, PartyStats } from "../mpc/context";
 import { publicAsShare, runPartyOp, type Operand } from "../mpc/party-ops";
 import type { ProviderEndpoint } from "../mpc/provider/endpoint";
@@ -123,17 +124,27 @@ function planBackend(host: PlanRunnerHost, ctx: PartyContext, enc: FixedPointEnc
   return {
     constant: (data) => ({ shared: false, value: encode(data.values, data.shape, enc) }),
     scalar: (value) => ({ shared: false, value: encode([value], [], enc) }),
-    run: async (op, args, attrs) => {
-      checkOpOutput(
-        op,
-        attrs as never,
-        args.map((a) => a.value.shape),
-      );
-      // Ops on public values only (e.g. on a plaintext weight) give the same public result on every holder.
-      if (args.every((a) => !a.shared)) return { shared: false, value: runPublic(host.tf, op, args, attrs, enc) };
-      return { shared: true, value: await runPartyOp(ctx, op, args, attrs as never, enc) };
-    },
+    run: (op, args, attrs, index) => inLayer(`${index}:${op}`, () => runPlanOp(host, ctx, enc, op, args, attrs)),
   };
+}
+
+/** One op of a plan on this holder's operands. */
+async function runPlanOp(
+  host: PlanRunnerHost,
+  ctx: PartyContext,
+  enc: FixedPointEncoding,
+  op: OpName,
+  args: Operand[],
+  attrs: Record<string, unknown>,
+): Promise<Operand> {
+  checkOpOutput(
+    op,
+    attrs as never,
+    args.map((a) => a.value.shape),
+  );
+  // Ops on public values only (e.g. on a plaintext weight) give the same public result on every holder.
+  if (args.every((a) => !a.shared)) return { shared: false, value: runPublic(host.tf, op, args, attrs, enc) };
+  return { shared: true, value: await runPartyOp(ctx, op, args, attrs as never, enc) };
 }
 
 function runPublic(

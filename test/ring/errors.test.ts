@@ -168,6 +168,33 @@ describe("the wasm module", () => {
     expect(small[0]).toBe(-5n);
   });
 
+  it("keeps a large operand passed again resident, never writes over it, and copies in what does not fit", () => {
+    const n = 200_000; // 1.6 MB: large enough to stay
+    const wasm = RingWasm.load(undefined, undefined, 4 * 1024 * 1024);
+    const w = BigInt64Array.from({ length: n }, (_, i) => BigInt(i) - 7n);
+    const add1 = (a: BigInt64Array) =>
+      wasm.call([a], n, ([pa], po) => wasm.exports.addScalar(pa!, 1n, po, n), { outOver: 0 });
+    const first = add1(w);
+    expect(wasm.residentHeld).toBe(0); // seen once
+    const second = add1(w);
+    expect(wasm.residentHeld).toBeGreaterThanOrEqual(n * 8);
+    // The output of an in-place kernel got room of its own: the resident copy still holds w.
+    const third = add1(w);
+    for (const out of [first, second, third]) {
+      expect(out[0]).toBe(-6n);
+      expect(out[n - 1]).toBe(BigInt(n) - 7n);
+    }
+    // Two more large operands: the second does not fit in 4 MB and is copied in each time, with the same results.
+    const u = w.map((v) => v * 2n);
+    const v = w.map((x) => x * 3n);
+    for (let i = 0; i < 2; i++) {
+      expect(add1(u)[5]).toBe(2n * (5n - 7n) + 1n);
+      expect(add1(v)[5]).toBe(3n * (5n - 7n) + 1n);
+    }
+    expect(wasm.residentHeld).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(add1(w)[n - 1]).toBe(BigInt(n) - 7n);
+  });
+
   it("replaces an instance whose memory grew past the retain limit", () => {
     const wasm = RingWasm.load(undefined, 4 * 1024 * 1024);
     const n = 1_000_000;

@@ -33,6 +33,10 @@ describe("matmul", () => {
       [9, 17, 13],
       [1, 33, 2],
       [4, 0, 3],
+      // One or two rows take the unpacked path (B read in place): even and odd k, n not a multiple of 4.
+      [1, 64, 37],
+      [2, 31, 9],
+      [2, 0, 5],
     ]) {
       const a = rng.tensor([m, k]);
       const b = rng.tensor([k, n]);

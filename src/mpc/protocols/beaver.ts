@@ -5,7 +5,8 @@
  * crypto provider:
  * 1. open e = x - a and f = y - b (1 round; |x| + |y| ring elements from each
  *    holder to each other holder), while the last holder's share of c arrives;
- * 2. z = c + e ⊗ b + a ⊗ f (+ e ⊗ f on holder 0 only).
+ * 2. z = c + e ⊗ (b + f) + a ⊗ f on holder 0, c + e ⊗ b + a ⊗ f on the others
+ *    (the shares add up to (a + e) ⊗ (b + f) = x ⊗ y): two products per holder.
  * e and f are uniformly masked, so opening them reveals nothing. Works for
  * any number of holders. The result carries the product of both scales: the
  * caller truncates (truncate.ts) when both operands were fixed point.
@@ -13,13 +14,17 @@
  * and the other holders' shares of c come from their 16-byte keys, sent once.
  *
  * Fixed operands (a plan's weights, named by `fixed`) get a mask bound to the
- * value rather than to the op: x - a is then the same every time (within the
+ * value rather than to the op: y - b is then the same every time (within the
  * provider's key epoch), so it is opened once per epoch by an exchange of its
  * own that concurrent runs share (PartyContext.openFixed), kept by every
- * holder, and step 1 sends only the fresh operand.
+ * holder with b + f (holder 0) beside it, and step 1 sends only the fresh
+ * operand; step 2 then mirrors when x is the fixed one:
+ * z = c + (a + e) ⊗ f + e ⊗ b on holder 0, c + a ⊗ f + e ⊗ b on the others.
  * Reopening the same value reveals nothing new; a mask is never used for two
- * different values. For a dense layer this removes |W| elements per run.
+ * different values. For a dense layer this removes |W| elements per run, and
+ * the weight-sized subtraction and addition of every run.
  */
+import { waited } from "../../core/profiler";
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 import { applyBeaverOp, type BeaverOp } from "../provider/provider";
@@ -41,15 +46,23 @@ export async function beaver(
     ...(xMask && { xMask }),
     ...(yMask && { yMask }),
   });
-  const masked = [ring.sub(x, a), ring.sub(y, b)];
-  const fixedOpens = [xMask && ctx.openFixed(xMask, masked[0]!), yMask && ctx.openFixed(yMask, masked[1]!)];
-  const fresh = masked.filter((_, i) => !fixedOpens[i]);
-  const [opened, ...fixedOpened] = await Promise.all([
-    fresh.length > 0 ? ctx.open(fresh, "add", `beaver.${op.kind}`) : [],
-    ...fixedOpens,
+  const xFixed = xMask === undefined ? undefined : ctx.openFixed(xMask, a, x);
+  const yFixed = yMask === undefined ? undefined : ctx.openFixed(yMask, b, y);
+  const fresh = [xFixed ? undefined : ring.sub(x, a), yFixed ? undefined : ring.sub(y, b)];
+  const toOpen = fresh.filter((t): t is ring.RingTensor => t !== undefined);
+  const [opened, xOpening, yOpening] = await Promise.all([
+    toOpen.length > 0 ? ctx.open(toOpen, "add", `beaver.${op.kind}`) : [],
+    xFixed,
+    yFixed,
   ]);
-  const [e, f] = fixedOpened.map((k) => k || opened.shift()!) as [ring.RingTensor, ring.RingTensor];
-  let z = ring.add(await c, ring.add(applyBeaverOp(op, e, b), applyBeaverOp(op, a, f)));
-  if (ctx.isFirst) z = ring.add(z, applyBeaverOp(op, e, f));
-  return z;
+  const e = xOpening?.opened ?? opened.shift()!;
+  const f = yOpening?.opened ?? opened.shift()!;
+  const terms =
+    xOpening && !yOpening
+      ? ring.add(applyBeaverOp(op, xOpening.maskPlusOpened, f), applyBeaverOp(op, e, b))
+      : ring.add(
+          applyBeaverOp(op, e, yOpening?.maskPlusOpened ?? (ctx.isFirst ? ring.add(b, f) : b)),
+          applyBeaverOp(op, a, f),
+        );
+  return ring.add(await waited("provider", c), terms);
 }

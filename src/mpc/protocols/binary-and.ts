@@ -15,6 +15,7 @@
  * expand their whole triple from their key.
  */
 import { ErrorCode, ProtocolError } from "../../core/errors";
+import { waited } from "../../core/profiler";
 import * as ring from "../../ring";
 import type { PartyContext } from "../context";
 
@@ -48,7 +49,7 @@ export async function andShared(
   const ys = pairs.map((p) => p[1]);
   const masked = ring.andMasks(xs, ys, triple);
   const theirs = await ctx.exchange([masked], `and.${label}`);
-  const cShare = await c;
+  const cShare = await waited("provider", c);
   const z = ring.andCombine(
     [masked, ...theirs.map(([t]) => t!)],
     xs,

@@ -30,9 +30,8 @@ import {
   type ProviderKind,
 } from "../../core/config";
 import { ErrorCode, ProtocolError, TsyftError } from "../../core/errors";
-import type * as ring from "../../ring";
 import { scopeOf, type Communicator, type OutgoingFrame, type PeerFrame } from "../communicator";
-import { DEFAULT_PROTOCOLS, PartyContext, type PartyStats, type ProtocolSettings } from "../context";
+import { DEFAULT_PROTOCOLS, PartyContext, type FixedOpening, type PartyStats, type ProtocolSettings } from "../context";
 import { insecureSeeded } from "./insecure-seeded";
 import type { CryptoProvider, MaterialSource, ProviderRequest, ProviderServer } from "./provider";
 import { recordMaterial, type RecordedMaterial } from "./recording";
@@ -71,7 +70,7 @@ interface Session {
    * lost its copy, so both must open them again; the link's loss already
    * failed any exchange with it that was under way).
    */
-  openedMasks: Map<string, Promise<ring.RingTensor>>;
+  openedMasks: Map<string, Promise<FixedOpening>>;
 }
 
 /** A computation the offline phase can dry-run. */

@@ -42,9 +42,23 @@ function lowBit(t: ring.RingTensor): ring.RingTensor {
 /**
  * Masks of fixed operands, expanded once per (key, mask tag) and kept: they
  * are the size of the weights and would otherwise be expanded on every run.
+ * The dealer keeps their sum over the holders instead (`sum`), the one thing
+ * it needs of them for each run's correction.
  */
 export class MaskCache {
   private readonly masks = new Map<string, ring.RingTensor>();
+  private readonly sums = new Map<string, ring.RingTensor>();
+
+  /** The sum over `keys` of their masks under `maskTag` (the whole mask), expanded and added once. */
+  sum(keys: readonly Uint8Array[], maskTag: string, shape: readonly number[], stream: number): ring.RingTensor {
+    const id = `${keys.map((key) => Buffer.from(key).toString("hex")).join(",")}|${maskTag}|${stream}`;
+    let sum = this.sums.get(id);
+    if (!sum) {
+      sum = sumOf(keys.map((key) => ring.expand(seedFor(key, maskTag), shape, stream)));
+      this.sums.set(id, sum);
+    }
+    return sum;
+  }
 
   get(key: Uint8Array, maskTag: string, shape: readonly number[], stream: number): ring.RingTensor {
     const id = `${Buffer.from(key).toString("hex")}|${maskTag}|${stream}`;
@@ -103,16 +117,20 @@ export function lastHolderCorrection(
     const shares = keys.map((key) => seededTriple(seedFor(key, tag), spec));
     return [ring.reshape(ring.andCorrection(shares.slice(0, -1), shares[shares.length - 1]!), spec.shape)];
   }
+  if (spec.kind === "beaver") {
+    // The same streams as expandShare: a on 0, b on 1 (or the fixed masks), the holders' c on 2.
+    const whole = (mask: string | undefined, shape: readonly number[], stream: number) =>
+      mask
+        ? masks.sum(keys, mask, shape, stream)
+        : sumOf(keys.map((key) => ring.expand(seedFor(key, tag), shape, stream)));
+    const c = applyBeaverOp(spec.op, whole(spec.xMask, spec.xShape, 0), whole(spec.yMask, spec.yShape, 1));
+    const cShape = beaverOutputShape(spec.op, spec.xShape, spec.yShape);
+    const others = keys.slice(0, -1).map((key) => ring.expand(seedFor(key, tag), cShape, 2));
+    return [others.length > 0 ? ring.sub(c, sumOf(others)) : c];
+  }
   const parts = keys.map((key, i) => expandShare(key, tag, spec, i < keys.length - 1, masks));
   const others = parts.slice(0, -1);
-  const last = parts[parts.length - 1]!;
   switch (spec.kind) {
-    case "beaver": {
-      const a = ring.add(sumOf(others.map((p) => p[0]!)), last[0]!);
-      const b = ring.add(sumOf(others.map((p) => p[1]!)), last[1]!);
-      const c = applyBeaverOp(spec.op, a, b);
-      return [ring.sub(c, sumOf(others.map((p) => p[2]!)))];
-    }
     case "randomBits": {
       const r = lowBit(ring.sample(spec.shape));
       return [ring.xor(r, xorOf(others.map((p) => p[0]!))), ring.sub(r, sumOf(others.map((p) => p[1]!)))];

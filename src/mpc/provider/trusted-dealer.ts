@@ -23,6 +23,7 @@
 import { randomBytes } from "node:crypto";
 import { getConfig } from "../../core/config";
 import { AuthError, ErrorCode, ProtocolError } from "../../core/errors";
+import { timed } from "../../core/profiler";
 import * as ring from "../../ring";
 import type { Communicator, OutgoingFrame, PeerFrame } from "../communicator";
 import { DcfDealer } from "./dcf-material";
@@ -276,7 +277,9 @@ export class TrustedDealer implements ProviderServer {
     const keys = () => holders.map((h) => this.keyOf(h, holders));
     if (spec?.kind === "dcf") {
       checkMaterialRequest(spec);
-      return this.dcf.dealTo(keys(), holders.indexOf(requester), tag, spec, holders.join(","));
+      return timed("provider.dealDcf", () =>
+        this.dcf.dealTo(keys(), holders.indexOf(requester), tag, spec, holders.join(",")),
+      );
     }
     if (holders[holders.length - 1] !== requester) {
       throw new ProtocolError(
@@ -285,7 +288,7 @@ export class TrustedDealer implements ProviderServer {
       );
     }
     checkMaterialRequest(spec);
-    return lastHolderCorrection(keys(), tag, spec, this.masks);
+    return timed("provider.deal", () => lastHolderCorrection(keys(), tag, spec, this.masks));
   }
 }
 

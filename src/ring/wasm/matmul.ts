@@ -10,6 +10,13 @@
 const PANEL: i32 = 4;
 
 /**
+ * Up to this many rows of A, B is read in place row by row instead of packed:
+ * packing reads and writes all of B once more, which pays only when several
+ * rows reuse the panels (a vector times a dense layer's weights does not).
+ */
+const DIRECT_ROWS: i32 = 2;
+
+/**
  * Batched product: for each of `batch` items, C_i = A_i * B_i, where A_i starts at
  * `a + i * aStride` elements and B_i at `b + i * bStride` (a stride of 0 repeats one
  * operand for every item). `scratch` needs room for k * round_up(n, 4) elements.
@@ -19,6 +26,14 @@ export function matmul(
   batch: i32, m: i32, k: i32, n: i32,
   aStride: i32, bStride: i32, scratch: usize,
 ): void {
+  if (m <= DIRECT_ROWS) {
+    for (let i = 0; i < batch; i++) {
+      const ai = a + ((<usize>i * <usize>aStride) << 3);
+      const bi = b + ((<usize>i * <usize>bStride) << 3);
+      multiplyRows(ai, bi, c + ((<usize>i * <usize>m * <usize>n) << 3), m, k, n);
+    }
+    return;
+  }
   let packedFor: isize = -1;
   for (let i = 0; i < batch; i++) {
     const bi = b + ((<usize>i * <usize>bStride) << 3);
@@ -27,6 +42,31 @@ export function matmul(
       packedFor = <isize>bi;
     }
     multiplyPacked(a + ((<usize>i * <usize>aStride) << 3), scratch, c + ((<usize>i * <usize>m * <usize>n) << 3), m, k, n);
+  }
+}
+
+/** C = A * B without packing: each row of C accumulates rows of B, two at a time, scaled by A's entries. */
+function multiplyRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+  const rowBytes = <usize>n << 3;
+  for (let i = 0; i < m; i++) {
+    const ci = c + <usize>i * rowBytes;
+    const ai = a + ((<usize>i * <usize>k) << 3);
+    memory.fill(ci, 0, rowBytes);
+    let kk = 0;
+    for (; kk + 2 <= k; kk += 2) {
+      const x0 = load<i64>(ai + (<usize>kk << 3));
+      const x1 = load<i64>(ai + (<usize>kk << 3), 8);
+      const b0 = b + <usize>kk * rowBytes;
+      const b1 = b0 + rowBytes;
+      for (let o: usize = 0; o < rowBytes; o += 8) {
+        store<i64>(ci + o, load<i64>(ci + o) + x0 * load<i64>(b0 + o) + x1 * load<i64>(b1 + o));
+      }
+    }
+    if (kk < k) {
+      const x0 = load<i64>(ai + (<usize>kk << 3));
+      const b0 = b + <usize>kk * rowBytes;
+      for (let o: usize = 0; o < rowBytes; o += 8) store<i64>(ci + o, load<i64>(ci + o) + x0 * load<i64>(b0 + o));
+    }
   }
 }
 
