@@ -66,7 +66,8 @@ const common = {
   plugins: [swapTwins],
   inject: [web("globals.ts")],
   loader: { ".wasm": "binary" },
-  define: { global: "globalThis" },
+  // package-root.ts walks up from __dirname; the bundle lives at the root of its own file system (fs.ts).
+  define: { global: "globalThis", __dirname: JSON.stringify("/") },
   logLevel: "warning",
   // Server code that imports node:http etc. is in files the client also uses (http-util.ts); it is
   // tree-shaken away, but esbuild warns first that absent.ts has no such export.
