@@ -63,6 +63,30 @@ interface PageQuery {
   traffic: { node: string; role: string; sentBytes: number; receivedBytes: number }[];
 }
 
+/** The skin-cancer tutorial's CNN (notebook 03's convNet: three 5x5 convolutions, three dense layers), seeded weights. */
+function skinCancerCnn(): tf.LayersModel {
+  const init = (i: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: 10 + i }) });
+  const conv = (i: number, extra = {}) =>
+    tf.layers.conv2d({ filters: 32, kernelSize: 5, activation: "relu", ...init(i), ...extra });
+  return tf.sequential({
+    layers: [
+      conv(1, { inputShape: [32, 32, 3] }),
+      conv(2),
+      conv(3),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 400, activation: "relu", ...init(4) }),
+      tf.layers.dense({ units: 200, activation: "relu", ...init(5) }),
+      tf.layers.dense({ units: 2, ...init(6) }),
+    ],
+  });
+}
+
+/** A melanoma image of the embedded HAM10000 subset (in the repo, so the test needs no data directory). */
+const LESION = path.join(root, "data/embedded/ham10000-64px/images/mel/ISIC_0024400.jpg");
+
+/** Gives the page the lesion image, as its file input does. */
+const SET_LESION = `window.tsyftPage.setImage(new Blob([Uint8Array.from(atob("${fs.readFileSync(LESION).toString("base64")}"), (c) => c.charCodeAt(0))], { type: "image/jpeg" }))`;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 describe.skipIf(!chromium)("the gateway's page in Chromium", () => {
@@ -88,6 +112,12 @@ describe.skipIf(!chromium)("the gateway's page in Chromium", () => {
       description: "The linear toy.",
     });
     await network.serveModel(mlp(), { id: "mlp", allowRemoteInference: true, mpc: true, description: "An MNIST MLP." });
+    await network.serveModel(skinCancerCnn(), {
+      id: "cnn",
+      allowRemoteInference: true,
+      mpc: true,
+      description: "The skin-cancer CNN.",
+    });
     browser = await Browser.launch(chromium!, 1100, 1300);
     page = await browser.newPage();
     const urls = new Map<string, string>();
@@ -120,7 +150,11 @@ describe.skipIf(!chromium)("the gateway's page in Chromium", () => {
   };
 
   it("lists the models served with mpc", async () => {
-    expect(await page.evaluate<string[]>("window.tsyftPage.models.map((m) => m.id).sort()")).toEqual(["linear", "mlp"]);
+    expect(await page.evaluate<string[]>("window.tsyftPage.models.map((m) => m.id).sort()")).toEqual([
+      "cnn",
+      "linear",
+      "mlp",
+    ]);
     expect(await page.evaluate("window.tsyftPage.error ?? null")).toBeNull();
   });
 
@@ -176,12 +210,34 @@ describe.skipIf(!chromium)("the gateway's page in Chromium", () => {
     expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
   });
 
+  it("a skin-lesion image through the tutorial's CNN: resized and normalized in the page, same answer as Node", async () => {
+    sent.clear();
+    const fromPage = await query("cnn", SET_LESION);
+    expect(fromPage.inputShape).toEqual([1, 32, 32, 3]);
+    // Normalized with HAM10000's mean and std: values around 0, some negative, none of them pixels in [0, 1] only.
+    expect(Math.min(...fromPage.input)).toBeLessThan(0);
+    const x = tf.tensor(fromPage.input, [1, 32, 32, 3]);
+    const fromNode = Array.from((await network.runRemoteInference("cnn", x, { mpc: true })).dataSync());
+    const plain = Array.from((skinCancerCnn().predict(x) as tf.Tensor).dataSync());
+    fromPage.logits.forEach((l, i) => {
+      expect(Math.abs(l - fromNode[i]!)).toBeLessThan(0.02);
+      expect(Math.abs(l - plain[i]!)).toBeLessThan(0.05);
+    });
+    expect(fromPage.prediction).toMatch(/^(bkl|mel) /);
+    for (const url of await holderUrls("cnn")) {
+      const wire = Buffer.concat(sent.get(url) ?? []);
+      expect(wire.length).toBeGreaterThan(3072 * 8);
+      for (const plainBytes of encodings(fromPage.input)) expect(wire.includes(plainBytes.subarray(0, 64))).toBe(false);
+    }
+  });
+
   it("latency: encrypted queries from the browser and from the Node client, same grid and models", async () => {
     const runs = 5;
     const rows: string[] = [];
     const inputs: Record<string, { set: string; tensor: () => tf.Tensor }> = {
       linear: { set: "window.tsyftPage.setNumbers([5, 3])", tensor: () => tf.tensor([5, 3]) },
       mlp: { set: "window.tsyftPage.digit.stroke([[100, 100], [180, 180]])", tensor: () => tf.zeros([1, 784]) },
+      cnn: { set: SET_LESION, tensor: () => tf.zeros([1, 32, 32, 3]) },
     };
     for (const [model, { set, tensor }] of Object.entries(inputs)) {
       const browserMs: number[] = [];
