@@ -6,7 +6,7 @@
  * with a browser twin, http-exchange.ts, is swapped by path. Writes dist/web/meta.json (esbuild's
  * metafile) for test/web/bundle.test.ts, which checks that none of Node's modules is in the bundle.
  *
- *   node scripts/build-web.mjs
+ *   node scripts/build-web.mjs [--outdir <dir>]     (default dist/web; tests build into their own folder)
  */
 import * as esbuild from "esbuild";
 import * as fs from "node:fs";
@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const web = (file) => path.join(root, "src/web/node", file);
-const out = path.join(root, "dist/web");
+const at = process.argv.indexOf("--outdir");
+const out = at > 0 && process.argv[at + 1] ? path.resolve(process.argv[at + 1]) : path.join(root, "dist/web");
 
 /** Node's modules on the client path, and what the browser gets instead. */
 const nodeModules = {

@@ -15,9 +15,12 @@ import type * as http from "node:http";
 import * as path from "node:path";
 import { packageRoot } from "../core/package-root";
 
-/** Where the built page and bundle are (npm run build:web). */
+/** Names another folder for the page and bundle than the package's dist/web (a test's own build). */
+export const WEB_DIR_ENV = "TSYFT_WEB_DIR";
+
+/** Where the built page and bundle are (npm run build:web), or TSYFT_WEB_DIR. */
 export function webAssetsDir(): string {
-  return path.join(packageRoot(), "dist", "web");
+  return process.env[WEB_DIR_ENV] ?? path.join(packageRoot(), "dist", "web");
 }
 
 const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };

@@ -17,6 +17,7 @@ import { Browser, chromiumPath, type Page } from "../browser/cdp";
 
 const root = path.resolve(__dirname, "../..");
 const chromium = chromiumPath();
+const WEB_DIR = path.join(root, "out/web-page-test");
 const SCREENSHOT = path.join(root, "out/browser/web-page.png");
 
 /** The linear toy of the PyGrid tutorial: fc1 = [2, 4], bias = [1000]. */
@@ -98,7 +99,9 @@ describe.skipIf(!chromium)("the gateway's page in Chromium", () => {
   const sent = new Map<string, Buffer[]>();
 
   beforeAll(async () => {
-    execFileSync("node", ["scripts/build-web.mjs"], { cwd: root, stdio: "pipe" });
+    // Its own build, served by the in-process gateway (TSYFT_WEB_DIR), so that a build of dist/web meanwhile is no race.
+    execFileSync("node", ["scripts/build-web.mjs", "--outdir", WEB_DIR], { cwd: root, stdio: "pipe" });
+    process.env.TSYFT_WEB_DIR = WEB_DIR;
     await tf.setBackend("cpu");
     const hook = sy.hook(tf);
     grid = await sy.grid.startLocalGrid({ ports: "random", inProcess: true, tf });
@@ -133,6 +136,7 @@ describe.skipIf(!chromium)("the gateway's page in Chromium", () => {
   });
 
   afterAll(async () => {
+    delete process.env.TSYFT_WEB_DIR;
     await browser?.close();
     await network?.close();
     await grid?.stop();
