@@ -4,9 +4,10 @@
  * script dist/web/page.js, with esbuild. Node's modules are swapped for src/web/node/ (the browser's
  * crypto, WebSocket and fetch; ring.wasm embedded; nothing for servers' modules); the one grid file
  * with a browser twin, http-exchange.ts, is swapped by path. Writes dist/web/meta.json (esbuild's
- * metafile) for test/web/bundle.test.ts, which checks that none of Node's modules is in the bundle.
+ * metafile, with --metafile) for test/web/bundle.test.ts, which checks that none of Node's modules is in the bundle.
  *
- *   node scripts/build-web.mjs [--outdir <dir>]     (default dist/web; tests build into their own folder)
+ *   node scripts/build-web.mjs [--outdir <dir>] [--metafile]   (default dist/web; tests build into their own folder
+ *                                                           and ask for meta.json, which the package does not ship)
  */
 import * as esbuild from "esbuild";
 import * as fs from "node:fs";
@@ -83,7 +84,7 @@ const lib = await esbuild.build({
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
 });
-fs.writeFileSync(path.join(out, "meta.json"), JSON.stringify(lib.metafile));
+if (process.argv.includes("--metafile")) fs.writeFileSync(path.join(out, "meta.json"), JSON.stringify(lib.metafile));
 fs.copyFileSync(path.join(root, "src/web/page/index.html"), path.join(out, "index.html"));
 for (const [file, info] of Object.entries(lib.metafile.outputs))
   if (file.endsWith(".js")) console.log(`${path.relative(root, file)}  ${(info.bytes / 1024).toFixed(0)} KB`);

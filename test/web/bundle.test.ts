@@ -41,7 +41,7 @@ let meta: Metafile;
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, "build/ring.wasm")))
     execFileSync("node", ["scripts/build-wasm.js"], { cwd: root });
-  execFileSync("node", ["scripts/build-web.mjs", "--outdir", out], { cwd: root, stdio: "pipe" });
+  execFileSync("node", ["scripts/build-web.mjs", "--outdir", out, "--metafile"], { cwd: root, stdio: "pipe" });
   meta = JSON.parse(fs.readFileSync(path.join(out, "meta.json"), "utf8")) as Metafile;
 });
 
