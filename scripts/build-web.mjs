@@ -76,6 +76,8 @@ const common = {
   logOverride: { "import-is-undefined": "silent" },
 };
 
+// Chunk names carry a hash of their content: a clean folder keeps last build's chunks from piling up.
+fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
 const lib = await esbuild.build({
   ...common,
