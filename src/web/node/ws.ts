@@ -89,7 +89,7 @@ export default class BrowserSocket {
     this.socket.close(code, reason);
   }
 
-  /** The browser has no abrupt close: a normal one, answered at once to listeners as `ws` does. */
+  /** The browser has no abrupt close: a normal one (listeners hear "close" when the browser has closed it). */
   terminate(): void {
     if (this.socket.readyState === this.CLOSED) return;
     this.socket.close();
