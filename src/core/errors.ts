@@ -69,6 +69,8 @@ export const ErrorCode = {
   SERIALIZATION: "TSYFT_ERR_SERIALIZATION",
   /** Wrong or missing token/credentials. */
   AUTH: "TSYFT_ERR_AUTH",
+  /** A browser page from an origin the node does not allow opened a socket to it (NodeOptions.allowedOrigins). */
+  ORIGIN: "TSYFT_ERR_ORIGIN",
   /** A dataset file is missing or its checksum does not match. */
   DATA_MISSING: "TSYFT_ERR_DATA_MISSING",
   /** A dataset file failed its sha256 check. */

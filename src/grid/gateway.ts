@@ -45,6 +45,7 @@ import { adminKeyPair, createGridCredentials } from "./auth/credentials";
 import { watchPartialFrames } from "./frame-deadline";
 import { GatewayAuth, type ModelWrite } from "./gateway-auth";
 import { serveRoutes, type Route, type RouteAnswer } from "./http-router";
+import { withPage } from "./page-assets";
 import { closeServer, createServer, listen, parseJsonObject, publicHost } from "./http-util";
 import { linkShape, sendOn, type LinkOptions, type LinkShape } from "./link-delay";
 import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
@@ -126,7 +127,7 @@ export class Gateway {
     this.gridKey = options.gridKey ?? adminKeyPair((options.adminToken ?? own?.adminToken)!).publicKey;
     this.nodes = new NodeRegistry({ heartbeatMs: options.heartbeatMs, missedHeartbeats: options.missedHeartbeats });
     const routes = serveRoutes({ name: "gateway", routes: this.routes(), hint: "See GET /nodes, /models, /health." });
-    this.http = createServer(routes, { tls: options.tls });
+    this.http = createServer(withPage(routes), { tls: options.tls });
     this.wss = new WebSocketServer({ server: this.http, maxPayload: getConfig().maxHttpBodyBytes });
     this.wss.on("connection", (socket, req) => {
       watchPartialFrames(socket, req);

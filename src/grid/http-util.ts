@@ -19,7 +19,8 @@ import type { Duplex } from "node:stream";
 import { getConfig } from "../core/config";
 import { CommunicationError, ErrorCode, TsyftError, serializeError } from "../core/errors";
 import { checkNesting, limitError } from "../core/limits";
-import { loadTlsFiles, resolveCa, tlsFailure, type TlsOptions } from "./tls";
+import { exchange, type ExchangeOptions } from "./http-exchange";
+import { loadTlsFiles, type TlsOptions } from "./tls";
 import { crossLink, type LinkShape } from "./link-delay";
 import { reportLinkEvent } from "./traffic-tap";
 
@@ -208,13 +209,7 @@ export function toWs(url: string): string {
 }
 
 /** Options of `httpJson` beyond its method, url and body. */
-export interface HttpJsonOptions {
-  /** Default 5 s. */
-  timeoutMs?: number;
-  /** The CA to verify an https server with (PEM text or a file; default TSYFT_CA_FILE, else the system's). */
-  ca?: string | Buffer;
-  /** Further request headers (e.g. credentials). */
-  headers?: Record<string, string>;
+export interface HttpJsonOptions extends ExchangeOptions {
   /** The caller's distance to the server: the request and its answer each cross it (link-delay.ts). */
   link?: LinkShape;
   /** Report the exchange to tapClientLinks under this link name (a client's calls; nodes' are not reported). */
@@ -245,63 +240,14 @@ export async function httpJson<T = unknown>(
   const sentBytes = payload === undefined ? 0 : Buffer.byteLength(payload);
   if (tap !== undefined) reportLinkEvent("sent", tap, "http", sentBytes);
   await crossLink(link, sentBytes);
-  const answer = await exchange<T>(method, url, payload, settings);
+  const answer = await exchange(method, toHttp(url), payload, settings);
   await crossLink(link, answer.bytes);
   if (tap !== undefined) reportLinkEvent("received", tap, "http", answer.bytes);
-  return { status: answer.status, body: answer.body };
-}
-
-/** One HTTP request and its answer, with the answer's size in bytes. */
-function exchange<T>(
-  method: string,
-  url: string,
-  payload: string | undefined,
-  { timeoutMs = 5_000, ca, headers = {} }: HttpJsonOptions,
-): Promise<{ status: number; body: T; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const target = toHttp(url);
-    const secure = target.startsWith("https:");
-    const request = secure ? https.request : http.request;
-    const req = request(
-      target,
-      {
-        method,
-        headers: {
-          ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
-          ...headers,
-        },
-        timeout: timeoutMs,
-        ...(secure ? { ca: resolveCa(ca) } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const raw = Buffer.concat(chunks);
-          const text = raw.toString("utf8");
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            // not JSON: hand back the text
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T, bytes: raw.byteLength });
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", (error) =>
-      reject(
-        tlsFailure(error, url) ??
-          new CommunicationError(
-            ErrorCode.CONNECTION,
-            `${method} ${url} failed: ${error.message}.`,
-            {},
-            { cause: error },
-          ),
-      ),
-    );
-    req.end(payload);
-  });
+  let parsed: unknown = answer.text;
+  try {
+    parsed = answer.text ? JSON.parse(answer.text) : undefined;
+  } catch {
+    // not JSON: hand back the text
+  }
+  return { status: answer.status, body: parsed as T };
 }

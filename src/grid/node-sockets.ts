@@ -54,12 +54,15 @@ export interface SocketsOwner {
   checkLinkTarget(id: string, url: string): Promise<void>;
   /** Whether the node has a gateway that vouches for its peers' addresses. */
   readonly vouched: boolean;
+  /** Whether a browser page of this origin may open a socket (see GridNode.allowsOrigin). */
+  allowsOrigin(origin: string): boolean;
   /** The node's distance to whoever it answers: its frames leave that much later (link-delay.ts). */
   readonly link?: LinkShape;
 }
 
 const CLOSE_WRONG_ID = 4001;
 const CLOSE_AUTH = 4003;
+const CLOSE_ORIGIN = 4008;
 const CLOSE_SHUTDOWN = 1001;
 
 /**
@@ -84,8 +87,22 @@ export class NodeSockets {
     return this.refused;
   }
 
-  /** Takes a new socket: a client's until it says hello as a peer. */
-  accept(socket: WebSocket): void {
+  /**
+   * Takes a new socket: a client's until it says hello as a peer. `origin` is the Origin header of its
+   * upgrade request, which browsers send and set themselves: a page from an origin the node does not
+   * allow is answered `refused` (TSYFT_ERR_ORIGIN) and closed (4008) before it can say anything.
+   */
+  accept(socket: WebSocket, origin?: string): void {
+    if (origin !== undefined && !this.node.allowsOrigin(origin)) {
+      const error = new AuthError(
+        ErrorCode.ORIGIN,
+        `Node ${this.node.id} does not take sockets from pages of ${origin}; it allows its gateway's page. ` +
+          `Serve the page from the gateway, or start the node with allowedOrigins including ${origin}.`,
+        { worker: this.node.id, origin },
+      );
+      this.refuseHello(socket, error, CLOSE_ORIGIN, "origin not allowed");
+      return;
+    }
     let peer: string | undefined;
     // Set by the socket's hello: the principal it proved, in a session of its own.
     let caller: Caller | undefined;

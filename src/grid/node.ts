@@ -41,7 +41,7 @@ import { IDENTITY_FILE, loadOrCreateIdentity, type NodeIdentity } from "./auth/i
 import { ReplayGuard } from "./auth/proofs";
 import { FRAME_HEADER_BYTES } from "./framing";
 import { watchPartialFrames } from "./frame-deadline";
-import { closeServer, createServer, listen, publicHost, sendError, sendJson } from "./http-util";
+import { closeServer, createServer, listen, publicHost, sendError, sendJson, toHttp } from "./http-util";
 import type { TlsOptions } from "./tls";
 import { openKeyValueStore, type KeyValueStore, type Namespace } from "./kv-store";
 import { linkShape, type LinkOptions, type LinkShape } from "./link-delay";
@@ -79,6 +79,11 @@ export interface NodeOptions extends LinkOptions {
   gridKey?: string;
   /** Where the node's identity is kept (default: identity.json in the data dir; none: in memory). */
   identityFile?: string;
+  /**
+   * Origins of browser pages that may open sockets to the node ("http://host:port", or "*" for any).
+   * Default: its gateway's (the page the gateway serves). Clients outside a browser send no Origin.
+   */
+  allowedOrigins?: string[];
 }
 
 /** What `GET /health` answers. */
@@ -180,7 +185,7 @@ export class GridNode {
     this.sockets = new NodeSockets(this);
     this.wss.on("connection", (socket, req) => {
       watchPartialFrames(socket, req);
-      this.sockets.accept(socket);
+      this.sockets.accept(socket, req.headers.origin);
     });
     this.wss.on("error", () => undefined); // the http server reports listen errors
   }
@@ -269,6 +274,16 @@ export class GridNode {
     return this.membership;
   }
 
+  /**
+   * Whether a browser page of `origin` may open a socket: one the options list, else the gateway's
+   * own (its loopback names, localhost and 127.0.0.1, are one machine's).
+   */
+  allowsOrigin(origin: string): boolean {
+    const allowed = this.options.allowedOrigins ?? (this.options.gateway ? [originOf(this.options.gateway)] : []);
+    const key = loopbackAsOne(origin);
+    return allowed.some((a) => a === "*" || loopbackAsOne(a) === key);
+  }
+
   /** Whether a gateway vouches for the addresses of this node's peers (see checkLinkTarget). */
   get vouched(): boolean {
     return this.membership !== undefined;
@@ -355,4 +370,14 @@ export class GridNode {
  */
 export function startNode(options: NodeOptions): Promise<GridNode> {
   return GridNode.start(options);
+}
+
+/** The origin ("http://host:port") of an http(s) or ws(s) url. */
+function originOf(url: string): string {
+  return new URL(toHttp(url)).origin;
+}
+
+/** An origin with the loopback names written one way (a page at localhost and at 127.0.0.1 is the same machine). */
+function loopbackAsOne(origin: string): string {
+  return origin.replace(/^(https?:\/\/)(localhost|\[::1\])(?=[:/]|$)/, "$1127.0.0.1");
 }

@@ -294,6 +294,12 @@ export class PublicGridNetwork {
     }
   }
 
+  /** The input shapes of served mpc model `id`, from its plan's IR (fetched as a query fetches it; no weights). */
+  async inputShapes(id: string): Promise<number[][]> {
+    const plan = await this.fetchedPlan(await this.queryableInfo(id, true));
+    return plan.serialize().ir.inputs.map((input) => input.shape);
+  }
+
   /** Deals ahead, for `runs` future queries on inputs of this shape, the material of a served mpc model. */
   async preprocess(id: string, runs: number, inputShape: number[]): Promise<number> {
     const info = await this.modelInfo(id);

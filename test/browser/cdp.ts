@@ -28,6 +28,8 @@ interface Pending {
 export class Browser {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Listeners of DevTools events (messages with a method and no id), e.g. Network.webSocketFrameSent. */
+  readonly events = new Set<(method: string, params: Record<string, unknown>, sessionId?: string) => void>();
 
   private constructor(
     private readonly child: ChildProcess,
@@ -35,8 +37,19 @@ export class Browser {
     private readonly profile: string,
   ) {
     socket.on("message", (raw) => {
-      const message = JSON.parse(String(raw)) as { id?: number; result?: Record<string, unknown>; error?: unknown };
-      if (message.id === undefined) return;
+      const message = JSON.parse(String(raw)) as {
+        id?: number;
+        result?: Record<string, unknown>;
+        error?: unknown;
+        method?: string;
+        params?: Record<string, unknown>;
+        sessionId?: string;
+      };
+      if (message.id === undefined) {
+        if (message.method)
+          for (const listener of this.events) listener(message.method, message.params ?? {}, message.sessionId);
+        return;
+      }
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
@@ -163,6 +176,15 @@ export class Page {
 
   send(method: string, params: Record<string, unknown> = {}, timeoutMs?: number): Promise<Record<string, unknown>> {
     return this.browser.send(method, params, this.sessionId, timeoutMs);
+  }
+
+  /** Calls `listener` with the params of each DevTools event `method` of this tab; returns a function that stops it. */
+  on(method: string, listener: (params: Record<string, unknown>) => void): () => void {
+    const forward = (m: string, params: Record<string, unknown>, sessionId?: string) => {
+      if (m === method && sessionId === this.sessionId) listener(params);
+    };
+    this.browser.events.add(forward);
+    return () => this.browser.events.delete(forward);
   }
 
   async goto(url: string): Promise<void> {
