@@ -23,6 +23,7 @@ const out = at > 0 && process.argv[at + 1] ? path.resolve(process.argv[at + 1]) 
 const nodeModules = {
   crypto: web("crypto.ts"),
   async_hooks: web("async-hooks.ts"),
+  perf_hooks: web("perf-hooks.ts"),
   fs: web("fs.ts"),
   path: web("path.ts"),
   ...Object.fromEntries(
