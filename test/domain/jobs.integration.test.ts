@@ -20,7 +20,7 @@ import {
   type DomainClient,
   type ModelSpec,
 } from "../../src/domain";
-import { failure } from "./helpers";
+import { failure, uploadPoints } from "./helpers";
 
 const model: ModelSpec = new sy.nn.Model()
   .add(sy.nn.Linear(1, { inputShape: [null, 4], activation: "sigmoid" }))
@@ -42,16 +42,7 @@ describe("domain training jobs", () => {
     owner = await login({ email: "info@openmined.org", password: "changethis", url: domain.url, log: false });
     await owner.createUser({ name: "Ada", email: "ada@example.org", password: "ada-secret", budget: 100 });
     // 64 points in [0, 1]^4, labelled by whether their sum passes 2.
-    const features = Array.from({ length: 256 }, (_, i) => ((i * 37) % 101) / 100);
-    const points = tf.tensor2d(features, [64, 4]);
-    const labels = tf.tensor1d(
-      Array.from({ length: 64 }, (_, i) => (features.slice(4 * i, 4 * i + 4).reduce((a, b) => a + b) > 2 ? 1 : 0)),
-      "int32",
-    );
-    await owner.loadDataset({
-      name: "points",
-      assets: { x: sy.dp.private(points, { min: 0, max: 1 }), y: sy.dp.private(labels, { min: 0, max: 1 }) },
-    });
+    tf.dispose(Object.values(await uploadPoints(owner, 64)));
     ada = await login({ email: "ada@example.org", password: "ada-secret", url: domain.url, log: false });
     const dataset = (await ada.datasets)[0]!;
     [x, y] = [dataset["x"], dataset["y"]];

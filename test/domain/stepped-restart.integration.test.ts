@@ -13,7 +13,7 @@ import * as sy from "../../src";
 import { ErrorCode } from "../../src/core/errors";
 import { login, startDomain, type Domain } from "../../src/domain";
 import { Trainer } from "../../src/nn/trainer";
-import { failure } from "./helpers";
+import { failure, uploadPoints } from "./helpers";
 
 const net = () =>
   new sy.nn.Model()
@@ -33,16 +33,7 @@ describe("a stepped model across a domain restart", () => {
     const port = domain.port;
     const url = domain.url;
     const owner = await login({ email: "info@openmined.org", password: "changethis", url, log: false });
-    const features = Array.from({ length: 128 }, (_, i) => ((i * 37) % 101) / 100);
-    const points = tf.tensor2d(features, [32, 4]);
-    const labels = tf.tensor1d(
-      Array.from({ length: 32 }, (_, i) => (features.slice(4 * i, 4 * i + 4).reduce((a, b) => a + b) > 2 ? 1 : 0)),
-      "int32",
-    );
-    await owner.loadDataset({
-      name: "points",
-      assets: { x: sy.dp.private(points, { min: 0, max: 1 }), y: sy.dp.private(labels, { min: 0, max: 1 }) },
-    });
+    const { points, labels } = await uploadPoints(owner, 32);
     await owner.createUser({ name: "Ada", email: "ada@example.org", password: "ada-secret", budget: 10 });
     const ada = await login({ email: "ada@example.org", password: "ada-secret", url, log: false });
     const dataset = (await ada.datasets)[0]!;
