@@ -39,6 +39,8 @@ export interface ModelProgress {
   epochs: ProgressRow[];
   /** Steps taken so far. */
   steps: number;
+  /** One row per step taken, oldest first: { epoch, step, loss } (a loss chart's points). */
+  stepRows: ProgressRow[];
   /** The latest step's batch loss. */
   loss: number | undefined;
 }
@@ -160,6 +162,7 @@ function progressOf({ job, progress }: JobState): ModelProgress {
     error: job.error,
     epochs: progress.filter((r) => r.step === undefined),
     steps: steps.length,
+    stepRows: steps,
     loss: steps.at(-1)?.loss,
   };
 }

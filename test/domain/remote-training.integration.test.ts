@@ -98,6 +98,7 @@ describe("remote training on a domain with sy.nn", () => {
     expect(progress.error).toBeNull();
     expect(progress.status).toBe("done");
     expect(progress.steps).toBe(6);
+    expect(progress.stepRows.map((r) => [r.epoch, r.step])).toEqual([1, 2, 3, 4, 5, 6].map((s) => [s <= 3 ? 1 : 2, s]));
     expect(progress.epochs.map((r) => r.epoch)).toEqual([1, 2]);
     for (const row of progress.epochs) {
       expect(Number.isFinite(row.loss)).toBe(true);
