@@ -17,10 +17,10 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePorts } from "../../bench/suites/keras-clients";
 import { testDataDir } from "../data/helpers";
-import { PYTHON, REPO, RUNNER, distProblem, pythonEnv, pythonProblem, run, tempJupyterPath } from "../kernel/helpers";
+import { REPO, RUNNER, distProblem, pythonProblem, run, tempJupyterPath } from "../kernel/helpers";
 import { DEFAULT_ACCOUNT_WARNING } from "../../src/domain";
 import { RDPAccountant } from "../../src/dp/accountant";
-import { checkRanEveryCell, scratch, type Notebook } from "./executed";
+import { checkRanEveryCell, nbconvertExecute, readExecuted, scratch, type Notebook } from "./executed";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");
 const OWNER = "09-domain-owner.ipynb";
@@ -129,10 +129,6 @@ async function checkPair(owner: Notebook, scientist: Notebook, port: number): Pr
   expect(await nothingAnswers(port)).toBe(true);
 }
 
-function readExecuted(dir: string, name: string): Notebook {
-  return JSON.parse(fs.readFileSync(path.join(dir, name), "utf8")) as Notebook;
-}
-
 describe("domain notebooks through the headless runner (TSYFT_QUICK=1)", () => {
   it("09 and 10 run side by side: warning, refused get, budget at the accountant's epsilon, refused publish", async () => {
     const problem = distProblem();
@@ -162,17 +158,14 @@ describe.skipIf(Boolean(jupyterProblem))(`domain notebooks through real Jupyter$
     const outDir = tempDir("tsyft-domain-nbconvert-");
     const port = await domainPort();
     const nbconvert = (name: string) =>
-      run(
-        PYTHON,
-        // --allow-errors: the executed copy is written even when a cell fails, so a failure shows what the cells printed.
-        ["-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors", "--ExecutePreprocessor.kernel_name=tsyft", "--ExecutePreprocessor.timeout=700", "--output-dir", outDir, path.join(NOTEBOOKS, name)],
-        {
-          cwd: NOTEBOOKS,
-          env: pythonEnv({ JUPYTER_PATH: jupyter.jupyterPath, JUPYTER_RUNTIME_DIR: jupyter.runtimeDir, ...notebookEnv(port) }),
-          timeoutMs: 900_000,
-          track: children,
-        },
-      );
+      nbconvertExecute(path.join(NOTEBOOKS, name), {
+        outDir,
+        jupyter,
+        env: notebookEnv(port),
+        cellTimeoutSeconds: 700,
+        timeoutMs: 900_000,
+        track: children,
+      });
     const [owner, scientist] = await Promise.all([nbconvert(OWNER), nbconvert(SCIENTIST)]);
     expect(owner.code, `nbconvert ${OWNER} failed:\n${owner.stderr.slice(-4000)}`).toBe(0);
     expect(scientist.code, `nbconvert ${SCIENTIST} failed:\n${scientist.stderr.slice(-4000)}`).toBe(0);
