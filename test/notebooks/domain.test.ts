@@ -84,13 +84,14 @@ async function checkPair(owner: Notebook, scientist: Notebook, port: number): Pr
   expect(sci).toContain("the owner denied it");
 
   // The budget arithmetic, recomputed here from the plan 10 printed.
-  const plan = /DP-SGD plan: sigma 1\.1, q = 64\/(\d+) = [\d.]+, (\d+) steps x (\d+) epochs = (\d+) steps/.exec(sci);
+  const plan = /DP-SGD plan: sigma 1\.1, q = (\d+)\/(\d+) = [\d.]+, (\d+) steps x (\d+) epochs = (\d+) steps/.exec(sci);
   expect(plan, sci.slice(-3000)).not.toBeNull();
-  const [nTrain, perEpoch, epochs, steps] = plan!.slice(1).map(Number) as [number, number, number, number];
+  const [batch, nTrain, perEpoch, epochs, steps] = plan!.slice(1).map(Number) as [number, number, number, number, number];
+  expect(batch).toBe(full ? 64 : 32); // 10 takes smaller batches on the embedded 400
   expect(nTrain).toBe(uploaded - Math.floor(uploaded * 0.1));
-  expect(perEpoch).toBe(Math.floor(nTrain / 64));
+  expect(perEpoch).toBe(Math.floor(nTrain / batch));
   expect(steps).toBe(perEpoch * epochs);
-  const fitEpsilon = new RDPAccountant().step({ noiseMultiplier: 1.1, sampleRate: 64 / nTrain, steps }).getEpsilon(DELTA);
+  const fitEpsilon = new RDPAccountant().step({ noiseMultiplier: 1.1, sampleRate: batch / nTrain, steps }).getEpsilon(DELTA);
   const before = numberAfter(sci, /privacy budget before publishing: ([\d.]+)/);
   const after = numberAfter(sci, /privacy budget after publishing: +([\d.]+)/);
   const charged = numberAfter(sci, /charged: ([\d.]+) \(delta/);
