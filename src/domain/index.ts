@@ -21,6 +21,14 @@ export { querySensitivity } from "./sensitivity";
 export type { PublicUser } from "./session-auth";
 export { openDomainStore, type DomainStore, type Role, type StoreOptions } from "./storage";
 export { runDomainCli } from "./cli";
-export { JobPointer, WeightsPointer, PublishedWeights, startJob, type JobState, type JobOptions } from "./job-pointer";
+export {
+  JobPointer,
+  WeightsPointer,
+  PublishedWeights,
+  startJob,
+  type JobState,
+  type JobOptions,
+  type WaitOptions,
+} from "./job-pointer";
 export { ModelPointer, type ModelProgress } from "./model-pointer";
 export type { ModelSpec, TrainModelFn, TrainOptions } from "./jobs/train-interface";

@@ -81,6 +81,12 @@ export class WeightsPointer {
   }
 }
 
+/** How {@link JobPointer.wait} polls: every `pollMs` (default 250), for at most `timeoutMs` (default an hour). */
+export interface WaitOptions {
+  pollMs?: number;
+  timeoutMs?: number;
+}
+
 /** A job's training options as sent (no callbacks: progress is polled). */
 export type JobOptions = Omit<TrainOptions, "signal" | "onStep" | "onEpoch" | "weights">;
 
@@ -118,11 +124,15 @@ export class JobPointer {
     return (await this.state()).progress;
   }
 
-  /** Resolves when the job is done; rejects when it failed or was cancelled, or after `timeoutMs`. */
-  async wait(options: { pollMs?: number; timeoutMs?: number } = {}): Promise<JobState> {
+  /**
+   * Resolves when the job is done; rejects when it failed or was cancelled, or after `timeoutMs`. `onState` sees
+   * every state polled (the last one included), e.g. to draw a progress bar while the job runs.
+   */
+  async wait(options: WaitOptions & { onState?: (state: JobState) => void | Promise<void> } = {}): Promise<JobState> {
     const deadline = Date.now() + (options.timeoutMs ?? 3600_000);
     for (;;) {
       const state = await this.state();
+      await options.onState?.(state);
       if (state.job.status === "done") return state;
       if (state.job.status === "failed" || state.job.status === "cancelled") {
         throw new TsyftError(

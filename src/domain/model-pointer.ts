@@ -18,7 +18,14 @@ import { DISPLAY, type MimeBundle } from "../core/display-protocol";
 import { ErrorCode, TsyftError } from "../core/errors";
 import type { DpOptions } from "../nn/trainer";
 import type { DomainHttp } from "./client-http";
-import { JobPointer, startJob, type JobOptions, type WeightsPointer } from "./job-pointer";
+import {
+  JobPointer,
+  startJob,
+  type JobOptions,
+  type JobState,
+  type WaitOptions,
+  type WeightsPointer,
+} from "./job-pointer";
 import type { ModelSpec } from "./jobs/train-interface";
 import type { JobRecord, JobStatus, ProgressRow } from "./storage/types";
 
@@ -32,6 +39,8 @@ export interface ModelProgress {
   epochs: ProgressRow[];
   /** Steps taken so far. */
   steps: number;
+  /** One row per step taken, oldest first: { epoch, step, loss } (a loss chart's points). */
+  stepRows: ProgressRow[];
   /** The latest step's batch loss. */
   loss: number | undefined;
 }
@@ -91,16 +100,27 @@ export class ModelPointer {
 
   /** The latest job's status and rows, as the domain has them now. */
   async progress(): Promise<ModelProgress> {
-    const { job, progress } = await this.current("progress").state();
-    const steps = progress.filter((r) => r.step !== undefined);
-    return {
-      job: job.id,
-      status: job.status,
-      error: job.error,
-      epochs: progress.filter((r) => r.step === undefined),
-      steps: steps.length,
-      loss: steps.at(-1)?.loss,
-    };
+    return progressOf(await this.current("progress").state());
+  }
+
+  /**
+   * Polls `progress()` until the latest job is done, calling `onProgress` with each poll (the last one included):
+   * what a notebook's live progress bar and loss chart draw from. Answers the final progress; rejects with
+   * TSYFT_ERR_REMOTE_OP_FAILED when the job failed or was cancelled, TSYFT_ERR_TIMEOUT after `timeoutMs` (the job
+   * goes on).
+   *
+   * @example
+   * ```ts
+   * const bar = sy.progress(totalSteps, { label: "fit" });
+   * await modelPtr.watch((p) => bar.set(p.steps, `loss ${p.loss?.toFixed(3)}`), { pollMs: 200 });
+   * ```
+   */
+  async watch(
+    onProgress: (progress: ModelProgress) => void | Promise<void>,
+    options: WaitOptions = {},
+  ): Promise<ModelProgress> {
+    const state = await this.current("watch").wait({ ...options, onState: (s) => onProgress(progressOf(s)) });
+    return progressOf(state);
   }
 
   /** A pointer to the latest job's weights; its `publish()` charges the job's epsilon once. */
@@ -131,6 +151,20 @@ export class ModelPointer {
     }
     return this.job;
   }
+}
+
+/** A job's state as `progress()` answers it: step rows counted, epoch rows kept. */
+function progressOf({ job, progress }: JobState): ModelProgress {
+  const steps = progress.filter((r) => r.step !== undefined);
+  return {
+    job: job.id,
+    status: job.status,
+    error: job.error,
+    epochs: progress.filter((r) => r.step === undefined),
+    steps: steps.length,
+    stepRows: steps,
+    loss: steps.at(-1)?.loss,
+  };
 }
 
 const enc = encodeURIComponent;

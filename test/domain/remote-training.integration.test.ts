@@ -89,14 +89,16 @@ describe("remote training on a domain with sy.nn", () => {
       optimizer: sy.nn.Adamax(),
     });
     await modelPtr.fit(images, labels, fitOptions);
-    let progress = await modelPtr.progress();
-    for (let i = 0; i < 600 && progress.status !== "done" && progress.status !== "failed"; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      progress = await modelPtr.progress();
-    }
+    // watch() polls progress() until the job is done, showing each poll to its callback (a notebook's live bar).
+    const seen: sy.domain.ModelProgress[] = [];
+    const progress = await modelPtr.watch((p) => void seen.push(p), { pollMs: 50, timeoutMs: 60_000 });
+    expect(seen.at(-1)).toEqual(progress);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.steps).toBeGreaterThanOrEqual(seen[i - 1]!.steps);
+    expect(await modelPtr.progress()).toEqual(progress);
     expect(progress.error).toBeNull();
     expect(progress.status).toBe("done");
     expect(progress.steps).toBe(6);
+    expect(progress.stepRows.map((r) => [r.epoch, r.step])).toEqual([1, 2, 3, 4, 5, 6].map((s) => [s <= 3 ? 1 : 2, s]));
     expect(progress.epochs.map((r) => r.epoch)).toEqual([1, 2]);
     for (const row of progress.epochs) {
       expect(Number.isFinite(row.loss)).toBe(true);
@@ -165,7 +167,11 @@ describe("remote training on a domain with sy.nn", () => {
     // Cancelled: a fit stops, a stepped model takes no more steps.
     const long = await network(new sy.nn.Model()).compile({ to: ds, loss: "BinaryCrossEntropy" });
     await long.fit(images, labels, { maxIter: 1000, batchSize: 12, dp });
+    const watching = failure(long.watch(() => undefined, { pollMs: 20 }));
     expect((await long.cancel()).status).toBe("cancelled");
+    const stopped = await watching;
+    expect(stopped.code).toBe(ErrorCode.REMOTE_OP_FAILED);
+    expect(stopped.message).toMatch(/cancelled/);
     expect((await long.progress()).status).toBe("cancelled");
     expect((await modelPtr.cancel()).status).toBe("cancelled");
     expect((await failure(modelPtr.step(xNext, yNext))).code).toBe(ErrorCode.INVALID_ARGUMENT);

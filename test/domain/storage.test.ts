@@ -53,4 +53,16 @@ describe("PGlite in a data dir", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("makes a data dir whose parent folders do not exist yet", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-store-"));
+    try {
+      const store = await openDomainStore({ dataDir: path.join(root, "out", "domain") });
+      await store.users.create({ email: "ada@example.org", name: "Ada", role: "Owner", passwordHash: "h", budget: 1 });
+      await store.close();
+      expect(fs.readdirSync(path.join(root, "out", "domain", "db")).length).toBeGreaterThan(0);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,14 +1,14 @@
 /**
  * Shared by the tests that execute tutorial notebooks: the executed notebook's shape, its
- * outputs as text, the "every cell ran, none failed" check, and the scratch folders and child
- * processes a test file cleans up after its tests.
+ * outputs as text, the "every cell ran, none failed" check, the scratch folders and child
+ * processes a test file cleans up after its tests, and running a notebook under nbconvert.
  */
 import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, expect } from "vitest";
-import { killTree, text } from "../kernel/helpers";
+import { killTree, PYTHON, pythonEnv, run, text, type RunResult } from "../kernel/helpers";
 
 export interface Output {
   output_type: string;
@@ -66,4 +66,34 @@ export function checkRanEveryCell(notebook: Notebook, name = "notebook"): string
   expect(code.map((c) => c.execution_count), `${name}:\n${all.slice(-4000)}`).toEqual(code.map((_, i) => i + 1));
   expect(code.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "error"), `${name}:\n${all.slice(-4000)}`).toEqual([]);
   return all;
+}
+
+/** The executed copy of the notebook `name` a runner or nbconvert wrote to `dir`. */
+export function readExecuted(dir: string, name: string): Notebook {
+  return JSON.parse(fs.readFileSync(path.join(dir, name), "utf8")) as Notebook;
+}
+
+/**
+ * Executes `notebook` in its folder with `jupyter nbconvert --execute` on the tsyft kernel (found through
+ * `jupyter`, a temporary Jupyter path), writing the executed copy to `outDir`. With --allow-errors the copy is
+ * written even when a cell fails, so a failure shows what the cells printed.
+ */
+export function nbconvertExecute(
+  notebook: string,
+  options: {
+    outDir: string;
+    jupyter: { jupyterPath: string; runtimeDir: string };
+    env: Record<string, string>;
+    cellTimeoutSeconds: number;
+    timeoutMs: number;
+    track: Set<ChildProcess>;
+  },
+): Promise<RunResult> {
+  const args = ["-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors", "--ExecutePreprocessor.kernel_name=tsyft"];
+  return run(PYTHON, [...args, `--ExecutePreprocessor.timeout=${options.cellTimeoutSeconds}`, "--output-dir", options.outDir, notebook], {
+    cwd: path.dirname(notebook),
+    env: pythonEnv({ JUPYTER_PATH: options.jupyter.jupyterPath, JUPYTER_RUNTIME_DIR: options.jupyter.runtimeDir, ...options.env }),
+    timeoutMs: options.timeoutMs,
+    track: options.track,
+  });
 }

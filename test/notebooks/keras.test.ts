@@ -17,11 +17,11 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { testDataDir } from "../data/helpers";
-import { PYTHON, REPO, RUNNER, distProblem, pythonEnv, pythonProblem, run, tempJupyterPath } from "../kernel/helpers";
+import { REPO, RUNNER, distProblem, pythonProblem, run, tempJupyterPath } from "../kernel/helpers";
 import { loadMnist } from "../../src/data/mnist";
 import { loadModel } from "../../src/data/model-io";
 import { isAlive } from "../../src/grid/processes";
-import { checkRanEveryCell, scratch, type Notebook } from "./executed";
+import { checkRanEveryCell, nbconvertExecute, readExecuted, scratch, type Notebook } from "./executed";
 
 const NOTEBOOKS = path.join(REPO, "notebooks");
 const TRAINING = "06-keras-public-training.ipynb";
@@ -109,10 +109,6 @@ async function checkPair(serving: Notebook, client: Notebook, basePort: number):
   expect(await Promise.all([0, 1, 2].map((i) => portFree(basePort + i)))).toEqual([true, true, true]);
 }
 
-function readExecuted(dir: string, name: string): Notebook {
-  return JSON.parse(fs.readFileSync(path.join(dir, name), "utf8")) as Notebook;
-}
-
 describe("Syft-Keras notebooks through the headless runner (TSYFT_QUICK=1)", () => {
   it("06 trains and saves; 07 and 08 run side by side and the 3 private predictions equal plaintext's", async () => {
     const problem = distProblem();
@@ -146,17 +142,14 @@ describe.skipIf(Boolean(jupyterProblem))(`Syft-Keras notebooks through real Jupy
     const basePort = await freePortBase();
     temps.push(clusterStateDir(basePort)); // random ports: a new one each run, removed after
     const nbconvert = (name: string) =>
-      run(
-        PYTHON,
-        // --allow-errors: the executed copy is written even when a cell fails, so a failure shows what the cells printed.
-        ["-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors", "--ExecutePreprocessor.kernel_name=tsyft", "--ExecutePreprocessor.timeout=400", "--output-dir", outDir, path.join(NOTEBOOKS, name)],
-        {
-          cwd: NOTEBOOKS,
-          env: pythonEnv({ JUPYTER_PATH: jupyter.jupyterPath, JUPYTER_RUNTIME_DIR: jupyter.runtimeDir, ...notebookEnv(basePort) }),
-          timeoutMs: 480_000,
-          track: children,
-        },
-      );
+      nbconvertExecute(path.join(NOTEBOOKS, name), {
+        outDir,
+        jupyter,
+        env: notebookEnv(basePort),
+        cellTimeoutSeconds: 400,
+        timeoutMs: 480_000,
+        track: children,
+      });
     const training = await nbconvert(TRAINING);
     expect(training.code, `nbconvert ${TRAINING} failed:\n${training.stderr.slice(-4000)}`).toBe(0);
     checkTraining(checkRanEveryCell(readExecuted(outDir, TRAINING), TRAINING));

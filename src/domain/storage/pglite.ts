@@ -11,6 +11,7 @@
  * const sql = await openPglite(path.join(dataDir, "db"));
  * ```
  */
+import * as fs from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import type { SqlClient, SqlExecutor } from "./sql";
 
@@ -23,6 +24,8 @@ import type { SqlClient, SqlExecutor } from "./sql";
  * ```
  */
 export async function openPglite(dir: string | undefined): Promise<SqlClient> {
+  // PGlite makes its own folder but not the ones above it, and a new data dir (out/domain on a fresh clone) has none.
+  if (dir !== undefined) fs.mkdirSync(dir, { recursive: true });
   const db = dir === undefined ? await PGlite.create() : await PGlite.create(dir);
   const executor = (target: Pick<PGlite, "query">): SqlExecutor => ({
     async query<T>(text: string, params: readonly unknown[] = []): Promise<T[]> {
