@@ -53,7 +53,7 @@ import {
 } from "./cli-flags";
 import { enrollNode, gatewayGridKey, nodeCredentials, userToken } from "./cli-credentials";
 import { startGateway } from "./gateway";
-import { httpJson, toHttp } from "./http-util";
+import { toHttp } from "./http-util";
 import {
   DEFAULT_GRID,
   gridStateDir,
@@ -63,6 +63,7 @@ import {
   type GridMember,
 } from "./local-grid";
 import { startNode } from "./node";
+import { memberHealth } from "./member-health";
 import { profileFromEnvironment } from "./node-profile";
 
 const USAGE = `Usage:
@@ -371,29 +372,7 @@ async function gridStatus(args: readonly string[]): Promise<number> {
         })),
       ];
   const health = new Map<string, string>();
-  await Promise.all(
-    members.map(async (m) => {
-      try {
-        const scheme = /^(wss|https):/.test(m.url) ? "https" : "http";
-        const { status, body } = await httpJson<{ objects?: number; peers?: string[]; nodes?: number }>(
-          "GET",
-          `${scheme}://127.0.0.1:${m.port}/health`,
-          undefined,
-          { timeoutMs: 2_000, ca: str(values, "ca") },
-        );
-        health.set(
-          m.id,
-          status !== 200
-            ? `unhealthy (${status})`
-            : m.role === "node"
-              ? `up, ${body.objects} objects, peers [${(body.peers ?? []).join(", ")}]`
-              : `up, ${body.nodes} nodes joined`,
-        );
-      } catch {
-        health.set(m.id, "down");
-      }
-    }),
-  );
+  await Promise.all(members.map(async (m) => health.set(m.id, await memberHealth(m, str(values, "ca")))));
   if (!state) console.log(`No detached grid recorded in ${stateDir}; checking the default ports.`);
   printMembers(members, health);
   const credentials = path.join(stateDir, CREDENTIALS_FILE);
