@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import type { TF } from "../tensors/plain-ops";
 import { checkExposure, configuredCredentials } from "./exposure";
+import { parseOrigins } from "./origins";
 import { linkShape, type LinkOptions } from "./link-delay";
 import type { ListeningInfo } from "./processes";
 import type { TlsOptions } from "./tls";
@@ -44,6 +45,19 @@ export function positiveOf(flags: Flags, name: string): number | undefined {
   if (value !== undefined && !(value > 0))
     throw new UsageError(`--${name}: expected a positive number, got ${String(flags[name])}.`);
   return value;
+}
+
+/** Origins of browser pages that may open sockets to nodes (GridNode.allowsOrigin): node and grid up take it. */
+export const ORIGIN_FLAGS = { "allow-origin": { type: "string" } } as const;
+
+/** allowedOrigins from --allow-origin, checked; undefined when the flag is not given. */
+export function originsOf(flags: Flags): string[] | undefined {
+  const list = str(flags, "allow-origin");
+  try {
+    return list === undefined ? undefined : parseOrigins(list, "--allow-origin");
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /** The network distance on a server's links (link-delay.ts): node, gateway and grid up take them. */

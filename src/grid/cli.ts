@@ -3,10 +3,11 @@
  *
  *   tsyft node --id bob [--port 3000] [--host 127.0.0.1] [--gateway url] [--data-dir dir] [--backend cpu|wasm]
  *              [--tls-cert file --tls-key file] [--ca file] [--admin-key <grid key>] [--identity file] [link flags]
+ *              [--allow-origin <origins>]
  *   tsyft gateway [--port 5000] [--host 127.0.0.1] [--data-dir dir] [--heartbeat-ms 5000]
  *                 [--tls-cert file --tls-key file] [--admin-key <grid key>] [link flags]
  *   tsyft grid up [--detach] [--ports default|random] [--data-dir dir] [--state-dir dir]
- *                 [--tls-cert file --tls-key file] [--ca file] [link flags]
+ *                 [--tls-cert file --tls-key file] [--ca file] [link flags] [--allow-origin <origins>]
  *   tsyft grid down [--state-dir dir]
  *   tsyft grid status [--state-dir dir]
  *   tsyft grid enroll --id bob (--data-dir dir | --identity file) [--state-dir dir]
@@ -46,6 +47,8 @@ import {
   SERVER_FLAGS,
   LINK_FLAGS,
   linkOf,
+  ORIGIN_FLAGS,
+  originsOf,
   positiveOf,
   str,
   tlsOf,
@@ -64,15 +67,17 @@ import {
 } from "./local-grid";
 import { startNode } from "./node";
 import { memberHealth } from "./member-health";
+import { ALLOWED_ORIGINS_ENV } from "./origins";
 import { profileFromEnvironment } from "./node-profile";
 
 const USAGE = `Usage:
   tsyft node --id <id> [--port 3000] [--host 127.0.0.1] [--gateway <url>] [--data-dir <dir>] [--backend cpu|wasm]
              [--tls-cert <file> --tls-key <file>] [--ca <file>] [--admin-key <grid key>] [--identity <file>]
+             [--allow-origin <origins>]
   tsyft gateway [--port 5000] [--host 127.0.0.1] [--data-dir <dir>] [--heartbeat-ms 5000]
                 [--tls-cert <file> --tls-key <file>] [--admin-key <grid key>]
   tsyft grid up [--detach] [--ports default|random] [--data-dir <dir>] [--state-dir <dir>]
-                [--tls-cert <file> --tls-key <file>] [--ca <file>]
+                [--tls-cert <file> --tls-key <file>] [--ca <file>] [--allow-origin <origins>]
   tsyft grid down [--state-dir <dir>]
   tsyft grid status [--state-dir <dir>] [--ca <file>]
   tsyft grid enroll --id <id> (--data-dir <dir> | --identity <file>) [--state-dir <dir>]
@@ -86,7 +91,9 @@ CA that peers and the gateway are verified with when their certificates are self
 A node's data dir may also come from TSYFT_NODE_DATA. The grid's admin token is kept in
 <state dir>/credentials.json (default out/grid) by grid up, or comes from TSYFT_ADMIN_TOKEN.
 Link flags put network distance on every link: [--link-latency-ms <one-way ms>] [--link-bandwidth-mbps <Mbit/s>]
-(default TSYFT_LINK_LATENCY_MS, TSYFT_LINK_BANDWIDTH_MBPS; grid up passes them to each process).`;
+(default TSYFT_LINK_LATENCY_MS, TSYFT_LINK_BANDWIDTH_MBPS; grid up passes them to each process).
+--allow-origin lists the browser pages (comma-separated origins, or *) whose sockets nodes take besides the
+gateway's own page (default TSYFT_ALLOWED_ORIGINS).`;
 
 /** A command that layers above the grid add to the CLI (src/cli.ts adds `domain`). */
 export interface CliCommand {
@@ -158,6 +165,7 @@ async function runNode(args: readonly string[]): Promise<number> {
     backend: { type: "string" },
     ...SERVER_FLAGS,
     ...LINK_FLAGS,
+    ...ORIGIN_FLAGS,
     ca: { type: "string" },
     identity: { type: "string" },
   });
@@ -166,6 +174,7 @@ async function runNode(args: readonly string[]): Promise<number> {
   const dataDir = str(values, "data-dir") ?? process.env.TSYFT_NODE_DATA;
   const host = exposedHost("node", values, dataDir);
   const link = linkOf(values); // checked before TensorFlow.js loads
+  const allowedOrigins = originsOf(values);
   const tf = await loadTf(str(values, "backend") ?? "cpu");
   const stopProfiling = profileFromEnvironment(id);
   const identityFile = str(values, "identity");
@@ -181,6 +190,7 @@ async function runNode(args: readonly string[]): Promise<number> {
     tls: tlsOf(values),
     ca: str(values, "ca"),
     ...link,
+    ...(allowedOrigins && { allowedOrigins }),
   });
   if (node.adminToken) {
     console.error(`tsyft node ${node.id}: a one-node grid of its own; admin token, shown once: ${node.adminToken}`);
@@ -257,8 +267,12 @@ async function gridUp(args: readonly string[]): Promise<number> {
     "tls-key": { type: "string" },
     ca: { type: "string" },
     ...LINK_FLAGS,
+    ...ORIGIN_FLAGS,
   });
   const link = linkOf(values); // checked before anything is made
+  const allowedOrigins = originsOf(values);
+  // The nodes are child processes: they take the list from their environment.
+  if (allowedOrigins) process.env[ALLOWED_ORIGINS_ENV] = allowedOrigins.join(",");
   const ports = str(values, "ports") ?? "default";
   if (ports !== "default" && ports !== "random")
     throw new UsageError(`--ports: expected default or random, got ${JSON.stringify(ports)}.`);

@@ -45,6 +45,7 @@ import { closeServer, createServer, listen, publicHost, sendError, sendJson, toH
 import type { TlsOptions } from "./tls";
 import { openKeyValueStore, type KeyValueStore, type Namespace } from "./kv-store";
 import { linkShape, type LinkOptions, type LinkShape } from "./link-delay";
+import { originsFromEnvironment } from "./origins";
 import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { GatewayMembership } from "./membership";
 import { NodeSockets } from "./node-sockets";
@@ -81,7 +82,8 @@ export interface NodeOptions extends LinkOptions {
   identityFile?: string;
   /**
    * Origins of browser pages that may open sockets to the node ("http://host:port", or "*" for any).
-   * Default: its gateway's (the page the gateway serves). Clients outside a browser send no Origin.
+   * Default: TSYFT_ALLOWED_ORIGINS (comma-separated; `--allow-origin` of `tsyft node` and `grid up`), else its
+   * gateway's (the page the gateway serves). Clients outside a browser send no Origin.
    */
   allowedOrigins?: string[];
 }
@@ -149,12 +151,17 @@ export class GridNode {
   private persistence?: ObjectPersistence;
   private membership?: GatewayMembership;
 
+  /** Origins of browser pages that may open sockets here (see NodeOptions.allowedOrigins). */
+  private readonly allowedOrigins: readonly string[];
+
   private constructor(
     private readonly options: NodeOptions,
     tf: TF,
   ) {
     this.id = options.id;
     this.link = linkShape(options);
+    this.allowedOrigins =
+      options.allowedOrigins ?? originsFromEnvironment() ?? (options.gateway ? [originOf(options.gateway)] : []);
     this.maxMessageBytes = options.maxMessageBytes ?? getConfig().maxMessageBytes;
     this.identity = loadOrCreateIdentity({
       id: this.id,
@@ -279,7 +286,7 @@ export class GridNode {
    * own (its loopback names, localhost and 127.0.0.1, are one machine's).
    */
   allowsOrigin(origin: string): boolean {
-    const allowed = this.options.allowedOrigins ?? (this.options.gateway ? [originOf(this.options.gateway)] : []);
+    const allowed = this.allowedOrigins;
     const key = loopbackAsOne(origin);
     return allowed.some((a) => a === "*" || loopbackAsOne(a) === key);
   }

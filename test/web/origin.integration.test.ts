@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as sy from "../../src";
 import { decodeControl } from "../../src/grid/control";
 import { Channel, decodeGridFrame, encodeGridFrame, messageBytes } from "../../src/grid/framing";
+import { ALLOWED_ORIGINS_ENV, originsFromEnvironment, parseOrigins } from "../../src/grid/origins";
 
 let grid: sy.grid.LocalGrid;
 
@@ -23,9 +24,10 @@ afterAll(() => grid?.stop());
 /** Opens a socket to bob as a page of `origin` would, sends a frame no node takes, and reports what came back. */
 function knock(
   origin: string | undefined,
+  url = grid.node("bob").url,
 ): Promise<{ first: { channel: Channel; payload: Uint8Array }; code?: number }> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(grid.node("bob").url, origin === undefined ? {} : { origin });
+    const socket = new WebSocket(url, origin === undefined ? {} : { origin });
     let first: { channel: Channel; payload: Uint8Array } | undefined;
     socket.on("open", () => socket.send(encodeGridFrame(Channel.Reply, new Uint8Array([1]))));
     socket.on("message", (data) => {
@@ -58,6 +60,40 @@ describe("browser origins at a node", () => {
       // The node answers the bad frame with an error reply: the socket got past the origin check.
       const { first } = await knock(origin);
       expect(first.channel, `origin ${origin}`).toBe(Channel.Reply);
+    }
+  });
+});
+
+describe("the allow-list setting", () => {
+  it("parses origins, and refuses what is not one with a message naming it", () => {
+    expect(parseOrigins(" http://localhost:8080, https://app.example.org/ ,*", "--allow-origin")).toEqual([
+      "http://localhost:8080",
+      "https://app.example.org",
+      "*",
+    ]);
+    for (const bad of ["localhost:8080", "https://app.example.org/page", "ftp://files.example.org"]) {
+      expect(() => parseOrigins(bad, "--allow-origin")).toThrow(new RegExp(`--allow-origin: expected origins.*${bad}`));
+    }
+    expect(originsFromEnvironment({ [ALLOWED_ORIGINS_ENV]: "http://a.example" })).toEqual(["http://a.example"]);
+    expect(originsFromEnvironment({})).toBeUndefined();
+  });
+
+  it("tsyft node --allow-origin refuses a bad list before starting (exit 2)", async () => {
+    expect(await sy.grid.cliMain(["node", "--id", "bob", "--allow-origin", "app.example.org"])).toBe(2);
+  });
+
+  it("a node started with TSYFT_ALLOWED_ORIGINS (what grid up --allow-origin passes) takes those pages", async () => {
+    process.env[ALLOWED_ORIGINS_ENV] = "http://app.example:8080";
+    let other: sy.grid.LocalGrid | undefined;
+    try {
+      other = await sy.grid.startLocalGrid({ ports: "random", inProcess: true, tf, nodes: ["bob"] });
+      const url = other.node("bob").url;
+      expect((await knock("http://app.example:8080", url)).first.channel).toBe(Channel.Reply);
+      const refused = await knock("http://evil.example:8080", url);
+      expect(decodeControl(refused.first.payload)).toMatchObject({ error: { code: "TSYFT_ERR_ORIGIN" } });
+    } finally {
+      delete process.env[ALLOWED_ORIGINS_ENV];
+      await other?.stop();
     }
   });
 });
