@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import type { OptimizerSlot } from "../../nn/trainer";
-import { payloadOf, readTensorPayload, type TensorPayload } from "../tensor-payload";
+import { readTensorPayload, tensorPayload, type TensorPayload } from "../tensor-payload";
 
 /** A job's files under one directory. */
 export class JobFiles {
@@ -25,7 +25,7 @@ export class JobFiles {
 
   /** Writes a job's weights, then disposes them. */
   async saveWeights(id: string, weights: tfjs.Tensor[]): Promise<void> {
-    const payloads = weights.map((w) => payloadOf(w.dataSync() as Float32Array, w.shape, "float32"));
+    const payloads = weights.map((w) => tensorPayload(w));
     for (const w of weights) w.dispose();
     await this.write(`${id}.json`, payloads);
   }
