@@ -80,7 +80,7 @@ export class RawNodeSocket {
   /** Opens a socket to `url`; rejects when nothing accepts it (a refused upgrade included). */
   static open(url: string, options: WebSocket.ClientOptions = {}): Promise<RawNodeSocket> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { maxPayload: 1 << 30, ...options });
+      const socket = new WebSocket(url, { maxPayload: 1 << 30, handshakeTimeout: 15_000, ...options });
       socket.once("open", () => resolve(new RawNodeSocket(socket)));
       socket.once("error", reject);
     });
@@ -149,19 +149,25 @@ export class RawNodeSocket {
     return this.received.flatMap((r) => (r.channel === "peer" ? [r.frame] : []));
   }
 
-  /** Resolves with the first message received (before or after now) matching `match`; undefined on close or timeout. */
+  /**
+   * Resolves with the first message received (before or after now) matching `match`; undefined on close or timeout.
+   * The timer alone decides the timeout: a timer may fire a little before `Date.now()` has moved `timeoutMs` on
+   * (libuv counts from the start of its loop turn, and the wall clock can step), and a check against the wall
+   * clock there would leave the promise waiting forever.
+   */
   next(match: (r: Received) => boolean, timeoutMs = 15_000): Promise<Received | undefined> {
     return new Promise((resolve) => {
+      const finish = (got: Received | undefined) => {
+        this.listeners.delete(check);
+        clearTimeout(timer);
+        resolve(got);
+      };
       const check = () => {
         const i = this.received.findIndex(match);
-        if (i >= 0 || this.closed || Date.now() > deadline) {
-          this.listeners.delete(check);
-          clearTimeout(timer);
-          resolve(i >= 0 ? this.received.splice(i, 1)[0] : undefined);
-        }
+        if (i >= 0) finish(this.received.splice(i, 1)[0]);
+        else if (this.closed) finish(undefined);
       };
-      const deadline = Date.now() + timeoutMs;
-      const timer = setTimeout(check, timeoutMs + 1);
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
       this.listeners.add(check);
       check();
     });
