@@ -17,8 +17,7 @@
  * `npm run bench wan` (about 10 minutes here); `-- --quick` for latencies 0
  * and 5 at batch 1, one run; `-- --latencies=0,10` for other latencies;
  * `-- --bandwidth-mbps=100` caps every link's bandwidth too (a column says so).
- * `-- --comparison=<name>` picks the comparison protocol, once the library
- * offers a choice (see `comparisonChoice`).
+ * `-- --comparison=auto` (or kogge-stone, fss) picks the comparison protocol.
  */
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
@@ -34,21 +33,19 @@ const NODES = ["bob", "charlie", "dan"] as const;
 type Clients = Record<(typeof NODES)[number], sy.grid.WebsocketGridClient>;
 
 /**
- * The comparison protocol to measure with: `--comparison=<name>` or TSYFT_BENCH_COMPARISON. Issue 15 item 4 adds
- * a choice of comparison (an FSS one with fewer rounds); until it lands there is one (the Kogge-Stone ltz), and a
- * choice is refused rather than ignored. The hook: when the choice is a setting, apply it here for this process,
- * and pass it to the node processes (through `startLocalGrid`'s environment) so that every party runs the same.
+ * The comparison protocol to measure with: `--comparison=<kogge-stone|fss|auto>` or TSYFT_BENCH_COMPARISON; none:
+ * the library's default. It is set here with sy.configure and travels with every command, so every party runs
+ * the same; "auto" chooses per comparison from the batch and the grid's link latency (comparison-choice.ts).
  */
 function comparisonChoice(argv: readonly string[]): string {
   const flag = argv.find((a) => a.startsWith("--comparison="))?.slice("--comparison=".length);
   const choice = flag ?? process.env.TSYFT_BENCH_COMPARISON;
-  if (choice !== undefined && choice !== "default") {
-    throw new Error(
-      `bench wan: --comparison=${choice}: this build has one comparison protocol (ltz by Kogge-Stone); ` +
-        "leave the flag out, or pass it once a comparison choice exists.",
-    );
+  if (choice === undefined || choice === "default") return sy.getConfig().comparison;
+  if (!(sy.COMPARISONS as readonly string[]).includes(choice)) {
+    throw new Error(`bench wan: --comparison=${choice}: expected one of ${sy.COMPARISONS.join(", ")}.`);
   }
-  return "default";
+  sy.configure({ comparison: choice as sy.ComparisonSetting });
+  return choice;
 }
 
 /** The latencies to sweep: `--latencies=0,10`, else the quick or full list. */

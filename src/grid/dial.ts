@@ -18,6 +18,19 @@ import { resolveCa, tlsFailure } from "./tls";
 
 export type Welcome = Extract<ControlMessage, { t: "welcome" }>;
 
+/**
+ * The masking key of every frame a dialer sends: zero, which ws sends without
+ * XORing the payload (and receivers skip unmasking). RFC 6455 masks a
+ * client's frames so that script in a browser cannot craft bytes that
+ * confuse a proxy's cache; the dialers here are Node processes sending their
+ * own protocol (browsers keep masking: they never use this code), and the
+ * byte-by-byte XOR in JS cost more than the rest of sending a share's
+ * megabytes. TLS links (wss) are unaffected either way.
+ */
+function noMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export interface DialOptions {
   url: string;
   maxPayload: number;
@@ -57,7 +70,7 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
     } catch (error) {
       return reject(error);
     }
-    const socket = new WebSocket(url, { maxPayload: options.maxPayload, ...(ca ? { ca } : {}) });
+    const socket = new WebSocket(url, { maxPayload: options.maxPayload, generateMask: noMask, ...(ca ? { ca } : {}) });
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;

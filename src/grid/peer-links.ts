@@ -127,6 +127,17 @@ export class PeerLinks implements PeerTransport {
     sendOn(link.socket, frame, this.options.link);
   }
 
+  /**
+   * The one-way latency this node's links add (its `link` shape: a simulated
+   * distance, the same on every node a local grid starts), which the "auto"
+   * comparison weighs (mpc/comparison-choice.ts). Both holders must see the
+   * same figure, so it is the configured one, not a measurement that could
+   * differ between the two ends.
+   */
+  linkLatencyMs(peer: string): number {
+    return peer === this.options.self ? 0 : (this.options.link?.latencyMs ?? 0);
+  }
+
   /** Ids of the peers linked now. */
   ids(): string[] {
     return [...this.links.keys()].filter((id) => this.links.get(id)!.socket.readyState === WebSocket.OPEN);

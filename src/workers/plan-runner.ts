@@ -68,10 +68,23 @@ export async function runPlanCommand(host: PlanRunnerHost, access: Access, comma
       return o.shared && ref.kind === "object" ? { ...o, fixed: fixedName(stateOwner, ref.id) } : o;
     });
     const inputs = command.inputs.map((ref) => host.shareOperand(ref, "plan", access.owner));
-    const { ctx, outputs } = await host.providers.run(command, command.runId, host.stats.party, async (ctx) => ({
-      ctx,
-      outputs: await interpret<Operand>(ir, inputs, state, planBackend(host, ctx, command.encoding)),
-    }));
+    const identity = planRunIdentity(command, {
+      inputShapes: inputs.map((o) => o.value.shape),
+      stateShapes: state.map((o) => o.value.shape),
+      sharedInputs: inputs.map((o) => o.shared),
+      sharedState: state.map((o) => o.shared),
+      fixedIds: state.map((o) => (o.shared && o.fixed) || null),
+    });
+    const { ctx, outputs } = await host.providers.run(
+      command,
+      command.runId,
+      host.stats.party,
+      async (ctx) => ({
+        ctx,
+        outputs: await interpret<Operand>(ir, inputs, state, planBackend(host, ctx, command.encoding)),
+      }),
+      identity,
+    );
     outputs.forEach((out, i) =>
       host.put(access.owner, command.outputs[i]!, {
         kind: "share",
@@ -84,6 +97,38 @@ export async function runPlanCommand(host: PlanRunnerHost, access: Access, comma
   }
 }
 
+/**
+ * Everything that decides what material a run of a plan needs: the same for
+ * a run and for the offline phase's dry run of it, so that both find what
+ * one run needs under one key (ProviderEndpoint's per-run cache).
+ */
+function planRunIdentity(
+  command: Pick<RunPlanCommand, "ir" | "holders" | "encoding" | "comparison" | "fssBits">,
+  operands: {
+    inputShapes: ReadonlyArray<readonly number[]>;
+    stateShapes: ReadonlyArray<readonly number[]>;
+    sharedInputs: readonly boolean[];
+    sharedState: readonly boolean[];
+    /** The names of the weights' masks (fixed operands), null for the rest. */
+    fixedIds: ReadonlyArray<string | null>;
+  },
+): unknown {
+  const { inputShapes, stateShapes, sharedInputs, sharedState, fixedIds } = operands;
+  return [
+    command.ir,
+    inputShapes.map((s) => [...s]),
+    stateShapes.map((s) => [...s]),
+    sharedInputs,
+    sharedState,
+    fixedIds,
+    command.holders,
+    command.encoding,
+    // The comparison decides the material (DCF keys or AND triples).
+    command.comparison ?? null,
+    command.fssBits ?? null,
+  ];
+}
+
 /** Offline phase: the provider deals now what a run of the plan needs (found by a dry run), for each run id. */
 export async function preprocessPlanCommand(
   host: PlanRunnerHost,
@@ -91,23 +136,11 @@ export async function preprocessPlanCommand(
   command: PreprocessPlanCommand,
 ): Promise<void> {
   const ir = validateIR(command.ir);
-  const { inputShapes, stateShapes, sharedInputs, sharedState, holders, encoding } = command;
+  const { inputShapes, stateShapes, sharedInputs, sharedState, encoding } = command;
   const stateOwner = stateOf(host, access, ir, command.stateIds);
   const stateIds = command.stateIds.map((id) => (id === null ? null : fixedName(stateOwner, id)));
   const pieces = await host.providers.preprocess(command, command.runIds, {
-    identity: [
-      command.ir,
-      inputShapes,
-      stateShapes,
-      sharedInputs,
-      sharedState,
-      stateIds,
-      holders.length,
-      encoding,
-      // The comparison decides the material (DCF keys or AND triples).
-      command.comparison ?? null,
-      command.fssBits ?? null,
-    ],
+    identity: planRunIdentity(command, { inputShapes, stateShapes, sharedInputs, sharedState, fixedIds: stateIds }),
     run: (ctx) =>
       interpret<Operand>(
         ir,

@@ -54,6 +54,10 @@ export interface WorkerStats {
   party: PartyStats;
 }
 
+/** Runs `fn` on a later turn of the event loop, after pending I/O (setImmediate where there is one). */
+const laterTurn: (fn: () => void) => void =
+  typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
+
 export class Worker {
   readonly objects: ObjectStore;
   readonly mailbox: Mailbox;
@@ -132,15 +136,36 @@ export class Worker {
       return;
     }
     if (frame.kind === "request") {
-      const reply = this.providers.answer(frame);
-      try {
-        this.comm.send(frame.from, reply);
-      } catch {
-        // The requester is gone; its own timeout reports it.
-      }
+      this.sendReplies(frame.from, this.providers.replies(frame));
       return;
     }
     this.mailbox.deliver(frame);
+  }
+
+  /**
+   * Sends a provider's replies to `to`: the first now, each next one on a
+   * later turn of the event loop (a stream is dealt piece by piece as it is
+   * sent, and other requests are answered in between).
+   */
+  private sendReplies(to: string, replies: Iterable<OutgoingFrame>): void {
+    const send = (reply: OutgoingFrame): boolean => {
+      try {
+        this.comm.send(to, reply);
+        return true;
+      } catch {
+        return false; // The requester is gone; its own timeout reports it.
+      }
+    };
+    if (Array.isArray(replies)) {
+      for (const reply of replies) if (!send(reply)) return;
+      return;
+    }
+    const pieces = replies[Symbol.iterator]();
+    const next = () => {
+      const piece = pieces.next();
+      if (!piece.done && send(piece.value)) laterTurn(next);
+    };
+    next();
   }
 
   /** Runs one pipelined command for `access`; a failure is kept under its output ids. */

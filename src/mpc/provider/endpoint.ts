@@ -34,6 +34,7 @@ import { scopeOf, type Communicator, type OutgoingFrame, type PeerFrame } from "
 import { DEFAULT_PROTOCOLS, PartyContext, type FixedOpening, type PartyStats, type ProtocolSettings } from "../context";
 import { insecureSeeded } from "./insecure-seeded";
 import type { CryptoProvider, MaterialSource, ProviderRequest, ProviderServer } from "./provider";
+import { LearningSource } from "./learning";
 import { recordMaterial, type RecordedMaterial } from "./recording";
 import { trustedDealer } from "./trusted-dealer";
 
@@ -105,8 +106,8 @@ function providerKindOf(value: unknown): ProviderKind {
 export class ProviderEndpoint {
   private readonly servers = new Map<ProviderKind, ProviderServer>();
   private readonly sessions = new Map<string, Session>();
-  /** What one run of a computation needs, by the hash of its identity (from dry runs). */
-  private readonly dryRuns = new Map<string, RecordedMaterial[]>();
+  /** What one run of a computation needs, by the hash of its identity (from dry runs, or learned from a run). */
+  private readonly perRun = new Map<string, RecordedMaterial[]>();
 
   constructor(private readonly comm: Communicator) {
     for (const provider of Object.values(byKind)) {
@@ -116,13 +117,19 @@ export class ProviderEndpoint {
   }
 
   /** This holder's context for one protocol run: its links, its provider's material, its counters. */
-  context(sharing: Sharing, scope: string, stats: PartyStats): PartyContext {
+  context(
+    sharing: Sharing,
+    scope: string,
+    stats: PartyStats,
+    wrap?: (source: MaterialSource) => MaterialSource,
+  ): PartyContext {
     const protocols = protocolsOf(sharing);
     if (!sharing.provider) {
       return new PartyContext(this.comm, sharing.holders, scope, undefined, undefined, stats, undefined, protocols);
     }
     const { source, openedMasks } = this.session({ ...sharing, provider: sharing.provider });
-    return new PartyContext(this.comm, sharing.holders, scope, source, sharing.provider, stats, openedMasks, protocols);
+    const material = wrap ? wrap(source) : source;
+    return new PartyContext(this.comm, sharing.holders, scope, material, sharing.provider, stats, openedMasks, protocols);
   }
 
   /**
@@ -131,18 +138,61 @@ export class ProviderEndpoint {
    * requests), every holder sees it at the same open: each drops its session,
    * re-keys, and runs once more under `rekeyScope(scope)`. A second mismatch
    * (the provider restarted again meanwhile) is the caller's typed error.
+   *
+   * With `identity` (what decides the material of a run, as for `preprocess`),
+   * the first run of that identity learns what it asks the provider for
+   * (learning.ts), and later runs have all of it streamed from their start.
    */
-  async run<T>(sharing: Sharing, scope: string, stats: PartyStats, fn: (ctx: PartyContext) => Promise<T>): Promise<T> {
+  async run<T>(
+    sharing: Sharing,
+    scope: string,
+    stats: PartyStats,
+    fn: (ctx: PartyContext) => Promise<T>,
+    identity?: unknown,
+  ): Promise<T> {
+    const learnAs = identity !== undefined && this.streams(sharing) ? identityKey(identity) : undefined;
     try {
-      return await fn(this.context(sharing, scope, stats));
+      return await this.attempt(sharing, scope, stats, fn, learnAs);
     } catch (error) {
       if (!sharing.provider || !isEpochMismatch(error)) throw error;
       // Whatever the stage, this holder's material is stale: the next run re-keys.
       this.forgetProvider(sharing.provider);
       // Only a mismatch seen at an open is seen by every holder at once: only then do all retry together.
       if (error.details.stage !== "exchange") throw error;
-      return fn(this.context(sharing, rekeyScope(scope), stats));
+      return this.attempt(sharing, rekeyScope(scope), stats, fn, learnAs);
     }
+  }
+
+  /** One try of `run`: streaming what a run of `learnAs` is known to need, or learning it. */
+  private async attempt<T>(
+    sharing: Sharing,
+    scope: string,
+    stats: PartyStats,
+    fn: (ctx: PartyContext) => Promise<T>,
+    learnAs: string | undefined,
+  ): Promise<T> {
+    if (learnAs === undefined) return fn(this.context(sharing, scope, stats));
+    const perRun = this.perRun.get(learnAs);
+    if (!perRun) {
+      let learning: LearningSource | undefined;
+      const ctx = this.context(sharing, scope, stats, (source) => (learning = new LearningSource(source, scope)));
+      const result = await fn(ctx);
+      if (learning) this.perRun.set(learnAs, learning.recorded);
+      return result;
+    }
+    const ctx = this.context(sharing, scope, stats);
+    const source = ctx.material;
+    source.prefetch?.(perRun.map((r) => ({ tag: `${scope}${r.suffix}`, spec: r.spec })));
+    try {
+      return await fn(ctx);
+    } finally {
+      source.release?.(scope);
+    }
+  }
+
+  /** Whether runs of this sharing stream their material: a provider that deals, and its holder side can prefetch. */
+  private streams(sharing: Sharing): sharing is ProvidedSharing {
+    return sharing.provider !== undefined && byKind[providerKindOf(sharing.providerKind)].dealsAhead;
   }
 
   /**
@@ -162,8 +212,8 @@ export class ProviderEndpoint {
 
   /** What one run of `computation` needs, cached by the hash of its identity. */
   private async dryRun(sharing: ProvidedSharing, computation: DryRun): Promise<RecordedMaterial[]> {
-    const key = createHash("sha256").update(encodeMessage(computation.identity)).digest("hex");
-    let perRun = this.dryRuns.get(key);
+    const key = identityKey(computation.identity);
+    let perRun = this.perRun.get(key);
     if (!perRun) {
       // The dry run chooses its comparisons as the online runs will: same settings, same link latency.
       const live = this.context(sharing, "dry", { rounds: 0, bytesSent: 0, framesSent: 0 });
@@ -171,7 +221,7 @@ export class ProviderEndpoint {
         protocols: live.protocols,
         linkLatencyMs: live.linkLatencyMs,
       });
-      this.dryRuns.set(key, perRun);
+      this.perRun.set(key, perRun);
     }
     return perRun;
   }
@@ -179,23 +229,45 @@ export class ProviderEndpoint {
   /** The provider side: the reply to a holder's request frame, or an abort of its scope if it cannot be served. */
   answer(frame: PeerFrame): OutgoingFrame {
     try {
-      const kind = providerKindOf((frame.meta as Partial<ProviderRequest> | undefined)?.provider);
-      const server = this.servers.get(kind);
-      if (!server) {
-        throw new ProtocolError(
-          ErrorCode.MALFORMED_MESSAGE,
-          `${frame.from} sent a request for the ${kind} provider, which has no provider side: its holders need no messages.`,
-        );
-      }
-      return server.answer(frame);
+      return this.serverFor(frame).answer(frame);
     } catch (error) {
-      return {
-        kind: "abort",
-        tag: scopeOf(frame.tag),
-        tensors: [],
-        meta: `crypto provider ${this.comm.self}: ${(error as Error).message}`,
-      };
+      return this.refusal(frame, error);
     }
+  }
+
+  /**
+   * The provider side, for every request: its replies, made one at a time as
+   * the caller sends them (several for a holder's prefetch, else `answer`'s one).
+   */
+  replies(frame: PeerFrame): Iterable<OutgoingFrame> {
+    try {
+      const stream = this.serverFor(frame).answerStream?.(frame);
+      if (stream) return stream;
+    } catch (error) {
+      return [this.refusal(frame, error)];
+    }
+    return [this.answer(frame)];
+  }
+
+  private serverFor(frame: PeerFrame): ProviderServer {
+    const kind = providerKindOf((frame.meta as Partial<ProviderRequest> | undefined)?.provider);
+    const server = this.servers.get(kind);
+    if (!server) {
+      throw new ProtocolError(
+        ErrorCode.MALFORMED_MESSAGE,
+        `${frame.from} sent a request for the ${kind} provider, which has no provider side: its holders need no messages.`,
+      );
+    }
+    return server;
+  }
+
+  private refusal(frame: PeerFrame, error: unknown): OutgoingFrame {
+    return {
+      kind: "abort",
+      tag: scopeOf(frame.tag),
+      tensors: [],
+      meta: `crypto provider ${this.comm.self}: ${(error as Error).message}`,
+    };
   }
 
   /** The provider side of `kind` on this worker, if the kind has one (its stats are for tests and benchmarks). */
@@ -235,6 +307,11 @@ export class ProviderEndpoint {
     session.source ??= byKind[kind].holderSource(this.comm, sharing.provider, sharing.holders);
     return { ...session, source: session.source };
   }
+}
+
+/** The key of a computation's identity in the per-run caches. */
+function identityKey(identity: unknown): string {
+  return createHash("sha256").update(encodeMessage(identity)).digest("hex");
 }
 
 /** The protocol choices a command names, checked: a value this worker does not know is refused. */

@@ -123,6 +123,16 @@ export interface MaterialSource {
    * that has nothing to fetch.
    */
   preload(items: readonly TaggedSpec[]): Promise<void>;
+  /**
+   * Asks now, without waiting, for what the run under way will ask for under
+   * these tags, in the order it will (the provider deals and sends piece by
+   * piece while the run computes); a later call for one of them with the same
+   * spec waits for its piece instead of asking. Absent for a source with
+   * nothing to ask.
+   */
+  prefetch?(items: readonly TaggedSpec[]): void;
+  /** Forgets what was prefetched under `scope` and not used: its run has ended. */
+  release?(scope: string): void;
 }
 
 /**
@@ -132,6 +142,12 @@ export interface MaterialSource {
 export interface ProviderServer {
   /** The reply to one request; throws a TsyftError for a request it cannot serve. */
   answer(frame: PeerFrame): OutgoingFrame;
+  /**
+   * The replies to a request answered piece by piece (a holder's prefetch),
+   * made one at a time as they are sent; undefined for any other request
+   * (`answer` replies to it).
+   */
+  answerStream?(frame: PeerFrame): Iterable<OutgoingFrame> | undefined;
   /** What it has dealt so far, for tests and benchmarks (ring elements sent as material). */
   readonly stats: { requests: number; elementsDealt: number };
 }

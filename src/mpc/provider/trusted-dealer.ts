@@ -21,7 +21,6 @@
  * inputs.
  */
 import { randomBytes } from "node:crypto";
-import { getConfig } from "../../core/config";
 import { AuthError, ErrorCode, ProtocolError } from "../../core/errors";
 import { timed } from "../../core/profiler";
 import * as ring from "../../ring";
@@ -30,7 +29,16 @@ import { DcfDealer } from "./dcf-material";
 import { KeyedMaterialSource, lastHolderCorrection, MaskCache } from "./keyed";
 import { checkMaterialRequest } from "./limits";
 import {
-  beaverOutputShape,
+  abortsFor,
+  batchBudget,
+  checkStreamSize,
+  correctionElements,
+  streamedTag,
+  streamItems,
+  StreamWindow,
+  type StreamRequest,
+} from "./material-stream";
+import {
   type CryptoProvider,
   type MaterialSpec,
   type ProviderRequest,
@@ -54,7 +62,7 @@ interface MaterialsRequest extends ProviderRequest {
   holders: string[];
   items: TaggedSpec[];
 }
-type DealerRequest = KeyRequest | MaterialRequest | MaterialsRequest;
+type DealerRequest = KeyRequest | MaterialRequest | MaterialsRequest | StreamRequest;
 
 const KIND = "trusted-dealer";
 
@@ -65,27 +73,14 @@ const KIND = "trusted-dealer";
  */
 let requestCounter = 0;
 
-/** Ring elements the last holder receives for one piece of material (at most that for the others). */
-function correctionElements(spec: MaterialSpec): number {
-  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  switch (spec.kind) {
-    case "dcf":
-      return (3 * spec.bits + 1) * size(spec.shape);
-    case "beaver":
-      return size(beaverOutputShape(spec.op, spec.xShape, spec.yShape));
-    case "binaryTriple":
-      return size(spec.shape);
-    case "randomBits":
-      return 2 * size(spec.shape);
-  }
-}
-
 /** The holders' side of the trusted dealer. */
 export class DealerClient extends KeyedMaterialSource {
   private keyReply?: Promise<Uint8Array>;
   private knownEpoch?: string;
   /** Corrections dealt ahead of time, by tag (last holder only). */
   private readonly preloaded = new Map<string, ring.RingTensor[]>();
+  /** Pieces of runs under way asked for ahead, in windows (material-stream.ts). */
+  private readonly stream: StreamWindow;
 
   constructor(
     private readonly comm: Communicator,
@@ -93,6 +88,15 @@ export class DealerClient extends KeyedMaterialSource {
     holders: readonly string[],
   ) {
     super(comm.self, holders);
+    this.stream = new StreamWindow((items) => {
+      const request: StreamRequest = { provider: KIND, type: "stream", holders: [...this.holders], items };
+      this.comm.send(this.dealer, {
+        kind: "request",
+        tag: `stream-${this.comm.self}-${requestCounter++}/stream`,
+        tensors: [],
+        meta: request,
+      });
+    });
   }
 
   get epoch(): string | undefined {
@@ -154,7 +158,7 @@ export class DealerClient extends KeyedMaterialSource {
     const mine = this.isLast ? items : items.filter((i) => i.spec.kind === "dcf");
     if (mine.length === 0) return;
     // Each reply must fit in a message: ask in batches of at most a quarter of the size limit.
-    const budget = Math.max(1, Math.floor(getConfig().maxMessageBytes / 4 / 8));
+    const budget = batchBudget();
     let batch: TaggedSpec[] = [];
     let elements = 0;
     for (const item of mine) {
@@ -200,11 +204,33 @@ export class DealerClient extends KeyedMaterialSource {
     return this.preloaded.size;
   }
 
+  /**
+   * Streams the pieces a run will ask for (`MaterialSource.prefetch`): one
+   * request now for as many as the window holds, the dealer answering each
+   * as soon as it is dealt, and more requests as the run uses them. What was
+   * preloaded or is already streaming is not asked again.
+   */
+  prefetch(items: readonly TaggedSpec[]): void {
+    const mine = this.isLast ? items : items.filter((i) => i.spec.kind === "dcf");
+    this.stream.add(mine.filter((i) => !this.preloaded.has(i.tag)));
+  }
+
+  /** Drops the pieces of `scope` streamed or queued and not used (a run that failed, or asked otherwise). */
+  release(scope: string): void {
+    this.stream.release(scope);
+  }
+
   protected correction(tag: string, spec: MaterialSpec): Promise<ring.RingTensor[]> {
     const ready = this.preloaded.get(tag);
     if (ready) {
       this.preloaded.delete(tag);
       return Promise.resolve(ready);
+    }
+    if (this.stream.take(tag, spec)) {
+      return this.comm.recv(this.dealer, streamedTag(tag)).then((frame) => {
+        this.noteEpoch(frame.meta);
+        return frame.tensors;
+      });
     }
     const replyTag = `${tag}#dealt`;
     const request: MaterialRequest = { provider: KIND, type: "material", holders: [...this.holders], spec };
@@ -272,22 +298,65 @@ export class TrustedDealer implements ProviderServer {
     throw new ProtocolError(ErrorCode.MALFORMED_MESSAGE, `Unknown crypto-provider request ${JSON.stringify(request)}.`);
   }
 
-  private deal(requester: string, tag: string, group: unknown, spec: MaterialSpec): ring.RingTensor[] {
-    const holders = checkHolders(group, requester);
-    const keys = () => holders.map((h) => this.keyOf(h, holders));
-    if (spec?.kind === "dcf") {
-      checkMaterialRequest(spec);
-      return timed("provider.dealDcf", () =>
-        this.dcf.dealTo(keys(), holders.indexOf(requester), tag, spec, holders.join(",")),
-      );
+  /**
+   * A stream request (a holder's prefetch): every piece is checked before any
+   * is dealt, then each is dealt when the worker takes its reply, so the
+   * first leave while the rest are made. A request this dealer refuses
+   * aborts the scopes of the runs it was for, so that they fail at once.
+   */
+  answerStream(frame: PeerFrame): Iterable<OutgoingFrame> | undefined {
+    const request = frame.meta as DealerRequest | undefined;
+    if (request?.type !== "stream") return undefined;
+    const items = streamItems(request.items, frame.from);
+    try {
+      const holders = checkHolders(request.holders, frame.from);
+      for (const item of items) this.checkPiece(frame.from, holders, item.spec);
+      checkStreamSize(items, frame.from);
+      this.stats.requests++;
+      return this.dealStream(frame.from, holders, items);
+    } catch (error) {
+      return abortsFor(items, `crypto provider refused a stream from ${frame.from}: ${(error as Error).message}`);
     }
-    if (holders[holders.length - 1] !== requester) {
+  }
+
+  private *dealStream(
+    requester: string,
+    holders: string[],
+    items: readonly TaggedSpec[],
+  ): Generator<OutgoingFrame, void, undefined> {
+    for (const [i, item] of items.entries()) {
+      let tensors: ring.RingTensor[];
+      try {
+        tensors = this.deal(requester, item.tag, holders, item.spec);
+      } catch (error) {
+        yield* abortsFor(items.slice(i), `crypto provider could not deal ${item.tag}: ${(error as Error).message}`);
+        return;
+      }
+      this.stats.elementsDealt += tensors.reduce((n, t) => n + t.size, 0);
+      yield { kind: "reply", tag: streamedTag(item.tag), tensors, meta: { epoch: this.epoch } };
+    }
+  }
+
+  /** Refuses a piece `requester` may not have: only the last holder receives corrections other than DCF words. */
+  private checkPiece(requester: string, holders: readonly string[], spec: MaterialSpec): void {
+    if (spec?.kind !== "dcf" && holders[holders.length - 1] !== requester) {
       throw new ProtocolError(
         ErrorCode.PROTOCOL_DESYNC,
         `Only the last holder (${holders[holders.length - 1]}) receives corrections; ${requester} asked.`,
       );
     }
     checkMaterialRequest(spec);
+  }
+
+  private deal(requester: string, tag: string, group: unknown, spec: MaterialSpec): ring.RingTensor[] {
+    const holders = checkHolders(group, requester);
+    this.checkPiece(requester, holders, spec);
+    const keys = () => holders.map((h) => this.keyOf(h, holders));
+    if (spec.kind === "dcf") {
+      return timed("provider.dealDcf", () =>
+        this.dcf.dealTo(keys(), holders.indexOf(requester), tag, spec, holders.join(",")),
+      );
+    }
     return timed("provider.deal", () => lastHolderCorrection(keys(), tag, spec, this.masks));
   }
 }
