@@ -6,8 +6,8 @@
  * encoding, framing), by layer, by wait (opens' rounds, the provider's
  * replies) and GC, per run after a warm-up. In process all three parties share
  * one thread, so their steps add up there; on nodes each party is reported
- * apart. Then peak RSS of each party at batch 16 (nodes; the client is this
- * process), against the 1 GB bound. `node --cpu-prof dist/bench/run.js
+ * apart. Then peak RSS of each party at batch 16, each in a process of its
+ * own (party-memory.ts), against the 1 GB bound. `node --cpu-prof dist/bench/run.js
  * profile` shows what the steps do not cover.
  */
 import * as fs from "node:fs";
@@ -19,6 +19,8 @@ import { attachProfiler, detachProfiler, type ProfileReport } from "../../src/co
 import { PROFILE_DIR_ENV } from "../../src/grid/node-profile";
 import type { BenchRow } from "../harness";
 import { cnnRunner } from "./cnn-runs";
+import { dumpNodes } from "./node-dumps";
+import { partyMemoryRows } from "./party-memory";
 
 const RUNS = 5;
 
@@ -94,27 +96,6 @@ async function inProcess(hook: sy.Hook): Promise<BenchRow[]> {
   }
 }
 
-/** Asks each node for its profile (SIGUSR2) and waits for the dump numbered `dump`. */
-async function dumpNodes(dir: string, nodes: readonly sy.grid.GridMember[], dump: number): Promise<ProfileReport[]> {
-  for (const n of nodes) process.kill(n.pid!, "SIGUSR2");
-  const read = (id: string) => {
-    try {
-      const report = JSON.parse(fs.readFileSync(path.join(dir, `${id}.json`), "utf8")) as ProfileReport & {
-        dump: number;
-      };
-      return report.dump === dump ? report : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  for (let waited = 0; waited < 30_000; waited += 20) {
-    const reports = nodes.map((n) => read(n.id));
-    if (reports.every((r) => r !== undefined)) return reports as ProfileReport[];
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`profile: the nodes did not write profile dump ${dump} to ${dir} within 30 s.`);
-}
-
 async function onNodes(hook: sy.Hook): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsyft-profile-"));
   const saved = process.env[PROFILE_DIR_ENV];
@@ -134,26 +115,6 @@ async function onNodes(hook: sy.Hook): Promise<BenchRow[]> {
     const reports = await dumpNodes(dir, grid.nodes, 2);
     grid.nodes.forEach((n, i) => rows.push(...rowsOf(`nodes, ${n.id}`, reports[i]!, RUNS, runMs)));
 
-    // Memory: peak RSS of each party over batch-16 runs of the same model (the nodes' peaks are over their whole life).
-    const run16 = runAt(16);
-    await run16();
-    await run16();
-    const after = await dumpNodes(dir, grid.nodes, 3);
-    const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-    for (const [i, n] of grid.nodes.entries()) {
-      rows.push({
-        suite: "profile",
-        name: `memory, batch 16: node ${n.id} peak RSS`,
-        peak_rss_mb: mb(after[i]!.peakRssBytes),
-        limit_mb: 1024,
-      });
-    }
-    rows.push({
-      suite: "profile",
-      name: "memory, batch 16: bench process peak RSS (the client; it also ran the in-process parties above)",
-      peak_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
-      limit_mb: 1024,
-    });
     for (const c of clients) c.close();
   } finally {
     await grid.stop();
@@ -165,5 +126,5 @@ async function onNodes(hook: sy.Hook): Promise<BenchRow[]> {
 export async function runProfileSuite(): Promise<BenchRow[]> {
   await sy.useWasmBackend(tf);
   const hook = sy.hook(tf);
-  return [...(await inProcess(hook)), ...(await onNodes(hook))];
+  return [...(await inProcess(hook)), ...(await onNodes(hook)), ...partyMemoryRows()];
 }

@@ -331,7 +331,7 @@ function gridEnroll(args: readonly string[]): number {
   const { file, gridKey } = enrollNode({ id, dataDir, identityFile, stateDir: str(values, "state-dir") });
   console.log(`Node ${id} enrolled: identity and certificate in ${file} (grid key ${gridKey}).`);
   const where = identityFile ? `--identity ${file}` : `--data-dir ${dataDir}`;
-  console.log(`Start it with: npx tsyft node --id ${id} ${where} --admin-key ${gridKey} --gateway <url>`);
+  console.log(`Start it with: npx tsyft node --id ${id} ${where} --admin-key=${gridKey} --gateway <url>`);
   return 0;
 }
 

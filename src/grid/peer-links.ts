@@ -287,7 +287,7 @@ export class PeerLinks implements PeerTransport {
       if (knownBoot !== undefined && knownBoot !== boot) worker.forgetPeer(peer);
       this.boots.set(peer, boot);
     }
-    worker.mailbox.peerBack(peer);
+    worker.peerBack(peer);
     const target = this.targets.get(peer);
     target?.backoff.reset();
     socket.on("error", () => undefined); // a close event follows every error

@@ -54,6 +54,9 @@ export interface WorkerStats {
   party: PartyStats;
 }
 
+/** Aborts kept per unreachable peer until it links again (the most recent; older runs have timed out by then). */
+const MAX_UNDELIVERED_ABORTS = 64;
+
 /** Runs `fn` on a later turn of the event loop, after pending I/O (setImmediate where there is one). */
 const laterTurn: (fn: () => void) => void =
   typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
@@ -62,6 +65,8 @@ export class Worker {
   readonly objects: ObjectStore;
   readonly mailbox: Mailbox;
   readonly comm: Communicator;
+  /** Aborts of scopes this worker gave up that could not reach a peer, sent when it links again. */
+  private readonly undeliveredAborts = new Map<string, OutgoingFrame[]>();
   /** Its crypto providers: material as a holder, answers as a provider. */
   readonly providers: ProviderEndpoint;
   readonly plans: PlanStore;
@@ -282,10 +287,32 @@ export class Worker {
     const reason = `${this.id} failed: ${(error as Error)?.message ?? String(error)}`;
     for (const peer of holders) {
       if (peer === this.id) continue;
+      const abort: OutgoingFrame = { kind: "abort", tag: scope, tensors: [], meta: reason };
       try {
-        this.comm.send(peer, { kind: "abort", tag: scope, tensors: [], meta: reason });
+        this.comm.send(peer, abort);
       } catch {
-        // No link to that peer: it will time out on its own.
+        // No link to that peer now (it may be restarting, and already running this scope): told once it links again.
+        const waiting = this.undeliveredAborts.get(peer) ?? [];
+        waiting.push(abort);
+        this.undeliveredAborts.set(peer, waiting.slice(-MAX_UNDELIVERED_ABORTS));
+      }
+    }
+  }
+
+  /**
+   * A peer is linked (again): fails the waits of a lost link no more, and
+   * tells it of the scopes this worker gave up while it could not be reached,
+   * so that a run it started meanwhile fails now instead of at its timeout.
+   */
+  peerBack(peer: string): void {
+    this.mailbox.peerBack(peer);
+    const aborts = this.undeliveredAborts.get(peer);
+    this.undeliveredAborts.delete(peer);
+    for (const abort of aborts ?? []) {
+      try {
+        this.comm.send(peer, abort);
+      } catch {
+        return; // Gone again: its own timeout reports it.
       }
     }
   }

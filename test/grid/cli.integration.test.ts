@@ -163,7 +163,7 @@ describe("the CLI", () => {
     const bobDir = path.join(state.dir, "bob");
     const enroll = await runCli(["grid", "enroll", "--id", "bob", "--data-dir", bobDir, "--state-dir", state.dir]);
     expect(enroll.code, enroll.stderr).toBe(0);
-    expect(enroll.stdout).toContain(`--admin-key ${gridKey}`);
+    expect(enroll.stdout).toContain(`--admin-key=${gridKey}`);
     const minted = await runCli(["grid", "token", "--subject", "ada", "--state-dir", state.dir]);
     expect(minted.code, minted.stderr).toBe(0);
     const token = minted.stdout.trim();
@@ -173,7 +173,7 @@ describe("the CLI", () => {
     expect(nowhere.stderr).toMatch(/admin token/);
 
     // The node loads the identity enroll wrote (it is given only the grid key) and proves it is bob.
-    const child = spawnCli(["node", "--id", "bob", "--port", "0", "--data-dir", bobDir, "--admin-key", gridKey]);
+    const child = spawnCli(["node", "--id", "bob", "--port", "0", "--data-dir", bobDir, `--admin-key=${gridKey}`]);
     cleanups.push(() => stopChild(child));
     const info = await waitListening(child, "bob", 60_000);
     const bob = new grid.WebsocketGridClient(sy.hook(tf), info.url, { id: "bob", token });

@@ -80,7 +80,9 @@ async function attempt(network: sy.PublicGridNetwork, model: Model): Promise<Out
       answer.length === model.expected.length && answer.every((v, i) => Math.abs(v - model.expected[i]!) <= TOLERANCE);
     return right ? "right" : `WRONG ${model.id}: [${answer.join(", ")}], expected [${model.expected.join(", ")}]`;
   } catch (error) {
-    return isTypedFailure(error) ? `typed ${error.code}` : `untyped ${(error as Error).message}`;
+    return isTypedFailure(error)
+      ? `typed ${error.code}: ${error.message.slice(0, 200)}`
+      : `untyped ${(error as Error).message}`;
   }
 }
 
@@ -192,7 +194,7 @@ function expectKept(outcomes: Outcome[], back: Record<string, boolean>, what: st
   expect(broken(outcomes), `${what}: wrong numbers or untyped errors`).toEqual([]);
   expect(
     Object.keys(back).filter((k) => !back[k]),
-    `${what}: models and users never answered right again`,
+    `${what}: models and users never answered right again (outcomes seen: ${[...new Set(outcomes)].join(" | ")})`,
   ).toEqual([]);
 }
 
