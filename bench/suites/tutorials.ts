@@ -55,6 +55,10 @@ export const models: Model[] = [
 
 const BATCHES = [1, 16];
 const RUNS = 3;
+/** Batch 1 is quick: more runs for a steadier median. */
+const RUNS_BATCH_1 = 5;
+const PLAIN_WARMUP = 3;
+const PLAIN_RUNS = 21;
 
 type Workers = { bob: sy.WorkerHandle; charlie: sy.WorkerHandle; dan: sy.WorkerHandle };
 
@@ -71,12 +75,17 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
     await plan.build(tf.zeros([1, ...m.input]));
     plan.fixPrecision().share(workers.bob, workers.charlie, { cryptoProvider: workers.dan });
     for (const batch of BATCHES) {
+      const runs = batch === 1 ? RUNS_BATCH_1 : RUNS;
       const x = tf.randomNormal([batch, ...m.input], 0, 1, "float32", 7);
+      // Plaintext is cheap and the ratios' denominator: warmed up (wasm kernels compile on first use), then the
+      // median of many runs, so that one slow run of a few ms does not move every ratio.
       const plainMs: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
+      for (let i = 0; i < PLAIN_WARMUP + PLAIN_RUNS; i++) {
         const t0 = performance.now();
-        await (model.predict(x) as tf.Tensor).data();
-        plainMs.push(performance.now() - t0);
+        const y = model.predict(x) as tf.Tensor;
+        await y.data();
+        y.dispose();
+        if (i >= PLAIN_WARMUP) plainMs.push(performance.now() - t0);
       }
       const runOnce = async () =>
         (
@@ -90,7 +99,7 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
       // On demand: the dealer answers during the run.
       const onDemand: number[] = [];
       let bytes = 0;
-      for (let i = 0; i < RUNS; i++) {
+      for (let i = 0; i < runs; i++) {
         const b0 = bytesNow();
         const t0 = performance.now();
         await runOnce();
@@ -99,10 +108,10 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
       }
       // Offline/online: the material of the next runs dealt ahead.
       const t0 = performance.now();
-      await plan.preprocess(RUNS, [batch, ...m.input]);
-      const offline = (performance.now() - t0) / RUNS;
+      await plan.preprocess(runs, [batch, ...m.input]);
+      const offline = (performance.now() - t0) / runs;
       const online: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
+      for (let i = 0; i < runs; i++) {
         const t1 = performance.now();
         await runOnce();
         online.push(performance.now() - t1);
