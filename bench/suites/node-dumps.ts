@@ -8,7 +8,11 @@ import type * as sy from "../../src";
 import type { ProfileReport } from "../../src/core/profiler";
 
 /** Asks each node for its profile (SIGUSR2) and waits for the dump numbered `dump`. */
-export async function dumpNodes(dir: string, nodes: readonly sy.grid.GridMember[], dump: number): Promise<ProfileReport[]> {
+export async function dumpNodes(
+  dir: string,
+  nodes: readonly sy.grid.GridMember[],
+  dump: number,
+): Promise<ProfileReport[]> {
   for (const n of nodes) process.kill(n.pid!, "SIGUSR2");
   const read = (id: string) => {
     try {
@@ -27,4 +31,3 @@ export async function dumpNodes(dir: string, nodes: readonly sy.grid.GridMember[
   }
   throw new Error(`profile: the nodes did not write profile dump ${dump} to ${dir} within 30 s.`);
 }
-

@@ -154,7 +154,9 @@ describe("the dealer's refusals of a stream", () => {
   it("refuses an outsider, a malformed list and a stream larger than a message", () => {
     const outsider = replies(stream("mallory", [{ tag: "run-4/0:x", spec: beaver }]));
     expect(outsider).toMatchObject([{ kind: "abort", tag: "run-4" }]);
-    expect(outsider[0]!.meta).toMatch(/mallory asked for dealer material of the group bob, charlie, which it is not in/);
+    expect(outsider[0]!.meta).toMatch(
+      /mallory asked for dealer material of the group bob, charlie, which it is not in/,
+    );
 
     const malformed = replies(stream("charlie", [{ tag: 7, spec: beaver }]));
     expect(malformed).toMatchObject([{ kind: "abort", tag: "stream-charlie-1" }]);

@@ -129,7 +129,16 @@ export class ProviderEndpoint {
     }
     const { source, openedMasks } = this.session({ ...sharing, provider: sharing.provider });
     const material = wrap ? wrap(source) : source;
-    return new PartyContext(this.comm, sharing.holders, scope, material, sharing.provider, stats, openedMasks, protocols);
+    return new PartyContext(
+      this.comm,
+      sharing.holders,
+      scope,
+      material,
+      sharing.provider,
+      stats,
+      openedMasks,
+      protocols,
+    );
   }
 
   /**
