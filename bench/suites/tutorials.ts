@@ -58,6 +58,7 @@ const RUNS = 3;
 /** Batch 1 is quick: more runs for a steadier median. */
 const RUNS_BATCH_1 = 5;
 const PLAIN_WARMUP = 3;
+const WARMUP_RUNS = 3;
 const PLAIN_RUNS = 21;
 
 type Workers = { bob: sy.WorkerHandle; charlie: sy.WorkerHandle; dan: sy.WorkerHandle };
@@ -95,7 +96,9 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
             ) as sy.FixedPrecisionTensor
           ).get()
         ).floatPrecision();
-      await runOnce(); // warm-up: keys, opened weight masks, JIT
+      // Warm-up: keys, opened weight masks, the material's list (learned by the first run), JIT and wasm memory;
+      // the first few runs at a new batch size are several times slower than the rest.
+      for (let i = 0; i < WARMUP_RUNS; i++) await runOnce();
       // On demand: the dealer answers during the run.
       const onDemand: number[] = [];
       let bytes = 0;
