@@ -31,6 +31,7 @@ import type { Sharing } from "../../src/mpc/provider/endpoint";
 import { share } from "../../src/mpc/sharing";
 import * as ring from "../../src/ring";
 import type { BenchRow } from "../harness";
+import { virtualTrio } from "./trio";
 
 const SUITE = "fss";
 const ELEMENTS = 57_000;
@@ -67,11 +68,7 @@ export async function runFssSuite({ quick }: { quick: boolean }): Promise<BenchR
   const n = quick ? 2_000 : ELEMENTS;
   const runs = quick ? 1 : 3;
   const hook = sy.hook(tf);
-  const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id })) as [
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-  ];
+  const [bob, charlie, dan] = virtualTrio(hook);
   const holders = [bob, charlie];
   const x = ring.fromFloat(
     Array.from({ length: n }, (_, i) => Math.sin(i) * 100),

@@ -29,6 +29,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
 import type { AdditiveSharingTensor } from "../../src/tensors/shared";
 import { timeAsync, time, type TimeOptions } from "../harness";
+import { virtualTrio } from "./trio";
 
 const SUITE = "mpc";
 
@@ -51,11 +52,7 @@ interface Parties {
 
 function parties(): Parties {
   const hook = sy.hook(tf);
-  const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id })) as [
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-  ];
+  const [bob, charlie, dan] = virtualTrio(hook);
   return { hook, bob, charlie, dan };
 }
 

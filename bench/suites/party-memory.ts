@@ -20,6 +20,7 @@ import { PROFILE_DIR_ENV } from "../../src/grid/node-profile";
 import type { BenchRow } from "../harness";
 import { cnnRunner } from "./cnn-runs";
 import { dumpNodes } from "./node-dumps";
+import { virtualTrio } from "./trio";
 
 const LIMIT_MB = 1024;
 const MARK = "PARTY-MEMORY ";
@@ -32,11 +33,7 @@ type Peaks = Record<string, number>;
 async function virtualPeaks(): Promise<Peaks> {
   await sy.useWasmBackend(tf);
   const hook = sy.hook(tf);
-  const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id })) as [
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-  ];
+  const [bob, charlie, dan] = virtualTrio(hook);
   const run16 = (await cnnRunner({ bob, charlie, dan }, "memory-cnn-vw"))(16);
   await run16();
   await run16();

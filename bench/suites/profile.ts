@@ -21,6 +21,7 @@ import type { BenchRow } from "../harness";
 import { cnnRunner } from "./cnn-runs";
 import { dumpNodes } from "./node-dumps";
 import { partyMemoryRows } from "./party-memory";
+import { virtualTrio } from "./trio";
 
 const RUNS = 5;
 
@@ -65,11 +66,7 @@ function layerIndex(label: string): number {
 }
 
 async function inProcess(hook: sy.Hook): Promise<BenchRow[]> {
-  const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id })) as [
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-  ];
+  const [bob, charlie, dan] = virtualTrio(hook);
   try {
     const run = (await cnnRunner({ bob, charlie, dan }, "profile-cnn-vw"))(1);
     await run();

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import * as sy from "../../src";
 import type { BenchRow } from "../harness";
+import { virtualTrio } from "./trio";
 
 /** A tutorial model: how to make it in TF.js, and the shape of one input. */
 export interface Model {
@@ -139,11 +140,7 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
 export async function runTutorialsSuite(): Promise<BenchRow[]> {
   await sy.useWasmBackend(tf);
   const hook = sy.hook(tf);
-  const [bob, charlie, dan] = ["bob", "charlie", "dan"].map((id) => new sy.VirtualWorker(hook, { id })) as [
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-    sy.VirtualWorker,
-  ];
+  const [bob, charlie, dan] = virtualTrio(hook);
   const network = bob.network;
   const rows = await measure(
     "VirtualWorkers",
