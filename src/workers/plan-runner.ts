@@ -23,7 +23,7 @@ import type { ProviderEndpoint } from "../mpc/provider/endpoint";
 import { zeroOperands } from "../mpc/provider/recording";
 import type { PreprocessPlanCommand, RunPlanCommand } from "../plans/commands";
 import { interpret, type PlanBackend } from "../plans/interpreter";
-import { validateIR, type PlanIR } from "../plans/ir";
+import { validateIR } from "../plans/ir";
 import { irHash } from "../plans/ir-hash";
 import type { RingTensor } from "../ring";
 import type { InputRef } from "../tensors/handle";
@@ -48,17 +48,14 @@ export function fixedName(owner: string, id: string): string {
   return `${owner}|${id}`;
 }
 
-/** Where a command's state resolves, and its state ids as a grant names them. */
-function stateOf(host: PlanRunnerHost, access: Access, ir: PlanIR, stateIds: ReadonlyArray<string | null>): string {
-  return host.grants.stateOwner(access, irHash(ir), stateIds);
-}
-
 /** Runs a whole plan on this holder's shares; its outputs are the caller's. */
 export async function runPlanCommand(host: PlanRunnerHost, access: Access, command: RunPlanCommand): Promise<void> {
   const ir = validateIR(command.ir);
   const stateIds = command.state.map((ref) => (ref.kind === "object" ? ref.id : null));
   // Under a counted grant (a model served for N requests) the run takes one of its places, given back if it fails.
-  const admission = host.grants.admit(access, irHash(ir), stateIds);
+  // Hashed once: the grant's key, and part of what decides the run's material.
+  const hash = irHash(ir);
+  const admission = host.grants.admit(access, hash, stateIds);
   const stateOwner = admission.owner;
   let answered = false;
   try {
@@ -68,7 +65,7 @@ export async function runPlanCommand(host: PlanRunnerHost, access: Access, comma
       return o.shared && ref.kind === "object" ? { ...o, fixed: fixedName(stateOwner, ref.id) } : o;
     });
     const inputs = command.inputs.map((ref) => host.shareOperand(ref, "plan", access.owner));
-    const identity = planRunIdentity(command, {
+    const identity = planRunIdentity(command, hash, {
       inputShapes: inputs.map((o) => o.value.shape),
       stateShapes: state.map((o) => o.value.shape),
       sharedInputs: inputs.map((o) => o.shared),
@@ -103,7 +100,8 @@ export async function runPlanCommand(host: PlanRunnerHost, access: Access, comma
  * one run needs under one key (ProviderEndpoint's per-run cache).
  */
 function planRunIdentity(
-  command: Pick<RunPlanCommand, "ir" | "holders" | "encoding" | "comparison" | "fssBits">,
+  command: Pick<RunPlanCommand, "holders" | "encoding" | "comparison" | "fssBits">,
+  hash: string,
   operands: {
     inputShapes: ReadonlyArray<readonly number[]>;
     stateShapes: ReadonlyArray<readonly number[]>;
@@ -115,7 +113,7 @@ function planRunIdentity(
 ): unknown {
   const { inputShapes, stateShapes, sharedInputs, sharedState, fixedIds } = operands;
   return [
-    command.ir,
+    hash,
     inputShapes.map((s) => [...s]),
     stateShapes.map((s) => [...s]),
     sharedInputs,
@@ -137,10 +135,18 @@ export async function preprocessPlanCommand(
 ): Promise<void> {
   const ir = validateIR(command.ir);
   const { inputShapes, stateShapes, sharedInputs, sharedState, encoding } = command;
-  const stateOwner = stateOf(host, access, ir, command.stateIds);
+  const hash = irHash(ir);
+  // Where the state resolves: the owner a grant names for this IR and these state ids.
+  const stateOwner = host.grants.stateOwner(access, hash, command.stateIds);
   const stateIds = command.stateIds.map((id) => (id === null ? null : fixedName(stateOwner, id)));
   const pieces = await host.providers.preprocess(command, command.runIds, {
-    identity: planRunIdentity(command, { inputShapes, stateShapes, sharedInputs, sharedState, fixedIds: stateIds }),
+    identity: planRunIdentity(command, hash, {
+      inputShapes,
+      stateShapes,
+      sharedInputs,
+      sharedState,
+      fixedIds: stateIds,
+    }),
     run: (ctx) =>
       interpret<Operand>(
         ir,

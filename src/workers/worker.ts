@@ -153,22 +153,16 @@ export class Worker {
    * sent, and other requests are answered in between).
    */
   private sendReplies(to: string, replies: Iterable<OutgoingFrame>): void {
-    const send = (reply: OutgoingFrame): boolean => {
-      try {
-        this.comm.send(to, reply);
-        return true;
-      } catch {
-        return false; // The requester is gone; its own timeout reports it.
-      }
-    };
-    if (Array.isArray(replies)) {
-      for (const reply of replies) if (!send(reply)) return;
-      return;
-    }
     const pieces = replies[Symbol.iterator]();
     const next = () => {
       const piece = pieces.next();
-      if (!piece.done && send(piece.value)) laterTurn(next);
+      if (piece.done) return;
+      try {
+        this.comm.send(to, piece.value);
+      } catch {
+        return; // The requester is gone; its own timeout reports it.
+      }
+      laterTurn(next);
     };
     next();
   }

@@ -250,12 +250,11 @@ export class ProviderEndpoint {
    */
   replies(frame: PeerFrame): Iterable<OutgoingFrame> {
     try {
-      const stream = this.serverFor(frame).answerStream?.(frame);
-      if (stream) return stream;
+      const server = this.serverFor(frame);
+      return server.answerStream?.(frame) ?? [server.answer(frame)];
     } catch (error) {
       return [this.refusal(frame, error)];
     }
-    return [this.answer(frame)];
   }
 
   private serverFor(frame: PeerFrame): ProviderServer {

@@ -97,10 +97,8 @@ export class StreamWindow {
    * for with this very spec. Either way the piece leaves the window.
    */
   take(tag: string, spec: MaterialSpec): boolean {
-    const piece = this.streamed.get(tag);
+    const piece = this.forget(tag);
     if (!piece) return false;
-    this.streamed.delete(tag);
-    this.outstanding -= piece.elements;
     this.pump();
     return sameSpec(piece.spec, spec);
   }
@@ -108,12 +106,17 @@ export class StreamWindow {
   /** Forgets the pieces of `scope`, asked for or queued (its run ended); a reply on its way ages out of the mailbox. */
   release(scope: string): void {
     this.queue = this.queue.filter((i) => scopeOf(i.tag) !== scope);
-    for (const [tag, piece] of this.streamed) {
-      if (scopeOf(tag) !== scope) continue;
-      this.streamed.delete(tag);
-      this.outstanding -= piece.elements;
-    }
+    for (const tag of [...this.streamed.keys()]) if (scopeOf(tag) === scope) this.forget(tag);
     this.pump();
+  }
+
+  /** Takes a piece out of the window, freeing its room; the piece, if it was there. */
+  private forget(tag: string): { spec: MaterialSpec; elements: number } | undefined {
+    const piece = this.streamed.get(tag);
+    if (!piece) return undefined;
+    this.streamed.delete(tag);
+    this.outstanding -= piece.elements;
+    return piece;
   }
 
   /** Asks for the queued pieces that fit in the window (at least one when none is outstanding). */
@@ -134,10 +137,7 @@ export class StreamWindow {
       this.send(items);
     } catch {
       // No link to the dealer now: each piece is asked for on demand, and fails there with the link's error.
-      for (const item of items) {
-        this.streamed.delete(item.tag);
-        this.outstanding -= correctionElements(item.spec);
-      }
+      for (const item of items) this.forget(item.tag);
     }
   }
 }

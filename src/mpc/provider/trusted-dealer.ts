@@ -154,8 +154,7 @@ export class DealerClient extends KeyedMaterialSource {
     if (items.length === 0) return;
     // The key too, offline: a run on preloaded material then needs nothing from the dealer.
     await this.key();
-    // Only DCF material is sent to holders other than the last.
-    const mine = this.isLast ? items : items.filter((i) => i.spec.kind === "dcf");
+    const mine = this.mine(items);
     if (mine.length === 0) return;
     // Each reply must fit in a message: ask in batches of at most a quarter of the size limit.
     const budget = batchBudget();
@@ -211,8 +210,12 @@ export class DealerClient extends KeyedMaterialSource {
    * preloaded or is already streaming is not asked again.
    */
   prefetch(items: readonly TaggedSpec[]): void {
-    const mine = this.isLast ? items : items.filter((i) => i.spec.kind === "dcf");
-    this.stream.add(mine.filter((i) => !this.preloaded.has(i.tag)));
+    this.stream.add(this.mine(items).filter((i) => !this.preloaded.has(i.tag)));
+  }
+
+  /** The pieces the dealer sends this holder: every kind to the last holder, DCF words only to the others. */
+  private mine(items: readonly TaggedSpec[]): readonly TaggedSpec[] {
+    return this.isLast ? items : items.filter((i) => i.spec.kind === "dcf");
   }
 
   /** Drops the pieces of `scope` streamed or queued and not used (a run that failed, or asked otherwise). */
