@@ -198,3 +198,44 @@ function plainDetails(details: Readonly<Record<string, unknown>>): Record<string
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }
+
+/**
+ * Whether `error` only echoes another party's failure: a protocol abort, or a remote op that failed because of
+ * one. The party that aborted has its own, telling error.
+ */
+export function isAbortEcho(error: unknown): boolean {
+  const e = error as Partial<TsyftError> | undefined;
+  return e?.code === ErrorCode.PROTOCOL_ABORTED || e?.details?.cause === ErrorCode.PROTOCOL_ABORTED;
+}
+
+/**
+ * `Promise.all` for the parties of one protocol run, failing with the cause rather than its echo: the first failure
+ * that is not an abort echo rejects at once; when every failure is an echo, the first one rejects once all have
+ * settled. (The party that refused a run aborts it to the others, and their echoes often arrive first.)
+ */
+export function allParties<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const values: T[] = new Array<T>(promises.length);
+    let pending = promises.length;
+    let echo: { error: unknown } | undefined;
+    const settled = (): void => {
+      if (--pending > 0) return;
+      if (echo) reject(echo.error);
+      else resolve(values);
+    };
+    if (pending === 0) resolve(values);
+    promises.forEach((p, i) =>
+      p.then(
+        (value) => {
+          values[i] = value;
+          settled();
+        },
+        (error: unknown) => {
+          if (!isAbortEcho(error)) reject(error);
+          else echo ??= { error };
+          settled();
+        },
+      ),
+    );
+  });
+}

@@ -7,7 +7,7 @@
  * to the crypto provider directly). Only `reconstruct` waits.
  */
 import { getConfig, type ComparisonSetting, type ProviderKind } from "../core/config";
-import { ErrorCode, ProtocolError } from "../core/errors";
+import { allParties, ErrorCode, ProtocolError } from "../core/errors";
 import type { AttrsOf, OpName } from "../core/ops";
 import type { FixedPointEncoding } from "../encoding/fixed-point";
 import { reconstruct, share } from "../mpc/sharing";
@@ -141,7 +141,7 @@ export class AdditiveSharingTensor {
 
   /** Fetches every share and adds them up; `remove` frees the shares. */
   async reconstruct(options: { remove: boolean }): Promise<ring.RingTensor> {
-    const shares = await Promise.all(this.group.holders.map((h) => h.fetch(this.id, options)));
+    const shares = await allParties(this.group.holders.map((h) => h.fetch(this.id, options)));
     return reconstruct(
       shares.map((s, i) => {
         if (s.kind !== "share") {
