@@ -247,6 +247,20 @@ let drainRids = 0;
 
 // The peer-link fuzz first, then the request fuzz; after both, sweepAfterAttacks checks that nothing the fuzz sent
 // (clear, release, store-plan, stores over the toy's ids) touched the toy or let its secrets out.
+/** A provider request's meta as mallory might send it: random, or the shape of a real request with random fields. */
+function peerMeta(fuzz: Fuzz, i: number): unknown {
+  const roll = fuzz.random();
+  if (roll < 0.4) return fuzz.value();
+  const holders = fuzz.random() < 0.5 ? ["bob", "charlie"] : fuzz.value(1);
+  if (roll < 0.7) return { type: fuzz.pick(["key", "material", "materials"]), holders, spec: fuzz.value(2) };
+  // A stream (a holder's prefetch of a run's material): items with real-looking tags and random specs.
+  const items = Array.from({ length: fuzz.int(4) }, (_, k) => ({
+    tag: fuzz.random() < 0.7 ? `s${i}/${k}` : fuzz.string(),
+    spec: fuzz.random() < 0.5 ? { kind: "beaver", op: { kind: "mul" }, xShape: [2], yShape: [2] } : fuzz.value(2),
+  }));
+  return { provider: "trusted-dealer", type: "stream", holders, items: fuzz.random() < 0.8 ? items : fuzz.value(1) };
+}
+
 describe("fuzzing the nodes' peer links", () => {
   it("random peer frames from an enrolled node: the holders and the provider keep serving, answers stay right", async () => {
     const fuzz = new Fuzz(prng(SEED + 1));
@@ -258,10 +272,7 @@ describe("fuzzing the nodes' peer links", () => {
           from: "mallory",
           tag: fuzz.pick([`f${i}/0`, "", fuzz.string(), `${fuzz.string()}/key`]),
           tensors: fuzz.random() < 0.5 ? [] : [new RingTensor(new BigInt64Array(8), [8])],
-          meta:
-            fuzz.random() < 0.5
-              ? fuzz.value()
-              : { type: fuzz.pick(["key", "material", "materials"]), holders: fuzz.value(1), spec: fuzz.value(2) },
+          meta: peerMeta(fuzz, i),
         });
       }
       socket.close();
