@@ -33,8 +33,12 @@ describe("matmul", () => {
       [9, 17, 13],
       [1, 33, 2],
       [4, 0, 3],
-      // One or two rows take the unpacked path (B read in place): even and odd k, n not a multiple of 4.
+      // One or two rows take the unpacked path (B read in place, four rows of B per pass): k a multiple of four
+      // and with each remainder, n not a multiple of 4.
       [1, 64, 37],
+      [1, 6, 5],
+      [2, 7, 3],
+      [1, 3, 4],
       [2, 31, 9],
       [2, 0, 5],
     ]) {
