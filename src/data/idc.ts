@@ -2,11 +2,14 @@
  * The breast cancer IDC histopathology patches (Janowczyk & Madabhushi 2016; the dataset behind PySyft's
  * `BreastCancerDataset`): 50x50 RGB patches of breast tissue, label 1 where they show invasive ductal carcinoma.
  *
- * Two copies with one layout (`index.csv`, `patches/{0,1}/*.png`, `patches/SHA256SUMS`):
+ * Two copies:
  * - **full**, under `<data dir>/idc/` (see data/README.md): a real subset of 8,988 patches, 4,587 non-IDC and
- *   4,401 IDC, from 19 patients;
- * - **embedded**, in the repository under `data/embedded/idc-400/`: 400 of those patches, unchanged (200 per
- *   class, every patient), so the domain tutorials run on a fresh clone. `scripts/make-embedded-idc.mjs` makes it.
+ *   4,401 IDC, from 19 patients, as published (`index.csv`, `patches/{0,1}/*.png`, `patches/SHA256SUMS`);
+ * - **embedded**, in the repository under `data/embedded/idc-400-32px/`: 400 of those patches (200 per class, every
+ *   patient), derived: padded and resized to 32x32 by this loader, 8 bits per channel, as the tiles of one PNG with
+ *   its `index.csv`, so the domain tutorials run on a fresh clone. `scripts/make-embedded-idc.mjs` makes it from
+ *   the full copy; idc-embedded.ts reads it. Loading it at 32x32 gives the full copy's 32x32 pixels within 1/255;
+ *   at a smaller size it is resized from 32x32, not from 50x50, so pixels differ slightly from the full copy's.
  *
  * Patches cut at a slide's edge are smaller (84 of the 8,988, e.g. 50x42 or 12x50). They are **padded** to 50x50
  * with white at the right and bottom, not resized: a patch's top-left corner is its (x, y) on the slide and the
@@ -19,8 +22,9 @@ import * as path from "node:path";
 import * as aq from "arquero";
 import * as tf from "@tensorflow/tfjs";
 import { DataError, ErrorCode } from "../core/errors";
-import { verifyFiles, verifySha256Sums, type DatasetName } from "./checksums";
+import { verifyFiles, verifySha256Sums } from "./checksums";
 import { loadImageWithShape } from "./image";
+import { EMBEDDED, embeddedFolder, IDC_EMBEDDED_SIZE, readEmbeddedTiles, tilePath } from "./idc-embedded";
 import { dataDir, describeDataDir, packageRoot, DATA_DIR_ENV } from "./paths";
 import { splitData, type SplitOptions } from "./split";
 import { resize } from "./transforms";
@@ -39,7 +43,6 @@ export const IDC_CLASSES: readonly ["non-IDC", "IDC"] = ["non-IDC", "IDC"];
 export const IDC_PATCH_SIZE = 50;
 
 const FULL = "idc";
-const EMBEDDED = "embedded/idc-400";
 const COLUMNS = ["file", "patient_id", "x", "y", "label", "width", "height", "path"] as const;
 // Padding value: white, the colour of the empty glass around the tissue.
 const PAD_VALUE = 1;
@@ -48,8 +51,10 @@ const PAD_VALUE = 1;
 export interface IdcSource {
   /** `full`: the 8,988 patches of the data directory; `embedded`: the 400 in the repository. */
   readonly kind: "full" | "embedded";
-  /** The folder that holds `index.csv` and `patches/`. */
+  /** The folder that holds `index.csv` and the pixels (`patches/`, or `patches.png` for the embedded copy). */
   readonly folder: string;
+  /** Side of the patches as stored, and {@link loadIdc}'s default size: 50 (full) or 32 (embedded, its largest). */
+  readonly patchSize: number;
   /** One sentence for people: what is read from where. */
   readonly description: string;
 }
@@ -73,7 +78,8 @@ export interface IdcOptions {
  * ```ts
  * const where = sy.data.locateIdcDataset();
  * where.kind;          // "embedded" on a fresh clone, "full" with TSYFT_DATA_DIR set
- * where.description;   // "the embedded subset (data/embedded/idc-400 in the repository): 400 of the 8,988 patches ..."
+ * where.description;   // "the embedded subset (data/embedded/idc-400-32px in the repository): 400 of the 8,988 patches ..."
+ * where.patchSize;     // 32 (embedded), 50 (full)
  * ```
  */
 export function locateIdcDataset(dir?: string, options: Pick<IdcOptions, "source"> = {}): IdcSource {
@@ -81,13 +87,20 @@ export function locateIdcDataset(dir?: string, options: Pick<IdcOptions, "source
   const wanted = options.source ?? (dir === undefined ? "auto" : "full");
   const fullThere = fs.existsSync(path.join(root, FULL, "index.csv"));
   if (wanted === "full" || (wanted === "auto" && fullThere)) {
-    return { kind: "full", folder: path.join(root, FULL), description: `the full subset: 8,988 patches from ${describeDataDir(dir)}` };
+    return {
+      kind: "full",
+      folder: path.join(root, FULL),
+      patchSize: IDC_PATCH_SIZE,
+      description: `the full subset: 8,988 patches from ${describeDataDir(dir)}`,
+    };
   }
   return {
     kind: "embedded",
-    folder: path.join(packageRoot(), "data", ...EMBEDDED.split("/")),
+    folder: embeddedFolder(),
+    patchSize: IDC_EMBEDDED_SIZE,
     description:
-      `the embedded subset (data/${EMBEDDED} in the repository): 400 of the 8,988 patches, 200 per class, from all 19 patients` +
+      `the embedded subset (data/${EMBEDDED} in the repository): 400 of the 8,988 patches, 200 per class, from all 19 patients, ` +
+      `derived at 32x32 (padded and resized as the loader does, 8 bits per channel)` +
       `${fullThere ? "" : `, because ${describeDataDir(dir)} has no idc/ folder`}. Set ${DATA_DIR_ENV} to use the full subset.`,
   };
 }
@@ -95,12 +108,16 @@ export function locateIdcDataset(dir?: string, options: Pick<IdcOptions, "source
 /**
  * Reads the index of the copy {@link locateIdcDataset} picks, after checking its sha256: one row per patch with
  * `file`, `patient_id` (a string, e.g. "8863"), `x`, `y` (the patch's place on its slide), `label` (0 non-IDC,
- * 1 IDC), `width`, `height` (before padding) and `path` (absolute). Rows keep the index's order (by path).
+ * 1 IDC), `width`, `height` (the patch's size before padding; in an embedded 32x32 tile the tissue fills the
+ * top-left width x height pixels scaled by 32/50) and `path`, where the pixels are: the patch's PNG (absolute) in
+ * the full copy, `<folder>/patches.png#<tile>` (the sprite, and the tile's number in it) in the embedded one. Rows
+ * keep the index's order (by the original path).
  *
  * @example
  * ```ts
  * const table = await sy.data.readIdcIndex();
  * table.groupby("label").count().objects();   // [{ label: 0, count: 200 }, { label: 1, count: 200 }] (embedded)
+ * table.get("path", 0);                       // ".../data/embedded/idc-400-32px/patches.png#0" (embedded)
  * ```
  */
 export async function readIdcIndex(dir?: string, options: IdcOptions = {}): Promise<aq.ColumnTable> {
@@ -109,13 +126,19 @@ export async function readIdcIndex(dir?: string, options: IdcOptions = {}): Prom
   const root = where.kind === "full" ? dataDir(dir) : path.join(packageRoot(), "data");
   const [indexFile] = await verifyFiles([`${prefix}/index.csv`], { dir: root, dataset, checksums: options.checksums ?? true });
   const index = aq.fromCSV(fs.readFileSync(indexFile!.path, "utf8"), { parse: { patient_id: (value: string) => value } });
-  const absent = COLUMNS.filter((name) => !index.columnNames().includes(name));
+  // The embedded index has each patch's tile in the sprite where the full one has its file's path.
+  const address = where.kind === "full" ? "path" : "tile";
+  const absent = [...COLUMNS.filter((name) => name !== "path"), address].filter((name) => !index.columnNames().includes(name));
   if (absent.length > 0) {
     throw new DataError(
       ErrorCode.DATA_CHECKSUM,
       `${indexFile!.path} lacks the column(s) ${absent.join(", ")}; it has ${index.columnNames().join(", ")}. Is it the IDC index.csv?`,
       { path: indexFile!.path, absent: [...absent] },
     );
+  }
+  if (where.kind === "embedded") {
+    const tiles = index.array("tile") as number[];
+    return index.assign({ path: tiles.map((tile) => tilePath(where.folder, tile)) }).select(...COLUMNS).reify();
   }
   const relative = index.array("path") as string[];
   return index.assign({ path: relative.map((rel) => path.join(where.folder, ...rel.split("/"))) }).select(...COLUMNS).reify();
@@ -125,11 +148,16 @@ export async function readIdcIndex(dir?: string, options: IdcOptions = {}): Prom
 export interface LoadIdcOptions extends IdcOptions {
   /** The data directory (holding `idc/`); default {@link dataDir}(). Given, the full subset must be there. */
   readonly dir?: string;
-  /** Side of the output images (default 50; e.g. 32 for speed): padded patches are resized with lanczos3. */
+  /**
+   * Side of the output images (default: the copy's {@link IdcSource.patchSize}, 50 for the full copy, 32 for the
+   * embedded one; e.g. 16 for speed): padded patches are resized with the `resize` transform (an antialiased
+   * triangle filter). The embedded copy is 32x32: a larger size on it is refused.
+   */
   readonly size?: number;
   /**
    * Check every patch read against `patches/SHA256SUMS` (default true: about 8 KB per patch, so the full subset's
-   * 71 MB take under a second).
+   * 71 MB take under a second). On the embedded copy: the sha256 of its one PNG against data/checksums.json (also
+   * skipped with `checksums: false`).
    */
   readonly verify?: boolean;
   /** Keep only the index rows for which this returns true (e.g. some patients), before anything is read. */
@@ -165,52 +193,52 @@ export interface IdcData {
 /**
  * Loads IDC patches as tensors: `images` `[n, size, size, 3]` in [0, 1] (edge patches padded to 50x50 with white,
  * then resized when `size` is not 50), `labels` `[n]` and the patient of each patch. Reads the full subset from
- * `<data dir>/idc/` when it is there, else the embedded one ({@link locateIdcDataset}).
+ * `<data dir>/idc/` when it is there, else the embedded one ({@link locateIdcDataset}): its 32x32 tiles, already
+ * padded and resized, read from its one PNG and resized again when `size` is smaller than 32.
  *
  * Throws a {@link DataError}: `TSYFT_ERR_DATA_MISSING` naming absent files, the directory searched and where to get
- * them; `TSYFT_ERR_DATA_CHECKSUM` when the index, the list of sums or a patch has the wrong sha256.
+ * them; `TSYFT_ERR_DATA_CHECKSUM` when the index, the list of sums, a patch or the embedded PNG has the wrong sha256;
+ * `TSYFT_ERR_INVALID_ARGUMENT` for a size that is not a positive integer, or above 32 on the embedded copy.
  *
  * @example
  * ```ts
- * const idc = await sy.data.loadIdc({ size: 32 });
- * idc.images.shape;       // [400, 32, 32, 3] on a fresh clone; [8988, 32, 32, 3] with the full subset
+ * const idc = await sy.data.loadIdc({ size: 16 });
+ * idc.images.shape;       // [400, 16, 16, 3] on a fresh clone; [8988, 16, 16, 3] with the full subset
  * idc.source.kind;        // "embedded"
  * sy.dp.private(idc.images, { min: 0, max: 1, dataSubjects: idc.patientIds });
+ * (await sy.data.loadIdc()).images.shape;   // [400, 32, 32, 3] on a fresh clone; [8988, 50, 50, 3] with the full subset
  * ```
  */
 export async function loadIdc(options: LoadIdcOptions = {}): Promise<IdcData> {
   const dir = options.dir;
-  const size = options.size ?? IDC_PATCH_SIZE;
-  if (!(Number.isInteger(size) && size >= 1)) {
-    throw new DataError(ErrorCode.INVALID_ARGUMENT, `loadIdc: size must be a positive integer (the side of the output images), got ${size}.`, { size });
+  if (options.size !== undefined && !(Number.isInteger(options.size) && options.size >= 1)) {
+    throw new DataError(
+      ErrorCode.INVALID_ARGUMENT,
+      `loadIdc: size must be a positive integer (the side of the output images), got ${options.size}.`,
+      { size: options.size },
+    );
   }
   const source = locateIdcDataset(dir, options);
+  const size = options.size ?? source.patchSize;
+  if (source.kind === "embedded" && size > IDC_EMBEDDED_SIZE) {
+    throw new DataError(
+      ErrorCode.INVALID_ARGUMENT,
+      `loadIdc: the embedded IDC subset (data/${EMBEDDED}) is 32x32, so it cannot give ${size}x${size} patches. ` +
+        `Ask for size 32 or less, or set ${DATA_DIR_ENV} to a data directory with idc/ (the full subset, 50x50 patches; ` +
+        `see data/README.md) for larger patches.`,
+      { size, patchSize: IDC_EMBEDDED_SIZE, envVar: DATA_DIR_ENV },
+    );
+  }
   let table = await readIdcIndex(dir, options);
   if (options.filter) {
     const keep = (table.objects() as IdcRow[]).flatMap((row, i) => (options.filter!(row) ? [i] : []));
     table = table.reify(keep);
   }
   const paths = table.array("path") as string[];
-  const missing = paths.filter((file) => !fs.existsSync(file));
-  if (missing.length > 0) {
-    const dataset: DatasetName = source.kind === "full" ? "idc" : "idc_embedded";
-    throw new DataError(
-      ErrorCode.DATA_MISSING,
-      `${missing.length} of the ${paths.length} IDC patches listed in ${path.join(source.folder, "index.csv")} are missing ` +
-        `(e.g. ${missing.slice(0, 3).join(", ")}). Searched ${source.description}. ` +
-        `Set ${DATA_DIR_ENV} to the folder that holds idc/, or get the patches as data/README.md explains.`,
-      { dir: source.folder, envVar: DATA_DIR_ENV, dataset, missing: missing.slice(0, 50) },
-    );
-  }
-  if (options.verify ?? true) await verifyPatches(source, paths, dir, options.checksums ?? true);
-
-  const values = new Float32Array(paths.length * size * size * 3);
-  const declared = { width: table.array("width") as number[], height: table.array("height") as number[] };
-  await forEachConcurrently(paths.length, 16, async (i) => {
-    const patch = padPatch(await loadImageWithShape(paths[i]!, { cache: false }), paths[i]!, declared.width[i]!, declared.height[i]!);
-    const image = size === IDC_PATCH_SIZE ? patch : resize(size)({ image: patch, shape: [IDC_PATCH_SIZE, IDC_PATCH_SIZE, 3], label: 0 }).image;
-    values.set(image, i * size * size * 3);
-  });
+  const values =
+    source.kind === "embedded"
+      ? await readEmbeddedTiles(paths, size, (options.checksums ?? true) && (options.verify ?? true))
+      : await readFullPatches(source, table, size, options);
   const labels = Int32Array.from(table.array("label") as number[]);
   return {
     images: tf.tensor4d(values, [paths.length, size, size, 3], "float32"),
@@ -219,6 +247,31 @@ export async function loadIdc(options: LoadIdcOptions = {}): Promise<IdcData> {
     table,
     source,
   };
+}
+
+/** The full copy's patches of `table`'s rows, each checked, decoded, padded to 50x50 and resized to `size`. */
+async function readFullPatches(source: IdcSource, table: aq.ColumnTable, size: number, options: LoadIdcOptions): Promise<Float32Array> {
+  const paths = table.array("path") as string[];
+  const missing = paths.filter((file) => !fs.existsSync(file));
+  if (missing.length > 0) {
+    throw new DataError(
+      ErrorCode.DATA_MISSING,
+      `${missing.length} of the ${paths.length} IDC patches listed in ${path.join(source.folder, "index.csv")} are missing ` +
+        `(e.g. ${missing.slice(0, 3).join(", ")}). Searched ${source.description}. ` +
+        `Set ${DATA_DIR_ENV} to the folder that holds idc/, or get the patches as data/README.md explains.`,
+      { dir: source.folder, envVar: DATA_DIR_ENV, dataset: "idc", missing: missing.slice(0, 50) },
+    );
+  }
+  if (options.verify ?? true) await verifyPatches(options.dir, paths, options.checksums ?? true);
+
+  const values = new Float32Array(paths.length * size * size * 3);
+  const declared = { width: table.array("width") as number[], height: table.array("height") as number[] };
+  await forEachConcurrently(paths.length, 16, async (i) => {
+    const patch = padPatch(await loadImageWithShape(paths[i]!, { cache: false }), paths[i]!, declared.width[i]!, declared.height[i]!);
+    const image = size === IDC_PATCH_SIZE ? patch : resize(size)({ image: patch, shape: [IDC_PATCH_SIZE, IDC_PATCH_SIZE, 3], label: 0 }).image;
+    values.set(image, i * size * size * 3);
+  });
+  return values;
 }
 
 /** The three splits of {@link splitIdc}; each holds its own tensors (the caller disposes them). */
@@ -264,14 +317,13 @@ export function splitIdc(data: IdcData, options: Pick<SplitOptions, "testSize" |
   return { train: take(splits.train), valid: take(splits.valid), test: take(splits.test) };
 }
 
-/** Checks the patches read against the copy's `patches/SHA256SUMS` (itself pinned in data/checksums.json). */
-async function verifyPatches(source: IdcSource, paths: readonly string[], dir: string | undefined, checksums: boolean): Promise<void> {
-  const [prefix, dataset, root] =
-    source.kind === "full" ? [FULL, "idc" as const, dataDir(dir)] : [EMBEDDED, "idc_embedded" as const, path.join(packageRoot(), "data")];
-  const [sums] = await verifyFiles([`${prefix}/patches/SHA256SUMS`], { dir: root, dataset, checksums });
+/** Checks the patches read against the full copy's `patches/SHA256SUMS` (itself pinned in data/checksums.json). */
+async function verifyPatches(dir: string | undefined, paths: readonly string[], checksums: boolean): Promise<void> {
+  const root = dataDir(dir);
+  const [sums] = await verifyFiles([`${FULL}/patches/SHA256SUMS`], { dir: root, dataset: "idc", checksums });
   const listedRoot = path.dirname(sums!.path);
   const only = paths.map((file) => path.relative(listedRoot, file).split(path.sep).join("/"));
-  await verifySha256Sums(sums!.path, { only, dataset, dir: root });
+  await verifySha256Sums(sums!.path, { only, dataset: "idc", dir: root });
 }
 
 /**

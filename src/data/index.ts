@@ -49,6 +49,7 @@ export {
   type IdcSplits,
   type LoadIdcOptions,
 } from "./idc";
+export { IDC_EMBEDDED_SIZE } from "./idc-embedded";
 export { splitData, type SplitOptions, type Splits } from "./split";
 export {
   clearImageCache,

@@ -20,6 +20,7 @@ describe("src/data public API", () => {
     expect(data.VEGA_LITE_SCHEMA).toBe("https://vega.github.io/schema/vega-lite/v5.json");
     expect(data.IDC_CLASSES).toEqual(["non-IDC", "IDC"]);
     expect(data.IDC_PATCH_SIZE).toBe(50);
+    expect(data.IDC_EMBEDDED_SIZE).toBe(32);
     expect(Object.keys(data.manifest).sort()).toEqual(["ham10000", "ham10000_embedded", "idc", "idc_embedded", "mnist"]);
   });
 
