@@ -1,7 +1,7 @@
 /**
  * The domain (issue 13, item 8's publish latency): a domain in this process on
  * PGlite in a temp dir, the embedded IDC subset uploaded as BreastCancerDataset
- * (400 patches of 50x50x3 with patient ids), a data scientist's login, and
+ * (400 patches of 32x32x3 with patient ids), a data scientist's login, and
  * `publish({ sigma })` of the mean image: a round trip that evaluates the mean,
  * adds noise, computes epsilon with the RDP accountant and charges it in one
  * database transaction. Target: publish under 50 ms. Also the upload and a
@@ -27,7 +27,7 @@ export async function runDomainSuite(): Promise<BenchRow[]> {
   try {
     const owner = await login({ email: "info@openmined.org", password: "changethis", url: domain.url, log: false });
     await owner.createUser({ name: "Ada", email: "ada@example.org", password: "ada-secret", budget: 1e9 });
-    const idc = await sy.data.loadIdc({ dir: undefined });
+    const idc = await sy.data.loadIdc({ source: "embedded", size: 32 });
     const started = performance.now();
     await owner.loadDataset({
       name: "BreastCancerDataset",
