@@ -30,6 +30,11 @@ export type Hello = {
   from?: string;
   url?: string;
   boot?: string;
+  /**
+   * Peers: the link's one-way latency in ms, measured by the dialer before its hello (the least of a few
+   * WebSocket ping round trips, halved), so that both ends weigh the same figure (mpc/comparison-choice.ts).
+   */
+  latencyMs?: number;
   /** The dialer's proof (auth/handshake.ts); the node refuses a hello without a valid one. */
   auth?: Proof;
 };
@@ -89,7 +94,8 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
   const ok =
     message.t === "hello"
       ? (message.role === "client" || message.role === "peer") &&
-        (message.role === "client" || (has("from", "string") && has("url", "string")))
+        (message.role === "client" || (has("from", "string") && has("url", "string"))) &&
+        (message.latencyMs === undefined || isLatency(message.latencyMs))
       : message.t === "welcome"
         ? has("id", "string") && has("boot", "string")
         : message.t === "refused"
@@ -105,6 +111,13 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
     if (message[key] !== undefined && message.t !== "result") checkId(message[key], "node id", ErrorCode.WORKER_ID);
   }
   return message as ControlMessage;
+}
+
+/** The largest link latency a hello may state, in ms (one way): a minute, past any real network. */
+export const MAX_LINK_LATENCY_MS = 60_000;
+
+function isLatency(value: unknown): boolean {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= MAX_LINK_LATENCY_MS;
 }
 
 function malformed(expected: string, got: unknown): CommunicationError {

@@ -55,10 +55,34 @@ export interface DialOptions {
   gone?: () => string | undefined;
   /** The dialer's distance to the node: its hello (and all it sends later on the socket) is delayed so. */
   link?: LinkShape;
+  /**
+   * Measure the link before saying hello: this many WebSocket ping round trips (answered by the node's socket
+   * layer itself), and the least of them, halved, goes in the hello as `latencyMs` (peer links).
+   */
+  measurePings?: number;
 }
 
-/** Resolves with the welcomed socket, all of dial's listeners removed, the welcome, and whether it was verified. */
-export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome: Welcome; verified: boolean }> {
+/** The one-way latency of `socket`'s link in ms: the least of `pings` ping round trips, halved (0.01 ms steps). */
+export async function measureLatency(socket: WebSocket, pings: number): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < pings; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      socket.once("pong", () => resolve());
+      socket.ping(undefined, undefined, (error) => error && reject(error));
+    });
+    best = Math.min(best, performance.now() - t0);
+  }
+  return Number.isFinite(best) ? Math.ceil((best / 2) * 100) / 100 : 0;
+}
+
+/**
+ * Resolves with the welcomed socket, all of dial's listeners removed, the welcome, whether it was verified, and
+ * the latency measured before the hello (0 when not measured).
+ */
+export function dial(
+  options: DialOptions,
+): Promise<{ socket: WebSocket; welcome: Welcome; verified: boolean; latencyMs: number }> {
   const { url, expect, say } = options;
   const auth = signHello(options.key, { role: options.hello.role, expect, from: options.hello.from });
   const hello: Hello = { ...options.hello, expect, auth };
@@ -93,7 +117,20 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
     socket.on("close", (code, reason) =>
       fail(new CommunicationError(ErrorCode.CONNECTION, say.closed(code, reason.toString()), { worker: expect })),
     );
-    socket.on("open", () => sendOn(socket, encodeGridFrame(Channel.Control, encodeControl(hello)), options.link));
+    let measured: number | undefined;
+    const sayHello = (latencyMs?: number) => {
+      measured = latencyMs;
+      const said: Hello = latencyMs === undefined ? hello : { ...hello, latencyMs };
+      sendOn(socket, encodeGridFrame(Channel.Control, encodeControl(said)), options.link);
+    };
+    socket.on("open", () => {
+      if (!options.measurePings) return sayHello();
+      // A socket that fails meanwhile has failed the dial already (its error or close event).
+      measureLatency(socket, options.measurePings).then(
+        (ms) => !settled && sayHello(ms),
+        () => undefined,
+      );
+    });
     socket.on("message", (data) => {
       let message: ControlMessage;
       try {
@@ -120,7 +157,7 @@ export function dial(options: DialOptions): Promise<{ socket: WebSocket; welcome
       settled = true;
       clearTimeout(timer);
       socket.removeAllListeners();
-      resolve({ socket, welcome: message, verified: options.gridKey !== undefined });
+      resolve({ socket, welcome: message, verified: options.gridKey !== undefined, latencyMs: measured ?? 0 });
     });
   });
 }

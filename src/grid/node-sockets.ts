@@ -292,7 +292,7 @@ export class NodeSockets {
       auth: signWelcome(this.node.key, id, boot, hello.auth!.nonce),
     });
     if (who.kind === "peer") {
-      this.node.peers.accept(who.from, socket, hello.boot);
+      this.node.peers.accept(who.from, socket, hello.boot, hello.latencyMs);
       sendOn(socket, encodeGridFrame(Channel.Control, welcome), this.node.link);
     } else this.send(socket, Channel.Control, welcome);
     return who;

@@ -93,6 +93,8 @@ export interface NodeHealth {
   id: string;
   objects: number;
   peers: string[];
+  /** Each linked peer's one-way latency in ms, as measured when its link opened (PeerLinks.latencies). */
+  peerLatencyMs: Record<string, number>;
   /** Seconds since the node started. */
   uptime: number;
   url: string;
@@ -301,6 +303,7 @@ export class GridNode {
       id: this.id,
       objects: this.worker.objects.count,
       peers: this.peers.ids(),
+      peerLatencyMs: this.peers.latencies(),
       uptime: (Date.now() - this.startedAt) / 1000,
       url: this.url,
       boot: this.boot,

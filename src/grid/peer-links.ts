@@ -76,7 +76,12 @@ interface Link {
   dialed: boolean;
   url?: string;
   stats: LinkStats;
+  /** One-way latency measured by the dialer before its hello; the same figure at both ends. */
+  latencyMs: number;
 }
+
+/** WebSocket pings a dialer times before its hello (the least round trip counts). */
+const LATENCY_PINGS = 5;
 
 interface DialTarget {
   url: string;
@@ -128,14 +133,21 @@ export class PeerLinks implements PeerTransport {
   }
 
   /**
-   * The one-way latency this node's links add (its `link` shape: a simulated
-   * distance, the same on every node a local grid starts), which the "auto"
-   * comparison weighs (mpc/comparison-choice.ts). Both holders must see the
-   * same figure, so it is the configured one, not a measurement that could
-   * differ between the two ends.
+   * The one-way latency to `peer` that the "auto" comparison weighs (mpc/comparison-choice.ts): what the link
+   * measured when it opened (the dialer's least ping round trip, halved, sent in its hello, so both ends hold the
+   * same figure) plus the distance this node simulates (its `link` shape, the same on every node a local grid
+   * starts). 0 for itself; the simulated part alone while no link is up.
    */
   linkLatencyMs(peer: string): number {
-    return peer === this.options.self ? 0 : (this.options.link?.latencyMs ?? 0);
+    if (peer === this.options.self) return 0;
+    return (this.options.link?.latencyMs ?? 0) + (this.links.get(peer)?.latencyMs ?? 0);
+  }
+
+  /** The measured one-way latency of each link up now, in ms (see linkLatencyMs). */
+  latencies(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const id of this.ids()) out[id] = this.links.get(id)!.latencyMs;
+    return out;
   }
 
   /** Ids of the peers linked now. */
@@ -162,9 +174,12 @@ export class PeerLinks implements PeerTransport {
     return out;
   }
 
-  /** Registers a socket whose other end said hello as peer `peer` (the node side of a dial). */
-  accept(peer: string, socket: WebSocket, boot: string | undefined): LinkStats {
-    return this.attach(peer, socket, false, boot, undefined);
+  /**
+   * Registers a socket whose other end said hello as peer `peer` (the node side of a dial), with the latency
+   * its hello stated.
+   */
+  accept(peer: string, socket: WebSocket, boot: string | undefined, latencyMs = 0): LinkStats {
+    return this.attach(peer, socket, { dialed: false, boot, url: undefined, latencyMs });
   }
 
   /** Counts a frame received on an accepted link and hands it to the worker. */
@@ -231,7 +246,7 @@ export class PeerLinks implements PeerTransport {
 
   private async open(peer: string, url: string, timeoutMs: number): Promise<void> {
     const self = this.options.self;
-    const { socket, welcome } = await dial({
+    const { socket, welcome, latencyMs } = await dial({
       url,
       maxPayload: this.options.maxPayload,
       ca: this.options.ca,
@@ -248,8 +263,9 @@ export class PeerLinks implements PeerTransport {
       },
       gone: () => (this.closed ? `${self} is closed.` : undefined),
       link: this.options.link,
+      measurePings: LATENCY_PINGS,
     });
-    const stats = this.attach(peer, socket, true, welcome.boot, url);
+    const stats = this.attach(peer, socket, { dialed: true, boot: welcome.boot, url, latencyMs });
     socket.on("message", (frame) => this.onDialedMessage(peer, messageBytes(frame as Buffer), stats));
     this.options.onDialed?.(peer, url);
   }
@@ -269,10 +285,9 @@ export class PeerLinks implements PeerTransport {
   private attach(
     peer: string,
     socket: WebSocket,
-    dialed: boolean,
-    boot: string | undefined,
-    url: string | undefined,
+    how: { dialed: boolean; boot: string | undefined; url: string | undefined; latencyMs: number },
   ): LinkStats {
+    const { dialed, boot, url, latencyMs } = how;
     const worker = this.options.worker();
     const previous = this.links.get(peer);
     if (previous && previous.socket !== socket) {
@@ -281,7 +296,7 @@ export class PeerLinks implements PeerTransport {
       previous.socket.terminate();
     }
     const stats: LinkStats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
-    this.links.set(peer, { socket, dialed, url, stats });
+    this.links.set(peer, { socket, dialed, url, stats, latencyMs });
     const knownBoot = this.boots.get(peer);
     if (boot !== undefined) {
       if (knownBoot !== undefined && knownBoot !== boot) worker.forgetPeer(peer);
