@@ -83,6 +83,13 @@ interface Link {
 /** WebSocket pings a dialer times before its hello (the least round trip counts). */
 const LATENCY_PINGS = 5;
 
+/**
+ * A measured latency below this (ms, one way) counts as none: loopback or a LAN, where a round costs what the cost
+ * model's per-round overhead stands for, and where the ping's own scheduling noise (0.05-0.4 ms here) would make
+ * "auto" choose differently from one link to the next.
+ */
+export const MEASURED_LATENCY_FLOOR_MS = 1;
+
 interface DialTarget {
   url: string;
   backoff: Backoff;
@@ -135,12 +142,13 @@ export class PeerLinks implements PeerTransport {
   /**
    * The one-way latency to `peer` that the "auto" comparison weighs (mpc/comparison-choice.ts): what the link
    * measured when it opened (the dialer's least ping round trip, halved, sent in its hello, so both ends hold the
-   * same figure) plus the distance this node simulates (its `link` shape, the same on every node a local grid
+   * same figure; under MEASURED_LATENCY_FLOOR_MS it counts as 0) plus the distance this node simulates (its `link` shape, the same on every node a local grid
    * starts). 0 for itself; the simulated part alone while no link is up.
    */
   linkLatencyMs(peer: string): number {
     if (peer === this.options.self) return 0;
-    return (this.options.link?.latencyMs ?? 0) + (this.links.get(peer)?.latencyMs ?? 0);
+    const measured = this.links.get(peer)?.latencyMs ?? 0;
+    return (this.options.link?.latencyMs ?? 0) + (measured < MEASURED_LATENCY_FLOOR_MS ? 0 : measured);
   }
 
   /** The measured one-way latency of each link up now, in ms (see linkLatencyMs). */
