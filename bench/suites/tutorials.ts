@@ -55,14 +55,33 @@ export const models: Model[] = [
 ];
 
 const BATCHES = [1, 16];
-const RUNS = 3;
-/** Batch 1 is quick: more runs for a steadier median. */
-const RUNS_BATCH_1 = 5;
-const PLAIN_WARMUP = 3;
-const WARMUP_RUNS = 3;
-const PLAIN_RUNS = 21;
+/**
+ * Every series (plaintext, encrypted on demand, encrypted online) is warmed up and then timed for a number of runs
+ * and a length of time, whichever is more, so that a model that takes a few ms is measured in its steady state as
+ * its plaintext is (five runs after three warm-ups put the MLP at 11 ms; its steady state is 5).
+ */
+const WARMUP = { runs: 3, ms: 500, maxRuns: 100 };
+const TIMED = { runs: 5, ms: 1_500, maxRuns: 200 };
+const PLAIN_TIMED = { runs: 21, ms: 500, maxRuns: 500 };
+/** Batch 16 of the CNN takes seconds: fewer runs there. */
+const TIMED_SLOW = { runs: 3, ms: 0, maxRuns: 3 };
 
 type Workers = { bob: sy.WorkerHandle; charlie: sy.WorkerHandle; dan: sy.WorkerHandle };
+
+/** Runs `fn` at least `runs` times and for at least `ms`, at most `maxRuns` times; the time of each run. */
+async function timedRuns(
+  fn: () => Promise<unknown>,
+  plan: { runs: number; ms: number; maxRuns: number },
+): Promise<number[]> {
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < plan.maxRuns && (times.length < plan.runs || performance.now() - start < plan.ms)) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -77,18 +96,15 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
     await plan.build(tf.zeros([1, ...m.input]));
     plan.fixPrecision().share(workers.bob, workers.charlie, { cryptoProvider: workers.dan });
     for (const batch of BATCHES) {
-      const runs = batch === 1 ? RUNS_BATCH_1 : RUNS;
       const x = tf.randomNormal([batch, ...m.input], 0, 1, "float32", 7);
-      // Plaintext is cheap and the ratios' denominator: warmed up (wasm kernels compile on first use), then the
-      // median of many runs, so that one slow run of a few ms does not move every ratio.
-      const plainMs: number[] = [];
-      for (let i = 0; i < PLAIN_WARMUP + PLAIN_RUNS; i++) {
-        const t0 = performance.now();
+      // Plaintext is the ratios' denominator: warmed up (wasm kernels compile on first use), then a median.
+      const predict = async () => {
         const y = model.predict(x) as tf.Tensor;
         await y.data();
         y.dispose();
-        if (i >= PLAIN_WARMUP) plainMs.push(performance.now() - t0);
-      }
+      };
+      await timedRuns(predict, WARMUP);
+      const plainMs = await timedRuns(predict, PLAIN_TIMED);
       const runOnce = async () =>
         (
           await (
@@ -99,27 +115,18 @@ async function measure(where: string, workers: Workers, bytesNow: () => number):
         ).floatPrecision();
       // Warm-up: keys, opened weight masks, the material's list (learned by the first run), JIT and wasm memory;
       // the first few runs at a new batch size are several times slower than the rest.
-      for (let i = 0; i < WARMUP_RUNS; i++) await runOnce();
+      await timedRuns(runOnce, WARMUP);
       // On demand: the dealer answers during the run.
-      const onDemand: number[] = [];
-      let bytes = 0;
-      for (let i = 0; i < runs; i++) {
-        const b0 = bytesNow();
-        const t0 = performance.now();
-        await runOnce();
-        onDemand.push(performance.now() - t0);
-        bytes = bytesNow() - b0;
-      }
-      // Offline/online: the material of the next runs dealt ahead.
+      const timed = median(plainMs) > 20 ? TIMED_SLOW : TIMED;
+      const bytesBefore = bytesNow();
+      const onDemand = await timedRuns(runOnce, timed);
+      const bytes = (bytesNow() - bytesBefore) / onDemand.length;
+      // Offline/online: the material of as many runs dealt ahead, then those runs.
+      const runs = onDemand.length;
       const t0 = performance.now();
       await plan.preprocess(runs, [batch, ...m.input]);
       const offline = (performance.now() - t0) / runs;
-      const online: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const t1 = performance.now();
-        await runOnce();
-        online.push(performance.now() - t1);
-      }
+      const online = await timedRuns(runOnce, { runs, ms: 0, maxRuns: runs });
       const plain = median(plainMs);
       rows.push({
         suite: "tutorials",
