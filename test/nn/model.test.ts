@@ -174,7 +174,9 @@ describe("a local model", () => {
     const { x, labels } = data();
     const net = new nn.Model().add(nn.Linear(1, { inputShape: [4], activation: "sigmoid" }));
     expect(thrown(() => net.step(x, labels)).message).toMatch(/compile the model first/);
-    net.compile({ optimizer: nn.Adamax({ learningRate: 0.05 }) }); // PySyft's default loss: BinaryCrossEntropy
+    // PySyft's default loss: BinaryCrossEntropy. The rate reaches the blobs from any initial weights in 20 steps (at
+    // 0.05 an unlucky glorot draw left validation accuracy at 0.2 after them: 150 of 150 runs pass at 0.3).
+    net.compile({ optimizer: nn.Adamax({ learningRate: 0.3 }) });
     const epochs: number[] = [];
     const history = await net.fit(x, labels, {
       maxIter: 5,
