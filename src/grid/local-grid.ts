@@ -1,7 +1,6 @@
 /**
- * A whole grid on this machine, PyGrid's tutorial setup: a gateway and the
- * nodes alice, bob, charlie and dan, each a child process (or, for tests
- * and notebooks that want speed, in this process).
+ * A whole grid on this machine, PyGrid's tutorial setup: a gateway and the nodes alice, bob, charlie and dan,
+ * each a child process (or, for tests and notebooks that want speed, in this process).
  *
  * The grid's credentials are handled here: an admin credential (kept in
  * credentials.json, mode 0600, when the grid has a data or state dir; else in
@@ -35,7 +34,7 @@ import { forgetLocalGrid, rememberLocalGrid } from "./local-credentials";
 import { startGateway, type Gateway } from "./gateway";
 import { startNode, type GridNode } from "./node";
 import { notebookGridKey, rememberGrid, stopEarlierGrid } from "./notebook-grids";
-import { spawnCli, stopChild, stopPid, waitHealthy, waitListening, waitListeningInLog } from "./processes";
+import { spawnCli, stopChild, stopPid, waitListening, waitListeningInLog, waitReady } from "./processes";
 import { tlsArgs, type TlsOptions } from "./tls";
 
 /**
@@ -55,6 +54,8 @@ export const DEFAULT_GRID = {
     { id: "dan", port: 3003 },
   ],
 } as const;
+
+const urlsOf = (members: ReadonlyArray<{ url: string }>) => members.map((m) => m.url);
 
 export interface LocalGridOptions extends LinkOptions {
   /** "default": gateway 5000, bob 3000, alice 3001, charlie 3002, dan 3003; "random": free ports. */
@@ -134,7 +135,7 @@ export function gridStateDir(options: { stateDir?: string; dataDir?: string }): 
 
 /**
  * Starts a gateway and the nodes, each joined to the gateway; resolves once
- * every one answers GET /health.
+ * every one answers GET /health and the gateway lists every node.
  *
  * @example
  * ```ts
@@ -244,6 +245,7 @@ async function startInProcess(
         await startNode({ id, port: portOf(id), host, dataDir, gateway: gateway.url, tf, adminToken, ...secure }),
       );
     }
+    await waitReady(urlsOf(nodes), 30_000, secure.ca);
   } catch (error) {
     await Promise.all(nodes.map((n) => n.close()));
     await gateway.close();
@@ -303,8 +305,7 @@ async function startChildren(
     const info = detach
       ? await waitListeningInLog(logFile!, id, child.pid, timeoutMs)
       : await waitListening(child, id, timeoutMs);
-    const httpUrl = `${secure.tls ? "https" : "http"}://127.0.0.1:${info.port}/health`;
-    await waitHealthy(httpUrl, timeoutMs, secure.ca);
+    await waitReady([`${secure.tls ? "https" : "http"}://127.0.0.1:${info.port}`], timeoutMs, secure.ca);
     return { id, role, port: info.port, url: info.url, pid: child.pid };
   };
   const dataArgs = (id: string) => (dataDirOf(id) ? ["--data-dir", dataDirOf(id)!] : []);

@@ -101,6 +101,8 @@ export interface NodeHealth {
   boot: string;
   /** The distance the node puts on its links (none: loopback as it is), see link-delay.ts. */
   link?: LinkShape;
+  /** With a gateway: whether the node is in its registry now (it joins just after it starts listening). */
+  joined?: boolean;
   /** Protocol rounds this node ran as a share holder, and the bytes it sent to its peers, since it started. */
   traffic: { rounds: number; peerBytesSent: number };
 }
@@ -308,6 +310,7 @@ export class GridNode {
       url: this.url,
       boot: this.boot,
       ...(this.link && { link: this.link }),
+      ...(this.membership && { joined: this.membership.isJoined }),
       traffic: {
         rounds: this.worker.stats.party.rounds,
         peerBytesSent: Object.values(this.peers.stats()).reduce((n, s) => n + s.bytesOut, 0),

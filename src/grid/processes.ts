@@ -20,7 +20,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { CommunicationError, ErrorCode } from "../core/errors";
-import { httpJson } from "./http-util";
+import { httpJson, toHttp } from "./http-util";
 import { packageRoot } from "../core/package-root";
 
 export { packageRoot };
@@ -179,15 +179,23 @@ export async function waitListeningInLog(
   }
 }
 
-/** Polls `GET url` until it answers 200; resolves with its body (`ca`: the CA of an https url). */
-export async function waitHealthy(url: string, timeoutMs: number, ca?: string | Buffer): Promise<unknown> {
+/**
+ * Polls `GET url` until it answers 200 with a body `ready` accepts (default: any); resolves with that body (`ca`:
+ * the CA of an https url).
+ */
+export async function waitHealthy(
+  url: string,
+  timeoutMs: number,
+  ca?: string | Buffer,
+  ready: (body: unknown) => boolean = () => true,
+): Promise<unknown> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const { status, body } = await httpJson("GET", url, undefined, { timeoutMs: 2_000, ca });
-      if (status === 200) return body;
-      last = `status ${status}`;
+      if (status === 200 && ready(body)) return body;
+      last = status === 200 ? `not ready yet: ${JSON.stringify(body).slice(0, 200)}` : `status ${status}`;
     } catch (error) {
       last = (error as Error).message;
     }
@@ -198,6 +206,15 @@ export async function waitHealthy(url: string, timeoutMs: number, ca?: string | 
       );
     await sleep(100);
   }
+}
+
+/**
+ * Polls each member's `GET /health` (`urls`: their ws or http urls) until it answers and, for a node with a
+ * gateway, says it is in the gateway's registry: clients find nodes there, so a grid is ready once all are listed.
+ */
+export async function waitReady(urls: readonly string[], timeoutMs: number, ca?: string | Buffer): Promise<void> {
+  const listed = (body: unknown) => (body as { joined?: boolean }).joined !== false;
+  await Promise.all(urls.map((url) => waitHealthy(`${toHttp(url)}/health`, timeoutMs, ca, listed)));
 }
 
 /** True while a process with this pid exists. */
