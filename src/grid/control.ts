@@ -20,6 +20,7 @@ import { decodeMessage, encodeMessage } from "../core/codec";
 import { CommunicationError, ErrorCode, type SerializedError } from "../core/errors";
 import { checkId } from "../core/ids";
 import type { Proof } from "./auth/proofs";
+import { MAX_LINK_LATENCY_MS } from "./link-delay";
 
 export type Hello = {
   t: "hello";
@@ -113,9 +114,7 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
   return message as ControlMessage;
 }
 
-/** The largest link latency a hello may state, in ms (one way): a minute, past any real network. */
-export const MAX_LINK_LATENCY_MS = 60_000;
-
+/** A latency a hello may state: the bound of a simulated one (link-delay.ts), past which every wait times out first. */
 function isLatency(value: unknown): boolean {
   return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= MAX_LINK_LATENCY_MS;
 }

@@ -55,8 +55,6 @@ export const DEFAULT_GRID = {
   ],
 } as const;
 
-const urlsOf = (members: ReadonlyArray<{ url: string }>) => members.map((m) => m.url);
-
 export interface LocalGridOptions extends LinkOptions {
   /** "default": gateway 5000, bob 3000, alice 3001, charlie 3002, dan 3003; "random": free ports. */
   ports?: "default" | "random";
@@ -245,7 +243,7 @@ async function startInProcess(
         await startNode({ id, port: portOf(id), host, dataDir, gateway: gateway.url, tf, adminToken, ...secure }),
       );
     }
-    await waitReady(urlsOf(nodes), 30_000, secure.ca);
+    await waitReady(nodes, 30_000, secure.ca);
   } catch (error) {
     await Promise.all(nodes.map((n) => n.close()));
     await gateway.close();
@@ -305,7 +303,7 @@ async function startChildren(
     const info = detach
       ? await waitListeningInLog(logFile!, id, child.pid, timeoutMs)
       : await waitListening(child, id, timeoutMs);
-    await waitReady([`${secure.tls ? "https" : "http"}://127.0.0.1:${info.port}`], timeoutMs, secure.ca);
+    await waitReady([{ url: `${secure.tls ? "https" : "http"}://127.0.0.1:${info.port}` }], timeoutMs, secure.ca);
     return { id, role, port: info.port, url: info.url, pid: child.pid };
   };
   const dataArgs = (id: string) => (dataDirOf(id) ? ["--data-dir", dataDirOf(id)!] : []);

@@ -142,8 +142,8 @@ export class PeerLinks implements PeerTransport {
   /**
    * The one-way latency to `peer` that the "auto" comparison weighs (mpc/comparison-choice.ts): what the link
    * measured when it opened (the dialer's least ping round trip, halved, sent in its hello, so both ends hold the
-   * same figure; under MEASURED_LATENCY_FLOOR_MS it counts as 0) plus the distance this node simulates (its `link` shape, the same on every node a local grid
-   * starts). 0 for itself; the simulated part alone while no link is up.
+   * same figure; under MEASURED_LATENCY_FLOOR_MS it counts as 0) plus the distance this node simulates (its `link`
+   * shape, the same on every node a local grid starts). 0 for itself; the simulated part alone while no link is up.
    */
   linkLatencyMs(peer: string): number {
     if (peer === this.options.self) return 0;

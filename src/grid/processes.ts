@@ -209,12 +209,16 @@ export async function waitHealthy(
 }
 
 /**
- * Polls each member's `GET /health` (`urls`: their ws or http urls) until it answers and, for a node with a
- * gateway, says it is in the gateway's registry: clients find nodes there, so a grid is ready once all are listed.
+ * Polls each member's `GET /health` (at its ws or http `url`) until it answers and, for a node with a gateway,
+ * says it is in the gateway's registry: clients find nodes there, so a grid is ready once all are listed.
  */
-export async function waitReady(urls: readonly string[], timeoutMs: number, ca?: string | Buffer): Promise<void> {
+export async function waitReady(
+  members: ReadonlyArray<{ url: string }>,
+  timeoutMs: number,
+  ca?: string | Buffer,
+): Promise<void> {
   const listed = (body: unknown) => (body as { joined?: boolean }).joined !== false;
-  await Promise.all(urls.map((url) => waitHealthy(`${toHttp(url)}/health`, timeoutMs, ca, listed)));
+  await Promise.all(members.map((m) => waitHealthy(`${toHttp(m.url)}/health`, timeoutMs, ca, listed)));
 }
 
 /** True while a process with this pid exists. */
