@@ -3,7 +3,13 @@
  * Each suite returns rows; they are printed as a table and written to bench/results/.
  * `--quick` asks the suites that support it for tiny sizes and few runs, to check that they run.
  * Other `--name=value` flags are for the suites that read them (wan's `--comparison=`).
+ * The benchmarks run under the V8 flags tsyft gives the processes it starts (src/core/v8-flags.ts: on fewer
+ * than four CPUs, single-threaded GC; `TSYFT_GC=concurrent` for V8's default), so that the in-process rows and
+ * the grid's servers are measured alike: this process starts itself again with them when they are missing.
  */
+import { spawnSync } from "node:child_process";
+import * as os from "node:os";
+import { gcFlags } from "../src/core/v8-flags";
 import { printTable, writeResults, type BenchRow } from "./harness";
 import { runDomainSuite } from "./suites/domain";
 import { runGridSuite } from "./suites/grid";
@@ -67,7 +73,27 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+/** Runs the benchmarks again in a process with the flags that this one lacks; false when it has them all. */
+function relaunched(argv: string[]): boolean {
+  const missing = gcFlags().filter((flag) => !process.execArgv.includes(flag));
+  if (missing.length === 0) return false;
+  const child = spawnSync(process.execPath, [...process.execArgv, ...missing, __filename, ...argv], {
+    stdio: "inherit",
+  });
+  process.exitCode = child.status ?? 1;
+  return true;
+}
+
+if (!relaunched(process.argv.slice(2))) {
+  const flags = process.execArgv.filter((a) => a.startsWith("--")).join(" ");
+  console.log(
+    `V8 flags: ${flags || "(none)"}; ${os.availableParallelism()} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  main(process.argv.slice(2)).catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -22,6 +22,7 @@ import * as readline from "node:readline";
 import { CommunicationError, ErrorCode } from "../core/errors";
 import { httpJson, toHttp } from "./http-util";
 import { packageRoot } from "../core/package-root";
+import { gcFlags } from "../core/v8-flags";
 
 export { packageRoot };
 
@@ -52,15 +53,18 @@ export function cliCommand(args: readonly string[]): { command: string; args: st
 }
 
 /**
- * V8 flags of the servers this module starts: a young generation of 32 MB a
- * semi-space (V8's default here is 16). A party's run allocates a stream of
- * short-lived frames, promises and share buffers; with the default, many
- * outlive a scavenge, are promoted, and bring on old-space collections a few
- * times per encrypted query (15-20% of a holder's time for the skin-cancer
- * CNN: `npm run bench profile`). Left out when NODE_OPTIONS sets the size.
+ * V8 flags of the servers this module starts:
+ * - a young generation of 32 MB a semi-space (V8's default here is 16). A
+ *   party's run allocates a stream of short-lived frames, promises and share
+ *   buffers; with the default, many outlive a scavenge, are promoted, and
+ *   bring on old-space collections a few times per encrypted query (15-20% of
+ *   a holder's time for the skin-cancer CNN: `npm run bench profile`). Left
+ *   out when NODE_OPTIONS sets the size.
+ * - the collector for this machine (core/v8-flags.ts: on fewer than four CPUs,
+ *   the servers of a local grid collect on their main threads only).
  */
 function serverFlags(): string[] {
-  return /semi-space/.test(process.env.NODE_OPTIONS ?? "") ? [] : ["--max-semi-space-size=32"];
+  return [...(/semi-space/.test(process.env.NODE_OPTIONS ?? "") ? [] : ["--max-semi-space-size=32"]), ...gcFlags()];
 }
 
 export interface SpawnCliOptions {
