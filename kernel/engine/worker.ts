@@ -19,6 +19,7 @@ import { Phase, Shared } from "./messages";
 import { cellCompilerVersion } from "../paths";
 import { installAsyncGuard, rearm } from "./async-guard";
 import { expandShorthands, lineAndCharacter, type ExpandedSource } from "./shorthand";
+import { guardErrorListeners } from "./error-listeners";
 import { captureOutput } from "./output";
 import { postingWithPng } from "./png";
 import { cancelScope, currentScope, endScope, newScope, runInScope, trackTimers, type CellScope } from "./cell-scope";
@@ -93,6 +94,8 @@ process.on("unhandledRejection", (reason) => {
   const report = runtimeError(reason, compiledCells, internalDirs());
   warn(`Unhandled promise rejection:\n${report.traceback.join("\n")}\n`);
 });
+// Libraries' own listeners for these (TF.js's wasm backend rethrows) must not end the worker.
+guardErrorListeners(warn);
 
 // ---------------------------------------------------------------------------
 // tslab's converter and executor, instrumented.

@@ -107,6 +107,39 @@ describe("notebook runner", () => {
     expect(b.cells[1].outputs[0].evalue).toContain("Cannot find name 'shared'");
   }, 300_000);
 
+  it("keeps the context when a cell's error goes unhandled after TF.js's wasm backend added its rethrowing listeners", async () => {
+    // Inside the repo, so that the cells resolve @tensorflow/tfjs and tsyft as the tutorials do.
+    fs.mkdirSync(path.join(REPO, "out"), { recursive: true });
+    const dir = fs.mkdtempSync(path.join(REPO, "out", "runner-wasm-"));
+    temps.push(dir);
+    fs.writeFileSync(
+      path.join(dir, "wasm-errors.ipynb"),
+      notebook([
+        'import * as tf from "@tensorflow/tfjs";\nimport * as sy from "tsyft";\nconst kept = 42;\nawait sy.useWasmBackend(tf)',
+        'setTimeout(() => { throw new Error("late throw"); }, 0);\nPromise.reject(new Error("nobody catches"));\n"scheduled"',
+        "await new Promise((r) => setTimeout(r, 300));\n[kept, tf.getBackend()]",
+        'const before = process.listenerCount("unhandledRejection");\nconst mine = () => undefined;\n' +
+          'process.on("unhandledRejection", mine);\nconst during = process.listenerCount("unhandledRejection") - before;\n' +
+          'process.off("unhandledRejection", mine);\n[during, process.listenerCount("unhandledRejection") - before]',
+      ]),
+    );
+    const out = tempDir("tsyft-runner-out-");
+    const result = await runner([dir, "--out", out]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const cells = JSON.parse(fs.readFileSync(path.join(out, "wasm-errors.ipynb"), "utf8")).cells;
+    expect(text(cells[0].outputs[0].data["text/plain"])).toBe("'wasm'");
+    const reported = cells[1].outputs
+      .filter((o: { output_type: string }) => o.output_type === "stream")
+      .map((o: { text: string | string[] }) => text(o.text))
+      .join("");
+    // Each reported once, by the kernel, and not rethrown by the backend's listeners.
+    expect(reported.match(/Unhandled promise rejection:\nError: nobody catches/g)).toHaveLength(1);
+    expect(reported.match(/Uncaught exception in a callback:\nError: late throw/g)).toHaveLength(1);
+    expect(reported).not.toContain("A listener for");
+    expect(text(cells[2].outputs[0].data["text/plain"])).toBe("[ 42, 'wasm' ]");
+    expect(text(cells[3].outputs[0].data["text/plain"])).toBe("[ 1, 0 ]");
+  }, 300_000);
+
   it("interrupts a cell that runs past --timeout", async () => {
     const dir = tempDir("tsyft-runner-timeout-");
     fs.writeFileSync(path.join(dir, "spin.ipynb"), notebook(["let n = 0;\nwhile (true) { n++; }", "'not reached'"]));
