@@ -92,8 +92,13 @@ if (!relaunched(process.argv.slice(2))) {
       .map((l) => l.toFixed(2))
       .join(" ")}`,
   );
-  main(process.argv.slice(2)).catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  // Exits when the suites are done: a suite that failed half-way may leave a client retrying its stopped nodes,
+  // which would keep this process alive (stdout and stderr are synchronous on pipes and files here).
+  main(process.argv.slice(2)).then(
+    () => process.exit(),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }
