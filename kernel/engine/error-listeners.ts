@@ -18,7 +18,7 @@
  * @example
  * ```ts
  * process.on("unhandledRejection", reportIt);   // the worker's own, first
- * guardErrorListeners((text) => warn(text));
+ * guardErrorListeners((event, error) => warn(`A listener for ${event} threw: ${error}`));
  * process.on("unhandledRejection", (r) => { throw r; });   // now reported once, and the worker lives
  * ```
  */
@@ -28,13 +28,13 @@ const EVENTS = new Set<string | symbol>(["uncaughtException", "unhandledRejectio
 type Listener = (...args: unknown[]) => unknown;
 
 /** From now on, listeners added for uncaught errors throw nothing out of themselves. */
-export function guardErrorListeners(report: (text: string) => void): void {
+export function guardErrorListeners(report: (event: string, error: unknown) => void): void {
   const guard = (event: string | symbol, listener: Listener): Listener => {
     const guarded = function (this: unknown, error: unknown, ...rest: unknown[]): unknown {
       try {
         return listener.call(this, error, ...rest);
       } catch (thrown) {
-        if (thrown !== error) report(`A listener for ${String(event)} threw:\n${describe(thrown)}\n`);
+        if (thrown !== error) report(String(event), thrown);
         return undefined;
       }
     };
@@ -46,8 +46,4 @@ export function guardErrorListeners(report: (text: string) => void): void {
     (process as unknown as Record<string, unknown>)[method] = (event: string | symbol, listener: Listener) =>
       original(event, EVENTS.has(event) && typeof listener === "function" ? guard(event, listener) : listener);
   }
-}
-
-function describe(value: unknown): string {
-  return value instanceof Error ? (value.stack ?? String(value)) : String(value);
 }

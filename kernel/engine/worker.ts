@@ -86,16 +86,15 @@ trackTimers();
 // Console output and display calls go to the main thread (output.ts).
 const warn = captureOutput(post, activeId);
 
-process.on("uncaughtException", (error) => {
+/** Reports an error that no cell caught, with its traceback cut to the cells' frames. */
+function reportUncaught(title: string, error: unknown): void {
   const report = runtimeError(error, compiledCells, internalDirs());
-  warn(`Uncaught exception in a callback:\n${report.traceback.join("\n")}\n`);
-});
-process.on("unhandledRejection", (reason) => {
-  const report = runtimeError(reason, compiledCells, internalDirs());
-  warn(`Unhandled promise rejection:\n${report.traceback.join("\n")}\n`);
-});
+  warn(`${title}:\n${report.traceback.join("\n")}\n`);
+}
+process.on("uncaughtException", (error) => reportUncaught("Uncaught exception in a callback", error));
+process.on("unhandledRejection", (reason) => reportUncaught("Unhandled promise rejection", reason));
 // Libraries' own listeners for these (TF.js's wasm backend rethrows) must not end the worker.
-guardErrorListeners(warn);
+guardErrorListeners((event, error) => reportUncaught(`A listener for ${event} threw`, error));
 
 // ---------------------------------------------------------------------------
 // tslab's converter and executor, instrumented.

@@ -9,10 +9,11 @@
  * are waiting for: a local grid is three nodes, a gateway and the client on
  * one machine, and in process the three parties already keep the main thread
  * busy. (The Jupyter kernel keeps V8's default: it does not depend on the
- * library, DESIGN.md section 5.) Measured on 2 vCPUs (skin-cancer CNN, batch 1): on grid nodes 194-295
- * ms per query with concurrent GC against 127-145 ms without (each holder's
- * CPU time per query 131-197 -> 93-113 ms); in process (VirtualWorkers)
- * 142-154 -> 135-141 ms, CPU time 219-240 -> 149-160 ms.
+ * library, DESIGN.md section 5.) Measured on 2 vCPUs (skin-cancer CNN, batch
+ * 1): on grid nodes 194-295 ms per query with concurrent GC against 127-145
+ * ms without (each holder's CPU time per query 131-197 -> 93-113 ms); in
+ * process (VirtualWorkers) 142-154 -> 135-141 ms, CPU time 219-240 -> 149-160
+ * ms.
  *
  * V8 reads the flag only at start (setting it later aborts the process), so
  * it goes on the command line of the processes tsyft starts. TSYFT_GC chooses
